@@ -1,0 +1,3 @@
+from wsaccept_cli.cli import main
+
+main()

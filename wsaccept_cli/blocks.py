@@ -1,0 +1,164 @@
+"""Line-oriented input in bounded memory, and the bulk paths that turn it into results.
+
+Input arrives as blocks of whole lines, handed on as soon as they are read, so output for the
+first lines appears before the input ends. Runs of well-formed lines are recognised by one regular
+expression over the block and hashed in a list comprehension; any other line takes the per-line
+path, which explains what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+from wsaccept_cli.keys import GUID, accept_lines, accepts_equal
+from wsaccept_cli.results import (
+    KeyResult,
+    KeyRun,
+    LineError,
+    PairResult,
+    PairRun,
+    compute_key,
+    verify_pair,
+)
+
+MAX_LINE = 64 * 1024
+READ_SIZE = 256 * 1024
+
+_KEY_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{21}[AQgw]==\r?\n)+")
+_PAIR_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{21}[AQgw]==[ \t]+[A-Za-z0-9+/]{27}=[ \t]*\r?\n)+")
+
+
+class Block(NamedTuple):
+    """Whole lines, each ending in a newline, the first of them numbered `first_line`."""
+
+    first_line: int
+    data: bytes
+
+
+class OverlongLine(NamedTuple):
+    """A line longer than the reader keeps; its bytes were read and dropped."""
+
+    line: int
+    length: int
+
+
+def read_blocks(
+    read: Callable[[int], bytes], max_line: int = MAX_LINE, read_size: int = READ_SIZE
+) -> Iterator[Block | OverlongLine]:
+    """Blocks of whole lines from `read` (a `read1`), holding at most one partial line."""
+    line = 1
+    pending = b""
+    overlong = 0  # bytes of a too-long line seen so far; its end is still to come
+    while chunk := read(read_size):
+        if overlong:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                overlong += len(chunk)
+                continue
+            yield OverlongLine(line, overlong + newline)
+            line, overlong, chunk = line + 1, 0, chunk[newline + 1 :]
+        data = pending + chunk if pending else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield Block(line, data[:cut])
+            line += data.count(b"\n", 0, cut)
+        pending = data[cut:]
+        if len(pending) > max_line:
+            overlong, pending = len(pending), b""
+    if overlong:
+        yield OverlongLine(line, overlong)
+    elif pending:
+        yield Block(line, pending + b"\n")
+
+
+def overlong_error(line: int, length: int) -> LineError:
+    return LineError(
+        line, f"line is {length} bytes, longer than the {MAX_LINE}-byte limit; skipped"
+    )
+
+
+def compute_block(block: Block, *, strict: bool) -> Iterator[KeyRun | KeyResult | LineError]:
+    """Accepts for every key line of `block`, in order; blank lines are skipped."""
+    data, line, pos, end = block.data, block.first_line, 0, len(block.data)
+    while pos < end:
+        run = _KEY_RUN.match(data, pos)
+        if run is not None:
+            keys = run.group().replace(b"\r", b"").split(b"\n")
+            keys.pop()
+            yield KeyRun(line, keys, accept_lines(keys))
+            line, pos = line + len(keys), run.end()
+            continue
+        newline = data.index(b"\n", pos)
+        text = data[pos:newline]
+        pos = newline + 1
+        item = _compute_line(text, line, strict)
+        line += 1
+        if item is not None:
+            yield item
+
+
+def _compute_line(text: bytes, line: int, strict: bool) -> KeyResult | LineError | None:
+    if text.endswith(b"\r"):
+        text = text[:-1]
+    if len(text) > MAX_LINE:
+        return overlong_error(line, len(text))
+    if not text.strip():
+        return None
+    return compute_key(text, line, strict=strict)
+
+
+def verify_block(block: Block) -> Iterator[PairRun | PairResult | LineError]:
+    """Every `KEY ACCEPT` line of `block` checked, in order; blank lines are skipped."""
+    data, line, pos, end = block.data, block.first_line, 0, len(block.data)
+    sha1, guid, b2a, equal = hashlib.sha1, GUID, binascii.b2a_base64, accepts_equal
+    while pos < end:
+        run = _PAIR_RUN.match(data, pos)
+        if run is not None:
+            fields = run.group().split()
+            keys, accepts = fields[0::2], fields[1::2]
+            expected = [b2a(sha1(key + guid).digest(), newline=False) for key in keys]
+            matches = list(map(equal, expected, accepts))
+            yield from _split_run(line, keys, accepts, matches)
+            line, pos = line + len(keys), run.end()
+            continue
+        newline = data.index(b"\n", pos)
+        text = data[pos:newline]
+        pos = newline + 1
+        item = _verify_line(text, line)
+        line += 1
+        if item is not None:
+            yield item
+
+
+def _split_run(
+    first_line: int, keys: list[bytes], accepts: list[bytes], matches: list[bool]
+) -> Iterator[PairRun | PairResult | LineError]:
+    """The matching stretches of a run as runs, each mismatch as its own result."""
+    if all(matches):
+        yield PairRun(first_line, keys, accepts)
+        return
+    start = 0
+    for index, match in enumerate(matches):
+        if match:
+            continue
+        if index > start:
+            yield PairRun(first_line + start, keys[start:index], accepts[start:index])
+        yield verify_pair(keys[index], accepts[index], first_line + index)
+        start = index + 1
+    if start < len(keys):
+        yield PairRun(first_line + start, keys[start:], accepts[start:])
+
+
+def _verify_line(text: bytes, line: int) -> PairResult | LineError | None:
+    if len(text) > MAX_LINE:
+        return overlong_error(line, len(text))
+    fields = text.split()
+    if not fields:
+        return None
+    if len(fields) != 2:
+        return LineError(line, f"expected 'KEY ACCEPT', found {len(fields)} field(s)")
+    return verify_pair(fields[0], fields[1], line)

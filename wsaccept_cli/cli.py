@@ -1,0 +1,264 @@
+"""The `wsaccept` commands: parse arguments, call the core, hand results to a renderer."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn, TypeVar, cast
+
+import click
+
+from wsaccept_cli import __version__
+from wsaccept_cli.blocks import (
+    Block,
+    OverlongLine,
+    compute_block,
+    overlong_error,
+    read_blocks,
+    verify_block,
+)
+from wsaccept_cli.exitcodes import ExitCode
+from wsaccept_cli.keys import accept_lines, generate_keys
+from wsaccept_cli.render import make_renderer
+from wsaccept_cli.results import compute_key, verify_pair
+from wsaccept_cli.session import Session
+from wsaccept_cli.terminal import FORMATS, Diagnostics, resolve_color, resolve_format
+
+GENKEY_BATCH = 8192
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class InputError(click.ClickException):
+    """Input that cannot be read at all: exit 2, one line on stderr."""
+
+    exit_code = ExitCode.USAGE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"wsaccept: error: {self.format_message()}", err=True)
+
+
+class WsacceptGroup(click.Group):
+    """Maps Ctrl-C, SIGTERM and a closed stdout to their documented exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            ctx.exit(ExitCode.INTERRUPTED)
+        except TerminatedError:
+            ctx.exit(ExitCode.TERMINATED)
+        except BrokenPipeError:
+            _discard_stdout()
+            ctx.exit(ExitCode.BROKEN_PIPE)
+
+
+class TerminatedError(Exception):
+    """Raised by the SIGTERM handler, so a stream stops as it does on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> NoReturn:
+    raise TerminatedError
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def output_options(command: F) -> F:
+    """--format and --color/--no-color, shared by every command."""
+    command = click.option(
+        "--color/--no-color",
+        default=None,
+        help="Colour the output. Default: on for a terminal, unless NO_COLOR is set;"
+        " FORCE_COLOR turns it on in a pipe.",
+    )(command)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="plain: one value per line; json: JSON Lines; rich: a table."
+        "  [default: rich on a terminal, plain in a pipe]",
+    )(command)
+
+
+def open_session(
+    fmt: str | None, color: bool | None, *, strict: bool = False, quiet: bool = False
+) -> Session:
+    """The session a command reports through, with format and colour decided once."""
+    if sys.stdout is None:
+        raise InputError("stdout is closed")
+    renderer = make_renderer(
+        resolve_format(fmt), sys.stdout, color=resolve_color(color, sys.stdout), quiet=quiet
+    )
+    diagnostics = Diagnostics(sys.stderr, color=resolve_color(color, sys.stderr), quiet=quiet)
+    return Session(renderer, diagnostics, strict=strict)
+
+
+def stdin_blocks() -> Iterator[Block | OverlongLine]:
+    """Stdin as blocks of whole lines; any read failure is an InputError."""
+    if sys.stdin is None:
+        raise InputError("stdin is closed; give the input as arguments")
+    try:
+        yield from read_blocks(cast(io.BufferedReader, sys.stdin.buffer).read1)
+    except OSError as error:
+        raise InputError(f"cannot read stdin: {error.strerror or error}") from None
+
+
+def stdin_or_usage_error(what: str) -> None:
+    """Refuse to wait silently for input typed at a terminal nobody may be watching."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        raise click.UsageError(
+            f"no {what} given and stdin is a terminal; give {what} as arguments,"
+            " pipe lines in, or pass '-' to type them"
+        )
+
+
+@click.group(cls=WsacceptGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="wsaccept")
+def cli() -> None:
+    """Compute, verify and generate WebSocket handshake keys (RFC 6455).
+
+    Sec-WebSocket-Accept is base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), taken
+    over the Sec-WebSocket-Key exactly as sent. Results go to stdout, diagnostics to stderr.
+
+    \b
+    Exit status: 0 success; 1 a check failed (mismatch, invalid key under
+    --strict, or an input line with no key); 2 usage error or unreadable
+    input; 130 interrupted; 141 stdout closed by its reader.
+    """
+
+
+@cli.command()
+@click.argument("keys", nargs=-1, metavar="[KEY|-]...")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat an invalid key as an error for its line: no accept printed, exit 1 at the end.",
+)
+@output_options
+@click.pass_context
+def compute(
+    ctx: click.Context, keys: tuple[str, ...], strict: bool, fmt: str | None, color: bool | None
+) -> None:
+    """Print the Sec-WebSocket-Accept for each KEY.
+
+    With no KEY, or with '-', keys are read from stdin, one per line: a bare key or a header
+    line such as 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='. Surrounding whitespace is
+    trimmed, as a server trims a header value. An invalid key is computed anyway, with a
+    warning on stderr, unless --strict is given.
+
+    \b
+    Examples:
+      wsaccept compute dGhlIHNhbXBsZSBub25jZQ==
+      grep -i '^sec-websocket-key:' capture.txt | wsaccept compute
+      wsaccept compute --format json < keys.txt
+    """
+    if not keys:
+        stdin_or_usage_error("KEY")
+    session = open_session(fmt, color, strict=strict)
+    for source in keys or ("-",):
+        if source != "-":
+            session.handle(compute_key(os.fsencode(source), None, strict=strict))
+            continue
+        for block in stdin_blocks():
+            if isinstance(block, OverlongLine):
+                session.handle(overlong_error(*block))
+                continue
+            for item in compute_block(block, strict=strict):
+                session.handle(item)
+            session.flush()
+    ctx.exit(session.finish("key", nothing="no keys in the input"))
+
+
+@cli.command()
+@click.argument("pair", nargs=-1, metavar="[KEY ACCEPT | -]")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print no results or warnings; the exit code tells."
+)
+@output_options
+@click.pass_context
+def verify(
+    ctx: click.Context, pair: tuple[str, ...], quiet: bool, fmt: str | None, color: bool | None
+) -> None:
+    """Check that ACCEPT is the right Sec-WebSocket-Accept for KEY.
+
+    Exits 0 on a match and 1 on a mismatch, printing the expected and received values. With
+    no arguments, or '-', reads 'KEY ACCEPT' pairs from stdin, one per line, and reports each
+    line: 'ok', or its line number with the expected and received values.
+
+    \b
+    Examples:
+      wsaccept verify dGhlIHNhbXBsZSBub25jZQ== s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+      wsaccept verify -q "$KEY" "$ACCEPT" || echo 'handshake broken'
+      paste keys.txt accepts.txt | wsaccept verify
+    """
+    if len(pair) != 2 and pair not in ((), ("-",)):
+        raise click.UsageError("give KEY and ACCEPT, or '-' (or nothing) to read pairs from stdin")
+    if not pair:
+        stdin_or_usage_error("KEY ACCEPT")
+    session = open_session(fmt, color, quiet=quiet)
+    if len(pair) == 2:
+        session.handle(verify_pair(os.fsencode(pair[0]), os.fsencode(pair[1]), None))
+    else:
+        for block in stdin_blocks():
+            if isinstance(block, OverlongLine):
+                session.handle(overlong_error(*block))
+                continue
+            for item in verify_block(block):
+                session.handle(item)
+            session.flush()
+    ctx.exit(session.finish("pair", nothing="no 'KEY ACCEPT' pairs in the input", required=True))
+
+
+@cli.command()
+@click.option(
+    "-n",
+    "--count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many keys to print.",
+)
+@click.option(
+    "--with-accept", is_flag=True, help="Print each key's accept after it, tab separated."
+)
+@output_options
+@click.pass_context
+def genkey(
+    ctx: click.Context, count: int, with_accept: bool, fmt: str | None, color: bool | None
+) -> None:
+    """Print fresh Sec-WebSocket-Key values from the OS random source.
+
+    Each key is 16 random bytes (os.urandom), base64-encoded to 24 characters, as RFC 6455
+    §4.1 asks of a client.
+
+    \b
+    Examples:
+      wsaccept genkey
+      wsaccept genkey -n 3 --with-accept
+      curl -H "Sec-WebSocket-Key: $(wsaccept genkey)" ...
+    """
+    session = open_session(fmt, color)
+    while count > 0:
+        keys = generate_keys(min(count, GENKEY_BATCH))
+        session.generated(keys, accept_lines(keys) if with_accept else None)
+        session.flush()
+        count -= len(keys)
+    ctx.exit(session.finish("key"))
+
+
+def main() -> None:
+    """The console script: click's main, with SIGTERM stopping a stream like Ctrl-C."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        cli.main(prog_name="wsaccept")
+    except KeyboardInterrupt:  # before or after a command ran
+        sys.exit(ExitCode.INTERRUPTED)

@@ -1,0 +1,22 @@
+"""The exit codes, in one place: scripts and CI steps branch on them, so they never change."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What a wsaccept process tells its caller (also in the README and the man page)."""
+
+    OK = 0
+    """Every key was computed, every pair matched."""
+    CHECK_FAILED = 1
+    """A pair did not match, a key was invalid under --strict, or an input line held no key."""
+    USAGE = 2
+    """Bad arguments or options, no input to read, or input that could not be read."""
+    INTERRUPTED = 130
+    """Interrupted by Ctrl-C (SIGINT); output written so far is whole lines."""
+    BROKEN_PIPE = 141
+    """The reader of stdout went away (e.g. `| head -1`), as for a tool killed by SIGPIPE."""
+    TERMINATED = 143
+    """Stopped by SIGTERM; output written so far is whole lines."""

@@ -1,0 +1,180 @@
+"""Sec-WebSocket-Key checks and Sec-WebSocket-Accept computation (RFC 6455 §4.1, §4.2.2).
+
+Pure functions over bytes: the accept is a hash of the key exactly as sent, so a key that is not
+valid UTF-8 is still hashed byte for byte, and a bad key is described, never refused.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import hmac
+import os
+import re
+from typing import NamedTuple
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+KEY_NONCE_BYTES = 16
+
+# A key that a conforming client sends: base64 of 16 bytes, padding bits zero (RFC 4648 §3.5).
+CANONICAL_KEY = re.compile(rb"[A-Za-z0-9+/]{21}[AQgw]==")
+_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+# Optional whitespace around an HTTP field value (RFC 9110 §5.5), plus stray line ends.
+WHITESPACE = b" \t\r\n"
+# An HTTP field line, leniently: a token, a colon, the value (RFC 9110 §5.1, §5.6.2).
+_FIELD_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:(.*)", re.DOTALL)
+
+_sha1 = hashlib.sha1
+_b2a_base64 = binascii.b2a_base64
+
+
+class Problem(NamedTuple):
+    """Something wrong with a key: a stable code for machines and a sentence for people."""
+
+    code: str
+    message: str
+
+
+def accept_lines(keys: list[bytes]) -> list[bytes]:
+    """The accept of each key, each followed by a newline: the bulk paths write them as is."""
+    sha1, guid, b2a = _sha1, GUID, _b2a_base64
+    return [b2a(sha1(key + guid).digest()) for key in keys]
+
+
+def accept_for(key: bytes) -> bytes:
+    """Sec-WebSocket-Accept for `key`, hashing the key as sent, not its decoded bytes."""
+    return _b2a_base64(_sha1(key + GUID).digest(), newline=False)
+
+
+def accept_matches(key: bytes, accept: bytes) -> bool:
+    """Whether `accept` is the right answer to `key`, compared in constant time."""
+    return accepts_equal(accept_for(key), accept)
+
+
+def accepts_equal(expected: bytes, received: bytes) -> bool:
+    """Constant-time comparison, so a verifier built on this leaks nothing through timing."""
+    return hmac.compare_digest(expected, received)
+
+
+def generate_keys(count: int) -> list[bytes]:
+    """`count` fresh Sec-WebSocket-Keys: 16 bytes from the OS CSPRNG each, base64-encoded."""
+    nonces, step, b2a = os.urandom(KEY_NONCE_BYTES * count), KEY_NONCE_BYTES, _b2a_base64
+    return [b2a(nonces[i : i + step], newline=False) for i in range(0, len(nonces), step)]
+
+
+def generate_key() -> bytes:
+    """One fresh Sec-WebSocket-Key (RFC 6455 §4.1)."""
+    return generate_keys(1)[0]
+
+
+def trim(value: bytes) -> tuple[bytes, tuple[Problem, ...]]:
+    """Trim the whitespace a server would trim, and say so when there was any."""
+    trimmed = value.strip(WHITESPACE)
+    if len(trimmed) == len(value):
+        return value, ()
+    return trimmed, (
+        Problem(
+            "surrounding_whitespace",
+            "surrounding whitespace was trimmed before hashing, as servers trim header values"
+            " (RFC 9110 §5.5)",
+        ),
+    )
+
+
+def key_problems(key: bytes) -> tuple[Problem, ...]:
+    """What makes `key` unlike the base64-encoded 16-byte nonce RFC 6455 §4.1 asks for."""
+    if CANONICAL_KEY.fullmatch(key):
+        return ()
+    if not key:
+        return (
+            Problem("empty", "key is empty; RFC 6455 §4.1 requires a base64-encoded 16-byte nonce"),
+        )
+    if not key.isascii():
+        return (
+            Problem(
+                "non_ascii",
+                "key contains non-ASCII bytes; RFC 6455 §4.1 requires base64 text",
+            ),
+        )
+    return _alphabet_problems(key) or _padding_problems(key) or _decoded_problems(key)
+
+
+def _alphabet_problems(key: bytes) -> tuple[Problem, ...]:
+    for index, byte in enumerate(key.rstrip(b"=")):
+        if byte == 0x3D:
+            return (
+                Problem(
+                    "bad_padding",
+                    f"key has '=' padding at position {index + 1}, before its end (RFC 4648 §4)",
+                ),
+            )
+        if byte not in _BASE64_ALPHABET:
+            char = chr(byte)
+            shown = repr(char) if char.isprintable() else f"\\x{byte:02x}"
+            return (
+                Problem(
+                    "not_base64",
+                    f"key contains {shown} at position {index + 1}, which is not a base64"
+                    " character; RFC 6455 §4.1 requires base64",
+                ),
+            )
+    return ()
+
+
+def _padding_problems(key: bytes) -> tuple[Problem, ...]:
+    body = key.rstrip(b"=")
+    padding = len(key) - len(body)
+    if len(key) % 4 == 0 and padding <= 2 and len(body) % 4 != 1:
+        return ()
+    if len(key) % 4:
+        detail = f"key is {len(key)} characters long, not a multiple of 4: padding missing or cut"
+    else:
+        detail = f"key ends in {padding} '=' characters, which no base64 value has"
+    return (Problem("bad_padding", f"{detail} (RFC 4648 §4)"),)
+
+
+def _decoded_problems(key: bytes) -> tuple[Problem, ...]:
+    length = len(key) // 4 * 3 - (len(key) - len(key.rstrip(b"=")))
+    if length != KEY_NONCE_BYTES:
+        return (
+            Problem(
+                "wrong_length",
+                f"key decodes to {length} bytes; RFC 6455 §4.1 requires 16,"
+                " servers such as Node ws reject it",
+            ),
+        )
+    return (
+        Problem(
+            "non_canonical",
+            f"key ends in {key[21:].decode()!r}: its padding bits are not zero, so no base64"
+            " encoder produces it; strict decoders reject it (RFC 4648 §3.5)",
+        ),
+    )
+
+
+class FieldValue(NamedTuple):
+    """A value taken from an input line, or the reason the line holds none."""
+
+    value: bytes | None
+    notes: tuple[Problem, ...]
+    error: str | None
+
+
+def value_from_line(line: bytes, field_name: str = "Sec-WebSocket-Key") -> FieldValue:
+    """Take a value from a bare value or a `Field-Name: value` header line."""
+    field = _FIELD_LINE.fullmatch(line.strip(WHITESPACE))
+    if field is None:
+        value, notes = trim(line)
+        return FieldValue(value, notes, None)
+    name = field.group(1)
+    if name.lower() != field_name.lower().encode():
+        return FieldValue(None, (), f"a {printable(name)!r} header line holds no {field_name}")
+    return FieldValue(field.group(2).strip(WHITESPACE), (), None)
+
+
+def printable(value: bytes) -> str:
+    """`value` as text safe to print: invalid UTF-8 and control characters escaped."""
+    text = value.decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

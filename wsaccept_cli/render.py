@@ -1,0 +1,185 @@
+"""The output formats in one place: plain for pipes, JSON Lines for machines, rich for people.
+
+Renderers collect the output for one block of input and write it on `flush`, so a stream of a
+million keys costs one write per block. Rich lives in `render_rich` and is imported only when the
+rich format is chosen, so plain and JSON output start as fast as click allows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, BinaryIO, Protocol, TextIO
+
+from wsaccept_cli.keys import Problem, accept_lines, printable
+from wsaccept_cli.results import KeyResult, KeyRun, PairResult, PairRun
+
+
+class Renderer(Protocol):
+    """What the commands hand their results to."""
+
+    def key_run(self, run: KeyRun) -> None: ...
+    def key_result(self, result: KeyResult) -> None: ...
+    def pair_run(self, run: PairRun) -> None: ...
+    def pair_result(self, result: PairResult) -> None: ...
+    def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def make_renderer(fmt: str, stdout: TextIO, *, color: bool, quiet: bool = False) -> Renderer:
+    """The renderer for `fmt`, writing to `stdout`."""
+    if quiet:
+        return NullRenderer()
+    if fmt == "rich":
+        from wsaccept_cli.render_rich import RichRenderer
+
+        return RichRenderer(stdout, color=color)
+    renderer = JsonRenderer if fmt == "json" else PlainRenderer
+    return renderer(stdout.buffer)
+
+
+class BufferedRenderer:
+    """Output pieces kept until `flush` writes them in one call."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.pieces: list[bytes] = []
+
+    def flush(self) -> None:
+        if self.pieces:
+            self.stream.write(b"".join(self.pieces))
+            self.pieces.clear()
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.flush()
+
+
+class PlainRenderer(BufferedRenderer):
+    """One value per line, no decoration: an accept, a key, or a verdict."""
+
+    def key_run(self, run: KeyRun) -> None:
+        self.pieces += run.accept_lines
+
+    def key_result(self, result: KeyResult) -> None:
+        if result.accept is not None:
+            self.pieces.append(result.accept + b"\n")
+
+    def pair_run(self, run: PairRun) -> None:
+        self.pieces.append(b"ok\n" * len(run.keys))
+
+    def pair_result(self, result: PairResult) -> None:
+        if result.match:
+            self.pieces.append(b"ok\n")
+            return
+        where = f"line {result.line}: " if result.line is not None else ""
+        expected, received = result.expected.decode(), printable(result.received)
+        text = f"{where}mismatch: expected {expected}, received {received}\n"
+        self.pieces.append(text.encode())
+
+    def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
+        if accepts is None:
+            self.pieces += (b"\n".join(keys), b"\n")
+        else:
+            self.pieces += [key + b"\t" + accept for key, accept in zip(keys, accepts)]
+
+
+# Records of the fast paths, whose values are base64 and need no escaping; a test checks that
+# they equal what json.dumps makes of the same record.
+_VALID_KEY_RECORD = '{"line":%s,"key":"%s","accept":"%s","valid":true,"problems":[],"notes":[]}\n'
+_MATCH_RECORD = (
+    '{"line":%s,"key":"%s","accept":"%s","expected":"%s","match":true,'
+    '"valid":true,"problems":[],"notes":[]}\n'
+)
+_GENERATED_RECORD = '{"key":"%s","accept":"%s"}\n'
+
+
+class JsonRenderer(BufferedRenderer):
+    """JSON Lines: one object per result, with the stable fields the README documents."""
+
+    def key_run(self, run: KeyRun) -> None:
+        template, line = _VALID_KEY_RECORD, run.first_line
+        self.pieces += [
+            (template % (line + i, key.decode(), accept[:-1].decode())).encode()
+            for i, (key, accept) in enumerate(zip(run.keys, run.accept_lines))
+        ]
+
+    def key_result(self, result: KeyResult) -> None:
+        self._record(
+            {
+                "line": result.line,
+                "key": text(result.key),
+                "accept": None if result.accept is None else result.accept.decode(),
+                "valid": not result.problems,
+                "problems": _dicts(result.problems),
+                "notes": _dicts(result.notes),
+            }
+        )
+
+    def pair_run(self, run: PairRun) -> None:
+        template, line = _MATCH_RECORD, run.first_line
+        self.pieces += [
+            (template % (line + i, key.decode(), accept.decode(), accept.decode())).encode()
+            for i, (key, accept) in enumerate(zip(run.keys, run.accepts))
+        ]
+
+    def pair_result(self, result: PairResult) -> None:
+        self._record(
+            {
+                "line": result.line,
+                "key": text(result.key),
+                "accept": text(result.received),
+                "expected": result.expected.decode(),
+                "match": result.match,
+                "valid": not result.problems,
+                "problems": _dicts(result.problems),
+                "notes": _dicts(result.notes),
+            }
+        )
+
+    def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
+        template = _GENERATED_RECORD
+        self.pieces += [
+            (template % (key.decode(), accept[:-1].decode())).encode()
+            for key, accept in zip(keys, accepts or accept_lines(keys))
+        ]
+
+    def _record(self, record: dict[str, Any]) -> None:
+        self.pieces.append(
+            json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        )
+
+
+def _dicts(problems: Sequence[Problem]) -> list[dict[str, str]]:
+    return [problem._asdict() for problem in problems]
+
+
+def text(value: bytes) -> str:
+    """Bytes as JSON text: UTF-8, with invalid bytes shown as \\xNN escapes."""
+    return value.decode("utf-8", "backslashreplace")
+
+
+class NullRenderer:
+    """For -q/--quiet: the exit code says it all."""
+
+    def key_run(self, run: KeyRun) -> None:
+        pass
+
+    def key_result(self, result: KeyResult) -> None:
+        pass
+
+    def pair_run(self, run: PairRun) -> None:
+        pass
+
+    def pair_result(self, result: PairResult) -> None:
+        pass
+
+    def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

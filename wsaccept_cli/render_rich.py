@@ -1,0 +1,131 @@
+"""The rich format: a coloured table for people at a terminal.
+
+A stream is printed as one table in pieces: each flush prints the rows read so far with the same
+fixed column widths and no borders between pieces, so memory stays bounded and rows appear as
+their input arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from wsaccept_cli.keys import Problem, printable
+from wsaccept_cli.results import KeyResult, KeyRun, PairResult, PairRun
+
+Row = tuple[str, Text | str, Text | str, Text]
+
+_COLUMNS: tuple[dict[str, Any], ...] = (
+    {"justify": "right", "width": 7, "no_wrap": True, "style": "dim"},
+    {"width": 24, "overflow": "fold"},
+    {"width": 28, "overflow": "fold"},
+    {"ratio": 1},
+)
+_VALID = Text("✓ valid", style="green")
+_MATCH = Text("✓ match", style="green")
+
+
+class RichRenderer:
+    """Rows gathered per block of input and printed as one continuing table."""
+
+    def __init__(self, stdout: TextIO, *, color: bool) -> None:
+        self.console = Console(
+            file=stdout,
+            force_terminal=True if color else None,
+            color_system="auto" if color else None,
+            no_color=not color,
+            highlight=False,
+            emoji=False,
+            markup=False,
+        )
+        self.rows: list[Row] = []
+        self.headers: tuple[str, str, str, str] | None = None
+        self.numbered = False
+        self.header_shown = False
+
+    def key_run(self, run: KeyRun) -> None:
+        self._start(("key", "accept", "check"), numbered=True)
+        line = run.first_line
+        for i, (key, accept) in enumerate(zip(run.keys, run.accept_lines)):
+            self.rows.append((str(line + i), key.decode(), accept[:-1].decode(), _VALID))
+
+    def key_result(self, result: KeyResult) -> None:
+        self._start(("key", "accept", "check"), numbered=result.line is not None)
+        accept = "—" if result.accept is None else result.accept.decode()
+        status = _problems_text(result.problems, refused=result.accept is None)
+        _append_notes(status, result.notes)
+        self.rows.append((_number(result.line), printable(result.key), accept, status))
+
+    def pair_run(self, run: PairRun) -> None:
+        self._start(("key", "accept received", "check"), numbered=True)
+        line = run.first_line
+        for i, (key, accept) in enumerate(zip(run.keys, run.accepts)):
+            self.rows.append((str(line + i), key.decode(), accept.decode(), _MATCH))
+
+    def pair_result(self, result: PairResult) -> None:
+        self._start(("key", "accept received", "check"), numbered=result.line is not None)
+        if result.match:
+            status = _MATCH.copy()
+        else:
+            status = Text(f"✗ mismatch: expected {result.expected.decode()}", style="red")
+        if result.problems:
+            status.append("\n")
+            status.append_text(_problems_text(result.problems, refused=False))
+        _append_notes(status, result.notes)
+        received = Text(printable(result.received), style="" if result.match else "red")
+        self.rows.append((_number(result.line), printable(result.key), received, status))
+
+    def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
+        self._start(("key", "accept" if accepts else "", ""), numbered=False)
+        for key, accept in zip(keys, accepts or [b"\n"] * len(keys)):
+            self.rows.append(("", key.decode(), accept[:-1].decode(), Text("")))
+
+    def _start(self, headers: tuple[str, str, str], *, numbered: bool) -> None:
+        if self.headers is None:
+            self.headers = ("line", *headers)
+            self.numbered = numbered
+
+    def flush(self) -> None:
+        if not self.rows or self.headers is None:
+            return
+        table = Table(
+            box=box.SIMPLE_HEAD,
+            show_header=not self.header_shown,
+            show_edge=False,
+            pad_edge=False,
+            header_style="bold",
+        )
+        shown = [bool(name) for name in self.headers]
+        shown[0] = self.numbered
+        for name, spec, show in zip(self.headers, _COLUMNS, shown):
+            if show:
+                table.add_column(name, **spec)
+        for row in self.rows:
+            table.add_row(*(cell for cell, show in zip(row, shown) if show))
+        self.console.print(table)
+        self.header_shown = True
+        self.rows.clear()
+        self.console.file.flush()
+
+    def close(self) -> None:
+        self.flush()
+
+
+def _number(line: int | None) -> str:
+    return "" if line is None else str(line)
+
+
+def _problems_text(problems: tuple[Problem, ...], *, refused: bool) -> Text:
+    if not problems:
+        return _VALID.copy()
+    label, style = ("✗ refused (--strict): ", "red") if refused else ("⚠ ", "yellow")
+    return Text(label + "; ".join(p.message for p in problems), style=style)
+
+
+def _append_notes(status: Text, notes: tuple[Problem, ...]) -> None:
+    for note in notes:
+        status.append(f"\nnote: {note.message}", style="cyan")

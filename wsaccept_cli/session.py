@@ -1,0 +1,99 @@
+"""One command run: results to the renderer, remarks to stderr, counts to the exit code."""
+
+from __future__ import annotations
+
+from wsaccept_cli.exitcodes import ExitCode
+from wsaccept_cli.keys import printable
+from wsaccept_cli.render import Renderer
+from wsaccept_cli.results import Item, KeyResult, KeyRun, LineError, PairResult, PairRun
+from wsaccept_cli.terminal import Diagnostics
+
+
+class Session:
+    """Routes each result where it belongs and keeps the counts the summary and exit code need."""
+
+    def __init__(self, renderer: Renderer, diagnostics: Diagnostics, *, strict: bool = False):
+        self.renderer = renderer
+        self.diagnostics = diagnostics
+        self.strict = strict
+        self.results = 0
+        self.invalid = 0
+        self.mismatches = 0
+        self.bad_lines = 0
+
+    def handle(self, item: Item) -> None:
+        if isinstance(item, KeyRun):
+            self.results += len(item.keys)
+            self.renderer.key_run(item)
+        elif isinstance(item, PairRun):
+            self.results += len(item.keys)
+            self.renderer.pair_run(item)
+        elif isinstance(item, KeyResult):
+            self._key_result(item)
+        elif isinstance(item, PairResult):
+            self._pair_result(item)
+        else:
+            self._line_error(item)
+
+    def _key_result(self, result: KeyResult) -> None:
+        self.results += 1
+        self.renderer.key_result(result)
+        where = _where(result.line, result.key)
+        self._remarks(where, result)
+        if result.problems:
+            self.invalid += 1
+
+    def _pair_result(self, result: PairResult) -> None:
+        self.results += 1
+        self.renderer.pair_result(result)
+        self._remarks(_where(result.line, result.key), result)
+        if result.problems:
+            self.invalid += 1
+        if not result.match:
+            self.mismatches += 1
+
+    def _remarks(self, where: str, result: KeyResult | PairResult) -> None:
+        refused = isinstance(result, KeyResult) and result.accept is None
+        for problem in result.problems:
+            self.diagnostics.say("error" if refused else "warning", where, problem.message)
+        for note in result.notes:
+            self.diagnostics.say("note", where, note.message)
+
+    def _line_error(self, error: LineError) -> None:
+        self.bad_lines += 1
+        where = None if error.line is None else f"line {error.line}"
+        self.diagnostics.say("error", where, error.message)
+
+    def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
+        self.results += len(keys)
+        self.renderer.generated(keys, accepts)
+
+    def flush(self) -> None:
+        self.renderer.flush()
+
+    def finish(self, noun: str, *, nothing: str = "", required: bool = False) -> ExitCode:
+        """Close the output, sum up what went wrong, and choose the exit code.
+
+        `nothing` is said when the input held no result; with `required` that is a failure, as
+        a check that checked nothing must not pass in CI.
+        """
+        self.renderer.close()
+        self.diagnostics.finish()
+        empty = not self.results and not self.bad_lines
+        if empty and nothing:
+            self.diagnostics.summary("error" if required else "warning", nothing)
+        if self.invalid and self.results > 1:
+            self.diagnostics.summary(
+                "error" if self.strict else "warning",
+                f"{self.invalid} of {self.results} {noun}s had problems",
+            )
+        if self.bad_lines:
+            plural = "s" if self.bad_lines != 1 else ""
+            self.diagnostics.summary("error", f"{self.bad_lines} input line{plural} skipped")
+        failed = self.mismatches or self.bad_lines or (self.strict and self.invalid)
+        failed = failed or (empty and required)
+        return ExitCode.CHECK_FAILED if failed else ExitCode.OK
+
+
+def _where(line: int | None, key: bytes) -> str:
+    return f"line {line}" if line is not None else repr(printable(key))
