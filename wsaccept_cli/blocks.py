@@ -12,9 +12,10 @@ import binascii
 import hashlib
 import re
 from collections.abc import Callable, Iterator
+from hmac import compare_digest
 from typing import NamedTuple
 
-from wsaccept_cli.keys import GUID, accept_lines, accepts_equal
+from wsaccept_cli.keys import GUID, accept_lines
 from wsaccept_cli.results import (
     KeyResult,
     KeyRun,
@@ -81,8 +82,13 @@ def overlong_error(line: int, length: int) -> LineError:
     )
 
 
-def compute_block(block: Block, *, strict: bool) -> Iterator[KeyRun | KeyResult | LineError]:
+def compute_block(
+    block: Block | OverlongLine, *, strict: bool
+) -> Iterator[KeyRun | KeyResult | LineError]:
     """Accepts for every key line of `block`, in order; blank lines are skipped."""
+    if isinstance(block, OverlongLine):
+        yield overlong_error(*block)
+        return
     data, line, pos, end = block.data, block.first_line, 0, len(block.data)
     while pos < end:
         run = _KEY_RUN.match(data, pos)
@@ -111,10 +117,13 @@ def _compute_line(text: bytes, line: int, strict: bool) -> KeyResult | LineError
     return compute_key(text, line, strict=strict)
 
 
-def verify_block(block: Block) -> Iterator[PairRun | PairResult | LineError]:
+def verify_block(block: Block | OverlongLine) -> Iterator[PairRun | PairResult | LineError]:
     """Every `KEY ACCEPT` line of `block` checked, in order; blank lines are skipped."""
+    if isinstance(block, OverlongLine):
+        yield overlong_error(*block)
+        return
     data, line, pos, end = block.data, block.first_line, 0, len(block.data)
-    sha1, guid, b2a, equal = hashlib.sha1, GUID, binascii.b2a_base64, accepts_equal
+    sha1, guid, b2a, equal = hashlib.sha1, GUID, binascii.b2a_base64, compare_digest
     while pos < end:
         run = _PAIR_RUN.match(data, pos)
         if run is not None:

@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any, NoReturn, TypeVar, cast
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
 from wsaccept_cli import __version__
-from wsaccept_cli.blocks import (
-    Block,
-    OverlongLine,
-    compute_block,
-    overlong_error,
-    read_blocks,
-    verify_block,
-)
 from wsaccept_cli.exitcodes import ExitCode
 from wsaccept_cli.keys import accept_lines, generate_keys
 from wsaccept_cli.render import make_renderer
-from wsaccept_cli.results import compute_key, verify_pair
+from wsaccept_cli.results import Item, compute_key, verify_pair
 from wsaccept_cli.session import Session
 from wsaccept_cli.terminal import FORMATS, Diagnostics, resolve_color, resolve_format
+
+if TYPE_CHECKING:
+    from wsaccept_cli.blocks import Block, OverlongLine
 
 GENKEY_BATCH = 8192
 
@@ -62,6 +57,13 @@ class TerminatedError(Exception):
 
 def _on_sigterm(signum: int, frame: object) -> NoReturn:
     raise TerminatedError
+
+
+def stop_on_sigterm() -> None:
+    """For streams: SIGTERM stops them as Ctrl-C does (whole lines out, then exit 143)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def _discard_stdout() -> None:
@@ -104,12 +106,25 @@ def open_session(
 
 def stdin_blocks() -> Iterator[Block | OverlongLine]:
     """Stdin as blocks of whole lines; any read failure is an InputError."""
+    from wsaccept_cli.blocks import read_blocks
+
     if sys.stdin is None:
         raise InputError("stdin is closed; give the input as arguments")
+    stop_on_sigterm()
     try:
         yield from read_blocks(cast(io.BufferedReader, sys.stdin.buffer).read1)
     except OSError as error:
         raise InputError(f"cannot read stdin: {error.strerror or error}") from None
+
+
+def process_stdin(
+    session: Session, process: Callable[[Block | OverlongLine], Iterable[Item]]
+) -> None:
+    """Each block of stdin processed, its results handed on and written before the next read."""
+    for block in stdin_blocks():
+        for item in process(block):
+            session.handle(item)
+        session.flush()
 
 
 def stdin_or_usage_error(what: str) -> None:
@@ -121,7 +136,9 @@ def stdin_or_usage_error(what: str) -> None:
         )
 
 
-@click.group(cls=WsacceptGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="wsaccept", cls=WsacceptGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, "-V", "--version", prog_name="wsaccept")
 def cli() -> None:
     """Compute, verify and generate WebSocket handshake keys (RFC 6455).
@@ -168,13 +185,9 @@ def compute(
         if source != "-":
             session.handle(compute_key(os.fsencode(source), None, strict=strict))
             continue
-        for block in stdin_blocks():
-            if isinstance(block, OverlongLine):
-                session.handle(overlong_error(*block))
-                continue
-            for item in compute_block(block, strict=strict):
-                session.handle(item)
-            session.flush()
+        from wsaccept_cli.blocks import compute_block
+
+        process_stdin(session, partial(compute_block, strict=strict))
     ctx.exit(session.finish("key", nothing="no keys in the input"))
 
 
@@ -208,13 +221,9 @@ def verify(
     if len(pair) == 2:
         session.handle(verify_pair(os.fsencode(pair[0]), os.fsencode(pair[1]), None))
     else:
-        for block in stdin_blocks():
-            if isinstance(block, OverlongLine):
-                session.handle(overlong_error(*block))
-                continue
-            for item in verify_block(block):
-                session.handle(item)
-            session.flush()
+        from wsaccept_cli.blocks import verify_block
+
+        process_stdin(session, verify_block)
     ctx.exit(session.finish("pair", nothing="no 'KEY ACCEPT' pairs in the input", required=True))
 
 
@@ -247,6 +256,7 @@ def genkey(
       curl -H "Sec-WebSocket-Key: $(wsaccept genkey)" ...
     """
     session = open_session(fmt, color)
+    stop_on_sigterm()
     while count > 0:
         keys = generate_keys(min(count, GENKEY_BATCH))
         session.generated(keys, accept_lines(keys) if with_accept else None)
@@ -256,8 +266,7 @@ def genkey(
 
 
 def main() -> None:
-    """The console script: click's main, with SIGTERM stopping a stream like Ctrl-C."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    """The console script: click's main, with a Ctrl-C outside a command exiting 130 too."""
     try:
         cli.main(prog_name="wsaccept")
     except KeyboardInterrupt:  # before or after a command ran

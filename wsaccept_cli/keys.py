@@ -7,43 +7,71 @@ valid UTF-8 is still hashed byte for byte, and a bad key is described, never ref
 from __future__ import annotations
 
 import binascii
-import hashlib
-import hmac
 import os
 import re
-from typing import NamedTuple
+
+try:  # CPython's built-in SHA-1: one key's accept without loading OpenSSL at start-up
+    from _sha1 import sha1 as _small_sha1  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover - other Pythons
+    from hashlib import sha1 as _small_sha1
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 KEY_NONCE_BYTES = 16
-
-# A key that a conforming client sends: base64 of 16 bytes, padding bits zero (RFC 4648 §3.5).
-CANONICAL_KEY = re.compile(rb"[A-Za-z0-9+/]{21}[AQgw]==")
-_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 # Optional whitespace around an HTTP field value (RFC 9110 §5.5), plus stray line ends.
 WHITESPACE = b" \t\r\n"
 # An HTTP field line, leniently: a token, a colon, the value (RFC 9110 §5.1, §5.6.2).
-_FIELD_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:(.*)", re.DOTALL)
+_FIELD_LINE = rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:(.*)"
 
-_sha1 = hashlib.sha1
 _b2a_base64 = binascii.b2a_base64
 
 
-class Problem(NamedTuple):
+class Problem:
     """Something wrong with a key: a stable code for machines and a sentence for people."""
 
-    code: str
-    message: str
+    __slots__ = ("code", "message")
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and (self.code, self.message) == (
+            other.code,
+            other.message,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.message))
+
+    def __repr__(self) -> str:
+        return f"Problem({self.code!r}, {self.message!r})"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+def is_canonical_key(key: bytes) -> bool:
+    """Base64 of 16 bytes with zero padding bits (RFC 4648 §3.5): what a conforming client sends."""
+    return (
+        len(key) == 24
+        and key[22:] == b"=="
+        and key[21] in b"AQgw"
+        and not key[:21].translate(None, BASE64_ALPHABET)
+    )
 
 
 def accept_lines(keys: list[bytes]) -> list[bytes]:
     """The accept of each key, each followed by a newline: the bulk paths write them as is."""
-    sha1, guid, b2a = _sha1, GUID, _b2a_base64
+    from hashlib import sha1  # OpenSSL's SHA-1: slower to load, faster per key
+
+    guid, b2a = GUID, _b2a_base64
     return [b2a(sha1(key + guid).digest()) for key in keys]
 
 
 def accept_for(key: bytes) -> bytes:
     """Sec-WebSocket-Accept for `key`, hashing the key as sent, not its decoded bytes."""
-    return _b2a_base64(_sha1(key + GUID).digest(), newline=False)
+    return _b2a_base64(_small_sha1(key + GUID).digest(), newline=False)
 
 
 def accept_matches(key: bytes, accept: bytes) -> bool:
@@ -53,7 +81,9 @@ def accept_matches(key: bytes, accept: bytes) -> bool:
 
 def accepts_equal(expected: bytes, received: bytes) -> bool:
     """Constant-time comparison, so a verifier built on this leaks nothing through timing."""
-    return hmac.compare_digest(expected, received)
+    from hmac import compare_digest
+
+    return compare_digest(expected, received)
 
 
 def generate_keys(count: int) -> list[bytes]:
@@ -83,7 +113,7 @@ def trim(value: bytes) -> tuple[bytes, tuple[Problem, ...]]:
 
 def key_problems(key: bytes) -> tuple[Problem, ...]:
     """What makes `key` unlike the base64-encoded 16-byte nonce RFC 6455 §4.1 asks for."""
-    if CANONICAL_KEY.fullmatch(key):
+    if is_canonical_key(key):
         return ()
     if not key:
         return (
@@ -108,7 +138,7 @@ def _alphabet_problems(key: bytes) -> tuple[Problem, ...]:
                     f"key has '=' padding at position {index + 1}, before its end (RFC 4648 §4)",
                 ),
             )
-        if byte not in _BASE64_ALPHABET:
+        if byte not in BASE64_ALPHABET:
             char = chr(byte)
             shown = repr(char) if char.isprintable() else f"\\x{byte:02x}"
             return (
@@ -152,17 +182,20 @@ def _decoded_problems(key: bytes) -> tuple[Problem, ...]:
     )
 
 
-class FieldValue(NamedTuple):
+class FieldValue:
     """A value taken from an input line, or the reason the line holds none."""
 
-    value: bytes | None
-    notes: tuple[Problem, ...]
-    error: str | None
+    __slots__ = ("error", "notes", "value")
+
+    def __init__(self, value: bytes | None, notes: tuple[Problem, ...], error: str | None) -> None:
+        self.value = value
+        self.notes = notes
+        self.error = error
 
 
 def value_from_line(line: bytes, field_name: str = "Sec-WebSocket-Key") -> FieldValue:
     """Take a value from a bare value or a `Field-Name: value` header line."""
-    field = _FIELD_LINE.fullmatch(line.strip(WHITESPACE))
+    field = re.fullmatch(_FIELD_LINE, line.strip(WHITESPACE), re.DOTALL) if b":" in line else None
     if field is None:
         value, notes = trim(line)
         return FieldValue(value, notes, None)

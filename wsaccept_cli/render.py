@@ -7,24 +7,25 @@ rich format is chosen, so plain and JSON output start as fast as click allows.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any, BinaryIO, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from wsaccept_cli.keys import Problem, accept_lines, printable
 from wsaccept_cli.results import KeyResult, KeyRun, PairResult, PairRun
 
+if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker needs it
+    from typing import Protocol
 
-class Renderer(Protocol):
-    """What the commands hand their results to."""
+    class Renderer(Protocol):
+        """What the commands hand their results to."""
 
-    def key_run(self, run: KeyRun) -> None: ...
-    def key_result(self, result: KeyResult) -> None: ...
-    def pair_run(self, run: PairRun) -> None: ...
-    def pair_result(self, result: PairResult) -> None: ...
-    def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None: ...
-    def flush(self) -> None: ...
-    def close(self) -> None: ...
+        def key_run(self, run: KeyRun) -> None: ...
+        def key_result(self, result: KeyResult) -> None: ...
+        def pair_run(self, run: PairRun) -> None: ...
+        def pair_result(self, result: PairResult) -> None: ...
+        def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None: ...
+        def flush(self) -> None: ...
+        def close(self) -> None: ...
 
 
 def make_renderer(fmt: str, stdout: TextIO, *, color: bool, quiet: bool = False) -> Renderer:
@@ -146,13 +147,15 @@ class JsonRenderer(BufferedRenderer):
         ]
 
     def _record(self, record: dict[str, Any]) -> None:
+        import json  # here, not at the top: the fast paths and plain output never need it
+
         self.pieces.append(
             json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
         )
 
 
 def _dicts(problems: Sequence[Problem]) -> list[dict[str, str]]:
-    return [problem._asdict() for problem in problems]
+    return [problem.as_dict() for problem in problems]
 
 
 def text(value: bytes) -> str:

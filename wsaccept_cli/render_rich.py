@@ -23,7 +23,7 @@ _COLUMNS: tuple[dict[str, Any], ...] = (
     {"justify": "right", "width": 7, "no_wrap": True, "style": "dim"},
     {"width": 24, "overflow": "fold"},
     {"width": 28, "overflow": "fold"},
-    {"ratio": 1},
+    {"ratio": 1, "overflow": "fold"},
 )
 _VALID = Text("✓ valid", style="green")
 _MATCH = Text("✓ match", style="green")

@@ -1,57 +1,90 @@
-"""One result per key or per key/accept pair, as the commands report them."""
+"""One result per key or per key/accept pair, as the commands report them.
+
+Plain classes with __slots__ rather than NamedTuples: creating a NamedTuple class costs a
+noticeable share of start-up, and nothing here needs tuple behaviour.
+"""
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 from wsaccept_cli.keys import Problem, accept_for, accepts_equal, key_problems, value_from_line
 
 ACCEPT_FIELD = "Sec-WebSocket-Accept"
 
 
-class KeyResult(NamedTuple):
+class KeyResult:
     """A computed accept; `accept` is None when --strict refused an invalid key."""
 
-    line: int | None
-    key: bytes
-    accept: bytes | None
-    problems: tuple[Problem, ...]
-    notes: tuple[Problem, ...]
+    __slots__ = ("accept", "key", "line", "notes", "problems")
+
+    def __init__(
+        self,
+        line: int | None,
+        key: bytes,
+        accept: bytes | None,
+        problems: tuple[Problem, ...],
+        notes: tuple[Problem, ...],
+    ) -> None:
+        self.line = line
+        self.key = key
+        self.accept = accept
+        self.problems = problems
+        self.notes = notes
 
 
-class KeyRun(NamedTuple):
+class KeyRun:
     """Canonical keys from consecutive lines: the fast path's unit of work."""
 
-    first_line: int
-    keys: list[bytes]
-    accept_lines: list[bytes]
+    __slots__ = ("accept_lines", "first_line", "keys")
+
+    def __init__(self, first_line: int, keys: list[bytes], accept_lines: list[bytes]) -> None:
+        self.first_line = first_line
+        self.keys = keys
+        self.accept_lines = accept_lines
 
 
-class PairResult(NamedTuple):
+class PairResult:
     """A received accept checked against the one computed from its key."""
 
-    line: int | None
-    key: bytes
-    received: bytes
-    expected: bytes
-    match: bool
-    problems: tuple[Problem, ...]
-    notes: tuple[Problem, ...]
+    __slots__ = ("expected", "key", "line", "match", "notes", "problems", "received")
+
+    def __init__(
+        self,
+        line: int | None,
+        key: bytes,
+        received: bytes,
+        expected: bytes,
+        match: bool,
+        problems: tuple[Problem, ...],
+        notes: tuple[Problem, ...],
+    ) -> None:
+        self.line = line
+        self.key = key
+        self.received = received
+        self.expected = expected
+        self.match = match
+        self.problems = problems
+        self.notes = notes
 
 
-class PairRun(NamedTuple):
+class PairRun:
     """Matching canonical pairs from consecutive lines."""
 
-    first_line: int
-    keys: list[bytes]
-    accepts: list[bytes]
+    __slots__ = ("accepts", "first_line", "keys")
+
+    def __init__(self, first_line: int, keys: list[bytes], accepts: list[bytes]) -> None:
+        self.first_line = first_line
+        self.keys = keys
+        self.accepts = accepts
 
 
-class LineError(NamedTuple):
+class LineError:
     """An input line (or argument) that holds nothing to compute or check."""
 
-    line: int | None
-    message: str
+    __slots__ = ("line", "message")
+
+    def __init__(self, line: int | None, message: str) -> None:
+        self.line = line
+        self.message = message
 
 
 Item = KeyResult | KeyRun | PairResult | PairRun | LineError
@@ -59,27 +92,27 @@ Item = KeyResult | KeyRun | PairResult | PairRun | LineError
 
 def compute_key(text: bytes, line: int | None, *, strict: bool) -> KeyResult | LineError:
     """The accept for a key given as a bare value or a header line."""
-    key, notes, error = value_from_line(text)
-    if key is None:
-        return LineError(line, error or "no key")
-    problems = key_problems(key)
-    accept = None if strict and problems else accept_for(key)
-    return KeyResult(line, key, accept, problems, notes)
+    field = value_from_line(text)
+    if field.value is None:
+        return LineError(line, field.error or "no key")
+    problems = key_problems(field.value)
+    accept = None if strict and problems else accept_for(field.value)
+    return KeyResult(line, field.value, accept, problems, field.notes)
 
 
 def verify_pair(key_text: bytes, accept_text: bytes, line: int | None) -> PairResult | LineError:
     """Check a received accept against its key, each as a bare value or a header line."""
-    key, key_notes, key_error = value_from_line(key_text)
-    received, accept_notes, accept_error = value_from_line(accept_text, ACCEPT_FIELD)
-    if key is None or received is None:
-        return LineError(line, key_error or accept_error or "no key")
-    expected = accept_for(key)
+    key = value_from_line(key_text)
+    received = value_from_line(accept_text, ACCEPT_FIELD)
+    if key.value is None or received.value is None:
+        return LineError(line, key.error or received.error or "no key")
+    expected = accept_for(key.value)
     return PairResult(
         line,
-        key,
-        received,
+        key.value,
+        received.value,
         expected,
-        accepts_equal(expected, received),
-        key_problems(key),
-        key_notes + accept_notes,
+        accepts_equal(expected, received.value),
+        key_problems(key.value),
+        key.notes + received.notes,
     )

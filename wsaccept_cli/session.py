@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from wsaccept_cli.exitcodes import ExitCode
 from wsaccept_cli.keys import printable
-from wsaccept_cli.render import Renderer
 from wsaccept_cli.results import Item, KeyResult, KeyRun, LineError, PairResult, PairRun
-from wsaccept_cli.terminal import Diagnostics
+
+if TYPE_CHECKING:
+    from wsaccept_cli.render import Renderer
+    from wsaccept_cli.terminal import Diagnostics
 
 
 class Session:

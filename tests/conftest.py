@@ -1,0 +1,67 @@
+"""Shared fixtures: a CliRunner that keeps stdout and stderr apart, and the installed script."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from wsaccept_cli.cli import cli
+
+RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+RFC_ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+Run = Callable[..., Result]
+
+
+def invoke(
+    *args: str, input: str | bytes | None = None, env: dict[str, str | None] | None = None
+) -> Result:
+    """`wsaccept ARGS` in-process, colour settings unset; stdout and stderr stay apart."""
+    environment: dict[str, str | None] = {"NO_COLOR": None, "FORCE_COLOR": None, **(env or {})}
+    return CliRunner().invoke(cli, list(args), input=input, env=environment, catch_exceptions=False)
+
+
+@pytest.fixture
+def run() -> Run:
+    return invoke
+
+
+def script_path() -> str:
+    """The console script pip installed next to this interpreter."""
+    beside = Path(sys.executable).with_name("wsaccept")
+    found = str(beside) if beside.exists() else shutil.which("wsaccept")
+    assert found, "the wsaccept console script is not installed: pip install -e '.[test]'"
+    return found
+
+
+@pytest.fixture(scope="session")
+def wsaccept() -> str:
+    return script_path()
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without colour settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env.update(extra)
+    return env
+
+
+def run_script(
+    args: Sequence[str], stdin: bytes | None = b"", timeout: float = 60, **env: str
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the installed script with piped stdio and return what it did."""
+    return subprocess.run(
+        [script_path(), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        env=clean_env(**env),
+        check=False,
+    )

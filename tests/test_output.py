@@ -1,0 +1,129 @@
+"""Formats and colour: plain and JSON for pipes and machines, rich for people."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from tests.conftest import RFC_ACCEPT, RFC_KEY, Run
+from wsaccept_cli.blocks import Block, compute_block, verify_block
+from wsaccept_cli.render import JsonRenderer
+from wsaccept_cli.results import KeyResult, PairResult
+from wsaccept_cli.terminal import resolve_color
+
+
+class FakeTty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "tty", "expected"),
+    [
+        (None, {}, True, True),
+        (None, {}, False, False),
+        (None, {"NO_COLOR": "1"}, True, False),
+        (None, {"NO_COLOR": ""}, True, True),
+        (True, {"NO_COLOR": "1"}, False, True),
+        (False, {"FORCE_COLOR": "1"}, True, False),
+        (None, {"FORCE_COLOR": "1"}, False, True),
+        (None, {"FORCE_COLOR": "0"}, False, False),
+        (None, {"NO_COLOR": "1", "FORCE_COLOR": "1"}, False, False),
+        (None, {"TERM": "dumb"}, True, False),
+    ],
+)
+def test_resolve_color(
+    monkeypatch: pytest.MonkeyPatch,
+    flag: bool | None,
+    env: dict[str, str],
+    tty: bool,
+    expected: bool,
+) -> None:
+    for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    stream = FakeTty() if tty else io.StringIO()
+    assert resolve_color(flag, stream) is expected
+
+
+def test_plain_is_the_default_in_a_pipe(run: Run) -> None:
+    assert run("compute", RFC_KEY).stdout == RFC_ACCEPT + "\n"
+
+
+def test_rich_table_without_colour_in_a_pipe(run: Run) -> None:
+    result = run("compute", "--format", "rich", RFC_KEY, "AAAA")
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert lines[0].split() == ["key", "accept", "check"]
+    assert set(lines[1]) == {"─"}
+    assert lines[2].split() == [RFC_KEY, RFC_ACCEPT, "✓", "valid"]
+    assert lines[3].startswith("AAAA")
+    assert "⚠ key decodes to 3" in lines[3]
+    assert "\x1b[" not in result.stdout
+
+
+def test_rich_colour_on_request_and_stream_numbers_lines(run: Run) -> None:
+    result = run("compute", "--format", "rich", "--color", input=f"{RFC_KEY}\nAAAA\n")
+    assert "\x1b[" in result.stdout
+    result = run("compute", "--format", "rich", "--no-color", input=f"{RFC_KEY}\nAAAA\n")
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["line", "key", "accept", "check"]
+    assert lines[2].split()[:3] == ["1", RFC_KEY, RFC_ACCEPT]
+    assert lines[3].split()[:2] == ["2", "AAAA"]
+
+
+def test_rich_verify_and_genkey(run: Run) -> None:
+    result = run("verify", "--format", "rich", RFC_KEY, "nope")
+    assert result.exit_code == 1
+    assert "✗ mismatch: expected" in result.stdout
+    assert RFC_ACCEPT in result.stdout.replace(" ", "").replace("\n", "")
+    result = run("genkey", "--format", "rich", "-n", "2")
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["key"]
+    assert [len(line.strip()) for line in lines[2:]] == [24, 24]
+
+
+def test_rich_strict_refusal_shows_no_accept(run: Run) -> None:
+    result = run("compute", "--format", "rich", "--strict", "AAAA")
+    assert "✗ refused (--strict):" in result.stdout
+    assert "XB9IIzDTB5SFgH" not in result.stdout
+
+
+def test_stderr_colour_follows_the_flag(run: Run) -> None:
+    assert "\x1b[33mwarning:\x1b[0m" in run("compute", "--color", "AAAA").stderr
+    assert "\x1b[" not in run("compute", "AAAA").stderr
+    assert "\x1b[" not in run("compute", "--color", "AAAA", env={"NO_COLOR": "1"}).stdout
+
+
+def _fast_and_slow_records(data: bytes) -> tuple[list[str], list[str]]:
+    """JSON of the fast path's runs and of the same keys through the per-line path."""
+    fast, slow = JsonRenderer(io.BytesIO()), JsonRenderer(io.BytesIO())
+    for item in compute_block(Block(1, data), strict=False):
+        if isinstance(item, KeyResult):
+            fast.key_result(item)
+        else:
+            fast.key_run(item)
+            for i, key in enumerate(item.keys):
+                slow.key_result(
+                    KeyResult(item.first_line + i, key, item.accept_lines[i][:-1], (), ())
+                )
+    return [p.decode() for p in fast.pieces], [p.decode() for p in slow.pieces]
+
+
+def test_json_fast_path_records_equal_json_dumps_records() -> None:
+    fast, slow = _fast_and_slow_records(f"{RFC_KEY}\n{RFC_KEY}\n".encode())
+    assert fast == slow
+    assert json.loads(fast[0])["line"] == 1
+
+
+def test_json_fast_path_pair_records_equal_json_dumps_records() -> None:
+    data = f"{RFC_KEY} {RFC_ACCEPT}\n".encode()
+    fast, slow = JsonRenderer(io.BytesIO()), JsonRenderer(io.BytesIO())
+    (run,) = verify_block(Block(7, data))
+    assert not isinstance(run, PairResult)
+    fast.pair_run(run)
+    key, accept = RFC_KEY.encode(), RFC_ACCEPT.encode()
+    slow.pair_result(PairResult(7, key, accept, accept, True, (), ()))
+    assert fast.pieces == slow.pieces

@@ -1,0 +1,183 @@
+"""The installed `wsaccept` script as a shell sees it: pipes, terminals, signals, bytes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pexpect
+import pytest
+
+from tests.conftest import RFC_ACCEPT, RFC_KEY, clean_env, run_script, script_path
+
+
+def start(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [script_path(), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+
+
+def test_stdin_streams_results_before_the_input_ends(wsaccept: str) -> None:
+    with start("compute") as process:
+        assert process.stdin
+        assert process.stdout
+        process.stdin.write(f"{RFC_KEY}\n".encode())
+        process.stdin.flush()
+        assert process.stdout.readline() == f"{RFC_ACCEPT}\n".encode()
+        process.stdin.write(b"AAAA\n")
+        process.stdin.flush()
+        assert process.stdout.readline() == b"XB9IIzDTB5SFgH/jYXFZTWYC8MY=\n"
+        process.stdin.close()
+        assert process.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_stream_exits_cleanly_with_whole_lines(wsaccept: str, signum: int) -> None:
+    with start("verify") as process:
+        assert process.stdin
+        assert process.stdout
+        assert process.stderr
+        process.stdin.write(f"{RFC_KEY} {RFC_ACCEPT}\n".encode())
+        process.stdin.flush()
+        assert process.stdout.readline() == b"ok\n"
+        process.send_signal(signum)
+        code = process.wait(timeout=30)
+        assert code == (130 if signum == signal.SIGINT else 143)
+        assert process.stdout.read() == b""
+        assert process.stderr.read() == b""
+
+
+def test_closed_pipe_is_quiet(wsaccept: str) -> None:
+    shell = f"'{wsaccept}' genkey -n 1000000 | head -1; echo \"status=${{PIPESTATUS[0]}}\""
+    result = subprocess.run(
+        ["bash", "-c", shell], capture_output=True, timeout=60, env=clean_env(), check=False
+    )
+    lines = result.stdout.decode().splitlines()
+    assert len(lines[0]) == 24
+    assert lines[1] == "status=141"
+    assert result.stderr == b""
+
+
+def test_invalid_utf8_on_stdin_has_no_traceback() -> None:
+    result = run_script(["compute"], stdin=b"\xff\xfe\xfd\n" + RFC_KEY.encode() + b"\n")
+    assert result.returncode == 0
+    assert result.stdout.decode().splitlines()[1] == RFC_ACCEPT
+    assert result.stderr == (
+        b"wsaccept: warning: line 1: key contains non-ASCII bytes;"
+        b" RFC 6455 \xc2\xa74.1 requires base64 text\n"
+        b"wsaccept: warning: 1 of 2 keys had problems\n"
+    )
+
+
+def test_unreadable_stdin_is_a_clear_error() -> None:
+    # The write end of a pipe as stdin: open, but reading it fails (EBADF). (A directory on
+    # stdin never reaches wsaccept: CPython refuses it at start-up.)
+    read_end, write_end = os.pipe()
+    try:
+        result = subprocess.run(
+            [script_path(), "compute"],
+            stdin=write_end,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert result.returncode == 2
+    assert result.stderr == b"wsaccept: error: cannot read stdin: Bad file descriptor\n"
+
+
+def test_closed_stdin_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [script_path(), "compute"],
+        stdin=None,
+        capture_output=True,
+        timeout=30,
+        check=False,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert result.returncode == 2
+    assert result.stderr == b"wsaccept: error: stdin is closed; give the input as arguments\n"
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "wsaccept_cli", "compute", RFC_KEY],
+        capture_output=True,
+        timeout=30,
+        env=clean_env(),
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, f"{RFC_ACCEPT}\n".encode())
+
+
+def test_plain_and_json_output_never_import_rich() -> None:
+    probe = (
+        "import sys\n"
+        "from wsaccept_cli.cli import cli\n"
+        "for args in (['compute', 'AAAA'], ['compute', '--format', 'json', 'AAAA'],"
+        " ['verify', 'a', 'b'], ['genkey', '--format', 'json']):\n"
+        "    try:\n"
+        "        cli.main(args, prog_name='wsaccept')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'pygments')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, timeout=30, env=clean_env(), check=True
+    )
+    assert result.stdout.decode().splitlines()[-1] == "[]"
+
+
+def spawn(*args: str, **env: str) -> pexpect.spawn:
+    return pexpect.spawn(
+        script_path(), list(args), env=clean_env(TERM="xterm-256color", **env), timeout=20
+    )
+
+
+def test_terminal_gets_a_coloured_table_by_default() -> None:
+    child = spawn("compute", RFC_KEY)
+    output = child.read().decode()
+    child.close()
+    assert child.exitstatus == 0
+    assert "\x1b[" in output
+    assert "accept" in output
+    assert RFC_ACCEPT in output
+    assert "✓ valid" in output
+
+
+def test_terminal_respects_no_color() -> None:
+    child = spawn("compute", RFC_KEY, NO_COLOR="1")
+    output = child.read().decode()
+    child.close()
+    assert "\x1b[" not in output
+    assert RFC_ACCEPT in output
+
+
+def test_pipe_gets_plain_output() -> None:
+    result = run_script(["compute", RFC_KEY])
+    assert result.stdout == f"{RFC_ACCEPT}\n".encode()
+
+
+def test_force_color_colours_rich_output_in_a_pipe() -> None:
+    result = run_script(["compute", "--format", "rich", RFC_KEY], FORCE_COLOR="1")
+    assert b"\x1b[" in result.stdout
+
+
+@pytest.mark.parametrize(("command", "what"), [("compute", "KEY"), ("verify", "KEY ACCEPT")])
+def test_no_key_with_a_terminal_on_stdin_fails_at_once(command: str, what: str) -> None:
+    started = time.monotonic()
+    child = spawn(command)
+    output = child.read().decode()
+    child.close()
+    assert child.exitstatus == 2
+    assert time.monotonic() - started < 15
+    assert f"no {what} given and stdin is a terminal" in " ".join(output.split())
