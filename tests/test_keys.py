@@ -170,3 +170,12 @@ def test_accept_matches() -> None:
 def test_printable_escapes_control_characters_and_invalid_utf8() -> None:
     assert printable(b"abc") == "abc"
     assert printable(b"a\x1b[31mb\xff") == "a\\x1b[31mb\\xff"
+
+
+def test_problem_value_semantics() -> None:
+    (problem,) = key_problems(b"")
+    (same,) = key_problems(b"")
+    assert problem == same
+    assert hash(problem) == hash(same)
+    assert problem != "empty"
+    assert repr(problem).startswith("Problem('empty', ")

@@ -127,3 +127,33 @@ def test_json_fast_path_pair_records_equal_json_dumps_records() -> None:
     key, accept = RFC_KEY.encode(), RFC_ACCEPT.encode()
     slow.pair_result(PairResult(7, key, accept, accept, True, (), ()))
     assert fast.pieces == slow.pieces
+
+
+def test_rich_verify_stream_with_problems_and_notes(run: Run) -> None:
+    stdin = f"{RFC_KEY} {RFC_ACCEPT}\nAAAA XB9IIzDTB5SFgH/jYXFZTWYC8MY=\nAAAA nope\n"
+    result = run("verify", "--format", "rich", "--no-color", input=stdin)
+    text = " ".join(result.stdout.split())
+    assert text.startswith("line key accept received check")
+    assert f"1 {RFC_KEY} {RFC_ACCEPT} ✓ match" in text
+    assert "2 AAAA XB9IIzDTB5SFgH/jYXFZTWYC8MY= ✓ match ⚠ key decodes to 3 bytes" in text
+    assert "3 AAAA nope ✗ mismatch: expected" in text
+    result = run("verify", "--format", "rich", f"Sec-WebSocket-Key: {RFC_KEY} ", f" {RFC_ACCEPT}")
+    assert "note: surrounding whitespace was trimmed" in " ".join(result.stdout.split())
+
+
+def test_rich_genkey_with_accept(run: Run) -> None:
+    result = run("genkey", "--format", "rich", "--with-accept")
+    header, rule, row = result.stdout.splitlines()
+    assert header.split() == ["key", "accept"]
+    assert [len(cell) for cell in row.split()] == [24, 28]
+
+
+def test_quiet_renderer_prints_nothing_for_a_stream(run: Run) -> None:
+    result = run("verify", "-q", input=f"{RFC_KEY} {RFC_ACCEPT}\n{RFC_KEY} x\nAAAA nope\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", "")
+
+
+def test_closed_stream_is_not_a_terminal() -> None:
+    stream = io.StringIO()
+    stream.close()
+    assert resolve_color(None, stream) is False

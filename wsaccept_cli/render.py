@@ -8,6 +8,7 @@ rich format is chosen, so plain and JSON output start as fast as click allows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import count
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from wsaccept_cli.keys import Problem, accept_lines, printable
@@ -88,22 +89,22 @@ class PlainRenderer(BufferedRenderer):
 
 # Records of the fast paths, whose values are base64 and need no escaping; a test checks that
 # they equal what json.dumps makes of the same record.
-_VALID_KEY_RECORD = '{"line":%s,"key":"%s","accept":"%s","valid":true,"problems":[],"notes":[]}\n'
+_VALID_KEY_RECORD = b'{"line":%d,"key":"%s","accept":"%s","valid":true,"problems":[],"notes":[]}\n'
 _MATCH_RECORD = (
-    '{"line":%s,"key":"%s","accept":"%s","expected":"%s","match":true,'
-    '"valid":true,"problems":[],"notes":[]}\n'
+    b'{"line":%d,"key":"%s","accept":"%s","expected":"%s","match":true,'
+    b'"valid":true,"problems":[],"notes":[]}\n'
 )
-_GENERATED_RECORD = '{"key":"%s","accept":"%s"}\n'
+_GENERATED_RECORD = b'{"key":"%s","accept":"%s"}\n'
 
 
 class JsonRenderer(BufferedRenderer):
     """JSON Lines: one object per result, with the stable fields the README documents."""
 
     def key_run(self, run: KeyRun) -> None:
-        template, line = _VALID_KEY_RECORD, run.first_line
+        template = _VALID_KEY_RECORD
         self.pieces += [
-            (template % (line + i, key.decode(), accept[:-1].decode())).encode()
-            for i, (key, accept) in enumerate(zip(run.keys, run.accept_lines))
+            template % (line, key, accept[:-1])
+            for line, key, accept in zip(count(run.first_line), run.keys, run.accept_lines)
         ]
 
     def key_result(self, result: KeyResult) -> None:
@@ -119,10 +120,10 @@ class JsonRenderer(BufferedRenderer):
         )
 
     def pair_run(self, run: PairRun) -> None:
-        template, line = _MATCH_RECORD, run.first_line
+        template = _MATCH_RECORD
         self.pieces += [
-            (template % (line + i, key.decode(), accept.decode(), accept.decode())).encode()
-            for i, (key, accept) in enumerate(zip(run.keys, run.accepts))
+            template % (line, key, accept, accept)
+            for line, key, accept in zip(count(run.first_line), run.keys, run.accepts)
         ]
 
     def pair_result(self, result: PairResult) -> None:
@@ -142,7 +143,7 @@ class JsonRenderer(BufferedRenderer):
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
         template = _GENERATED_RECORD
         self.pieces += [
-            (template % (key.decode(), accept[:-1].decode())).encode()
+            template % (key, accept[:-1])
             for key, accept in zip(keys, accepts or accept_lines(keys))
         ]
 

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Benchmarks for wsaccept: start-up, bulk throughput and peak memory, as whole processes.
+
+Every figure is a median over repeated runs, and every verdict is a ratio against a baseline
+measured in the same run, interleaved with it, because these machines are noisy.
+
+    python bench/bench.py            # the full run: 1 million keys, 10 million for memory
+    python bench/bench.py --quick    # a smoke run: 100,000 keys, fewer repeats
+
+Run it from an environment where wsaccept and websockets are installed
+(`pip install -e '.[test]'`). It compiles wsaccept's modules to bytecode first, as
+`pip install` does, so start-up is measured as users get it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+PYTHON = sys.executable
+WSACCEPT = shutil.which("wsaccept", path=str(Path(PYTHON).parent)) or "wsaccept"
+RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+BARE_COMPUTE = f"""
+import sys, hashlib, base64
+G = b"{GUID}"
+out, write = [], sys.stdout.buffer.write
+for line in sys.stdin.buffer:
+    out.append(base64.b64encode(hashlib.sha1(line.strip() + G).digest()) + b"\\n")
+    if len(out) >= 8192:
+        write(b"".join(out)); out.clear()
+write(b"".join(out))
+"""
+
+WEBSOCKETS_COMPUTE = """
+import sys
+from websockets.utils import accept_key
+out, write = [], sys.stdout.write
+for line in sys.stdin:
+    out.append(accept_key(line.strip()) + "\\n")
+    if len(out) >= 8192:
+        write("".join(out)); out.clear()
+write("".join(out))
+"""
+
+BARE_VERIFY = f"""
+import sys, hashlib, base64, hmac
+G = b"{GUID}"
+out, write = [], sys.stdout.buffer.write
+for line in sys.stdin.buffer:
+    key, accept = line.split()
+    ok = hmac.compare_digest(base64.b64encode(hashlib.sha1(key + G).digest()), accept)
+    out.append(b"ok\\n" if ok else b"mismatch\\n")
+    if len(out) >= 8192:
+        write(b"".join(out)); out.clear()
+write(b"".join(out))
+"""
+
+WEBSOCKETS_VERIFY = """
+import sys
+from websockets.utils import accept_key
+out, write = [], sys.stdout.write
+for line in sys.stdin:
+    key, accept = line.split()
+    out.append("ok\\n" if accept_key(key) == accept else "mismatch\\n")
+    if len(out) >= 8192:
+        write("".join(out)); out.clear()
+write("".join(out))
+"""
+
+BARE_GENKEY = """
+import sys, os, base64
+n = int(sys.argv[1])
+out, write = [], sys.stdout.buffer.write
+for _ in range(n):
+    out.append(base64.b64encode(os.urandom(16)) + b"\\n")
+    if len(out) >= 8192:
+        write(b"".join(out)); out.clear()
+write(b"".join(out))
+"""
+
+
+def run_once(argv: Sequence[str], stdin: Path | None) -> tuple[float, int]:
+    """Wall time in seconds and peak RSS in KiB of one process, stdout to /dev/null.
+
+    posix_spawn (vfork underneath) rather than fork, so the child's peak RSS is its own and
+    not a copy of this process's memory.
+    """
+    source = os.open(stdin or os.devnull, os.O_RDONLY)
+    sink = os.open(os.devnull, os.O_WRONLY)
+    actions = [
+        (os.POSIX_SPAWN_DUP2, source, 0),
+        (os.POSIX_SPAWN_DUP2, sink, 1),
+        (os.POSIX_SPAWN_DUP2, sink, 2),
+    ]
+    try:
+        started = time.perf_counter()
+        pid = os.posix_spawn(argv[0], list(argv), os.environ, file_actions=actions)
+        _, status, usage = os.wait4(pid, 0)
+        elapsed = time.perf_counter() - started
+    finally:
+        os.close(source)
+        os.close(sink)
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} exited {code}")
+    return elapsed, usage.ru_maxrss
+
+
+def medians(
+    cases: dict[str, tuple[Sequence[str], Path | None]], repeats: int
+) -> dict[str, tuple[float, int]]:
+    """Median time and peak RSS per case, the cases interleaved round by round."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    peaks: dict[str, list[int]] = {name: [] for name in cases}
+    for name, (argv, stdin) in cases.items():  # warm the page cache and bytecode once
+        run_once(argv, stdin)
+    for _ in range(repeats):
+        for name, (argv, stdin) in cases.items():
+            elapsed, peak = run_once(argv, stdin)
+            times[name].append(elapsed)
+            peaks[name].append(peak)
+    return {name: (statistics.median(times[name]), max(peaks[name])) for name in cases}
+
+
+def write_lines(path: Path, count: int, line: Callable[[bytes], bytes]) -> Path:
+    with path.open("wb") as out:
+        for start in range(0, count, 65536):
+            nonces = os.urandom(16 * min(65536, count - start))
+            out.write(b"".join(line(nonces[i : i + 16]) for i in range(0, len(nonces), 16)))
+    return path
+
+
+def key_line(nonce: bytes) -> bytes:
+    return base64.b64encode(nonce) + b"\n"
+
+
+def pair_line(nonce: bytes) -> bytes:
+    import hashlib
+
+    key = base64.b64encode(nonce)
+    accept = base64.b64encode(hashlib.sha1(key + GUID.encode()).digest())
+    return key + b" " + accept + b"\n"
+
+
+def invalid_line(nonce: bytes) -> bytes:
+    return base64.b64encode(nonce + b"xyzw") + b"\n"  # decodes to 20 bytes
+
+
+def report(title: str, results: dict[str, tuple[float, int]], baseline: str, count: int) -> None:
+    print(f"\n{title}")
+    base_time = results[baseline][0]
+    for name, (elapsed, peak) in results.items():
+        rate = f"{count / elapsed / 1e6:6.2f} M lines/s" if count else ""
+        ratio = base_time / elapsed if count else elapsed / base_time
+        kind = "throughput" if count else "time"
+        print(
+            f"  {name:34} {elapsed * 1000:9.1f} ms  {rate:16}  {kind} x{ratio:.3f} of {baseline}"
+            f"  (max RSS {peak / 1024:.1f} MiB)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small inputs, few repeats")
+    options = parser.parse_args()
+    keys = 100_000 if options.quick else 1_000_000
+    big = 1_000_000 if options.quick else 10_000_000
+    repeats = 3 if options.quick else 5
+    startup_repeats = 15 if options.quick else 40
+
+    package = Path(__import__("wsaccept_cli").__file__).parent
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(package)], check=True)
+    print(f"wsaccept benchmark: {platform.platform()}, Python {platform.python_version()},")
+    print(
+        f"{os.cpu_count()} cores, {keys:,} keys, medians of {repeats} runs ({startup_repeats} for start-up)"
+    )
+
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
+        keys_file = write_lines(tmp / "keys.txt", keys, key_line)
+        pairs_file = write_lines(tmp / "pairs.txt", keys, pair_line)
+        invalid_file = write_lines(tmp / "invalid.txt", keys, invalid_line)
+
+        startup = medians(
+            {
+                "python -c pass": ([PYTHON, "-c", "pass"], None),
+                'python -c "import click"': ([PYTHON, "-c", "import click"], None),
+                f"wsaccept compute {RFC_KEY}": ([WSACCEPT, "compute", RFC_KEY], None),
+            },
+            startup_repeats,
+        )
+        report(
+            "Start-up (plain output, stdout not a terminal)", startup, 'python -c "import click"', 0
+        )
+
+        compute = medians(
+            {
+                "bare hashlib loop": ([PYTHON, "-c", BARE_COMPUTE], keys_file),
+                "websockets.utils.accept_key loop": ([PYTHON, "-c", WEBSOCKETS_COMPUTE], keys_file),
+                "wsaccept compute": ([WSACCEPT, "compute"], keys_file),
+                "wsaccept compute --format json": (
+                    [WSACCEPT, "compute", "--format", "json"],
+                    keys_file,
+                ),
+                "wsaccept compute (invalid keys)": ([WSACCEPT, "compute"], invalid_file),
+            },
+            repeats,
+        )
+        report(f"Bulk compute, {keys:,} keys on stdin", compute, "bare hashlib loop", keys)
+
+        verify = medians(
+            {
+                "bare hashlib loop": ([PYTHON, "-c", BARE_VERIFY], pairs_file),
+                "websockets.utils.accept_key loop": ([PYTHON, "-c", WEBSOCKETS_VERIFY], pairs_file),
+                "wsaccept verify": ([WSACCEPT, "verify"], pairs_file),
+                "wsaccept verify --format json": (
+                    [WSACCEPT, "verify", "--format", "json"],
+                    pairs_file,
+                ),
+            },
+            repeats,
+        )
+        report(f"Bulk verify, {keys:,} pairs on stdin", verify, "bare hashlib loop", keys)
+
+        genkey = medians(
+            {
+                "bare os.urandom loop": ([PYTHON, "-c", BARE_GENKEY, str(keys)], None),
+                f"wsaccept genkey -n {keys}": ([WSACCEPT, "genkey", "-n", str(keys)], None),
+                f"wsaccept genkey -n {keys} --with-accept": (
+                    [WSACCEPT, "genkey", "-n", str(keys), "--with-accept"],
+                    None,
+                ),
+            },
+            repeats,
+        )
+        report(f"genkey, {keys:,} keys", genkey, "bare os.urandom loop", keys)
+
+        big_file = write_lines(tmp / "big.txt", big, key_line)
+        memory = medians(
+            {
+                f"wsaccept compute, {keys:,} keys": ([WSACCEPT, "compute"], keys_file),
+                f"wsaccept compute, {big:,} keys": ([WSACCEPT, "compute"], big_file),
+            },
+            max(1, repeats // 2),
+        )
+        report("Peak memory", memory, f"wsaccept compute, {keys:,} keys", 0)
+        small_peak, big_peak = (peak for _, peak in memory.values())
+        print(f"  peak difference: {(big_peak - small_peak) / 1024:+.2f} MiB")
+
+
+if __name__ == "__main__":
+    main()
