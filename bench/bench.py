@@ -91,12 +91,8 @@ write(b"".join(out))
 """
 
 
-def run_once(argv: Sequence[str], stdin: Path | None) -> tuple[float, int]:
-    """Wall time in seconds and peak RSS in KiB of one process, stdout to /dev/null.
-
-    posix_spawn (vfork underneath) rather than fork, so the child's peak RSS is its own and
-    not a copy of this process's memory.
-    """
+def run_once(argv: Sequence[str], stdin: Path | None) -> float:
+    """Wall time in seconds of one process, stdout and stderr to /dev/null."""
     source = os.open(stdin or os.devnull, os.O_RDONLY)
     sink = os.open(os.devnull, os.O_WRONLY)
     actions = [
@@ -107,7 +103,7 @@ def run_once(argv: Sequence[str], stdin: Path | None) -> tuple[float, int]:
     try:
         started = time.perf_counter()
         pid = os.posix_spawn(argv[0], list(argv), os.environ, file_actions=actions)
-        _, status, usage = os.wait4(pid, 0)
+        _, status = os.waitpid(pid, 0)
         elapsed = time.perf_counter() - started
     finally:
         os.close(source)
@@ -115,23 +111,46 @@ def run_once(argv: Sequence[str], stdin: Path | None) -> tuple[float, int]:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} exited {code}")
-    return elapsed, usage.ru_maxrss
+    return elapsed
 
 
-def medians(
-    cases: dict[str, tuple[Sequence[str], Path | None]], repeats: int
-) -> dict[str, tuple[float, int]]:
-    """Median time and peak RSS per case, the cases interleaved round by round."""
+# A child's peak RSS counts the memory of the process it was forked from, so a small launcher
+# forks the measured process and reports its peak, instead of this larger process doing it.
+PEAK_RSS_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def peak_rss(argv: Sequence[str], stdin: Path) -> int:
+    """Peak RSS in KiB of one run of `argv` reading `stdin`."""
+    with stdin.open("rb") as source:
+        launched = subprocess.run(
+            [PYTHON, "-S", "-c", PEAK_RSS_LAUNCHER, *argv],
+            stdin=source,
+            capture_output=True,
+            check=True,
+        )
+    peak, code = launched.stdout.split()
+    if int(code) not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} exited {code.decode()}")
+    return int(peak)
+
+
+def medians(cases: dict[str, tuple[Sequence[str], Path | None]], repeats: int) -> dict[str, float]:
+    """Median wall time per case, the cases interleaved round by round."""
     times: dict[str, list[float]] = {name: [] for name in cases}
-    peaks: dict[str, list[int]] = {name: [] for name in cases}
-    for name, (argv, stdin) in cases.items():  # warm the page cache and bytecode once
+    for argv, stdin in cases.values():  # warm the page cache once
         run_once(argv, stdin)
     for _ in range(repeats):
         for name, (argv, stdin) in cases.items():
-            elapsed, peak = run_once(argv, stdin)
-            times[name].append(elapsed)
-            peaks[name].append(peak)
-    return {name: (statistics.median(times[name]), max(peaks[name])) for name in cases}
+            times[name].append(run_once(argv, stdin))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def write_lines(path: Path, count: int, line: Callable[[bytes], bytes]) -> Path:
@@ -158,17 +177,16 @@ def invalid_line(nonce: bytes) -> bytes:
     return base64.b64encode(nonce + b"xyzw") + b"\n"  # decodes to 20 bytes
 
 
-def report(title: str, results: dict[str, tuple[float, int]], baseline: str, count: int) -> None:
+def report(title: str, results: dict[str, float], baseline: str, count: int) -> None:
+    """One line per case: its median, and its ratio to the baseline measured alongside."""
     print(f"\n{title}")
-    base_time = results[baseline][0]
-    for name, (elapsed, peak) in results.items():
-        rate = f"{count / elapsed / 1e6:6.2f} M lines/s" if count else ""
-        ratio = base_time / elapsed if count else elapsed / base_time
-        kind = "throughput" if count else "time"
-        print(
-            f"  {name:34} {elapsed * 1000:9.1f} ms  {rate:16}  {kind} x{ratio:.3f} of {baseline}"
-            f"  (max RSS {peak / 1024:.1f} MiB)"
-        )
+    for name, elapsed in results.items():
+        if count:
+            rate = f"{count / elapsed / 1e6:5.2f} M/s"
+            ratio = f"throughput x{results[baseline] / elapsed:.2f} of {baseline}"
+        else:
+            rate, ratio = "", f"time x{elapsed / results[baseline]:.3f} of {baseline}"
+        print(f"  {name:40} {elapsed * 1000:8.1f} ms {rate:>9}  {ratio}")
 
 
 def main() -> None:
@@ -183,9 +201,8 @@ def main() -> None:
     package = Path(__import__("wsaccept_cli").__file__).parent
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(package)], check=True)
     print(f"wsaccept benchmark: {platform.platform()}, Python {platform.python_version()},")
-    print(
-        f"{os.cpu_count()} cores, {keys:,} keys, medians of {repeats} runs ({startup_repeats} for start-up)"
-    )
+    print(f"{os.cpu_count()} cores, {keys:,} keys, medians of {repeats} runs", end="")
+    print(f" ({startup_repeats} for start-up)")
 
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch)
@@ -248,16 +265,12 @@ def main() -> None:
         report(f"genkey, {keys:,} keys", genkey, "bare os.urandom loop", keys)
 
         big_file = write_lines(tmp / "big.txt", big, key_line)
-        memory = medians(
-            {
-                f"wsaccept compute, {keys:,} keys": ([WSACCEPT, "compute"], keys_file),
-                f"wsaccept compute, {big:,} keys": ([WSACCEPT, "compute"], big_file),
-            },
-            max(1, repeats // 2),
-        )
-        report("Peak memory", memory, f"wsaccept compute, {keys:,} keys", 0)
-        small_peak, big_peak = (peak for _, peak in memory.values())
-        print(f"  peak difference: {(big_peak - small_peak) / 1024:+.2f} MiB")
+        print(f"\nPeak memory (max RSS) of wsaccept compute, max over {repeats} runs")
+        peaks = {}
+        for count, path in ((keys, keys_file), (big, big_file)):
+            peaks[count] = max(peak_rss([WSACCEPT, "compute"], path) for _ in range(repeats))
+            print(f"  {count:>12,} keys  {peaks[count] / 1024:7.2f} MiB")
+        print(f"  difference: {(peaks[big] - peaks[keys]) / 1024:+.2f} MiB")
 
 
 if __name__ == "__main__":

@@ -143,7 +143,7 @@ def test_rich_verify_stream_with_problems_and_notes(run: Run) -> None:
 
 def test_rich_genkey_with_accept(run: Run) -> None:
     result = run("genkey", "--format", "rich", "--with-accept")
-    header, rule, row = result.stdout.splitlines()
+    header, _, row = result.stdout.splitlines()
     assert header.split() == ["key", "accept"]
     assert [len(cell) for cell in row.split()] == [24, 28]
 

@@ -7,6 +7,7 @@ valid UTF-8 is still hashed byte for byte, and a bad key is described, never ref
 from __future__ import annotations
 
 import binascii
+import functools
 import os
 import re
 
@@ -126,53 +127,59 @@ def key_problems(key: bytes) -> tuple[Problem, ...]:
                 "key contains non-ASCII bytes; RFC 6455 §4.1 requires base64 text",
             ),
         )
-    return _alphabet_problems(key) or _padding_problems(key) or _decoded_problems(key)
-
-
-def _alphabet_problems(key: bytes) -> tuple[Problem, ...]:
-    for index, byte in enumerate(key.rstrip(b"=")):
-        if byte == 0x3D:
-            return (
-                Problem(
-                    "bad_padding",
-                    f"key has '=' padding at position {index + 1}, before its end (RFC 4648 §4)",
-                ),
-            )
-        if byte not in BASE64_ALPHABET:
-            char = chr(byte)
-            shown = repr(char) if char.isprintable() else f"\\x{byte:02x}"
-            return (
-                Problem(
-                    "not_base64",
-                    f"key contains {shown} at position {index + 1}, which is not a base64"
-                    " character; RFC 6455 §4.1 requires base64",
-                ),
-            )
-    return ()
-
-
-def _padding_problems(key: bytes) -> tuple[Problem, ...]:
     body = key.rstrip(b"=")
-    padding = len(key) - len(body)
-    if len(key) % 4 == 0 and padding <= 2 and len(body) % 4 != 1:
-        return ()
-    if len(key) % 4:
-        detail = f"key is {len(key)} characters long, not a multiple of 4: padding missing or cut"
-    else:
+    if body.translate(None, BASE64_ALPHABET):
+        return _alphabet_problems(body)
+    return _length_problems(len(key), len(key) - len(body)) or _non_canonical(key)
+
+
+def _alphabet_problems(body: bytes) -> tuple[Problem, ...]:
+    """The first character of `body` (the key less its final '=') outside the alphabet."""
+    index, byte = next((i, b) for i, b in enumerate(body) if b not in BASE64_ALPHABET)
+    if byte == 0x3D:
+        return (
+            Problem(
+                "bad_padding",
+                f"key has '=' padding at position {index + 1}, before its end (RFC 4648 §4)",
+            ),
+        )
+    char = chr(byte)
+    shown = repr(char) if char.isprintable() else f"\\x{byte:02x}"
+    return (
+        Problem(
+            "not_base64",
+            f"key contains {shown} at position {index + 1}, which is not a base64"
+            " character; RFC 6455 §4.1 requires base64",
+        ),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _length_problems(length: int, padding: int) -> tuple[Problem, ...]:
+    """Padding and decoded-length problems, which depend on these two numbers alone.
+
+    Cached: a stream of bad keys tends to repeat one mistake, and this keeps it cheap.
+    """
+    if length % 4:
+        detail = f"key is {length} characters long, not a multiple of 4: padding missing or cut"
+        return (Problem("bad_padding", f"{detail} (RFC 4648 §4)"),)
+    if padding > 2:
         detail = f"key ends in {padding} '=' characters, which no base64 value has"
-    return (Problem("bad_padding", f"{detail} (RFC 4648 §4)"),)
-
-
-def _decoded_problems(key: bytes) -> tuple[Problem, ...]:
-    length = len(key) // 4 * 3 - (len(key) - len(key.rstrip(b"=")))
-    if length != KEY_NONCE_BYTES:
+        return (Problem("bad_padding", f"{detail} (RFC 4648 §4)"),)
+    decoded = length // 4 * 3 - padding
+    if decoded != KEY_NONCE_BYTES:
         return (
             Problem(
                 "wrong_length",
-                f"key decodes to {length} bytes; RFC 6455 §4.1 requires 16,"
+                f"key decodes to {decoded} bytes; RFC 6455 §4.1 requires 16,"
                 " servers such as Node ws reject it",
             ),
         )
+    return ()
+
+
+def _non_canonical(key: bytes) -> tuple[Problem, ...]:
+    """A 16-byte key that is still not canonical can only have non-zero padding bits."""
     return (
         Problem(
             "non_canonical",
