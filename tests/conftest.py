@@ -65,3 +65,11 @@ def run_script(
         env=clean_env(**env),
         check=False,
     )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the expected output of the golden cases (review the diff before committing)",
+    )

@@ -91,6 +91,15 @@ def output_options(command: F) -> F:
     )(command)
 
 
+def raw_http_format(fmt: str | None, option: str) -> str:
+    """The internal format that writes raw HTTP; only plain output can carry it."""
+    if fmt not in (None, "plain"):
+        raise click.UsageError(
+            f"{option} prints raw HTTP; it cannot be combined with --format {fmt}"
+        )
+    return "http"
+
+
 def open_session(
     fmt: str | None, color: bool | None, *, strict: bool = False, quiet: bool = False
 ) -> Session:
@@ -160,10 +169,21 @@ def cli() -> None:
     is_flag=True,
     help="Treat an invalid key as an error for its line: no accept printed, exit 1 at the end.",
 )
+@click.option(
+    "--response",
+    is_flag=True,
+    help="Print a complete '101 Switching Protocols' response for each key (CR LF line"
+    " endings), ready to paste into nc or a test.",
+)
 @output_options
 @click.pass_context
 def compute(
-    ctx: click.Context, keys: tuple[str, ...], strict: bool, fmt: str | None, color: bool | None
+    ctx: click.Context,
+    keys: tuple[str, ...],
+    strict: bool,
+    response: bool,
+    fmt: str | None,
+    color: bool | None,
 ) -> None:
     """Print the Sec-WebSocket-Accept for each KEY.
 
@@ -177,7 +197,10 @@ def compute(
       wsaccept compute dGhlIHNhbXBsZSBub25jZQ==
       grep -i '^sec-websocket-key:' capture.txt | wsaccept compute
       wsaccept compute --format json < keys.txt
+      wsaccept compute --response dGhlIHNhbXBsZSBub25jZQ==
     """
+    if response:
+        fmt = raw_http_format(fmt, "--response")
     if not keys:
         stdin_or_usage_error("KEY")
     session = open_session(fmt, color, strict=strict)
@@ -239,10 +262,22 @@ def verify(
 @click.option(
     "--with-accept", is_flag=True, help="Print each key's accept after it, tab separated."
 )
+@click.option(
+    "--request",
+    "url",
+    metavar="URL",
+    help="Print a complete opening handshake request with a fresh key for a ws:// or wss:// URL"
+    " (CR LF line endings), ready to pipe into nc or openssl s_client.",
+)
 @output_options
 @click.pass_context
 def genkey(
-    ctx: click.Context, count: int, with_accept: bool, fmt: str | None, color: bool | None
+    ctx: click.Context,
+    count: int,
+    with_accept: bool,
+    url: str | None,
+    fmt: str | None,
+    color: bool | None,
 ) -> None:
     """Print fresh Sec-WebSocket-Key values from the OS random source.
 
@@ -254,7 +289,11 @@ def genkey(
       wsaccept genkey
       wsaccept genkey -n 3 --with-accept
       curl -H "Sec-WebSocket-Key: $(wsaccept genkey)" ...
+      wsaccept genkey --request ws://localhost:8080/chat | nc localhost 8080
     """
+    if url is not None:
+        print_request(url, fmt, count, with_accept)
+        return
     session = open_session(fmt, color)
     stop_on_sigterm()
     while count > 0:
@@ -263,6 +302,102 @@ def genkey(
         session.flush()
         count -= len(keys)
     ctx.exit(session.finish("key"))
+
+
+@cli.command()
+@click.argument("capture", required=False, metavar="[FILE|-]")
+@output_options
+@click.pass_context
+def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: bool | None) -> None:
+    """Check a captured opening handshake, rule by rule, and explain what is wrong.
+
+    Reads FILE (or stdin) holding a request, a response or both: raw HTTP text (CR LF or LF,
+    as from a packet capture's 'follow stream', nc, a proxy log, or headers pasted from a
+    browser), 'curl -v' output, or a HAR file from browser developer tools (every WebSocket
+    entry is checked). Each rule is reported as pass, fail, warn or info with its RFC 6455
+    section. A wrong Sec-WebSocket-Accept is recomputed with known implementation bugs to name
+    the one that produced it.
+
+    Exits 0 when no rule fails, 1 when one does, 2 when the input holds no handshake.
+
+    \b
+    Examples:
+      wsaccept inspect handshake.txt
+      curl -sv --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \\
+        -H 'Sec-WebSocket-Version: 13' -H "Sec-WebSocket-Key: $(wsaccept genkey)" \\
+        http://localhost:8080/ws 2>&1 | wsaccept inspect
+      wsaccept inspect --format json session.har
+    """
+    from wsaccept_cli.handshake import Capture, CaptureError, read_capture
+    from wsaccept_cli.rules import inspect_handshake
+
+    if capture in (None, "-"):
+        if capture is None:
+            stdin_or_usage_error("FILE")
+        stream = stdin_binary()
+    else:
+        stream = open_input(capture)
+    session = open_session(fmt, color)
+    found = Capture()
+    try:
+        for number, handshake in enumerate(read_capture(stream.read1, found), start=1):
+            session.handshake(inspect_handshake(number, handshake, found))
+            session.flush()
+    except CaptureError as error:
+        raise InputError(str(error)) from None
+    except OSError as error:
+        raise InputError(f"cannot read {capture or 'stdin'}: {error.strerror or error}") from None
+    finally:
+        stream.close()
+    if not session.results:
+        raise NoHandshakeError(found)
+    ctx.exit(session.finish("handshake"))
+
+
+class NoHandshakeError(InputError):
+    """Input that holds no HTTP message at all: say what it held instead."""
+
+    def __init__(self, capture: Any) -> None:
+        lines = capture.lines + capture.skipped_lines
+        if capture.lines == 0 and capture.skipped_lines:
+            found = f"a JSON document with {capture.skipped_lines} entries, none of them WebSocket"
+        elif lines:
+            found = f"{capture.lines} lines, none of them an HTTP request, response or header"
+        else:
+            found = "no input at all"
+        super().__init__(
+            f"no handshake in the input: found {found} (expected raw HTTP, 'curl -v' output or"
+            " a HAR file)"
+        )
+
+
+def stdin_binary() -> io.BufferedReader:
+    if sys.stdin is None:
+        raise InputError("stdin is closed; give the input as arguments")
+    return cast(io.BufferedReader, sys.stdin.buffer)
+
+
+def open_input(path: str) -> io.BufferedReader:
+    """A file opened for reading, or an InputError saying why it cannot be."""
+    try:
+        return open(path, "rb")  # closed by the caller
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def print_request(url: str, fmt: str | None, count: int, with_accept: bool) -> None:
+    """genkey --request: one request, as raw HTTP."""
+    from wsaccept_cli.handshake import RequestTarget, build_request
+
+    raw_http_format(fmt, "--request")
+    if count != 1 or with_accept:
+        raise click.UsageError("--request prints one request; it takes no --count or --with-accept")
+    try:
+        target = RequestTarget(url)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--request'") from None
+    sys.stdout.buffer.write(build_request(target, generate_keys(1)[0]))
+    sys.stdout.buffer.flush()
 
 
 def main() -> None:

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 from wsaccept_cli.keys import Problem, accept_lines, printable
 from wsaccept_cli.results import KeyResult, KeyRun, PairResult, PairRun
 
+if TYPE_CHECKING:
+    from wsaccept_cli.rules import HandshakeReport
+
 if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker needs it
     from typing import Protocol
 
@@ -25,6 +28,7 @@ if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker
         def pair_run(self, run: PairRun) -> None: ...
         def pair_result(self, result: PairResult) -> None: ...
         def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None: ...
+        def handshake(self, report: HandshakeReport) -> None: ...
         def flush(self) -> None: ...
         def close(self) -> None: ...
 
@@ -37,8 +41,11 @@ def make_renderer(fmt: str, stdout: TextIO, *, color: bool, quiet: bool = False)
         from wsaccept_cli.render_rich import RichRenderer
 
         return RichRenderer(stdout, color=color)
-    renderer = JsonRenderer if fmt == "json" else PlainRenderer
-    return renderer(stdout.buffer)
+    renderers: dict[str, type[PlainRenderer | JsonRenderer]] = {
+        "json": JsonRenderer,
+        "http": HttpResponseRenderer,
+    }
+    return renderers.get(fmt, PlainRenderer)(stdout.buffer)
 
 
 class BufferedRenderer:
@@ -85,6 +92,30 @@ class PlainRenderer(BufferedRenderer):
             self.pieces += (b"\n".join(keys), b"\n")
         else:
             self.pieces += [key + b"\t" + accept for key, accept in zip(keys, accepts)]
+
+    def handshake(self, report: HandshakeReport) -> None:
+        lines = [f"handshake {report.number}: {report.describe()}: {report.verdict}"]
+        for finding in report.findings:
+            lines.append(
+                f"  {finding.status:4}  {finding.rule:22} {finding.section:7}  {finding.message}"
+            )
+        lines += [f"  body  | {line}" for line in report.body()]
+        self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
+
+
+class HttpResponseRenderer(PlainRenderer):
+    """compute --response: a complete 101 response per key instead of the accept alone."""
+
+    def key_run(self, run: KeyRun) -> None:
+        from wsaccept_cli.handshake import build_response
+
+        self.pieces += map(build_response, run.keys)
+
+    def key_result(self, result: KeyResult) -> None:
+        from wsaccept_cli.handshake import build_response
+
+        if result.accept is not None:
+            self.pieces.append(build_response(result.key))
 
 
 # Records of the fast paths, whose values are base64 and need no escaping; a test checks that
@@ -147,6 +178,9 @@ class JsonRenderer(BufferedRenderer):
             for key, accept in zip(keys, accepts or accept_lines(keys))
         ]
 
+    def handshake(self, report: HandshakeReport) -> None:
+        self._record(report.as_dict())
+
     def _record(self, record: dict[str, Any]) -> None:
         import json  # here, not at the top: the fast paths and plain output never need it
 
@@ -180,6 +214,9 @@ class NullRenderer:
         pass
 
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
+        pass
+
+    def handshake(self, report: HandshakeReport) -> None:
         pass
 
     def flush(self) -> None:

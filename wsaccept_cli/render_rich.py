@@ -16,6 +16,7 @@ from rich.text import Text
 
 from wsaccept_cli.keys import Problem, printable
 from wsaccept_cli.results import KeyResult, KeyRun, PairResult, PairRun
+from wsaccept_cli.rules import HandshakeReport
 
 Row = tuple[str, Text | str, Text | str, Text]
 
@@ -25,6 +26,7 @@ _COLUMNS: tuple[dict[str, Any], ...] = (
     {"width": 28, "overflow": "fold"},
     {"ratio": 1, "overflow": "fold"},
 )
+_VERDICT_STYLES = {"pass": "green", "fail": "red", "warn": "yellow", "info": "cyan"}
 _VALID = Text("✓ valid", style="green")
 _MATCH = Text("✓ match", style="green")
 
@@ -83,6 +85,27 @@ class RichRenderer:
         self._start(("key", "accept" if accepts else "", ""), numbered=False)
         for key, accept in zip(keys, accepts or [b"\n"] * len(keys)):
             self.rows.append(("", key.decode(), accept[:-1].decode(), Text("")))
+
+    def handshake(self, report: HandshakeReport) -> None:
+        """A handshake is printed whole: a heading, then a table of its findings."""
+        self.flush()
+        style = _VERDICT_STYLES[report.verdict]
+        heading = Text(f"handshake {report.number}", style="bold")
+        heading.append(f"  {report.describe()}  ", style="dim")
+        heading.append(report.verdict.upper(), style=f"bold {style}")
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+        table.add_column("", width=4, no_wrap=True)
+        table.add_column("rule", no_wrap=True)
+        table.add_column("RFC", no_wrap=True, style="dim")
+        table.add_column("finding", ratio=1, overflow="fold")
+        for finding in report.findings:
+            mark = Text(finding.status, style=_VERDICT_STYLES[finding.status])
+            table.add_row(mark, finding.rule, finding.section, finding.message)
+        self.console.print(heading)
+        self.console.print(table)
+        for line in report.body():
+            self.console.print(Text(f"  body | {line}", style="dim"))
+        self.console.print()
 
     def _start(self, headers: tuple[str, str, str], *, numbered: bool) -> None:
         if self.headers is None:

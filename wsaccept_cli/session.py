@@ -10,6 +10,7 @@ from wsaccept_cli.results import Item, KeyResult, KeyRun, LineError, PairResult,
 
 if TYPE_CHECKING:
     from wsaccept_cli.render import Renderer
+    from wsaccept_cli.rules import HandshakeReport
     from wsaccept_cli.terminal import Diagnostics
 
 
@@ -22,7 +23,7 @@ class Session:
         self.strict = strict
         self.results = 0
         self.invalid = 0
-        self.mismatches = 0
+        self.failed = 0
         self.bad_lines = 0
 
     def handle(self, item: Item) -> None:
@@ -54,7 +55,7 @@ class Session:
         if result.problems:
             self.invalid += 1
         if not result.match:
-            self.mismatches += 1
+            self.failed += 1
 
     def _remarks(self, where: str, result: KeyResult | PairResult) -> None:
         refused = isinstance(result, KeyResult) and result.accept is None
@@ -67,6 +68,12 @@ class Session:
         self.bad_lines += 1
         where = None if error.line is None else f"line {error.line}"
         self.diagnostics.say("error", where, error.message)
+
+    def handshake(self, report: HandshakeReport) -> None:
+        self.results += 1
+        if report.verdict == "fail":
+            self.failed += 1
+        self.renderer.handshake(report)
 
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
         self.results += len(keys)
@@ -94,7 +101,7 @@ class Session:
         if self.bad_lines:
             plural = "s" if self.bad_lines != 1 else ""
             self.diagnostics.summary("error", f"{self.bad_lines} input line{plural} skipped")
-        failed = self.mismatches or self.bad_lines or (self.strict and self.invalid)
+        failed = self.failed or self.bad_lines or (self.strict and self.invalid)
         failed = failed or (empty and required)
         return ExitCode.CHECK_FAILED if failed else ExitCode.OK
 

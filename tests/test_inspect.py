@@ -1,0 +1,181 @@
+"""`wsaccept inspect`: golden captures from real peers, every input form, rule and diagnosis."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from websockets.http11 import Request
+from websockets.server import ServerProtocol
+
+from tests.conftest import RFC_ACCEPT, RFC_KEY, Run, invoke
+
+CASES_DIR = Path(__file__).resolve().parent / "cases" / "inspect"
+CASES = sorted(p for p in CASES_DIR.iterdir() if p.suffix in (".http", ".curl", ".har", ".txt"))
+
+
+@pytest.mark.parametrize("capture", CASES, ids=[case.name for case in CASES])
+def test_golden_case(capture: Path, request: pytest.FixtureRequest) -> None:
+    result = invoke("inspect", "--format", "plain", str(capture))
+    actual = f"exit: {result.exit_code}\n{result.stdout}"
+    expected = capture.with_name(capture.name + ".expected")
+    if request.config.getoption("--update-golden"):
+        expected.write_text(actual)
+    assert actual == expected.read_text()
+
+
+def test_every_input_form_and_outcome_has_a_case() -> None:
+    suffixes = {case.suffix for case in CASES}
+    assert suffixes == {".http", ".curl", ".har", ".txt"}
+    outcomes = {
+        case.with_name(case.name + ".expected").read_text().split("\n")[0] for case in CASES
+    }
+    assert outcomes == {"exit: 0", "exit: 1", "exit: 2"}
+
+
+def test_each_known_bug_is_named() -> None:
+    causes = {
+        "bug-decoded-key": "base64-decoded key bytes",
+        "bug-trailing-crlf": "with a trailing CR LF",
+        "bug-lowercase-guid": "GUID in lowercase",
+        "bug-hex-digest": "hex digest",
+        "bug-sha256": "SHA-256 instead of SHA-1",
+        "bug-no-padding": "dropped the base64 padding",
+        "bug-mistyped-guid": "GUID is mistyped: characters 27 and 28 are swapped",
+        "bug-accept-of-the-previous-key": "accept of another request's key in the capture",
+        "bug-accept-of-an-unknown-key": "no known implementation bug reproduces it",
+    }
+    for name, cause in causes.items():
+        output = invoke("inspect", str(CASES_DIR / f"{name}.http")).stdout
+        assert cause in output, name
+
+
+def test_json_output_has_stable_fields(run: Run) -> None:
+    result = run("inspect", "--format", "json", str(CASES_DIR / "session.har"))
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [set(r) for r in records] == [
+        {
+            "handshake",
+            "source",
+            "url",
+            "request_line",
+            "response_line",
+            "status",
+            "verdict",
+            "findings",
+            "body",
+        }
+    ] * 2
+    assert [(r["handshake"], r["source"], r["verdict"]) for r in records] == [
+        (1, "HAR entry 2", "pass"),
+        (2, "HAR entry 3", "fail"),
+    ]
+    assert {tuple(f) for r in records for f in r["findings"]} == {
+        ("rule", "status", "section", "message")
+    }
+    assert result.exit_code == 1
+
+
+def test_rich_output(run: Run) -> None:
+    result = run("inspect", "--format", "rich", str(CASES_DIR / "bug-sha256.http"))
+    text = " ".join(result.stdout.split())
+    assert "handshake 1 raw HTTP, request at line 1, response at line 11 FAIL" in text
+    assert "fail response.accept §4.2.2" in text
+    assert result.exit_code == 1
+
+
+def test_stdin_and_dash(run: Run) -> None:
+    capture = (CASES_DIR / "curl-websockets-server.curl").read_bytes()
+    assert run("inspect", input=capture).exit_code == 0
+    assert run("inspect", "-", input=capture).exit_code == 0
+
+
+def test_no_handshake_says_what_was_found(run: Run) -> None:
+    result = run("inspect", input="just\nsome\ntext\n")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "wsaccept: error: no handshake in the input: found 3 lines, none of them an HTTP"
+        " request, response or header (expected raw HTTP, 'curl -v' output or a HAR file)\n"
+    )
+    result = run("inspect", input='{"log": {"entries": [{"request": {}}]}}')
+    assert result.exit_code == 2
+    assert "a JSON document with 1 entries, none of them WebSocket" in result.stderr
+    assert run("inspect", input="").stderr.endswith(
+        "found no input at all (expected raw HTTP, 'curl -v' output or a HAR file)\n"
+    )
+
+
+def test_broken_har_is_a_clear_error(run: Run) -> None:
+    result = run("inspect", input='{"log": [')
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "wsaccept: error: the input starts like a HAR file but is not valid JSON:"
+    )
+
+
+def test_missing_file_is_a_clear_error(run: Run, tmp_path: Path) -> None:
+    result = run("inspect", str(tmp_path / "nope.txt"))
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"wsaccept: error: cannot read {tmp_path / 'nope.txt'}: No such file or directory\n"
+    )
+
+
+def test_compute_response_round_trips_through_inspect_and_websockets(run: Run) -> None:
+    response = run("compute", "--response", RFC_KEY).stdout_bytes
+    assert response == (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + RFC_ACCEPT.encode() + b"\r\n\r\n"
+    )
+
+
+def test_genkey_request_is_accepted_by_a_websockets_server(run: Run) -> None:
+    request = run("genkey", "--request", "ws://example.com:8080/chat?room=1").stdout_bytes
+    assert request.startswith(b"GET /chat?room=1 HTTP/1.1\r\nHost: example.com:8080\r\n")
+    server = ServerProtocol()
+    server.receive_data(request)
+    (parsed,) = server.events_received()
+    assert isinstance(parsed, Request)
+    response = server.accept(parsed)
+    assert response.status_code == 101
+    key = parsed.headers["Sec-WebSocket-Key"]
+    answer = run("compute", "--response", key).stdout_bytes
+    result = run("inspect", input=request + answer)
+    assert result.exit_code == 0, result.stdout
+    assert response.headers["Sec-WebSocket-Accept"].encode() in answer
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "path"),
+    [
+        ("wss://example.com/", "example.com", "/"),
+        ("wss://example.com:443", "example.com", "/"),
+        ("ws://example.com:80/a/b", "example.com", "/a/b"),
+        ("wss://example.com:8443/x?y=z&w", "example.com:8443", "/x?y=z&w"),
+        ("ws://[::1]:9000/", "[::1]:9000", "/"),
+        ("ws://[::1]/", "[::1]", "/"),
+    ],
+)
+def test_genkey_request_host_and_path(run: Run, url: str, host: str, path: str) -> None:
+    lines = run("genkey", "--request", url).stdout_bytes.split(b"\r\n")
+    assert lines[0] == f"GET {path} HTTP/1.1".encode()
+    assert lines[1] == f"Host: {host}".encode()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["genkey", "--request", "http://example.com/"], "is not a ws:// or wss:// URL"),
+        (["genkey", "--request", "ws:///nohost"], "has no host"),
+        (["genkey", "--request", "ws://example.com:99999/"], "has a bad port"),
+        (["genkey", "--request", "ws://x/", "-n", "2"], "--request prints one request"),
+        (["genkey", "--request", "ws://x/", "--format", "json"], "--request prints raw HTTP"),
+        (["compute", "--response", "--format", "rich", RFC_KEY], "--response prints raw HTTP"),
+    ],
+)
+def test_request_and_response_usage_errors(run: Run, args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr

@@ -1,0 +1,398 @@
+"""Captured opening handshakes: parsed from raw HTTP, `curl -v` output or a HAR file.
+
+Pure code over lines and decoded JSON: no I/O. Parsing is lenient on purpose, since captures are
+pasted from packet dumps, proxy logs and browser developer tools: a message may lack its request
+or status line, lines may end in CR LF or LF, and anything that is not HTTP is skipped and counted.
+Memory is bounded: a message keeps at most MAX_HEADERS header lines and BODY_LINES body lines, and
+handshakes are handed on as soon as they are complete.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, islice
+from typing import Any
+from urllib.parse import urlsplit
+
+from wsaccept_cli.blocks import READ_SIZE, OverlongLine, read_blocks
+from wsaccept_cli.keys import accept_for
+
+MAX_HEADERS = 256
+BODY_LINES = 5
+
+_REQUEST_LINE = re.compile(r"([A-Z]+) +(\S+) +HTTP/(\d+(?:\.\d+)?)")
+_STATUS_LINE = re.compile(r"HTTP/(\d+(?:\.\d+)?) +(\d{3})(?: +(.*))?")
+_HEADER_LINE = re.compile(r"(:?[!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*(.*?)[ \t]*")
+_LABELS = {"request headers": "request", "response headers": "response"}
+
+
+class Message:
+    """One HTTP request or response head, with what followed it of a body."""
+
+    def __init__(self, kind: str | None, line: int | None, start: str | None = None) -> None:
+        self.kind = kind  # "request", "response", or None until its headers tell
+        self.line = line  # where it starts in the capture, for messages
+        self.start = start  # the request or status line, if the capture has one
+        self.method: str | None = None
+        self.target: str | None = None
+        self.version: str | None = None
+        self.status: int | None = None
+        self.reason = ""
+        self.headers: list[tuple[str, str]] = []
+        self.body: list[str] = []
+        self.truncated = False
+
+    def values(self, name: str) -> list[str]:
+        """Every value of the header `name`, in order (names compare case-insensitively)."""
+        name = name.lower()
+        return [value for key, value in self.headers if key.lower() == name]
+
+    def tokens(self, name: str) -> list[str]:
+        """The comma-separated items of every `name` header, lowercased."""
+        return [t.strip().lower() for v in self.values(name) for t in v.split(",") if t.strip()]
+
+    def add_header(self, name: str, value: str) -> None:
+        if len(self.headers) < MAX_HEADERS:
+            self.headers.append((name, value))
+        else:
+            self.truncated = True
+
+    def guess_kind(self) -> str:
+        """Request or response, from the headers of a message pasted without its first line."""
+        names = {name.lower() for name, _ in self.headers}
+        if names & {"sec-websocket-accept", "server", ":status", "date"}:
+            return "response"
+        return "request"
+
+
+class Handshake:
+    """A request and the response to it, either of which a capture may lack."""
+
+    def __init__(
+        self,
+        request: Message | None,
+        response: Message | None,
+        source: str,
+        url: str | None = None,
+    ) -> None:
+        self.request = request
+        self.response = response
+        self.source = source
+        self.url = url
+
+
+class Capture:
+    """What a parse found: the handshakes, and a count of the lines that were not HTTP."""
+
+    def __init__(self) -> None:
+        self.skipped_lines = 0
+        self.lines = 0
+        self.keys: list[tuple[str, int | None]] = []  # every request key, for the diagnosis
+
+
+def _is_label(text: str) -> str | None:
+    return _LABELS.get(text.strip().rstrip(":").lower())
+
+
+class _MessageParser:
+    """The line-by-line state machine: idle, in a head, or in a body."""
+
+    def __init__(self, capture: Capture) -> None:
+        self.capture = capture
+        self.current: Message | None = None
+        self.in_body = False
+        self.label: str | None = None
+
+    def feed(self, line: int, text: str, kind: str | None) -> Iterator[Message]:
+        """Take one line; yield a message when this line completes it."""
+        self.capture.lines += 1
+        message = self.current
+        if message is not None and not self.in_body:
+            if self._head_line(message, text):
+                return
+            yield from self._finish()
+        elif message is not None and self.in_body:
+            if not self._ends_body(message, text):
+                if len(message.body) < BODY_LINES and text.strip():
+                    message.body.append(text)
+                return
+            yield from self._finish()
+        self._idle_line(line, text, kind)
+
+    def _head_line(self, message: Message, text: str) -> bool:
+        """Take a line of a head; False when the line does not belong to it."""
+        if not text.strip():
+            message.kind = message.kind or message.guess_kind()
+            self.in_body = True
+            return True
+        if text[0] in " \t" and message.headers:  # obsolete line folding (RFC 9112 §5.2)
+            name, value = message.headers[-1]
+            message.headers[-1] = (name, f"{value} {text.strip()}")
+            return True
+        header = _HEADER_LINE.fullmatch(text)
+        if header is None:
+            return False
+        message.add_header(header.group(1), header.group(2))
+        return True
+
+    def _ends_body(self, message: Message, text: str) -> bool:
+        """Whether `text` starts something new: a message, a pasted section, or (after a
+        request, which has no body in a handshake) a header line of the next message."""
+        stripped = text.strip()
+        return bool(
+            _REQUEST_LINE.fullmatch(stripped)
+            or _STATUS_LINE.fullmatch(stripped)
+            or _is_label(stripped)
+            or (message.kind == "request" and _HEADER_LINE.fullmatch(stripped) and stripped)
+        )
+
+    def _idle_line(self, line: int, text: str, kind: str | None) -> None:
+        stripped = text.strip()
+        request = _REQUEST_LINE.fullmatch(stripped)
+        status = _STATUS_LINE.fullmatch(stripped)
+        if request:
+            message = Message("request", line, stripped)
+            message.method, message.target, message.version = request.groups()
+        elif status:
+            message = Message("response", line, stripped)
+            message.version, code, reason = status.groups()
+            message.status, message.reason = int(code), reason or ""
+        elif _HEADER_LINE.fullmatch(stripped) and stripped:
+            message = Message(kind or self.label, line)
+            header = _HEADER_LINE.fullmatch(stripped)
+            assert header is not None
+            message.add_header(header.group(1), header.group(2))
+        else:
+            self.label = _is_label(stripped) or self.label
+            if stripped and not _is_label(stripped):
+                self.capture.skipped_lines += 1
+            return
+        self.current, self.in_body, self.label = message, False, None
+
+    def _finish(self) -> Iterator[Message]:
+        message, self.current, self.in_body = self.current, None, False
+        if message is not None:
+            message.kind = message.kind or message.guess_kind()
+            yield message
+
+    def close(self) -> Iterator[Message]:
+        yield from self._finish()
+
+
+def pair_messages(
+    messages: Iterable[Message], source: str, capture: Capture
+) -> Iterator[Handshake]:
+    """Requests paired with the responses that follow them, in capture order."""
+    pending: Message | None = None
+    for message in messages:
+        if message.kind == "request":
+            key = message.values("sec-websocket-key")
+            if key:
+                capture.keys.append((key[0], message.line))
+            if pending is not None:
+                yield Handshake(pending, None, source)
+            pending = message
+        else:
+            yield Handshake(pending, message, source)
+            pending = None
+    if pending is not None:
+        yield Handshake(pending, None, source)
+
+
+def _curl_lines(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, str | None]]:
+    """`curl -v` output as plain HTTP lines: '> ' request, '< ' response, '* ' dropped."""
+    for line, text in lines:
+        if text.startswith(("> ", "< ")) or text in (">", "<"):
+            yield line, text[2:], "request" if text[0] == ">" else "response"
+        elif text.startswith(("* ", "{ [", "} [")) or text in ("*", "{", "}"):
+            continue
+        else:
+            yield line, text, None
+
+
+def looks_like_curl(first_lines: list[str]) -> bool:
+    """Whether the first lines of a capture are `curl -v` output."""
+    return any(t.startswith(("> ", "< ", "* ")) for t in first_lines)
+
+
+def parse_lines(
+    lines: Iterable[tuple[int, str]], capture: Capture, *, curl: bool
+) -> Iterator[Handshake]:
+    """Handshakes from numbered text lines of raw HTTP or `curl -v` output."""
+    parser = _MessageParser(capture)
+    tagged = _curl_lines(lines) if curl else ((n, t, None) for n, t in lines)
+
+    def messages() -> Iterator[Message]:
+        for line, text, kind in tagged:
+            yield from parser.feed(line, text, kind)
+        yield from parser.close()
+
+    yield from pair_messages(messages(), "curl -v" if curl else "raw HTTP", capture)
+
+
+def parse_har(document: Any, capture: Capture) -> Iterator[Handshake]:
+    """Handshakes from the WebSocket entries of a HAR 1.2 document."""
+    log = document.get("log") if isinstance(document, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else [], start=1):
+        if not isinstance(entry, dict) or not _is_websocket_entry(entry):
+            capture.skipped_lines += 1
+            continue
+        request = _har_message(entry.get("request"), "request")
+        response = _har_message(entry.get("response"), "response")
+        url = request.target if request else None
+        key = request.values("sec-websocket-key") if request else []
+        if key:
+            capture.keys.append((key[0], None))
+        yield Handshake(request, response, f"HAR entry {index}", url)
+
+
+def _is_websocket_entry(entry: dict[str, Any]) -> bool:
+    if entry.get("_resourceType") == "websocket":
+        return True
+    request = entry.get("request")
+    headers = request.get("headers", []) if isinstance(request, dict) else []
+    return any(
+        isinstance(h, dict)
+        and str(h.get("name", "")).lower() == "upgrade"
+        and "websocket" in str(h.get("value", "")).lower()
+        for h in (headers if isinstance(headers, list) else [])
+    )
+
+
+def _har_message(part: Any, kind: str) -> Message | None:
+    if not isinstance(part, dict):
+        return None
+    message = Message(kind, None)
+    version = str(part.get("httpVersion") or "")
+    version_match = re.fullmatch(r"(?i)(?:HTTP/)?(\d+(?:\.\d+)?)", version)
+    message.version = version_match.group(1) if version_match else None
+    if kind == "request":
+        message.method = str(part.get("method") or "") or None
+        message.target = str(part.get("url") or "") or None
+    else:
+        status = part.get("status")
+        message.status = status if isinstance(status, int) and status > 0 else None
+        message.reason = str(part.get("statusText") or "")
+        content = part.get("content")
+        text = content.get("text") if isinstance(content, dict) else None
+        if isinstance(text, str):
+            message.body = [t for t in text.splitlines() if t.strip()][:BODY_LINES]
+    headers = part.get("headers")
+    for header in headers if isinstance(headers, list) else []:
+        if isinstance(header, dict):
+            message.add_header(str(header.get("name", "")), str(header.get("value", "")))
+    return message
+
+
+class RequestTarget:
+    """A ws:// or wss:// URL, taken apart as a handshake request needs it."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("ws", "wss"):
+            raise ValueError(f"{url!r} is not a ws:// or wss:// URL")
+        if not parts.hostname:
+            raise ValueError(f"{url!r} has no host")
+        try:
+            port = parts.port
+        except ValueError as error:
+            raise ValueError(f"{url!r} has a bad port: {error}") from None
+        self.secure = parts.scheme.lower() == "wss"
+        self.host = parts.hostname
+        self.port = port or (443 if self.secure else 80)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.host_header = host if port in (None, 443 if self.secure else 80) else f"{host}:{port}"
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def build_request(
+    target: RequestTarget, key: bytes, extra_headers: Iterable[tuple[str, str]] = ()
+) -> bytes:
+    """A complete opening handshake request (RFC 6455 §4.1), CR LF line endings."""
+    headers = [
+        ("Host", target.host_header),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", key.decode("latin-1")),
+        ("Sec-WebSocket-Version", "13"),
+        *extra_headers,
+    ]
+    lines = [f"GET {target.path} HTTP/1.1", *(f"{n}: {v}" for n, v in headers), "", ""]
+    return "\r\n".join(lines).encode("latin-1")
+
+
+def build_response(key: bytes) -> bytes:
+    """A complete 101 Switching Protocols response to `key` (RFC 6455 §4.2.2), CR LF endings."""
+    accept = accept_for(key).decode()
+    lines = [
+        "HTTP/1.1 101 Switching Protocols",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Accept: {accept}",
+        "",
+        "",
+    ]
+    return "\r\n".join(lines).encode()
+
+
+MAX_HAR_BYTES = 64 * 1024 * 1024
+CURL_LOOKAHEAD = 50
+
+
+class CaptureError(Exception):
+    """Input that cannot be taken as a capture at all (an oversized or broken HAR file)."""
+
+
+def read_capture(
+    read: Callable[[int], bytes], capture: Capture, max_har: int = MAX_HAR_BYTES
+) -> Iterator[Handshake]:
+    """Handshakes from a capture read through `read` (a read1): HAR, `curl -v` or raw HTTP."""
+    first = read(READ_SIZE)
+    if first.lstrip()[:1] == b"{":
+        yield from parse_har(_load_har(first, read, max_har), capture)
+        return
+    lines = _numbered_lines(_replay(first, read))
+    head = list(islice(lines, CURL_LOOKAHEAD))
+    curl = looks_like_curl([text for _, text in head])
+    yield from parse_lines(chain(head, lines), capture, curl=curl)
+
+
+def _replay(first: bytes, read: Callable[[int], bytes]) -> Callable[[int], bytes]:
+    """A read function that hands out `first` before reading on."""
+    pending = [first]
+
+    def replayed(size: int) -> bytes:
+        return pending.pop() if pending else read(size)
+
+    return replayed
+
+
+def _numbered_lines(read: Callable[[int], bytes]) -> Iterator[tuple[int, str]]:
+    """Lines as text (Latin-1, so every byte survives), numbered; overlong lines dropped."""
+    for block in read_blocks(read):
+        if isinstance(block, OverlongLine):
+            continue
+        for offset, raw in enumerate(block.data[:-1].split(b"\n")):
+            yield block.first_line + offset, raw.decode("latin-1").rstrip("\r")
+
+
+def _load_har(first: bytes, read: Callable[[int], bytes], max_har: int) -> Any:
+    import json
+
+    chunks, size = [first], len(first)
+    while chunk := read(READ_SIZE):
+        size += len(chunk)
+        if size > max_har:
+            raise CaptureError(
+                f"the HAR file is over {max_har // (1024 * 1024)} MiB; export only the WebSocket"
+                " entries"
+            )
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except ValueError as error:
+        raise CaptureError(
+            f"the input starts like a HAR file but is not valid JSON: {error}"
+        ) from None
