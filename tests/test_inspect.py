@@ -179,3 +179,14 @@ def test_request_and_response_usage_errors(run: Run, args: list[str], message: s
     result = run(*args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_har_websocket_entries_found_by_upgrade_header_without_resource_type(run: Run) -> None:
+    document = json.loads((CASES_DIR / "session.har").read_text())
+    for entry in document["log"]["entries"]:
+        entry.pop("_resourceType")
+    result = run("inspect", "--format", "json", input=json.dumps(document))
+    assert [json.loads(line)["source"] for line in result.stdout.splitlines()] == [
+        "HAR entry 2",
+        "HAR entry 3",
+    ]
