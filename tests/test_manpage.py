@@ -37,7 +37,7 @@ def roff(option: str) -> str:
 
 
 def options_of(command: click.Command) -> list[str]:
-    ctx = click.Context(command, info_name=command.name)
+    ctx = click.Context(command, info_name=command.name, **cli.context_settings)
     names = []
     for param in command.get_params(ctx):
         if isinstance(param, click.Option):

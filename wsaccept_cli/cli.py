@@ -354,6 +354,134 @@ def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: boo
     ctx.exit(session.finish("handshake"))
 
 
+PROBE_EXIT_CODES = {
+    "ok": ExitCode.OK,
+    "handshake_failed": ExitCode.CHECK_FAILED,
+    "connect_failed": ExitCode.CONNECT_FAILED,
+    "tls_failed": ExitCode.TLS_FAILED,
+    "timeout": ExitCode.TIMEOUT,
+}
+
+
+@cli.command()
+@click.argument("url")
+@click.option(
+    "-H",
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Add a request header (repeatable); one named like ours replaces ours.",
+)
+@click.option("--origin", metavar="ORIGIN", help="Send this Origin header.")
+@click.option(
+    "--protocol",
+    "protocols",
+    multiple=True,
+    metavar="NAME",
+    help="Offer this subprotocol in Sec-WebSocket-Protocol (repeatable).",
+)
+@click.option(
+    "--extension",
+    "extensions",
+    multiple=True,
+    metavar="EXT",
+    help="Offer this extension in Sec-WebSocket-Extensions (repeatable).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up when the whole exchange (resolve, connect, TLS, response head) takes longer.",
+)
+@click.option("--insecure", is_flag=True, help="Skip TLS certificate checks (wss://).")
+@click.option(
+    "--cacert",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Trust the CA certificates in FILE (PEM) for wss://.",
+)
+@click.option("--key", metavar="KEY", help="Send this Sec-WebSocket-Key instead of a fresh one.")
+@click.option(
+    "--show-secrets",
+    is_flag=True,
+    help="Print Authorization, Cookie and Proxy-Authorization values instead of redacting them.",
+)
+@output_options
+@click.pass_context
+def probe(
+    ctx: click.Context,
+    url: str,
+    headers: tuple[str, ...],
+    origin: str | None,
+    protocols: tuple[str, ...],
+    extensions: tuple[str, ...],
+    timeout: float,
+    insecure: bool,
+    cacert: str | None,
+    key: str | None,
+    show_secrets: bool,
+    fmt: str | None,
+    color: bool | None,
+) -> None:
+    """Check a live server's opening handshake over ws:// or wss://.
+
+    Sends a handshake with a fresh key, reads the response head (at most 64 KiB, within
+    --timeout), checks it with the rules of 'wsaccept inspect', prints the request, the response
+    and the findings, then closes politely (a Close frame with code 1000 after an upgrade).
+    Certificates are checked unless --insecure.
+
+    \b
+    Exit status: 0 the handshake is valid; 1 the server answered but a
+    rule failed; 3 no connection (DNS, refused, unreachable); 4 TLS
+    failed; 5 timed out; 2 usage error.
+
+    \b
+    Examples:
+      wsaccept probe ws://localhost:8080/chat
+      wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
+      wsaccept probe --format json --timeout 5 "$ENDPOINT" || exit 1
+    """
+    from wsaccept_cli.handshake import RequestTarget
+    from wsaccept_cli.probe import build_probe_request, outcome, probe_report, redact, run_probe
+    from wsaccept_cli.render import ProbeView
+
+    try:
+        target = RequestTarget(url)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'URL'") from None
+    extra = [parse_header(header) for header in headers]
+    offered = [("Origin", origin)] if origin else []
+    offered += [("Sec-WebSocket-Protocol", ", ".join(protocols))] if protocols else []
+    offered += [("Sec-WebSocket-Extensions", ", ".join(extensions))] if extensions else []
+    given = {name.lower() for name, _ in extra}
+    extra = [(n, v) for n, v in offered if n.lower() not in given] + extra
+    nonce = os.fsencode(key) if key is not None else generate_keys(1)[0]
+    request = build_probe_request(target, nonce, extra)
+    session = open_session(fmt, color)
+    result = run_probe(target, request, timeout=timeout, insecure=insecure, cacert=cacert, url=url)
+    report = probe_report(result)
+    ended = outcome(result, report)
+    shown = (
+        (result.request, result.response)
+        if show_secrets
+        else (redact(result.request), redact(result.response))
+    )
+    session.probe(ProbeView(*shown, report, ended, result.address, result.timings))
+    session.finish("probe")
+    ctx.exit(PROBE_EXIT_CODES[ended])
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """'Name: value' from -H, or a usage error saying what is wrong with it."""
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip() or any(c in name for c in " \t\r\n"):
+        raise click.BadParameter(f"{text!r} is not 'Name: value'", param_hint="'-H'")
+    return name.strip(), value.strip()
+
+
 class NoHandshakeError(InputError):
     """Input that holds no HTTP message at all: say what it held instead."""
 

@@ -14,6 +14,12 @@ class ExitCode(IntEnum):
     """A pair did not match, a key was invalid under --strict, or an input line held no key."""
     USAGE = 2
     """Bad arguments or options, no input to read, or input that could not be read."""
+    CONNECT_FAILED = 3
+    """probe: no connection (the name did not resolve, refused, unreachable)."""
+    TLS_FAILED = 4
+    """probe: the TLS handshake failed (certificate refused, protocol error)."""
+    TIMEOUT = 5
+    """probe: no complete answer within --timeout."""
     INTERRUPTED = 130
     """Interrupted by Ctrl-C (SIGINT); output written so far is whole lines."""
     BROKEN_PIPE = 141

@@ -17,6 +17,52 @@ from wsaccept_cli.results import KeyResult, KeyRun, PairResult, PairRun
 if TYPE_CHECKING:
     from wsaccept_cli.rules import HandshakeReport
 
+
+class ProbeView:
+    """What `probe` shows: the exchange as printed (secrets redacted), its report and outcome."""
+
+    def __init__(
+        self,
+        request: bytes,
+        response: bytes,
+        report: HandshakeReport,
+        outcome: str,
+        address: str | None,
+        timings: dict[str, float | None],
+    ) -> None:
+        self.request_lines = _transcript(request)
+        self.response_lines = _transcript(response)
+        self.report = report
+        self.outcome = outcome
+        self.address = address
+        self.timings = timings
+
+    def timing_text(self) -> str:
+        names = {"connect_ms": "connect", "tls_ms": "TLS", "first_byte_ms": "first byte"}
+        shown = [f"{label} {self.timings[key]:.1f} ms" for key, label in names.items()
+                 if self.timings[key] is not None]  # fmt: skip
+        where = f"{self.address}: " if self.address else ""
+        return f"{where}{', '.join(shown) or 'no connection'}; outcome: {self.outcome}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.report.as_dict(),
+            "outcome": self.outcome,
+            "address": self.address,
+            "timings": self.timings,
+            "request": self.request_lines,
+            "response": self.response_lines,
+        }
+
+
+def _transcript(message: bytes) -> list[str]:
+    """The lines of a message head as printable text, without the final empty ones."""
+    lines = message.split(b"\r\n")
+    while lines and not lines[-1]:
+        lines.pop()
+    return [printable(line) for line in lines]
+
+
 if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker needs it
     from typing import Protocol
 
@@ -29,6 +75,7 @@ if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker
         def pair_result(self, result: PairResult) -> None: ...
         def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None: ...
         def handshake(self, report: HandshakeReport) -> None: ...
+        def probe(self, probe: ProbeView) -> None: ...
         def flush(self) -> None: ...
         def close(self) -> None: ...
 
@@ -101,6 +148,14 @@ class PlainRenderer(BufferedRenderer):
             )
         lines += [f"  body  | {line}" for line in report.body()]
         self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
+
+    def probe(self, probe: ProbeView) -> None:
+        lines = [f"> {line}".rstrip() for line in probe.request_lines] + [">"]
+        if probe.response_lines:
+            lines += [f"< {line}".rstrip() for line in probe.response_lines] + ["<"]
+        self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
+        self.handshake(probe.report)
+        self.pieces.append(f"{probe.timing_text()}\n".encode())
 
 
 class HttpResponseRenderer(PlainRenderer):
@@ -181,6 +236,9 @@ class JsonRenderer(BufferedRenderer):
     def handshake(self, report: HandshakeReport) -> None:
         self._record(report.as_dict())
 
+    def probe(self, probe: ProbeView) -> None:
+        self._record(probe.as_dict())
+
     def _record(self, record: dict[str, Any]) -> None:
         import json  # here, not at the top: the fast paths and plain output never need it
 
@@ -217,6 +275,9 @@ class NullRenderer:
         pass
 
     def handshake(self, report: HandshakeReport) -> None:
+        pass
+
+    def probe(self, probe: ProbeView) -> None:
         pass
 
     def flush(self) -> None:

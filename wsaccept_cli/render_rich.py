@@ -7,7 +7,7 @@ their input arrives.
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
 from rich.console import Console
@@ -17,6 +17,9 @@ from rich.text import Text
 from wsaccept_cli.keys import Problem, printable
 from wsaccept_cli.results import KeyResult, KeyRun, PairResult, PairRun
 from wsaccept_cli.rules import HandshakeReport
+
+if TYPE_CHECKING:
+    from wsaccept_cli.render import ProbeView
 
 Row = tuple[str, Text | str, Text | str, Text]
 
@@ -106,6 +109,14 @@ class RichRenderer:
         for line in report.body():
             self.console.print(Text(f"  body | {line}", style="dim"))
         self.console.print()
+
+    def probe(self, probe: ProbeView) -> None:
+        for prefix, lines in ((">", probe.request_lines), ("<", probe.response_lines)):
+            for line in lines:
+                self.console.print(Text(f"{prefix} {line}", style="dim"))
+        self.console.print()
+        self.handshake(probe.report)
+        self.console.print(Text(probe.timing_text(), style="dim"))
 
     def _start(self, headers: tuple[str, str, str], *, numbered: bool) -> None:
         if self.headers is None:

@@ -9,7 +9,7 @@ from wsaccept_cli.keys import printable
 from wsaccept_cli.results import Item, KeyResult, KeyRun, LineError, PairResult, PairRun
 
 if TYPE_CHECKING:
-    from wsaccept_cli.render import Renderer
+    from wsaccept_cli.render import ProbeView, Renderer
     from wsaccept_cli.rules import HandshakeReport
     from wsaccept_cli.terminal import Diagnostics
 
@@ -74,6 +74,10 @@ class Session:
         if report.verdict == "fail":
             self.failed += 1
         self.renderer.handshake(report)
+
+    def probe(self, view: ProbeView) -> None:
+        self.results += 1
+        self.renderer.probe(view)
 
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
         self.results += len(keys)

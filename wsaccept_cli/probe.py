@@ -1,0 +1,341 @@
+"""The live probe: one opening handshake with a real server, over TCP or TLS.
+
+Network code only: it returns what happened (bytes sent and received, timings, how it ended) and
+never prints. Every wait is bounded by one deadline, so a server that never answers, drips bytes
+or sends an endless head ends the probe within the timeout; the response head is read up to
+MAX_HEAD bytes and a non-101 body up to MAX_BODY, whatever the server sends.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Sequence
+
+from wsaccept_cli.handshake import Capture, RequestTarget, build_request, parse_lines
+from wsaccept_cli.rules import FAIL, Finding, HandshakeReport, check_handshake
+
+MAX_HEAD = 64 * 1024
+MAX_BODY = 4 * 1024
+HEAD_END = b"\r\n\r\n"
+
+OK, HANDSHAKE_FAILED, CONNECT_FAILED, TLS_FAILED, TIMEOUT = (
+    "ok",
+    "handshake_failed",
+    "connect_failed",
+    "tls_failed",
+    "timeout",
+)
+
+
+class ProbeError(Exception):
+    """How a probe ended early: an outcome and a sentence."""
+
+    def __init__(self, outcome: str, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+
+
+class ProbeResult:
+    """Everything a probe saw. `outcome` is decided by the caller once the rules have run."""
+
+    def __init__(self, url: str, request: bytes) -> None:
+        self.url = url
+        self.request = request
+        self.response = b""
+        self.body = b""
+        self.address: str | None = None
+        self.error: ProbeError | None = None
+        self.head_complete = False
+        self.head_cut = False
+        self.closed_politely = False
+        self.timings: dict[str, float | None] = {
+            "connect_ms": None,
+            "tls_ms": None,
+            "first_byte_ms": None,
+            "total_ms": None,
+        }
+
+
+class Deadline:
+    """One timeout for the whole probe, handed out as what is left of it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        return left
+
+
+def build_probe_request(
+    target: RequestTarget,
+    key: bytes,
+    headers: Sequence[tuple[str, str]],
+) -> bytes:
+    """Our request, where a header the user gives replaces ours of the same name."""
+    request = build_request(target, key)
+    given = {name.lower() for name, _ in headers}
+    lines = request.decode("latin-1").split("\r\n")[:-2]
+    kept = [lines[0]] + [line for line in lines[1:] if line.split(":")[0].lower() not in given]
+    kept += [f"{name}: {value}" for name, value in headers]
+    return ("\r\n".join([*kept, "", ""])).encode("latin-1")
+
+
+def run_probe(
+    target: RequestTarget,
+    request: bytes,
+    *,
+    timeout: float,
+    insecure: bool = False,
+    cacert: str | None = None,
+    url: str = "",
+) -> ProbeResult:
+    """Connect, send `request`, read the response head, close politely; never raises."""
+    result = ProbeResult(url, request)
+    deadline = Deadline(timeout)
+    started = time.monotonic()
+    connection: socket.socket | None = None
+    try:
+        connection = _connect(target, deadline, result, started)
+        if target.secure:
+            connection = _start_tls(connection, target, deadline, result, insecure, cacert)
+        connection.settimeout(deadline.left())
+        connection.sendall(request)
+        sent = time.monotonic()
+        _read_head(connection, deadline, result, sent)
+        if result.head_complete and not _is_upgrade(result.response):
+            _read_body(connection, result)
+        elif result.head_complete:
+            result.closed_politely = _close_politely(connection)
+    except ProbeError as error:
+        result.error = error
+    except TimeoutError:
+        result.error = ProbeError(TIMEOUT, _timeout_message(result, timeout))
+    except ssl.SSLError as error:
+        result.error = ProbeError(TLS_FAILED, f"TLS failed: {error.reason or error}")
+    except OSError as error:
+        result.error = ProbeError(CONNECT_FAILED, f"connection failed: {error.strerror or error}")
+    finally:
+        if connection is not None:
+            connection.close()
+        result.timings["total_ms"] = _ms(time.monotonic() - started)
+    return result
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def _timeout_message(result: ProbeResult, timeout: float) -> str:
+    if result.timings["connect_ms"] is None:
+        return f"no connection within {timeout:g} s"
+    if result.response:
+        got = len(result.response)
+        return f"the response head was not complete within {timeout:g} s ({got} bytes came)"
+    return f"the server sent nothing within {timeout:g} s"
+
+
+def _resolve(target: RequestTarget, deadline: Deadline) -> list[tuple[int, tuple[str, int]]]:
+    """The addresses of the host, in the resolver's order, within the deadline."""
+    answer: list[object] = []
+
+    def lookup() -> None:
+        try:
+            answer.append(socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM))
+        except OSError as error:
+            answer.append(error)
+
+    worker = threading.Thread(target=lookup, daemon=True)
+    worker.start()
+    worker.join(deadline.left())
+    if not answer:
+        raise TimeoutError
+    found = answer[0]
+    if isinstance(found, OSError):
+        reason = found.strerror if isinstance(found, socket.gaierror) else str(found)
+        raise ProbeError(CONNECT_FAILED, f"cannot resolve {target.host}: {reason}")
+    assert isinstance(found, list)
+    return [(family, address[:2]) for family, _, _, _, address in found]
+
+
+def _connect(
+    target: RequestTarget, deadline: Deadline, result: ProbeResult, started: float
+) -> socket.socket:
+    """A TCP connection to the first address that takes one, as clients try them in turn."""
+    failures = []
+    for family, address in _resolve(target, deadline):
+        connection = socket.socket(family, socket.SOCK_STREAM)
+        connection.settimeout(deadline.left())
+        try:
+            connection.connect(address)
+        except TimeoutError:
+            connection.close()
+            raise
+        except OSError as error:
+            connection.close()
+            failures.append(f"{_show_address(address)}: {error.strerror or error}")
+            continue
+        result.address = _show_address(address)
+        result.timings["connect_ms"] = _ms(time.monotonic() - started)
+        return connection
+    raise ProbeError(CONNECT_FAILED, f"cannot connect to {'; '.join(failures)}")
+
+
+def _show_address(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _start_tls(
+    connection: socket.socket,
+    target: RequestTarget,
+    deadline: Deadline,
+    result: ProbeResult,
+    insecure: bool,
+    cacert: str | None,
+) -> socket.socket:
+    """TLS with SNI and certificate checks (unless --insecure); ALPN http/1.1."""
+    try:
+        context = ssl.create_default_context(cafile=cacert)
+    except (OSError, ssl.SSLError) as error:
+        raise ProbeError(TLS_FAILED, f"cannot load --cacert {cacert}: {error}") from None
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    began = time.monotonic()
+    connection.settimeout(deadline.left())
+    try:
+        secure = context.wrap_socket(connection, server_hostname=target.host)
+    except ssl.SSLCertVerificationError as error:
+        raise ProbeError(
+            TLS_FAILED,
+            f"the server's certificate was refused: {error.verify_message or error.reason}"
+            " (--cacert FILE trusts a private CA; --insecure skips the check)",
+        ) from None
+    result.timings["tls_ms"] = _ms(time.monotonic() - began)
+    return secure
+
+
+def _read_head(
+    connection: socket.socket, deadline: Deadline, result: ProbeResult, sent: float
+) -> None:
+    """The response head, up to MAX_HEAD bytes; what follows it is kept as body."""
+    data = b""
+    while HEAD_END not in data:
+        if len(data) > MAX_HEAD:
+            result.response, result.head_cut = data[:MAX_HEAD], True
+            return
+        connection.settimeout(deadline.left())
+        chunk = connection.recv(16384)
+        if not chunk:
+            return
+        if not data:
+            result.timings["first_byte_ms"] = _ms(time.monotonic() - sent)
+        data += chunk
+        result.response = data  # so far: a timeout or a close reports what came
+    head, _, rest = data.partition(HEAD_END)
+    result.response, result.body = head + HEAD_END, rest[:MAX_BODY]
+    result.head_complete = True
+
+
+def _is_upgrade(head: bytes) -> bool:
+    return head.split(b" ", 2)[1:2] == [b"101"]
+
+
+def _read_body(connection: socket.socket, result: ProbeResult) -> None:
+    """A little of a refusal's body, which often says why; never more than MAX_BODY."""
+    connection.settimeout(0.2)
+    try:
+        while len(result.body) < MAX_BODY:
+            chunk = connection.recv(MAX_BODY - len(result.body))
+            if not chunk:
+                break
+            result.body += chunk
+    except OSError:
+        pass
+
+
+def _close_politely(connection: socket.socket) -> bool:
+    """Send a masked Close frame with code 1000 (RFC 6455 §5.5.1) and wait briefly for the echo."""
+    mask = os.urandom(4)
+    payload = (1000).to_bytes(2, "big")
+    masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    try:
+        connection.sendall(bytes([0x88, 0x80 | len(payload)]) + mask + masked)
+        connection.settimeout(0.5)
+        while reply := connection.recv(4096):
+            if reply[:1] == b"\x88" or b"\x88" in reply:
+                return True
+    except OSError:
+        pass
+    return False
+
+
+SECRET_HEADERS = ("authorization", "cookie", "proxy-authorization")
+
+
+def probe_report(result: ProbeResult) -> HandshakeReport:
+    """The rules of `inspect` applied to what the probe sent and received."""
+    text = (result.request + result.response).decode("latin-1")
+    capture = Capture()
+    numbered = enumerate(text.split("\r\n"), start=1)
+    handshakes = list(parse_lines(((n, line) for n, line in numbered), capture, curl=False))
+    handshake = handshakes[0]
+    handshake.source, handshake.url = "probe", result.url
+    for message in (handshake.request, handshake.response):
+        if message is not None:
+            message.line = None  # the transcript is printed whole; line numbers mean nothing
+    if handshake.response is not None:
+        handshake.response.body = [
+            line for line in result.body.decode("latin-1").splitlines() if line.strip()
+        ][:5]
+    findings = check_handshake(handshake, capture) if result.response else []
+    findings += _transport_findings(result)
+    return HandshakeReport(1, handshake, findings)
+
+
+def _transport_findings(result: ProbeResult) -> list[Finding]:
+    if result.error is not None:
+        return [Finding(result.error.outcome, FAIL, "-", result.error.message)]
+    if result.head_cut:
+        return [
+            Finding(
+                "response.size",
+                FAIL,
+                "-",
+                f"the response head is over {MAX_HEAD // 1024} KiB; it was cut off there",
+            )
+        ]
+    if not result.head_complete:
+        what = (
+            f"after {len(result.response)} bytes, before the end of the response head"
+            if result.response
+            else "without answering"
+        )
+        return [Finding("response.closed", FAIL, "-", f"the server closed the connection {what}")]
+    return []
+
+
+def outcome(result: ProbeResult, report: HandshakeReport) -> str:
+    """ok, handshake_failed, connect_failed, tls_failed or timeout."""
+    if result.error is not None:
+        return result.error.outcome
+    return HANDSHAKE_FAILED if report.verdict == FAIL else OK
+
+
+def redact(message: bytes) -> bytes:
+    """The message with the values of credential headers replaced, for printing."""
+    lines = message.split(b"\r\n")
+    for index, line in enumerate(lines):
+        name, colon, _ = line.partition(b":")
+        if colon and name.strip().lower().decode("latin-1") in SECRET_HEADERS:
+            lines[index] = name + b": [redacted; --show-secrets shows it]"
+    return b"\r\n".join(lines)
