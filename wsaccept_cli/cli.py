@@ -7,13 +7,14 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from wsaccept_cli import __version__
 from wsaccept_cli.exitcodes import ExitCode
 from wsaccept_cli.keys import accept_lines, generate_keys
+from wsaccept_cli.output import GUARD, OutputError, OutputWriter, TerminatedError, discard_stdout
 from wsaccept_cli.render import make_renderer
 from wsaccept_cli.results import Item, compute_key, verify_pair
 from wsaccept_cli.session import Session
@@ -37,7 +38,7 @@ class InputError(click.ClickException):
 
 
 class WsacceptGroup(click.Group):
-    """Maps Ctrl-C, SIGTERM and a closed stdout to their documented exit codes."""
+    """Maps Ctrl-C, SIGTERM, a closed stdout and a failed write to their exit codes."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -47,30 +48,12 @@ class WsacceptGroup(click.Group):
         except TerminatedError:
             ctx.exit(ExitCode.TERMINATED)
         except BrokenPipeError:
-            _discard_stdout()
+            discard_stdout(sys.stdout.buffer)
             ctx.exit(ExitCode.BROKEN_PIPE)
-
-
-class TerminatedError(Exception):
-    """Raised by the SIGTERM handler, so a stream stops as it does on Ctrl-C."""
-
-
-def _on_sigterm(signum: int, frame: object) -> NoReturn:
-    raise TerminatedError
-
-
-def stop_on_sigterm() -> None:
-    """For streams: SIGTERM stops them as Ctrl-C does (whole lines out, then exit 143)."""
-    import signal
-
-    signal.signal(signal.SIGTERM, _on_sigterm)
-
-
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+        except OutputError as error:
+            discard_stdout(sys.stdout.buffer)
+            click.echo(f"wsaccept: error: {error}", err=True)
+            ctx.exit(ExitCode.OUTPUT_FAILED)
 
 
 def output_options(command: F) -> F:
@@ -100,14 +83,20 @@ def raw_http_format(fmt: str | None, option: str) -> str:
     return "http"
 
 
+def stdout_writer() -> OutputWriter:
+    """Stdout for results, written whole; anything Python buffered for it goes first."""
+    if sys.stdout is None:
+        raise InputError("stdout is closed")
+    sys.stdout.flush()
+    return OutputWriter(sys.stdout.buffer)
+
+
 def open_session(
     fmt: str | None, color: bool | None, *, strict: bool = False, quiet: bool = False
 ) -> Session:
     """The session a command reports through, with format and colour decided once."""
-    if sys.stdout is None:
-        raise InputError("stdout is closed")
     renderer = make_renderer(
-        resolve_format(fmt), sys.stdout, color=resolve_color(color, sys.stdout), quiet=quiet
+        resolve_format(fmt), stdout_writer(), color=resolve_color(color, sys.stdout), quiet=quiet
     )
     diagnostics = Diagnostics(sys.stderr, color=resolve_color(color, sys.stderr), quiet=quiet)
     return Session(renderer, diagnostics, strict=strict)
@@ -119,7 +108,7 @@ def stdin_blocks() -> Iterator[Block | OverlongLine]:
 
     if sys.stdin is None:
         raise InputError("stdin is closed; give the input as arguments")
-    stop_on_sigterm()
+    GUARD.install()
     try:
         yield from read_blocks(cast(io.BufferedReader, sys.stdin.buffer).read1)
     except OSError as error:
@@ -295,7 +284,7 @@ def genkey(
         print_request(url, fmt, count, with_accept)
         return
     session = open_session(fmt, color)
-    stop_on_sigterm()
+    GUARD.install()
     while count > 0:
         keys = generate_keys(min(count, GENKEY_BATCH))
         session.generated(keys, accept_lines(keys) if with_accept else None)
@@ -524,8 +513,7 @@ def print_request(url: str, fmt: str | None, count: int, with_accept: bool) -> N
         target = RequestTarget(url)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--request'") from None
-    sys.stdout.buffer.write(build_request(target, generate_keys(1)[0]))
-    sys.stdout.buffer.flush()
+    stdout_writer().write(build_request(target, generate_keys(1)[0]))
 
 
 def main() -> None:

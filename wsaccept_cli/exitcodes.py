@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     """probe: the TLS handshake failed (certificate refused, protocol error)."""
     TIMEOUT = 5
     """probe: no complete answer within --timeout."""
+    OUTPUT_FAILED = 74
+    """Stdout could not be written (a full disk, an I/O error), as sysexits' EX_IOERR."""
     INTERRUPTED = 130
     """Interrupted by Ctrl-C (SIGINT); output written so far is whole lines."""
     BROKEN_PIPE = 141

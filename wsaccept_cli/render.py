@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import count
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from wsaccept_cli.keys import Problem, accept_lines, printable
+from wsaccept_cli.output import OutputWriter, TextOutput
 from wsaccept_cli.results import KeyResult, KeyRun, PairResult, PairRun
 
 if TYPE_CHECKING:
@@ -80,25 +81,25 @@ if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker
         def close(self) -> None: ...
 
 
-def make_renderer(fmt: str, stdout: TextIO, *, color: bool, quiet: bool = False) -> Renderer:
+def make_renderer(fmt: str, stdout: OutputWriter, *, color: bool, quiet: bool = False) -> Renderer:
     """The renderer for `fmt`, writing to `stdout`."""
     if quiet:
         return NullRenderer()
     if fmt == "rich":
         from wsaccept_cli.render_rich import RichRenderer
 
-        return RichRenderer(stdout, color=color)
+        return RichRenderer(cast(IO[str], TextOutput(stdout)), color=color)
     renderers: dict[str, type[PlainRenderer | JsonRenderer]] = {
         "json": JsonRenderer,
         "http": HttpResponseRenderer,
     }
-    return renderers.get(fmt, PlainRenderer)(stdout.buffer)
+    return renderers.get(fmt, PlainRenderer)(stdout)
 
 
 class BufferedRenderer:
     """Output pieces kept until `flush` writes them in one call."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: OutputWriter) -> None:
         self.stream = stream
         self.pieces: list[bytes] = []
 
@@ -106,7 +107,6 @@ class BufferedRenderer:
         if self.pieces:
             self.stream.write(b"".join(self.pieces))
             self.pieces.clear()
-        self.stream.flush()
 
     def close(self) -> None:
         self.flush()

@@ -7,7 +7,7 @@ their input arrives.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -37,7 +37,7 @@ _MATCH = Text("✓ match", style="green")
 class RichRenderer:
     """Rows gathered per block of input and printed as one continuing table."""
 
-    def __init__(self, stdout: TextIO, *, color: bool) -> None:
+    def __init__(self, stdout: IO[str], *, color: bool) -> None:
         self.console = Console(
             file=stdout,
             force_terminal=True if color else None,

@@ -1,0 +1,133 @@
+"""Writing stdout so that a reader only ever gets whole lines, whatever happens.
+
+Every write goes to the file descriptor in a loop until all of it is written (an unbuffered
+stdout, as under PYTHONUNBUFFERED, may take part of a write), and Ctrl-C or SIGTERM arriving
+mid-write is held until the write is done: interrupted output ends after a whole line. A write
+that fails (a full disk, an I/O error) becomes an OutputError with one clear message.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
+
+class TerminatedError(Exception):
+    """SIGTERM, raised like KeyboardInterrupt so a stream stops the same way."""
+
+
+class OutputError(Exception):
+    """Stdout could not be written: the reason, for one line on stderr."""
+
+
+class SignalGuard:
+    """Holds SIGINT and SIGTERM while output is written, then acts on them."""
+
+    def __init__(self) -> None:
+        self.writing = 0
+        self.pending: int | None = None
+        self.installed = False
+
+    def install(self) -> None:
+        """Take over SIGINT and SIGTERM; streams call this before their first write."""
+        if self.installed:
+            return
+        import signal
+
+        self.sigint = signal.SIGINT
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+        self.installed = True
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.writing:
+            self.pending = signum
+            return
+        self._raise(signum)
+
+    def _raise(self, signum: int) -> None:
+        if signum == self.sigint:
+            raise KeyboardInterrupt
+        raise TerminatedError
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Signals that arrive inside wait until the block is done."""
+        self.writing += 1
+        try:
+            yield
+        finally:
+            self.writing -= 1
+            if not self.writing and self.pending is not None:
+                signum, self.pending = self.pending, None
+                self._raise(signum)
+
+
+GUARD = SignalGuard()
+
+
+class OutputWriter:
+    """Bytes to stdout's file descriptor, all of each write, signals held meanwhile.
+
+    Where there is no file descriptor (a test's in-memory stream), the binary stream is
+    written instead.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        try:
+            self.fd: int | None = stream.fileno()
+        except (OSError, ValueError, io.UnsupportedOperation):
+            self.fd = None
+
+    def write(self, data: bytes) -> None:
+        with GUARD.held():
+            try:
+                self._write_all(data)
+            except BrokenPipeError:
+                raise
+            except OSError as error:
+                if error.errno == errno.EPIPE:
+                    raise BrokenPipeError(*error.args) from None
+                raise OutputError(f"cannot write output: {error.strerror or error}") from None
+
+    def _write_all(self, data: bytes) -> None:
+        if self.fd is None:
+            self.stream.write(data)
+            self.stream.flush()
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+    def isatty(self) -> bool:
+        return self.fd is not None and os.isatty(self.fd)
+
+
+class TextOutput(io.TextIOBase):
+    """The text face of an OutputWriter, for rich's Console."""
+
+    def __init__(self, writer: OutputWriter) -> None:
+        self.writer = writer
+
+    def write(self, text: str) -> int:
+        self.writer.write(text.encode("utf-8", "replace"))
+        return len(text)
+
+    def isatty(self) -> bool:
+        return self.writer.isatty()
+
+
+def discard_stdout(stream: BinaryIO) -> None:
+    """Point stdout at /dev/null, so that nothing later fails writing to a closed pipe."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
