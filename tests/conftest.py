@@ -73,3 +73,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite the expected output of the golden cases (review the diff before committing)",
     )
+
+
+# A child's peak RSS counts the memory of the process it was forked from, so a small launcher
+# (python -S) forks the measured process and reports its peak, not pytest.
+PEAK_RSS_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write("peak-rss-kib %d exit %d" % (usage.ru_maxrss, os.waitstatus_to_exitcode(status)))
+"""
+
+
+def run_measured(
+    args: Sequence[str], stdin_path: Path, stdout_path: Path, timeout: float = 300
+) -> tuple[int, int, bytes]:
+    """Run the installed script with files for stdin and stdout: (exit code, peak RSS in KiB,
+    stderr without the launcher's report)."""
+    with stdin_path.open("rb") as source, stdout_path.open("wb") as sink:
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", PEAK_RSS_LAUNCHER, script_path(), *args],
+            stdin=source,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            env=clean_env(),
+            check=False,
+        )
+    stderr, _, report = done.stderr.rpartition(b"peak-rss-kib ")
+    peak, _, code = report.decode().partition(" exit ")
+    return int(code), int(peak), stderr

@@ -123,7 +123,7 @@ def test_missing_file_is_a_clear_error(run: Run, tmp_path: Path) -> None:
     )
 
 
-def test_compute_response_round_trips_through_inspect_and_websockets(run: Run) -> None:
+def test_compute_response_is_a_complete_101(run: Run) -> None:
     response = run("compute", "--response", RFC_KEY).stdout_bytes
     assert response == (
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

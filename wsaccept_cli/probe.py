@@ -121,7 +121,14 @@ def run_probe(
     except ssl.SSLError as error:
         result.error = ProbeError(TLS_FAILED, f"TLS failed: {error.reason or error}")
     except OSError as error:
-        result.error = ProbeError(CONNECT_FAILED, f"connection failed: {error.strerror or error}")
+        reason = error.strerror or str(error)
+        if result.timings["connect_ms"] is None:
+            result.error = ProbeError(CONNECT_FAILED, f"connection failed: {reason}")
+        else:  # connected, then the server reset or broke the connection
+            got = f"after {len(result.response)} bytes of response" if result.response else ""
+            result.error = ProbeError(
+                HANDSHAKE_FAILED, f"the connection broke {got or 'before any response'}: {reason}"
+            )
     finally:
         if connection is not None:
             connection.close()
