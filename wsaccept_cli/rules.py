@@ -184,7 +184,7 @@ def _host(request: Message) -> Finding:
         return Finding("request.host", PASS, "§4.1", f"Host is {_show(hosts[0])}")
     if not hosts:
         return Finding("request.host", FAIL, "§4.1", "no Host header; the request must have one")
-    return Finding("request.host", FAIL, "§4.1", f"Host appears {len(hosts)} times; one is allowed")
+    return _repeated("request.host", "Host", len(hosts), "§4.1")
 
 
 def _token_rule(message: Message, rule: str, header: str, token: str, section: str) -> Finding:
@@ -206,18 +206,22 @@ def _connection(request: Message) -> Finding:
     return _token_rule(request, "request.connection", "Connection", "upgrade", "§4.1")
 
 
+def _repeated(rule: str, header: str, count: int, section: str) -> Finding:
+    return Finding(
+        rule,
+        FAIL,
+        section,
+        f"{header} appears {count} times; it must appear once (a proxy or framework probably"
+        " added its own)",
+    )
+
+
 def _key(request: Message) -> Finding:
     keys = request.values("sec-websocket-key")
     if not keys:
         return Finding("request.key", FAIL, "§4.1", "no Sec-WebSocket-Key header")
     if len(keys) > 1:
-        return Finding(
-            "request.key",
-            FAIL,
-            "§11.3.1",
-            f"Sec-WebSocket-Key appears {len(keys)} times; it must appear once (a proxy or"
-            " framework probably added its own)",
-        )
+        return _repeated("request.key", "Sec-WebSocket-Key", len(keys), "§11.3.1")
     problems = key_problems(keys[0].encode("latin-1"))
     if problems:
         return Finding("request.key", FAIL, "§4.1", "; ".join(p.message for p in problems))
@@ -231,12 +235,7 @@ def _version(request: Message) -> Finding:
     if not versions:
         return Finding("request.version", FAIL, "§4.1", "no Sec-WebSocket-Version header")
     if len(versions) > 1:
-        return Finding(
-            "request.version",
-            FAIL,
-            "§11.3.5",
-            f"Sec-WebSocket-Version appears {len(versions)} times; it must appear once",
-        )
+        return _repeated("request.version", "Sec-WebSocket-Version", len(versions), "§11.3.5")
     return Finding(
         "request.version",
         FAIL,
@@ -356,13 +355,7 @@ def _accept(request: Message | None, response: Message, capture: Capture) -> Fin
             "no Sec-WebSocket-Accept header; the client must fail the connection",
         )
     if len(accepts) > 1:
-        return Finding(
-            "response.accept",
-            FAIL,
-            "§11.3.3",
-            f"Sec-WebSocket-Accept appears {len(accepts)} times; it must appear once (a proxy or"
-            " framework probably added its own)",
-        )
+        return _repeated("response.accept", "Sec-WebSocket-Accept", len(accepts), "§11.3.3")
     keys = request.values("sec-websocket-key") if request is not None else []
     if len(keys) != 1:
         return Finding(
