@@ -22,6 +22,7 @@ from wsaccept_cli.terminal import FORMATS, Diagnostics, resolve_color, resolve_f
 
 if TYPE_CHECKING:
     from wsaccept_cli.blocks import Block, OverlongLine
+    from wsaccept_cli.handshake import Capture
 
 GENKEY_BATCH = 8192
 
@@ -106,11 +107,10 @@ def stdin_blocks() -> Iterator[Block | OverlongLine]:
     """Stdin as blocks of whole lines; any read failure is an InputError."""
     from wsaccept_cli.blocks import read_blocks
 
-    if sys.stdin is None:
-        raise InputError("stdin is closed; give the input as arguments")
+    stdin = stdin_binary()
     GUARD.install()
     try:
-        yield from read_blocks(cast(io.BufferedReader, sys.stdin.buffer).read1)
+        yield from read_blocks(stdin.read1)
     except OSError as error:
         raise InputError(f"cannot read stdin: {error.strerror or error}") from None
 
@@ -145,9 +145,11 @@ def cli() -> None:
     over the Sec-WebSocket-Key exactly as sent. Results go to stdout, diagnostics to stderr.
 
     \b
-    Exit status: 0 success; 1 a check failed (mismatch, invalid key under
-    --strict, or an input line with no key); 2 usage error or unreadable
-    input; 130 interrupted; 141 stdout closed by its reader.
+    Exit status: 0 success; 1 a check failed (a mismatch, an invalid key
+    under --strict, an input line with no key, a broken handshake rule);
+    2 usage error or unreadable input; 3, 4, 5 probe: no connection, TLS
+    failed, timeout; 74 stdout not writable; 130 Ctrl-C; 141 stdout closed
+    by its reader; 143 SIGTERM.
     """
 
 
@@ -327,6 +329,7 @@ def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: boo
     else:
         stream = open_input(capture)
     session = open_session(fmt, color)
+    GUARD.install()
     found = Capture()
     try:
         for number, handshake in enumerate(read_capture(stream.read1, found), start=1):
@@ -441,14 +444,15 @@ def probe(
         target = RequestTarget(url)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'URL'") from None
-    extra = [parse_header(header) for header in headers]
-    offered = [("Origin", origin)] if origin else []
-    offered += [("Sec-WebSocket-Protocol", ", ".join(protocols))] if protocols else []
-    offered += [("Sec-WebSocket-Extensions", ", ".join(extensions))] if extensions else []
-    given = {name.lower() for name, _ in extra}
-    extra = [(n, v) for n, v in offered if n.lower() not in given] + extra
     nonce = os.fsencode(key) if key is not None else generate_keys(1)[0]
-    request = build_probe_request(target, nonce, extra)
+    request = build_probe_request(
+        target,
+        nonce,
+        [parse_header(header) for header in headers],
+        origin=origin,
+        protocols=protocols,
+        extensions=extensions,
+    )
     session = open_session(fmt, color)
     result = run_probe(target, request, timeout=timeout, insecure=insecure, cacert=cacert, url=url)
     report = probe_report(result)
@@ -474,7 +478,7 @@ def parse_header(text: str) -> tuple[str, str]:
 class NoHandshakeError(InputError):
     """Input that holds no HTTP message at all: say what it held instead."""
 
-    def __init__(self, capture: Any) -> None:
+    def __init__(self, capture: Capture) -> None:
         lines = capture.lines + capture.skipped_lines
         if capture.lines == 0 and capture.skipped_lines:
             found = f"a JSON document with {capture.skipped_lines} entries, none of them WebSocket"
@@ -489,6 +493,7 @@ class NoHandshakeError(InputError):
 
 
 def stdin_binary() -> io.BufferedReader:
+    """Stdin's bytes, or an InputError when there is no stdin at all."""
     if sys.stdin is None:
         raise InputError("stdin is closed; give the input as arguments")
     return cast(io.BufferedReader, sys.stdin.buffer)

@@ -77,10 +77,18 @@ class Deadline:
 def build_probe_request(
     target: RequestTarget,
     key: bytes,
-    headers: Sequence[tuple[str, str]],
+    headers: Sequence[tuple[str, str]] = (),
+    *,
+    origin: str | None = None,
+    protocols: Sequence[str] = (),
+    extensions: Sequence[str] = (),
 ) -> bytes:
-    """Our request, where a header the user gives replaces ours of the same name."""
-    request = build_request(target, key)
+    """Our request with what the options offer, where a header the user gives (-H) replaces
+    ours of the same name rather than adding a second one."""
+    offered = [("Origin", origin)] if origin else []
+    offered += [("Sec-WebSocket-Protocol", ", ".join(protocols))] if protocols else []
+    offered += [("Sec-WebSocket-Extensions", ", ".join(extensions))] if extensions else []
+    request = build_request(target, key, offered)
     given = {name.lower() for name, _ in headers}
     lines = request.decode("latin-1").split("\r\n")[:-2]
     kept = [lines[0]] + [line for line in lines[1:] if line.split(":")[0].lower() not in given]
