@@ -225,3 +225,19 @@ def test_probe_connection_reset_mid_head(run: Run) -> None:
     assert record["findings"][-1]["message"] == (
         "the connection broke after 22 bytes of response: Connection reset by peer"
     )
+
+
+@pytest.mark.parametrize("stderr", ["/dev/full", "closed"])
+def test_unwritable_or_closed_stderr_loses_no_result(stderr: str) -> None:
+    shell = f"'{script_path()}' compute {RFC_KEY} AAAA "
+    shell += "2>/dev/full" if stderr == "/dev/full" else "2>&-"
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, env=clean_env(), timeout=30)
+    assert done.returncode == 0
+    assert done.stdout.decode().splitlines() == [RFC_ACCEPT, accept_key("AAAA")]
+
+
+def test_closed_stdout_is_a_clear_error() -> None:
+    shell = f"'{script_path()}' compute {RFC_KEY} >&-"
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, env=clean_env(), timeout=30)
+    assert done.returncode == 2
+    assert done.stderr == b"wsaccept: error: stdout is closed\n"

@@ -44,7 +44,7 @@ def _is_terminal(stream: TextIO | None) -> bool:
 class Diagnostics:
     """Warnings, notes and errors about input lines, on stderr, the first few of each kind."""
 
-    def __init__(self, stream: TextIO, *, color: bool, quiet: bool = False) -> None:
+    def __init__(self, stream: TextIO | None, *, color: bool, quiet: bool = False) -> None:
         self.stream = stream
         self.color = color
         self.quiet = quiet
@@ -62,10 +62,17 @@ class Diagnostics:
             self.write(kind, text)
 
     def write(self, kind: str, text: str) -> None:
+        """One line on stderr; if stderr cannot take it, results on stdout still go on."""
         label = f"{kind}:"
         if self.color:
             label = f"\x1b[{_ANSI_COLORS[kind]}m{label}\x1b[0m"
-        print(f"wsaccept: {label} {text}", file=self.stream)
+        if self.stream is None:
+            return
+        try:
+            self.stream.write(f"wsaccept: {label} {text}\n")
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.stream = None
 
     def finish(self) -> None:
         """Say how many messages the cap held back."""
@@ -75,4 +82,3 @@ class Diagnostics:
                 plural = "s" if hidden != 1 else ""
                 shown = f"{hidden} more {kind}{plural} not shown"
                 self.summary(kind, f"{shown} (--format json lists every problem)")
-        self.stream.flush()
