@@ -493,3 +493,24 @@ def test_usage_errors(run: Run, args: list[str], message: str) -> None:
     result = run("probe", *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_a_host_with_several_addresses_is_tried_address_by_address(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_getaddrinfo = socket.getaddrinfo
+
+    def two_addresses(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        if host != "multi.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        stream = socket.SOCK_STREAM
+        return [
+            (socket.AF_INET6, stream, 6, "", ("::1", port, 0, 0)),  # nothing listens there
+            (socket.AF_INET, stream, 6, "", ("127.0.0.1", port)),
+        ]
+
+    with socket_server(answering(lambda r: upgrade(accept_of(key_of(r))))) as port:
+        monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+        code, record = probe_json(run, f"ws://multi.test:{port}/")
+    assert (code, record["address"]) == (0, f"127.0.0.1:{port}")
+    assert f"Host: multi.test:{port}" in record["request"]

@@ -183,16 +183,23 @@ def _resolve(target: RequestTarget, deadline: Deadline) -> list[tuple[int, tuple
 def _connect(
     target: RequestTarget, deadline: Deadline, result: ProbeResult, started: float
 ) -> socket.socket:
-    """A TCP connection to the first address that takes one, as clients try them in turn."""
+    """A TCP connection to the first address that takes one, as clients try them in turn.
+
+    Each address gets an equal share of the time left, so one that swallows packets does not
+    use up the time of the ones after it."""
     failures = []
-    for family, address in _resolve(target, deadline):
+    addresses = _resolve(target, deadline)
+    for index, (family, address) in enumerate(addresses):
         connection = socket.socket(family, socket.SOCK_STREAM)
-        connection.settimeout(deadline.left())
+        connection.settimeout(deadline.left() / (len(addresses) - index))
         try:
             connection.connect(address)
         except TimeoutError:
             connection.close()
-            raise
+            if index == len(addresses) - 1:
+                raise
+            failures.append(f"{_show_address(address)}: timed out")
+            continue
         except OSError as error:
             connection.close()
             failures.append(f"{_show_address(address)}: {error.strerror or error}")
