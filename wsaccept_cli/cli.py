@@ -139,10 +139,12 @@ def stdin_or_usage_error(what: str) -> None:
 )
 @click.version_option(__version__, "-V", "--version", prog_name="wsaccept")
 def cli() -> None:
-    """Compute, verify and generate WebSocket handshake keys (RFC 6455).
+    """Compute, check and debug the WebSocket opening handshake (RFC 6455).
 
     Sec-WebSocket-Accept is base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), taken
-    over the Sec-WebSocket-Key exactly as sent. Results go to stdout, diagnostics to stderr.
+    over the Sec-WebSocket-Key exactly as sent. compute, verify and genkey work on keys;
+    inspect checks a captured handshake, probe a live server. Results go to stdout,
+    diagnostics to stderr.
 
     \b
     Exit status: 0 success; 1 a check failed (a mismatch, an invalid key
