@@ -249,7 +249,7 @@ def _protocols(request: Message) -> Finding | None:
     values = request.values("sec-websocket-protocol")
     if not values:
         return None
-    items = [item.strip() for value in values for item in value.split(",")]
+    items = [item.strip() for value in values for item in value.split(",")]  # empty ones too
     bad = [item for item in items if not re.fullmatch(_TOKEN, item)]
     if bad:
         return Finding(
@@ -298,6 +298,11 @@ REQUEST_RULES: tuple[Callable[[Message], Finding | None], ...] = (
 def _split_list(values: list[str]) -> list[str]:
     """Comma-separated items, keeping commas inside quoted strings."""
     return [item for value in values for item in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', value)]
+
+
+def _items(values: list[str]) -> list[str]:
+    """The comma-separated items of header values, as written."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
 def _extension_names(values: list[str]) -> list[str]:
@@ -382,20 +387,23 @@ def _negotiated(request: Message | None, response: Message) -> Iterator[Finding]
     """The server may only select a subprotocol or extension the client offered (§4.1)."""
     chosen = response.values("sec-websocket-protocol")
     if chosen:
-        offered = request.tokens("sec-websocket-protocol") if request else []
-        items = [item.strip() for value in chosen for item in value.split(",")]
+        offered = _items(request.values("sec-websocket-protocol")) if request else []
+        items = _items(chosen)
         if len(items) > 1:
             yield Finding(
                 "response.protocol", FAIL, "§4.1", f"the server chose {len(items)} subprotocols"
             )
-        elif items[0].lower() in offered:
+        elif items[0] in offered:
             yield Finding("response.protocol", PASS, "§4.1", f"the server chose {_show(items[0])}")
         else:
+            case = " (subprotocol names match case-sensitively, RFC 7936)"
+            differs = items[0].lower() in (name.lower() for name in offered)
             yield Finding(
                 "response.protocol",
                 FAIL,
                 "§4.1",
-                f"the server chose {_show(items[0])}, which the client did not offer",
+                f"the server chose {_show(items[0])}, which the client did not offer"
+                + (case if differs else ""),
             )
     extensions = response.values("sec-websocket-extensions")
     if extensions:
