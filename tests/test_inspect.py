@@ -190,3 +190,11 @@ def test_har_websocket_entries_found_by_upgrade_header_without_resource_type(run
         "HAR entry 2",
         "HAR entry 3",
     ]
+
+
+def test_header_like_lines_in_binary_or_logs_are_not_a_handshake(run: Run) -> None:
+    result = run(
+        "inspect", input=b"\x7fELF\x02\x01\nGCC: (Debian 12.2.0-14) 12.2.0\nid: 7\n\xff\x00"
+    )
+    assert result.exit_code == 2
+    assert "no handshake in the input: found 4 lines" in result.stderr

@@ -393,7 +393,7 @@ PROBE_EXIT_CODES = {
 @click.option("--insecure", is_flag=True, help="Skip TLS certificate checks (wss://).")
 @click.option(
     "--cacert",
-    type=click.Path(dir_okay=False),
+    type=click.Path(exists=True, dir_okay=False),
     metavar="FILE",
     help="Trust the CA certificates in FILE (PEM) for wss://.",
 )

@@ -180,12 +180,29 @@ class _MessageParser:
         yield from self._finish()
 
 
+_HANDSHAKE_HEADERS = frozenset(
+    ["host", "upgrade", "connection", "origin", ":method", ":protocol", ":status"]
+)
+
+
+def _is_handshake_part(message: Message) -> bool:
+    """A message with a request or status line, or header lines a handshake has: header-like
+    lines found in a log or a binary file are not a handshake."""
+    if message.start is not None:
+        return True
+    names = {name.lower() for name, _ in message.headers}
+    return bool(names & _HANDSHAKE_HEADERS) or any(n.startswith("sec-websocket-") for n in names)
+
+
 def pair_messages(
     messages: Iterable[Message], source: str, capture: Capture
 ) -> Iterator[Handshake]:
     """Requests paired with the responses that follow them, in capture order."""
     pending: Message | None = None
     for message in messages:
+        if not _is_handshake_part(message):
+            capture.skipped_lines += 1 + len(message.headers)
+            continue
         if message.kind == "request":
             key = message.values("sec-websocket-key")
             if key:

@@ -80,5 +80,5 @@ class Diagnostics:
             hidden = count - SHOWN_PER_KIND
             if hidden > 0:
                 plural = "s" if hidden != 1 else ""
-                shown = f"{hidden} more {kind}{plural} not shown"
-                self.summary(kind, f"{shown} (--format json lists every problem)")
+                hint = "" if kind == "error" else " (--format json lists every problem)"
+                self.summary(kind, f"{hidden} more {kind}{plural} not shown{hint}")
