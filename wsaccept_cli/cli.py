@@ -305,9 +305,9 @@ def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: boo
     """Check a captured opening handshake, rule by rule, and explain what is wrong.
 
     Reads FILE (or stdin) holding a request, a response or both: raw HTTP text (CR LF or LF,
-    as from a packet capture's 'follow stream', nc, a proxy log, or headers pasted from a
-    browser), 'curl -v' output, or a HAR file from browser developer tools (every WebSocket
-    entry is checked). Each rule is reported as pass, fail, warn or info with its RFC 6455
+    as from a packet capture's 'follow stream', tcpdump -A, nc, a proxy log, or headers pasted
+    from a browser), 'curl -v' output, or a HAR file from browser developer tools (every
+    WebSocket entry is checked). Each rule is reported as pass, fail, warn or info with its RFC 6455
     section. A wrong Sec-WebSocket-Accept is recomputed with known implementation bugs to name
     the one that produced it.
 

@@ -23,6 +23,22 @@ BODY_LINES = 5
 
 _REQUEST_LINE = re.compile(r"([A-Z]+) +(\S+) +HTTP/(\d+(?:\.\d+)?)")
 _STATUS_LINE = re.compile(r"HTTP/(\d+(?:\.\d+)?) +(\d{3})(?: +(.*))?")
+# `tcpdump -A` prints a packet's IP and TCP header bytes on the line where its payload starts:
+# a request or status line may follow such a run of non-blank bytes.
+_PACKET_BYTES = r"\S*?"
+_METHODS = r"(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH)"
+_REQUEST_IN_PACKET = re.compile(_PACKET_BYTES + _METHODS + r" +(\S+) +HTTP/(\d+(?:\.\d+)?)")
+_STATUS_IN_PACKET = re.compile(_PACKET_BYTES + _STATUS_LINE.pattern)
+
+
+def _request_line(text: str) -> re.Match[str] | None:
+    return _REQUEST_LINE.fullmatch(text) or _REQUEST_IN_PACKET.fullmatch(text)
+
+
+def _status_line(text: str) -> re.Match[str] | None:
+    return _STATUS_LINE.fullmatch(text) or _STATUS_IN_PACKET.fullmatch(text)
+
+
 _HEADER_LINE = re.compile(r"(:?[!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*(.*?)[ \t]*")
 _LABELS = {"request headers": "request", "response headers": "response"}
 
@@ -141,21 +157,21 @@ class _MessageParser:
         request, which has no body in a handshake) a header line of the next message."""
         stripped = text.strip()
         return bool(
-            _REQUEST_LINE.fullmatch(stripped)
-            or _STATUS_LINE.fullmatch(stripped)
+            _request_line(stripped)
+            or _status_line(stripped)
             or _is_label(stripped)
             or (message.kind == "request" and _HEADER_LINE.fullmatch(stripped) and stripped)
         )
 
     def _idle_line(self, line: int, text: str, kind: str | None) -> None:
         stripped = text.strip()
-        request = _REQUEST_LINE.fullmatch(stripped)
-        status = _STATUS_LINE.fullmatch(stripped)
+        request = _request_line(stripped)
+        status = _status_line(stripped)
         if request:
-            message = Message("request", line, stripped)
+            message = Message("request", line, stripped[request.start(1) :])
             message.method, message.target, message.version = request.groups()
         elif status:
-            message = Message("response", line, stripped)
+            message = Message("response", line, stripped[status.start(1) - len("HTTP/") :])
             message.version, code, reason = status.groups()
             message.status, message.reason = int(code), reason or ""
         elif _HEADER_LINE.fullmatch(stripped) and stripped:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import shutil
 import functools
 import hashlib
 import http.server
@@ -277,6 +278,37 @@ async def record_stale_accept() -> None:
     write("bug-accept-of-the-previous-key.http", b"".join(captures))
 
 
+async def record_tcpdump() -> None:
+    """`tcpdump -A` on loopback (root and tcpdump needed) of a good and a broken handshake."""
+    if shutil.which("tcpdump") is None:
+        print("tcpdump not found: the tcpdump captures are kept as they are")
+        return
+    cases = (("tcpdump-A-websockets.txt", None), ("tcpdump-A-bug-decoded-key.txt", "bug"))
+    for name, bug in cases:
+        port = free_port()
+        dump = subprocess.Popen(
+            ["tcpdump", "-i", "lo", "-A", "-s0", "-l", "-c", "12", f"tcp port {port}"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        await asyncio.sleep(1)
+        if bug:
+            wrong = BROKEN_ACCEPTS["bug-decoded-key"]
+            thread = broken_server(port, lambda r: response_with(wrong(key_of(r))))
+            with contextlib.suppress(Exception):
+                await websockets_client(port)
+            thread.join(timeout=5)
+        else:
+            server = await websockets_echo_server(port, subprotocols=None)
+            async with connect(f"ws://127.0.0.1:{port}/chat") as ws:
+                await ws.send("hello")
+                await ws.recv()
+            server.close()
+        await asyncio.sleep(1)
+        dump.terminate()
+        output, _ = dump.communicate(timeout=5)
+        write(name, output)
+
+
 def write(name: str, data: bytes | str) -> None:
     path = OUT / name
     path.write_bytes(data if isinstance(data, bytes) else data.encode())
@@ -335,6 +367,7 @@ async def main() -> None:
     for name, answer in BROKEN_ANSWERS.items():
         await record_broken(name, answer)
 
+    await record_tcpdump()
     derive_captures()
     server.close()
     strict.close()
