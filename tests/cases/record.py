@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import shutil
 import functools
 import hashlib
 import http.server
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -278,6 +278,10 @@ async def record_stale_accept() -> None:
     write("bug-accept-of-the-previous-key.http", b"".join(captures))
 
 
+def decoded_key_answer(request: bytes) -> bytes:
+    return response_with(BROKEN_ACCEPTS["bug-decoded-key"](key_of(request)))
+
+
 async def record_tcpdump() -> None:
     """`tcpdump -A` on loopback (root and tcpdump needed) of a good and a broken handshake."""
     if shutil.which("tcpdump") is None:
@@ -292,8 +296,7 @@ async def record_tcpdump() -> None:
         )  # fmt: skip
         await asyncio.sleep(1)
         if bug:
-            wrong = BROKEN_ACCEPTS["bug-decoded-key"]
-            thread = broken_server(port, lambda r: response_with(wrong(key_of(r))))
+            thread = broken_server(port, decoded_key_answer)
             with contextlib.suppress(Exception):
                 await websockets_client(port)
             thread.join(timeout=5)
