@@ -187,6 +187,10 @@ class JsonRenderer(BufferedRenderer):
     """JSON Lines: one object per result, with the stable fields the README documents."""
 
     def key_run(self, run: KeyRun) -> None:
+        if run.problems is not None:
+            for result in run.results():
+                self.key_result(result)
+            return
         template = _VALID_KEY_RECORD
         self.pieces += [
             template % (line, key, accept[:-1])

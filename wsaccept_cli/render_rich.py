@@ -53,6 +53,10 @@ class RichRenderer:
         self.header_shown = False
 
     def key_run(self, run: KeyRun) -> None:
+        if run.problems is not None:
+            for result in run.results():
+                self.key_result(result)
+            return
         self._start(("key", "accept", "check"), numbered=True)
         line = run.first_line
         for i, (key, accept) in enumerate(zip(run.keys, run.accept_lines)):

@@ -6,6 +6,8 @@ noticeable share of start-up, and nothing here needs tuple behaviour.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from wsaccept_cli.keys import Problem, accept_for, accepts_equal, key_problems, value_from_line
 
 ACCEPT_FIELD = "Sec-WebSocket-Accept"
@@ -32,14 +34,28 @@ class KeyResult:
 
 
 class KeyRun:
-    """Canonical keys from consecutive lines: the fast path's unit of work."""
+    """Keys from consecutive lines: the fast path's unit of work. `problems`, one entry per
+    key, is None for a run of canonical keys, which have none."""
 
-    __slots__ = ("accept_lines", "first_line", "keys")
+    __slots__ = ("accept_lines", "first_line", "keys", "problems")
 
-    def __init__(self, first_line: int, keys: list[bytes], accept_lines: list[bytes]) -> None:
+    def __init__(
+        self,
+        first_line: int,
+        keys: list[bytes],
+        accept_lines: list[bytes],
+        problems: list[tuple[Problem, ...]] | None = None,
+    ) -> None:
         self.first_line = first_line
         self.keys = keys
         self.accept_lines = accept_lines
+        self.problems = problems
+
+    def results(self) -> Iterator[KeyResult]:
+        """One KeyResult per key, for output that describes every key on its own."""
+        problems = self.problems or [()] * len(self.keys)
+        for offset, (key, accept, found) in enumerate(zip(self.keys, self.accept_lines, problems)):
+            yield KeyResult(self.first_line + offset, key, accept[:-1], found, ())
 
 
 class PairResult:

@@ -28,8 +28,7 @@ class Session:
 
     def handle(self, item: Item) -> None:
         if isinstance(item, KeyRun):
-            self.results += len(item.keys)
-            self.renderer.key_run(item)
+            self._key_run(item)
         elif isinstance(item, PairRun):
             self.results += len(item.keys)
             self.renderer.pair_run(item)
@@ -39,6 +38,18 @@ class Session:
             self._pair_result(item)
         else:
             self._line_error(item)
+
+    def _key_run(self, run: KeyRun) -> None:
+        self.results += len(run.keys)
+        self.renderer.key_run(run)
+        if run.problems is None:
+            return
+        say, first = self.diagnostics.say, run.first_line
+        for offset, problems in enumerate(run.problems):
+            if problems:
+                self.invalid += 1
+                for problem in problems:
+                    say("warning", f"line {first + offset}", problem.message)
 
     def _key_result(self, result: KeyResult) -> None:
         self.results += 1
