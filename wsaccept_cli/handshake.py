@@ -99,12 +99,13 @@ class Handshake:
 
 
 class Capture:
-    """What a parse found: the handshakes, and a count of the lines that were not HTTP."""
+    """What a parse saw besides the handshakes: lines read, lines that were not HTTP, and every
+    request key (a wrong accept may be the accept of another one)."""
 
     def __init__(self) -> None:
         self.skipped_lines = 0
         self.lines = 0
-        self.keys: list[tuple[str, int | None]] = []  # every request key, for the diagnosis
+        self.keys: list[tuple[str, int | None]] = []
 
 
 def _is_label(text: str) -> str | None:
@@ -167,6 +168,7 @@ class _MessageParser:
         stripped = text.strip()
         request = _request_line(stripped)
         status = _status_line(stripped)
+        header = _HEADER_LINE.fullmatch(stripped) if stripped else None
         if request:
             message = Message("request", line, stripped[request.start(1) :])
             message.method, message.target, message.version = request.groups()
@@ -174,14 +176,13 @@ class _MessageParser:
             message = Message("response", line, stripped[status.start(1) - len("HTTP/") :])
             message.version, code, reason = status.groups()
             message.status, message.reason = int(code), reason or ""
-        elif _HEADER_LINE.fullmatch(stripped) and stripped:
+        elif header:
             message = Message(kind or self.label, line)
-            header = _HEADER_LINE.fullmatch(stripped)
-            assert header is not None
             message.add_header(header.group(1), header.group(2))
         else:
-            self.label = _is_label(stripped) or self.label
-            if stripped and not _is_label(stripped):
+            label = _is_label(stripped)
+            self.label = label or self.label
+            if stripped and not label:
                 self.capture.skipped_lines += 1
             return
         self.current, self.in_body, self.label = message, False, None
