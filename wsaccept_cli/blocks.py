@@ -8,14 +8,12 @@ path, which explains what is wrong with it.
 
 from __future__ import annotations
 
-import binascii
-import hashlib
 import re
 from collections.abc import Callable, Iterator
 from hmac import compare_digest
 from typing import NamedTuple
 
-from wsaccept_cli.keys import GUID, accept_lines, key_problems
+from wsaccept_cli.keys import accept_lines, key_problems
 from wsaccept_cli.results import (
     KeyResult,
     KeyRun,
@@ -96,15 +94,13 @@ def compute_block(
     while pos < end:
         run = _KEY_RUN.match(data, pos)
         if run is not None:
-            keys = run.group().replace(b"\r", b"").split(b"\n")
-            keys.pop()
+            keys = _run_lines(run)
             yield KeyRun(line, keys, accept_lines(keys))
             line, pos = line + len(keys), run.end()
             continue
         run = None if strict else _TOKEN_RUN.match(data, pos)
         if run is not None:
-            keys = run.group().replace(b"\r", b"").split(b"\n")
-            keys.pop()
+            keys = _run_lines(run)
             yield KeyRun(line, keys, accept_lines(keys), list(map(key_problems, keys)))
             line, pos = line + len(keys), run.end()
             continue
@@ -115,6 +111,13 @@ def compute_block(
         line += 1
         if item is not None:
             yield item
+
+
+def _run_lines(run: re.Match[bytes]) -> list[bytes]:
+    """The lines a run matched, without their CR LF or LF."""
+    lines = run.group().replace(b"\r", b"").split(b"\n")
+    lines.pop()
+    return lines
 
 
 def _compute_line(text: bytes, line: int, strict: bool) -> KeyResult | LineError | None:
@@ -133,14 +136,12 @@ def verify_block(block: Block | OverlongLine) -> Iterator[PairRun | PairResult |
         yield overlong_error(*block)
         return
     data, line, pos, end = block.data, block.first_line, 0, len(block.data)
-    sha1, guid, b2a, equal = hashlib.sha1, GUID, binascii.b2a_base64, compare_digest
     while pos < end:
         run = _PAIR_RUN.match(data, pos)
         if run is not None:
             fields = run.group().split()
             keys, accepts = fields[0::2], fields[1::2]
-            expected = [b2a(sha1(key + guid).digest(), newline=False) for key in keys]
-            matches = list(map(equal, expected, accepts))
+            matches = list(map(compare_digest, accept_lines(keys, newline=False), accepts))
             yield from _split_run(line, keys, accepts, matches)
             line, pos = line + len(keys), run.end()
             continue

@@ -62,12 +62,15 @@ def is_canonical_key(key: bytes) -> bool:
     )
 
 
-def accept_lines(keys: list[bytes]) -> list[bytes]:
-    """The accept of each key, each followed by a newline: the bulk paths write them as is."""
+def accept_lines(keys: list[bytes], *, newline: bool = True) -> list[bytes]:
+    """The accept of each key, each followed by a newline (the bulk paths write them as is),
+    or without it, for comparing."""
     from hashlib import sha1  # OpenSSL's SHA-1: slower to load, faster per key
 
     guid, b2a = GUID, _b2a_base64
-    return [b2a(sha1(key + guid).digest()) for key in keys]
+    if newline:
+        return [b2a(sha1(key + guid).digest()) for key in keys]
+    return [b2a(sha1(key + guid).digest(), newline=False) for key in keys]
 
 
 def accept_for(key: bytes) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wsaccept_cli.exitcodes import ExitCode
-from wsaccept_cli.keys import printable
+from wsaccept_cli.keys import Problem, printable
 from wsaccept_cli.results import Item, KeyResult, KeyRun, LineError, PairResult, PairRun
 
 if TYPE_CHECKING:
@@ -44,36 +44,35 @@ class Session:
         self.renderer.key_run(run)
         if run.problems is None:
             return
-        say, first = self.diagnostics.say, run.first_line
+        first = run.first_line
         for offset, problems in enumerate(run.problems):
             if problems:
-                self.invalid += 1
-                for problem in problems:
-                    say("warning", f"line {first + offset}", problem.message)
+                self._problems(f"line {first + offset}", problems, "warning")
 
     def _key_result(self, result: KeyResult) -> None:
         self.results += 1
         self.renderer.key_result(result)
-        where = _where(result.line, result.key)
-        self._remarks(where, result)
-        if result.problems:
-            self.invalid += 1
+        self._remarks(_where(result.line, result.key), result)
 
     def _pair_result(self, result: PairResult) -> None:
         self.results += 1
         self.renderer.pair_result(result)
         self._remarks(_where(result.line, result.key), result)
-        if result.problems:
-            self.invalid += 1
         if not result.match:
             self.failed += 1
 
     def _remarks(self, where: str, result: KeyResult | PairResult) -> None:
         refused = isinstance(result, KeyResult) and result.accept is None
-        for problem in result.problems:
-            self.diagnostics.say("error" if refused else "warning", where, problem.message)
+        self._problems(where, result.problems, "error" if refused else "warning")
         for note in result.notes:
             self.diagnostics.say("note", where, note.message)
+
+    def _problems(self, where: str, problems: tuple[Problem, ...], kind: str) -> None:
+        """Count an invalid key and say what is wrong with it."""
+        if problems:
+            self.invalid += 1
+        for problem in problems:
+            self.diagnostics.say(kind, where, problem.message)
 
     def _line_error(self, error: LineError) -> None:
         self.bad_lines += 1
