@@ -344,15 +344,18 @@ class RequestTarget:
 def build_request(
     target: RequestTarget, key: bytes, extra_headers: Iterable[tuple[str, str]] = ()
 ) -> bytes:
-    """A complete opening handshake request (RFC 6455 §4.1), CR LF line endings."""
-    headers = [
+    """A complete opening handshake request (RFC 6455 §4.1), CR LF line endings. An extra
+    header named like one of ours replaces it rather than adding a second one."""
+    extra = list(extra_headers)
+    given = {name.lower() for name, _ in extra}
+    ours = [
         ("Host", target.host_header),
         ("Upgrade", "websocket"),
         ("Connection", "Upgrade"),
         ("Sec-WebSocket-Key", key.decode("latin-1")),
         ("Sec-WebSocket-Version", "13"),
-        *extra_headers,
     ]
+    headers = [(name, value) for name, value in ours if name.lower() not in given] + extra
     lines = [f"GET {target.path} HTTP/1.1", *(f"{n}: {v}" for n, v in headers), "", ""]
     return "\r\n".join(lines).encode("latin-1")
 

@@ -88,12 +88,9 @@ def build_probe_request(
     offered = [("Origin", origin)] if origin else []
     offered += [("Sec-WebSocket-Protocol", ", ".join(protocols))] if protocols else []
     offered += [("Sec-WebSocket-Extensions", ", ".join(extensions))] if extensions else []
-    request = build_request(target, key, offered)
     given = {name.lower() for name, _ in headers}
-    lines = request.decode("latin-1").split("\r\n")[:-2]
-    kept = [lines[0]] + [line for line in lines[1:] if line.split(":")[0].lower() not in given]
-    kept += [f"{name}: {value}" for name, value in headers]
-    return ("\r\n".join([*kept, "", ""])).encode("latin-1")
+    kept = [(name, value) for name, value in offered if name.lower() not in given]
+    return build_request(target, key, [*kept, *headers])
 
 
 def run_probe(
