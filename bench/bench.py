@@ -177,16 +177,61 @@ def invalid_line(nonce: bytes) -> bytes:
     return base64.b64encode(nonce + b"xyzw") + b"\n"  # decodes to 20 bytes
 
 
-def report(title: str, results: dict[str, float], baseline: str, count: int) -> None:
-    """One line per case: its median, and its ratio to the baseline measured alongside."""
+def report(title: str, results: dict[str, float], baselines: Sequence[str], count: int) -> None:
+    """One line per case: its median, and its ratio to each baseline measured alongside."""
     print(f"\n{title}")
     for name, elapsed in results.items():
         if count:
             rate = f"{count / elapsed / 1e6:5.2f} M/s"
-            ratio = f"throughput x{results[baseline] / elapsed:.2f} of {baseline}"
+            ratios = [f"x{results[base] / elapsed:.2f} {SHORT[base]}" for base in baselines]
+            ratio = "throughput " + ", ".join(ratios)
         else:
-            rate, ratio = "", f"time x{elapsed / results[baseline]:.3f} of {baseline}"
+            rate = ""
+            ratio = "time " + ", ".join(
+                f"x{elapsed / results[b]:.3f} {SHORT[b]}" for b in baselines
+            )
         print(f"  {name:40} {elapsed * 1000:8.1f} ms {rate:>9}  {ratio}")
+
+
+BARE, WEBSOCKETS, IMPORT_CLICK = (
+    "bare hashlib loop",
+    "websockets.utils.accept_key loop",
+    ('python -c "import click"'),
+)
+SHORT = {
+    BARE: "bare",
+    WEBSOCKETS: "websockets",
+    IMPORT_CLICK: "import click",
+    "bare os.urandom loop": "bare",
+}
+
+
+def targets(
+    startup: dict[str, float],
+    compute: dict[str, float],
+    verify: dict[str, float],
+    genkey: dict[str, float],
+    peaks: dict[int, int],
+) -> None:
+    """Each target of issue 6 against this run's figures."""
+    start = startup[f"wsaccept compute {RFC_KEY}"] / startup[IMPORT_CLICK]
+    rows = [
+        ("start-up <= 1.15 x import click", start, start <= 1.15),
+        *(
+            (f"{name} >= {floor} x {SHORT[base]} loop", ratio, ratio >= floor)
+            for name, figures in (("compute", compute), ("verify", verify))
+            for base, floor in ((BARE, 0.9), (WEBSOCKETS, 2.0))
+            for ratio in [figures[base] / figures[f"wsaccept {name}"]]
+        ),
+    ]
+    gen = genkey["bare os.urandom loop"] / next(v for k, v in genkey.items() if k.endswith("0"))
+    rows.append(("genkey >= 0.9 x bare loop", gen, gen >= 0.9))
+    (few, small), (many, large) = sorted(peaks.items())
+    growth = (large - small) / 1024
+    rows.append((f"peak RSS, {many:,} keys <= {few:,} + 5 MiB", growth, growth <= 5))
+    print("\nTargets of issue 6")
+    for label, value, met in rows:
+        print(f"  {label:44} {value:7.2f}  {'met' if met else 'NOT MET'}")
 
 
 def main() -> None:
@@ -218,15 +263,17 @@ def main() -> None:
             },
             startup_repeats,
         )
-        report(
-            "Start-up (plain output, stdout not a terminal)", startup, 'python -c "import click"', 0
-        )
+        report("Start-up (plain output, stdout not a terminal)", startup, [IMPORT_CLICK], 0)
 
         compute = medians(
             {
-                "bare hashlib loop": ([PYTHON, "-c", BARE_COMPUTE], keys_file),
-                "websockets.utils.accept_key loop": ([PYTHON, "-c", WEBSOCKETS_COMPUTE], keys_file),
+                BARE: ([PYTHON, "-c", BARE_COMPUTE], keys_file),
+                WEBSOCKETS: ([PYTHON, "-c", WEBSOCKETS_COMPUTE], keys_file),
                 "wsaccept compute": ([WSACCEPT, "compute"], keys_file),
+                "wsaccept compute -j 1 (one process)": (
+                    [WSACCEPT, "compute", "-j", "1"],
+                    keys_file,
+                ),
                 "wsaccept compute --format json": (
                     [WSACCEPT, "compute", "--format", "json"],
                     keys_file,
@@ -235,13 +282,14 @@ def main() -> None:
             },
             repeats,
         )
-        report(f"Bulk compute, {keys:,} keys on stdin", compute, "bare hashlib loop", keys)
+        report(f"Bulk compute, {keys:,} keys on stdin", compute, [BARE, WEBSOCKETS], keys)
 
         verify = medians(
             {
-                "bare hashlib loop": ([PYTHON, "-c", BARE_VERIFY], pairs_file),
-                "websockets.utils.accept_key loop": ([PYTHON, "-c", WEBSOCKETS_VERIFY], pairs_file),
+                BARE: ([PYTHON, "-c", BARE_VERIFY], pairs_file),
+                WEBSOCKETS: ([PYTHON, "-c", WEBSOCKETS_VERIFY], pairs_file),
                 "wsaccept verify": ([WSACCEPT, "verify"], pairs_file),
+                "wsaccept verify -j 1 (one process)": ([WSACCEPT, "verify", "-j", "1"], pairs_file),
                 "wsaccept verify --format json": (
                     [WSACCEPT, "verify", "--format", "json"],
                     pairs_file,
@@ -249,7 +297,7 @@ def main() -> None:
             },
             repeats,
         )
-        report(f"Bulk verify, {keys:,} pairs on stdin", verify, "bare hashlib loop", keys)
+        report(f"Bulk verify, {keys:,} pairs on stdin", verify, [BARE, WEBSOCKETS], keys)
 
         genkey = medians(
             {
@@ -262,7 +310,7 @@ def main() -> None:
             },
             repeats,
         )
-        report(f"genkey, {keys:,} keys", genkey, "bare os.urandom loop", keys)
+        report(f"genkey, {keys:,} keys", genkey, ["bare os.urandom loop"], keys)
 
         big_file = write_lines(tmp / "big.txt", big, key_line)
         print(f"\nPeak memory (max RSS) of wsaccept compute, max over {repeats} runs")
@@ -271,6 +319,7 @@ def main() -> None:
             peaks[count] = max(peak_rss([WSACCEPT, "compute"], path) for _ in range(repeats))
             print(f"  {count:>12,} keys  {peaks[count] / 1024:7.2f} MiB")
         print(f"  difference: {(peaks[big] - peaks[keys]) / 1024:+.2f} MiB")
+        targets(startup, compute, verify, genkey, peaks)
 
 
 if __name__ == "__main__":

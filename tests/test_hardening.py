@@ -139,6 +139,29 @@ def test_signal_mid_stream_leaves_whole_lines(tmp_path: Path, signum: int, code:
     assert {len(line) for line in lines} == {28}
 
 
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_second_signal_stops_wsaccept_when_its_reader_has_stalled(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    source = tmp_path / "keys"
+    write_keys(source, 200_000)
+    with source.open("rb") as keys, subprocess.Popen(
+        [script_path(), "compute"], stdin=keys, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=clean_env(),
+    ) as process:  # fmt: skip
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.read(100)  # it is writing; from now on nobody reads, the pipe fills up
+        time.sleep(0.3)
+        process.send_signal(signum)  # held until a line that can never end has ended
+        try:
+            process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signum)  # not held
+        assert process.wait(timeout=10) == code
+        assert process.stderr.read() == b""
+
+
 def test_a_directory_on_stdin_is_refused_before_wsaccept_runs(tmp_path: Path) -> None:
     fd = os.open(tmp_path, os.O_RDONLY)
     try:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import RFC_ACCEPT, RFC_KEY, Run
 from wsaccept_cli.blocks import Block, compute_block, verify_block
+from wsaccept_cli.output import _line_end
 from wsaccept_cli.render import JsonRenderer
 from wsaccept_cli.results import KeyResult, PairResult
 from wsaccept_cli.terminal import resolve_color
@@ -157,3 +158,12 @@ def test_closed_stream_is_not_a_terminal() -> None:
     stream = io.StringIO()
     stream.close()
     assert resolve_color(None, stream) is False
+
+
+@pytest.mark.parametrize(
+    ("written", "end"),
+    [(0, 0), (3, 3), (1, 3), (4, 6), (7, 8)],
+    ids=["nothing yet", "after a newline", "mid-line", "mid-line 2", "in a last line"],
+)
+def test_a_held_signal_lets_only_the_line_being_written_end(written: int, end: int) -> None:
+    assert _line_end(b"ab\ncd\nef", written) == end

@@ -75,6 +75,19 @@ def output_options(command: F) -> F:
     )(command)
 
 
+def jobs_option(command: F) -> F:
+    """-j/--jobs, for the commands that read keys in bulk from stdin."""
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Worker processes for large stdin input (output stays in input order);"
+        " 1 keeps all work in one process.  [default: the usable CPUs, up to 8]",
+    )(command)
+
+
 def raw_http_format(fmt: str | None, option: str) -> str:
     """The internal format that writes raw HTTP; only plain output can carry it."""
     if fmt not in (None, "plain"):
@@ -96,11 +109,12 @@ def open_session(
     fmt: str | None, color: bool | None, *, strict: bool = False, quiet: bool = False
 ) -> Session:
     """The session a command reports through, with format and colour decided once."""
+    stdout = stdout_writer()
     renderer = make_renderer(
-        resolve_format(fmt), stdout_writer(), color=resolve_color(color, sys.stdout), quiet=quiet
+        resolve_format(fmt), stdout, color=resolve_color(color, sys.stdout), quiet=quiet
     )
     diagnostics = Diagnostics(sys.stderr, color=resolve_color(color, sys.stderr), quiet=quiet)
-    return Session(renderer, diagnostics, strict=strict)
+    return Session(renderer, diagnostics, strict=strict, stdout=stdout)
 
 
 def stdin_blocks() -> Iterator[Block | OverlongLine]:
@@ -116,13 +130,47 @@ def stdin_blocks() -> Iterator[Block | OverlongLine]:
 
 
 def process_stdin(
-    session: Session, process: Callable[[Block | OverlongLine], Iterable[Item]]
+    session: Session,
+    process: Callable[[Block | OverlongLine], Iterable[Item]],
+    *,
+    fmt: str | None,
+    jobs: int | None,
+    strict: bool = False,
+    quiet: bool = False,
 ) -> None:
-    """Each block of stdin processed, its results handed on and written before the next read."""
+    """Each block of stdin processed, its results handed on and written before the next read;
+    a large input by worker processes, when there are CPUs for them and the format allows."""
+    fmt = resolve_format(fmt)
+    fd = stdin_fd()
+    if fd is not None and (quiet or fmt != "rich"):
+        from wsaccept_cli.workers import BlockRenderer, default_jobs, process_in_workers
+
+        jobs = default_jobs() if jobs is None else jobs
+        if jobs > 1:
+            GUARD.install()
+            render = BlockRenderer(process, fmt, strict=strict, quiet=quiet)
+            process_in_workers(fd, partial(read_input, fd), session, render, jobs)
+            return
     for block in stdin_blocks():
         for item in process(block):
             session.handle(item)
         session.flush()
+
+
+def stdin_fd() -> int | None:
+    """Stdin's file descriptor, or None when it has none (a test's in-memory stream)."""
+    try:
+        return stdin_binary().fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def read_input(fd: int, size: int) -> bytes:
+    """Up to `size` bytes from stdin's file descriptor; a read failure is an InputError."""
+    try:
+        return os.read(fd, size)
+    except OSError as error:
+        raise InputError(f"cannot read stdin: {error.strerror or error}") from None
 
 
 def stdin_or_usage_error(what: str) -> None:
@@ -168,6 +216,7 @@ def cli() -> None:
     help="Print a complete '101 Switching Protocols' response for each key (CR LF line"
     " endings), ready to paste into nc or a test.",
 )
+@jobs_option
 @output_options
 @click.pass_context
 def compute(
@@ -175,6 +224,7 @@ def compute(
     keys: tuple[str, ...],
     strict: bool,
     response: bool,
+    jobs: int | None,
     fmt: str | None,
     color: bool | None,
 ) -> None:
@@ -203,7 +253,8 @@ def compute(
             continue
         from wsaccept_cli.blocks import compute_block
 
-        process_stdin(session, partial(compute_block, strict=strict))
+        process = partial(compute_block, strict=strict)
+        process_stdin(session, process, fmt=fmt, jobs=jobs, strict=strict)
     ctx.exit(session.finish("key", nothing="no keys in the input"))
 
 
@@ -212,10 +263,16 @@ def compute(
 @click.option(
     "-q", "--quiet", is_flag=True, help="Print no results or warnings; the exit code tells."
 )
+@jobs_option
 @output_options
 @click.pass_context
 def verify(
-    ctx: click.Context, pair: tuple[str, ...], quiet: bool, fmt: str | None, color: bool | None
+    ctx: click.Context,
+    pair: tuple[str, ...],
+    quiet: bool,
+    jobs: int | None,
+    fmt: str | None,
+    color: bool | None,
 ) -> None:
     """Check that ACCEPT is the right Sec-WebSocket-Accept for KEY.
 
@@ -239,7 +296,7 @@ def verify(
     else:
         from wsaccept_cli.blocks import verify_block
 
-        process_stdin(session, verify_block)
+        process_stdin(session, verify_block, fmt=fmt, jobs=jobs, quiet=quiet)
     ctx.exit(session.finish("pair", nothing="no 'KEY ACCEPT' pairs in the input", required=True))
 
 

@@ -2,8 +2,9 @@
 
 Every write goes to the file descriptor in a loop until all of it is written (an unbuffered
 stdout, as under PYTHONUNBUFFERED, may take part of a write), and Ctrl-C or SIGTERM arriving
-mid-write is held until the write is done: interrupted output ends after a whole line. A write
-that fails (a full disk, an I/O error) becomes an OutputError with one clear message.
+mid-write is held until the line being written is done: interrupted output ends after a whole
+line. A second signal is not held, for a reader that has stalled mid-line. A write that fails
+(a full disk, an I/O error) becomes an OutputError with one clear message.
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ class SignalGuard:
         self.installed = True
 
     def _handle(self, signum: int, frame: object) -> None:
-        if self.writing:
+        if self.writing and self.pending is None:
             self.pending = signum
             return
+        # Not writing, or a second signal: the user insists, perhaps because the reader of
+        # stdout has stalled and the line being written can never end; stop at once.
+        self.pending = None
         self._raise(signum)
 
     def _raise(self, signum: int) -> None:
@@ -100,12 +104,21 @@ class OutputWriter:
             self.stream.write(data)
             self.stream.flush()
             return
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view) :]
+        view, written, end = memoryview(data), 0, len(data)
+        while written < end:
+            if GUARD.pending is not None:  # stopping: end the line being written, no more
+                end = _line_end(data, written)
+            written += os.write(self.fd, view[written:end])
 
     def isatty(self) -> bool:
         return self.fd is not None and os.isatty(self.fd)
+
+
+def _line_end(data: bytes, written: int) -> int:
+    """Where the line that the first `written` bytes of `data` stopped in ends."""
+    if written == 0 or data[written - 1] == 0x0A:
+        return written
+    return data.find(b"\n", written) + 1 or len(data)
 
 
 class TextOutput(io.TextIOBase):

@@ -9,16 +9,29 @@ from wsaccept_cli.keys import Problem, printable
 from wsaccept_cli.results import Item, KeyResult, KeyRun, LineError, PairResult, PairRun
 
 if TYPE_CHECKING:
+    from wsaccept_cli.output import OutputWriter
     from wsaccept_cli.render import ProbeView, Renderer
     from wsaccept_cli.rules import HandshakeReport
     from wsaccept_cli.terminal import Diagnostics
+
+    Remark = tuple[str, str | None, str]  # kind, where, message: one Diagnostics.say
+    Counts = tuple[int, int, int, int]  # results, invalid, failed, bad_lines
+    Rendered = tuple[bytes, list[Remark], Counts]  # a block's output, rendered elsewhere
 
 
 class Session:
     """Routes each result where it belongs and keeps the counts the summary and exit code need."""
 
-    def __init__(self, renderer: Renderer, diagnostics: Diagnostics, *, strict: bool = False):
+    def __init__(
+        self,
+        renderer: Renderer,
+        diagnostics: Diagnostics,
+        *,
+        strict: bool = False,
+        stdout: OutputWriter | None = None,
+    ) -> None:
         self.renderer = renderer
+        self.stdout = stdout
         self.diagnostics = diagnostics
         self.strict = strict
         self.results = 0
@@ -95,6 +108,23 @@ class Session:
 
     def flush(self) -> None:
         self.renderer.flush()
+
+    def counts(self) -> Counts:
+        return self.results, self.invalid, self.failed, self.bad_lines
+
+    def absorb(self, rendered: Rendered) -> None:
+        """A block rendered by another session (a worker's): its remarks said here, in order,
+        its counts added, its output written after whatever this session has written."""
+        output, said, (results, invalid, failed, bad_lines) = rendered
+        for kind, where, message in said:
+            self.diagnostics.say(kind, where, message)
+        self.results += results
+        self.invalid += invalid
+        self.failed += failed
+        self.bad_lines += bad_lines
+        if output and self.stdout is not None:
+            self.renderer.flush()
+            self.stdout.write(output)
 
     def finish(self, noun: str, *, nothing: str = "", required: bool = False) -> ExitCode:
         """Close the output, sum up what went wrong, and choose the exit code.
