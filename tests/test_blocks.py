@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import RFC_ACCEPT, RFC_KEY
 from wsaccept_cli.blocks import (
+    _KEY_LINE,
+    _KEY_RUN,
+    _PAIR_LINE,
+    _PAIR_RUN,
     Block,
     OverlongLine,
     compute_block,
     read_blocks,
+    uniform_lines,
     verify_block,
 )
 from wsaccept_cli.keys import accept_for
@@ -140,3 +145,79 @@ def test_verify_block_splits_runs_around_mismatches() -> None:
     ]
     assert all(not i.match for i in items if isinstance(i, PairResult))
     assert accept_for(RFC_KEY.encode()) == RFC_ACCEPT.encode()
+
+
+CANONICAL_KEY = st.builds(
+    lambda body, last: body + last + b"==",
+    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", min_size=21,
+            max_size=21).map(str.encode),
+    st.sampled_from([b"A", b"Q", b"g", b"w"]),
+)  # fmt: skip
+# Bytes changed anywhere in the lines (line ends too): to the ones with a meaning here, or any.
+BYTE = st.sampled_from(list(b"= \t\r\nABQg/")) | st.integers(min_value=0, max_value=255)
+COLUMN = st.sampled_from([0, 20, 21, 22, 23, 24, 25, 51, 52, 53, 54]) | st.integers(0, 56)
+MUTATION = st.lists(
+    st.tuples(st.integers(min_value=0), COLUMN, BYTE),
+    min_size=1,
+    max_size=2,
+)
+
+
+# The mutations that only one of the checks catches, so that none of them can go unnoticed.
+@example(
+    keys=[RFC_KEY.encode()] * 2,
+    crlf=False,
+    separator=b" ",
+    pairs=False,
+    mutations=[(1, 21, ord("B"))],
+)  # non-zero padding bits
+@example(
+    keys=[RFC_KEY.encode()] * 2,
+    crlf=False,
+    separator=b"\t",
+    pairs=True,
+    mutations=[(0, 21, ord("/"))],
+)
+@example(
+    keys=[RFC_KEY.encode()] * 2,
+    crlf=True,
+    separator=b" ",
+    pairs=False,
+    mutations=[(0, 24, ord("\n")), (0, 25, ord("\r"))],
+)  # LF CR
+@example(
+    keys=[RFC_KEY.encode()] * 2,
+    crlf=False,
+    separator=b" ",
+    pairs=True,
+    mutations=[(0, 52, ord("A")), (0, 50, ord("="))],
+)  # the accept's '=' moved
+@settings(max_examples=500)
+@given(
+    keys=st.lists(CANONICAL_KEY, min_size=1, max_size=20),
+    crlf=st.booleans(),
+    separator=st.sampled_from([b" ", b"\t"]),
+    pairs=st.booleans(),
+    mutations=st.none() | MUTATION,
+)
+def test_the_fixed_width_check_accepts_exactly_what_the_line_patterns_accept(
+    keys: list[bytes],
+    crlf: bool,
+    separator: bytes,
+    pairs: bool,
+    mutations: list[tuple[int, int, int]] | None,
+) -> None:
+    ending = b"\r\n" if crlf else b"\n"
+    lines = [key + separator + accept_for(key) if pairs else key for key in keys]
+    width = len(lines[0] + ending)
+    data = bytearray(ending.join(lines) + ending)
+    for line_index, column, byte in mutations or []:
+        data[(line_index % len(lines)) * width + column % width] = byte
+    text = bytes(data)
+    pattern, line = (_PAIR_RUN, _PAIR_LINE) if pairs else (_KEY_RUN, _KEY_LINE)
+    one_width = len({len(line) for line in text.splitlines(keepends=True)}) == 1
+    same_ending = text.count(b"\r") in (0, text.count(b"\n"))
+    expected = pattern.fullmatch(text) is not None and one_width and same_ending
+    if pairs:  # the fixed width allows one separator and no trailing blank, unlike the pattern
+        expected = expected and text.count(b" ") + text.count(b"\t") == len(keys)
+    assert uniform_lines(text, line) == expected

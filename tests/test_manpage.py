@@ -16,7 +16,7 @@ import pytest
 
 from wsaccept_cli import __version__
 from wsaccept_cli.cli import cli
-from wsaccept_cli.exitcodes import ExitCode
+from wsaccept_cli.exitcodes import exit_codes
 
 ROOT = Path(__file__).resolve().parent.parent
 MAN_PAGE = ROOT / "man" / "wsaccept.1"
@@ -64,9 +64,8 @@ def test_every_command_is_in_the_synopsis() -> None:
 
 def test_exit_status_lists_every_code() -> None:
     text = section("EXIT STATUS")
-    assert sorted(int(code) for code in re.findall(r"^\.B (\d+)$", text, re.M)) == sorted(
-        int(code) for code in ExitCode
-    )
+    listed = sorted(int(code) for code in re.findall(r"^\.B (\d+)$", text, re.M))
+    assert listed == sorted(exit_codes().values())
 
 
 def test_environment_names_what_the_tool_reads() -> None:

@@ -30,6 +30,8 @@ from wsaccept_cli.render import make_renderer
 from wsaccept_cli.session import Session
 from wsaccept_cli.terminal import Diagnostics
 from wsaccept_cli.workers import (
+    MAX_BLOCK_FRAME,
+    PIPE_SIZE,
     BlockRenderer,
     Worker,
     WorkerError,
@@ -358,8 +360,10 @@ def test_a_bug_in_a_worker_is_raised_with_its_traceback() -> None:
     assert warnings == []
 
 
-@pytest.mark.parametrize(("pipe_grows", "depth"), [(False, 1), (True, 2)])
-def test_blocks_come_back_in_order_whether_workers_hold_one_or_two(
+@pytest.mark.parametrize(
+    ("pipe_grows", "depth"), [(False, 1), (True, PIPE_SIZE // MAX_BLOCK_FRAME + 1)]
+)
+def test_blocks_come_back_in_order_whether_workers_hold_one_block_or_several(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pipe_grows: bool, depth: int
 ) -> None:
     # Without a pipe that can take a whole block (not Linux, a low pipe-max-size), a worker

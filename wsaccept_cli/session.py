@@ -126,7 +126,7 @@ class Session:
             self.renderer.flush()
             self.stdout.write(output)
 
-    def finish(self, noun: str, *, nothing: str = "", required: bool = False) -> ExitCode:
+    def finish(self, noun: str, *, nothing: str = "", required: bool = False) -> int:
         """Close the output, sum up what went wrong, and choose the exit code.
 
         `nothing` is said when the input held no result; with `required` that is a failure, as

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 # typed one by one.
 PARALLEL_AFTER = READ_SIZE
 MAX_DEFAULT_JOBS = 8
-# The pipe buffer asked for: the default /proc/sys/fs/pipe-max-size, room for a block frame.
+# The pipe buffer asked for (the default /proc/sys/fs/pipe-max-size): room for a few blocks.
 PIPE_SIZE = 1 << 20
 MAX_BLOCK_FRAME = READ_SIZE + MAX_LINE + 64
 
@@ -100,9 +100,9 @@ class WorkerError(Exception):
 class Worker:
     """A forked process that renders the blocks written to it, in order.
 
-    `depth` is how many blocks it may hold: two when its input pipe can take a whole block while
-    it works on another, so it never waits for the main process between blocks; otherwise one,
-    so that the main process never blocks writing to a worker that is blocked writing to it.
+    `depth` is how many blocks it may hold: the one it works on and as many more as its input
+    pipe can take whole, so that it need not wait for the main process between blocks, and the
+    main process never blocks writing to a worker that is itself blocked writing its result.
     """
 
     __slots__ = ("blocks_fd", "depth", "held", "pid", "results_fd")
