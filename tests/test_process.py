@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
@@ -181,3 +182,25 @@ def test_no_key_with_a_terminal_on_stdin_fails_at_once(command: str, what: str) 
     assert child.exitstatus == 2
     assert time.monotonic() - started < 15
     assert f"no {what} given and stdin is a terminal" in " ".join(output.split())
+
+
+def test_a_one_liner_loads_only_click_and_wsaccept() -> None:
+    # Start-up is what a one-liner in a shell loop pays: beyond what `import click` loads, only
+    # wsaccept's own modules and two small C modules, and no gettext lookup (it loads locale).
+    probe = (
+        "import sys\n"
+        "import click\n"
+        "before = set(sys.modules)\n"
+        "from wsaccept_cli.cli import cli\n"
+        "try:\n"
+        f"    cli.main(['compute', '{RFC_KEY}'], prog_name='wsaccept')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, timeout=30, env=clean_env(), check=True
+    )
+    loaded = ast.literal_eval(result.stdout.decode().splitlines()[-1])
+    others = {name for name in loaded if not name.startswith("wsaccept_cli")}
+    assert others <= {"_sha1", "binascii"}, others  # binascii may be loaded already (coverage)

@@ -38,8 +38,53 @@ class InputError(click.ClickException):
         click.echo(f"wsaccept: error: {self.format_message()}", err=True)
 
 
-class WsacceptGroup(click.Group):
+HELP_TEXT = "Show this message and exit."
+
+
+def show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(ctx.get_help(), color=ctx.color)
+        ctx.exit()
+
+
+def show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """-V/--version; not click.version_option, which looks its help up (see HelpOption)."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"wsaccept, version {__version__}", color=ctx.color)
+        ctx.exit()
+
+
+class HelpOption:
+    """click's -h/--help, with its help text given rather than looked up through gettext.
+
+    click builds the option on every run and looks the text up in a translation catalogue (it
+    ships none); the first lookup loads the locale module and searches for catalogues, a
+    millisecond of every one-liner's start-up.
+    """
+
+    help_option: click.Option | None = None
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        assert isinstance(self, click.Command)
+        names = self.get_help_option_names(ctx)
+        if not names or not self.add_help_option:
+            return None
+        if self.help_option is None:
+            self.help_option = click.Option(
+                names, is_flag=True, expose_value=False, is_eager=True, help=HELP_TEXT,
+                callback=show_help,
+            )  # fmt: skip
+        return self.help_option
+
+
+class WsacceptCommand(HelpOption, click.Command):
+    """A wsaccept command."""
+
+
+class WsacceptGroup(HelpOption, click.Group):
     """Maps Ctrl-C, SIGTERM, a closed stdout and a failed write to their exit codes."""
+
+    command_class = WsacceptCommand
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -86,6 +131,21 @@ def jobs_option(command: F) -> F:
         help="Worker processes for large stdin input (output stays in input order);"
         " 1 keeps all work in one process.  [default: the usable CPUs, up to 8]",
     )(command)
+
+
+class ExistingFile(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """A file that exists, as click.Path(exists=True, dir_okay=False) checks, but built without
+    a gettext lookup at import (see HelpOption)."""
+
+    name = "file"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        path = os.fsdecode(value)
+        if not os.path.exists(path):
+            self.fail(f"File {path!r} does not exist.", param, ctx)
+        if os.path.isdir(path):
+            self.fail(f"File {path!r} is a directory.", param, ctx)
+        return path
 
 
 def raw_http_format(fmt: str | None, option: str) -> str:
@@ -185,7 +245,10 @@ def stdin_or_usage_error(what: str) -> None:
 @click.group(
     name="wsaccept", cls=WsacceptGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )
-@click.version_option(__version__, "-V", "--version", prog_name="wsaccept")
+@click.option(
+    "-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=show_version,
+    help="Show the version and exit.",
+)  # fmt: skip
 def cli() -> None:
     """Compute, check and debug the WebSocket opening handshake (RFC 6455).
 
@@ -450,7 +513,7 @@ PROBE_EXIT_CODES = {
 @click.option("--insecure", is_flag=True, help="Skip TLS certificate checks (wss://).")
 @click.option(
     "--cacert",
-    type=click.Path(exists=True, dir_okay=False),
+    type=ExistingFile(),
     metavar="FILE",
     help="Trust the CA certificates in FILE (PEM) for wss://.",
 )

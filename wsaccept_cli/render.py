@@ -8,7 +8,6 @@ rich format is chosen, so plain and JSON output start as fast as click allows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import count
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from wsaccept_cli.keys import Problem, accept_lines, printable
@@ -194,7 +193,7 @@ class JsonRenderer(BufferedRenderer):
         template = _VALID_KEY_RECORD
         self.pieces += [
             template % (line, key, accept[:-1])
-            for line, key, accept in zip(count(run.first_line), run.keys, run.accept_lines)
+            for line, key, accept in zip(lines_of(run), run.keys, run.accept_lines)
         ]
 
     def key_result(self, result: KeyResult) -> None:
@@ -213,7 +212,7 @@ class JsonRenderer(BufferedRenderer):
         template = _MATCH_RECORD
         self.pieces += [
             template % (line, key, accept, accept)
-            for line, key, accept in zip(count(run.first_line), run.keys, run.accepts)
+            for line, key, accept in zip(lines_of(run), run.keys, run.accepts)
         ]
 
     def pair_result(self, result: PairResult) -> None:
@@ -249,6 +248,11 @@ class JsonRenderer(BufferedRenderer):
         self.pieces.append(
             json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
         )
+
+
+def lines_of(run: KeyRun | PairRun) -> range:
+    """The line numbers of a run (a range, not itertools.count: one import fewer at start-up)."""
+    return range(run.first_line, run.first_line + len(run.keys))
 
 
 def _dicts(problems: Sequence[Problem]) -> list[dict[str, str]]:
