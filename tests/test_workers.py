@@ -188,7 +188,7 @@ class Streamed:
             if previous is not None:
                 previous.join()
             assert self.process.stdin is not None
-            with suppress(BrokenPipeError):
+            with suppress(BrokenPipeError, ValueError):  # wsaccept has gone, or the test ended
                 if given is None:
                     self.process.stdin.close()
                     return
@@ -217,10 +217,16 @@ def streaming(*args: str, **popen: Any) -> Iterator[Streamed]:
         [script_path(), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, env=clean_env(), **popen,
     ) as process:  # fmt: skip
+        streamed = Streamed(process)
         try:
-            yield Streamed(process)
+            yield streamed
         finally:
             process.kill()
+            if streamed.feeder is not None:
+                streamed.feeder.join(timeout=10)
+            with suppress(BrokenPipeError):  # what the feeder left buffered
+                assert process.stdin is not None
+                process.stdin.close()
 
 
 def expected(given: list[bytes]) -> bytes:
