@@ -65,12 +65,13 @@ def uniform_lines(data: bytes, line: tuple[int, dict[int, bytes]]) -> bool:
     columns = {**columns, **{body + i: bytes([byte]) for i, byte in enumerate(ending)}}
     if any(data[column::width].translate(None, allowed) for column, allowed in columns.items()):
         return False
-    # Each column of non-base64 bytes has one per line; any more of them are where base64 belongs.
     others = bytes(set(b"".join(columns.values())).difference(BASE64_ALPHABET))
-    marked = sum(not allowed.translate(None, others) for allowed in columns.values())
-    if data.translate(None, BASE64_ALPHABET + others):
+    rest = data.translate(None, others)
+    if rest.translate(None, BASE64_ALPHABET):
         return False
-    return sum(data.count(byte) for byte in others) == marked * lines
+    # Each column of non-base64 bytes has one per line; any more of them are where base64 belongs.
+    marked = sum(not allowed.translate(None, others) for allowed in columns.values())
+    return len(data) - len(rest) == marked * lines
 
 
 def read_blocks(

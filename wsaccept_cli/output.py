@@ -88,7 +88,7 @@ class OutputWriter:
         except (OSError, ValueError, io.UnsupportedOperation):
             self.fd = None
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         with GUARD.held():
             try:
                 self._write_all(data)
@@ -99,7 +99,7 @@ class OutputWriter:
                     raise BrokenPipeError(*error.args) from None
                 raise OutputError(f"cannot write output: {error.strerror or error}") from None
 
-    def _write_all(self, data: bytes) -> None:
+    def _write_all(self, data: bytes | bytearray) -> None:
         if self.fd is None:
             self.stream.write(data)
             self.stream.flush()
@@ -114,7 +114,7 @@ class OutputWriter:
         return self.fd is not None and os.isatty(self.fd)
 
 
-def _line_end(data: bytes, written: int) -> int:
+def _line_end(data: bytes | bytearray, written: int) -> int:
     """Where the line that the first `written` bytes of `data` stopped in ends."""
     if written == 0 or data[written - 1] == 0x0A:
         return written

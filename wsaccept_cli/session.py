@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
     Remark = tuple[str, str | None, str]  # kind, where, message: one Diagnostics.say
     Counts = tuple[int, int, int, int]  # results, invalid, failed, bad_lines
-    Rendered = tuple[bytes, list[Remark], Counts]  # a block's output, rendered elsewhere
+    # A block's output rendered elsewhere (a worker's, read into a bytearray), remarks, counts.
+    Rendered = tuple[bytes | bytearray, list[Remark], Counts]
 
 
 class Session:

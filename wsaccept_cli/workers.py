@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from functools import partial
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from wsaccept_cli.blocks import MAX_LINE, READ_SIZE, Block, OverlongLine, read_blocks
 from wsaccept_cli.output import OutputWriter
@@ -43,7 +43,7 @@ MAX_DEFAULT_JOBS = 8
 PIPE_SIZE = 1 << 20
 MAX_BLOCK_FRAME = READ_SIZE + MAX_LINE + 64
 
-_LENGTH = struct.Struct("<Q")
+_HEADER = struct.Struct("<QQ")  # the sizes of a frame's head and body
 
 
 def default_jobs() -> int:
@@ -162,7 +162,10 @@ class WorkerPool:
         worker.held += 1
         self.pending.append((worker, block))
         with suppress(BrokenPipeError):  # it died; collecting its result finds that out
-            _send(worker.blocks_fd, marshal.dumps(_to_wire(block)))
+            if isinstance(block, Block):
+                _send(worker.blocks_fd, (True, block.first_line, 0), block.data)
+            else:
+                _send(worker.blocks_fd, (False, block.line, block.length))
 
     def oldest_done_before(self, fd: int) -> bool:
         """Wait until the oldest block's result or `fd` can be read; True for the result."""
@@ -184,10 +187,11 @@ class WorkerPool:
             return self.render(block)
         assert worker is not None
         worker.held -= 1
-        result = marshal.loads(frame)
-        if isinstance(result, str):
-            raise WorkerError(result)
-        return result  # type: ignore[no-any-return]
+        head, output = frame
+        if isinstance(head, str):
+            raise WorkerError(head)
+        said, counts = head
+        return output, said, counts
 
     def _lost(self, worker: Worker) -> None:
         """A worker that ended without answering: its blocks are rendered here instead."""
@@ -278,46 +282,41 @@ def _serve(blocks_fd: int, results_fd: int, render: RenderBlock) -> NoReturn:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         while (frame := _receive(blocks_fd)) is not None:
+            (whole, line, length), data = frame
+            block = Block(line, bytes(data)) if whole else OverlongLine(line, length)
             try:
-                result: Rendered | str = render(_from_wire(marshal.loads(frame)))
+                output, said, counts = render(block)
             except Exception:
-                result, status = traceback.format_exc(), 70
-            _send(results_fd, marshal.dumps(result))
-            if status:
+                _send(results_fd, traceback.format_exc())
+                status = 70
                 break
+            _send(results_fd, (said, counts), output)
     except BaseException:  # the main process is gone, or an unexpected failure: just end
         status = status or 70
     finally:
         os._exit(status)
 
 
-def _to_wire(block: Block | OverlongLine) -> tuple[bool, int, bytes | int]:
-    if isinstance(block, Block):
-        return True, block.first_line, block.data
-    return False, block.line, block.length
+def _send(fd: int, head: Any, body: bytes | bytearray = b"") -> None:
+    """One frame: a small marshalled head, then the body as it is (a block's lines, a block's
+    output), so that no copy of it is made on the way."""
+    packed = marshal.dumps(head)
+    for part in (_HEADER.pack(len(packed), len(body)) + packed, body):
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
-def _from_wire(wire: tuple[bool, int, bytes | int]) -> Block | OverlongLine:
-    whole, line, body = wire
-    if whole:
-        assert isinstance(body, bytes)
-        return Block(line, body)
-    assert isinstance(body, int)
-    return OverlongLine(line, body)
-
-
-def _send(fd: int, payload: bytes) -> None:
-    view = memoryview(_LENGTH.pack(len(payload)) + payload)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _receive(fd: int) -> bytearray | None:
-    """One frame's payload, or None when the other side closed its end first."""
-    header = _read_exactly(fd, _LENGTH.size)
+def _receive(fd: int) -> tuple[Any, bytearray] | None:
+    """One frame's head and body, or None when the other side closed its end first."""
+    header = _read_exactly(fd, _HEADER.size)
     if header is None:
         return None
-    return _read_exactly(fd, _LENGTH.unpack(header)[0])
+    head_size, body_size = _HEADER.unpack(header)
+    head, body = _read_exactly(fd, head_size), _read_exactly(fd, body_size)
+    if head is None or body is None:
+        return None
+    return marshal.loads(head), body
 
 
 def _read_exactly(fd: int, size: int) -> bytearray | None:
