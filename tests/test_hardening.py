@@ -9,7 +9,10 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pytest
 from websockets.utils import accept_key
@@ -118,21 +121,30 @@ def test_closed_pipe_mid_stream_is_quiet(tmp_path: Path) -> None:
     assert (lines[2], done.stderr) == ("status=141", b"")
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_mid_stream_leaves_whole_lines(tmp_path: Path, signum: int, code: int) -> None:
+@contextmanager
+def computing(
+    tmp_path: Path, count: int
+) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes], IO[bytes]]]:
+    """`wsaccept compute` running over `count` keys from a file, its stdout and stderr piped."""
     source = tmp_path / "keys"
-    write_keys(source, 2_000_000)
+    write_keys(source, count)
     with source.open("rb") as keys, subprocess.Popen(
         [script_path(), "compute"], stdin=keys, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=clean_env(),
     ) as process:  # fmt: skip
         assert process.stdout is not None
         assert process.stderr is not None
-        received = process.stdout.read(1_000_003)  # the pipe is full: it is writing now
+        yield process, process.stdout, process.stderr
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_mid_stream_leaves_whole_lines(tmp_path: Path, signum: int, code: int) -> None:
+    with computing(tmp_path, 2_000_000) as (process, stdout, stderr):
+        received = stdout.read(1_000_003)  # the pipe is full: it is writing now
         process.send_signal(signum)
-        received += process.stdout.read()
+        received += stdout.read()
         assert process.wait(timeout=30) == code
-        assert process.stderr.read() == b""
+        assert stderr.read() == b""
     assert received.endswith(b"\n")
     lines = received.split(b"\n")[:-1]
     assert 1_000_003 // 29 <= len(lines) < 2_000_000
@@ -143,15 +155,8 @@ def test_signal_mid_stream_leaves_whole_lines(tmp_path: Path, signum: int, code:
 def test_a_second_signal_stops_wsaccept_when_its_reader_has_stalled(
     tmp_path: Path, signum: int, code: int
 ) -> None:
-    source = tmp_path / "keys"
-    write_keys(source, 200_000)
-    with source.open("rb") as keys, subprocess.Popen(
-        [script_path(), "compute"], stdin=keys, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=clean_env(),
-    ) as process:  # fmt: skip
-        assert process.stdout is not None
-        assert process.stderr is not None
-        process.stdout.read(100)  # it is writing; from now on nobody reads, the pipe fills up
+    with computing(tmp_path, 200_000) as (process, stdout, stderr):
+        stdout.read(100)  # it is writing; from now on nobody reads, the pipe fills up
         time.sleep(0.3)
         process.send_signal(signum)  # held until a line that can never end has ended
         try:
@@ -159,7 +164,7 @@ def test_a_second_signal_stops_wsaccept_when_its_reader_has_stalled(
         except subprocess.TimeoutExpired:
             process.send_signal(signum)  # not held
         assert process.wait(timeout=10) == code
-        assert process.stderr.read() == b""
+        assert stderr.read() == b""
 
 
 def test_a_directory_on_stdin_is_refused_before_wsaccept_runs(tmp_path: Path) -> None:

@@ -123,7 +123,8 @@ class Session:
         self.invalid += invalid
         self.failed += failed
         self.bad_lines += bad_lines
-        if output and self.stdout is not None:
+        if output:
+            assert self.stdout is not None, "a session that absorbs output needs its stdout"
             self.renderer.flush()
             self.stdout.write(output)
 
