@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.test_capture_parsing import inspect_all, mutated_captures
-from wsaccept_cli.blocks import Block, compute_block, read_blocks, verify_block
-from wsaccept_cli.keys import accept_for, key_problems, value_from_line
+from wsaccept_cli.core.keys import accept_for, key_problems, value_from_line
+from wsaccept_cli.core.lines import Block, read_blocks
+from wsaccept_cli.stream.bulk import compute_block, verify_block
 
 MEMORY_BOUND = 32 * 1024 * 1024
 

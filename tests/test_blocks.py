@@ -8,20 +8,18 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import RFC_ACCEPT, RFC_KEY
-from wsaccept_cli.blocks import (
-    _KEY_LINE,
-    _KEY_RUN,
-    _PAIR_LINE,
-    _PAIR_RUN,
-    Block,
-    OverlongLine,
+from wsaccept_cli.core.keys import accept_for
+from wsaccept_cli.core.lines import Block, OverlongLine, read_blocks
+from wsaccept_cli.core.results import KeyResult, KeyRun, LineError, PairResult, PairRun, compute_key
+from wsaccept_cli.stream.bulk import (
+    KEY_LINE,
+    KEY_RUN,
+    PAIR_LINE,
+    PAIR_RUN,
     compute_block,
-    read_blocks,
     uniform_lines,
     verify_block,
 )
-from wsaccept_cli.keys import accept_for
-from wsaccept_cli.results import KeyResult, KeyRun, LineError, PairResult, PairRun, compute_key
 
 
 def reader(data: bytes, sizes: list[int]) -> Callable[[int], bytes]:
@@ -214,7 +212,7 @@ def test_the_fixed_width_check_accepts_exactly_what_the_line_patterns_accept(
     for line_index, column, byte in mutations or []:
         data[(line_index % len(lines)) * width + column % width] = byte
     text = bytes(data)
-    pattern, line = (_PAIR_RUN, _PAIR_LINE) if pairs else (_KEY_RUN, _KEY_LINE)
+    pattern, line = (PAIR_RUN, PAIR_LINE) if pairs else (KEY_RUN, KEY_LINE)
     one_width = len({len(line) for line in text.splitlines(keepends=True)}) == 1
     same_ending = text.count(b"\r") in (0, text.count(b"\n"))
     expected = pattern.fullmatch(text) is not None and one_width and same_ending

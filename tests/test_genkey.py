@@ -6,7 +6,7 @@ import base64
 import json
 
 from tests.conftest import Run
-from wsaccept_cli.keys import accept_for
+from wsaccept_cli.core.keys import accept_for
 
 
 def test_one_key_by_default(run: Run) -> None:

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from tests.conftest import RFC_ACCEPT, RFC_KEY
-from wsaccept_cli.keys import (
+from wsaccept_cli.core.keys import (
     accept_for,
     accept_lines,
     accept_matches,

@@ -17,7 +17,7 @@ from websockets.utils import accept_key
 from wsproto.utilities import generate_accept_token
 
 from tests.conftest import invoke
-from wsaccept_cli.keys import accept_for, accept_matches, key_problems
+from wsaccept_cli.core.keys import accept_for, accept_matches, key_problems
 
 BASE64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 # Printable ASCII a key line may hold: no whitespace (trimmed) and no ':' (a header line).

@@ -8,11 +8,12 @@ import json
 import pytest
 
 from tests.conftest import RFC_ACCEPT, RFC_KEY, Run
-from wsaccept_cli.blocks import Block, compute_block, verify_block
-from wsaccept_cli.output import _line_end
-from wsaccept_cli.render import JsonRenderer
-from wsaccept_cli.results import KeyResult, PairResult
-from wsaccept_cli.terminal import resolve_color
+from wsaccept_cli.core.lines import Block
+from wsaccept_cli.core.results import KeyResult, PairResult
+from wsaccept_cli.stream.bulk import compute_block, verify_block
+from wsaccept_cli.ui.diagnostics import resolve_color
+from wsaccept_cli.ui.render import JsonRenderer
+from wsaccept_cli.ui.writer import _line_end
 
 
 class FakeTty(io.StringIO):

@@ -24,7 +24,7 @@ import trustme
 from websockets.asyncio.server import ServerConnection, serve
 
 from tests.conftest import Run
-from wsaccept_cli.probe import MAX_HEAD
+from wsaccept_cli.net.probe import MAX_HEAD
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 HEAD_END = b"\r\n\r\n"

@@ -23,13 +23,10 @@ import pytest
 from websockets.utils import accept_key
 
 from tests.conftest import RFC_ACCEPT, RFC_KEY, Run, clean_env, script_path
-from wsaccept_cli import workers
-from wsaccept_cli.blocks import READ_SIZE, Block, compute_block
-from wsaccept_cli.output import OutputWriter
-from wsaccept_cli.render import make_renderer
-from wsaccept_cli.session import Session
-from wsaccept_cli.terminal import Diagnostics
-from wsaccept_cli.workers import (
+from wsaccept_cli.core.lines import READ_SIZE, Block
+from wsaccept_cli.stream import parallel as workers
+from wsaccept_cli.stream.bulk import compute_block
+from wsaccept_cli.stream.parallel import (
     MAX_BLOCK_FRAME,
     PIPE_SIZE,
     BlockRenderer,
@@ -39,9 +36,13 @@ from wsaccept_cli.workers import (
     default_jobs,
     process_in_workers,
 )
+from wsaccept_cli.ui.diagnostics import Diagnostics
+from wsaccept_cli.ui.render import make_renderer
+from wsaccept_cli.ui.session import Session
+from wsaccept_cli.ui.writer import OutputWriter
 
 if TYPE_CHECKING:
-    from wsaccept_cli.session import Rendered
+    from wsaccept_cli.ui.session import Rendered
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 # Canonical keys are 25 bytes a line: this many fill one block, the part done without workers.

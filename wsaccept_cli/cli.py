@@ -12,17 +12,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from wsaccept_cli import __version__
-from wsaccept_cli.exitcodes import ExitCode
-from wsaccept_cli.keys import accept_lines, generate_keys
-from wsaccept_cli.output import GUARD, OutputError, OutputWriter, TerminatedError, discard_stdout
-from wsaccept_cli.render import make_renderer
-from wsaccept_cli.results import Item, compute_key, verify_pair
-from wsaccept_cli.session import Session
-from wsaccept_cli.terminal import FORMATS, Diagnostics, resolve_color, resolve_format
+from wsaccept_cli.core.exitcodes import ExitCode
+from wsaccept_cli.core.keys import accept_lines, generate_keys
+from wsaccept_cli.core.results import Item, compute_key, verify_pair
+from wsaccept_cli.ui.diagnostics import FORMATS, Diagnostics, resolve_color, resolve_format
+from wsaccept_cli.ui.render import make_renderer
+from wsaccept_cli.ui.session import Session
+from wsaccept_cli.ui.writer import GUARD, OutputError, OutputWriter, TerminatedError, discard_stdout
 
 if TYPE_CHECKING:
-    from wsaccept_cli.blocks import Block, OverlongLine
-    from wsaccept_cli.handshake import Capture
+    from wsaccept_cli.core.handshake import Capture
+    from wsaccept_cli.core.lines import Block, OverlongLine
 
 GENKEY_BATCH = 8192
 
@@ -179,7 +179,7 @@ def open_session(
 
 def stdin_blocks() -> Iterator[Block | OverlongLine]:
     """Stdin as blocks of whole lines; any read failure is an InputError."""
-    from wsaccept_cli.blocks import read_blocks
+    from wsaccept_cli.core.lines import read_blocks
 
     stdin = stdin_binary()
     GUARD.install()
@@ -203,7 +203,7 @@ def process_stdin(
     fmt = resolve_format(fmt)
     fd = stdin_fd()
     if fd is not None and (quiet or fmt != "rich"):
-        from wsaccept_cli.workers import BlockRenderer, default_jobs, process_in_workers
+        from wsaccept_cli.stream.parallel import BlockRenderer, default_jobs, process_in_workers
 
         jobs = default_jobs() if jobs is None else jobs
         if jobs > 1:
@@ -314,7 +314,7 @@ def compute(
         if source != "-":
             session.handle(compute_key(os.fsencode(source), None, strict=strict))
             continue
-        from wsaccept_cli.blocks import compute_block
+        from wsaccept_cli.stream.bulk import compute_block
 
         process = partial(compute_block, strict=strict)
         process_stdin(session, process, fmt=fmt, jobs=jobs, strict=strict)
@@ -357,7 +357,7 @@ def verify(
     if len(pair) == 2:
         session.handle(verify_pair(os.fsencode(pair[0]), os.fsencode(pair[1]), None))
     else:
-        from wsaccept_cli.blocks import verify_block
+        from wsaccept_cli.stream.bulk import verify_block
 
         process_stdin(session, verify_block, fmt=fmt, jobs=jobs, quiet=quiet)
     ctx.exit(session.finish("pair", nothing="no 'KEY ACCEPT' pairs in the input", required=True))
@@ -441,8 +441,9 @@ def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: boo
         http://localhost:8080/ws 2>&1 | wsaccept inspect
       wsaccept inspect --format json session.har
     """
-    from wsaccept_cli.handshake import Capture, CaptureError, read_capture
-    from wsaccept_cli.rules import inspect_handshake
+    from wsaccept_cli.core.capture import CaptureError, read_capture
+    from wsaccept_cli.core.handshake import Capture
+    from wsaccept_cli.core.rules import inspect_handshake
 
     if capture in (None, "-"):
         if capture is None:
@@ -558,9 +559,9 @@ def probe(
       wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
       wsaccept probe --format json --timeout 5 "$ENDPOINT" || exit 1
     """
-    from wsaccept_cli.handshake import RequestTarget
-    from wsaccept_cli.probe import build_probe_request, outcome, probe_report, redact, run_probe
-    from wsaccept_cli.render import ProbeView
+    from wsaccept_cli.core.request import RequestTarget
+    from wsaccept_cli.net.probe import build_probe_request, outcome, probe_report, redact, run_probe
+    from wsaccept_cli.ui.render import ProbeView
 
     try:
         target = RequestTarget(url)
@@ -631,7 +632,7 @@ def open_input(path: str) -> io.BufferedReader:
 
 def print_request(url: str, fmt: str | None, count: int, with_accept: bool) -> None:
     """genkey --request: one request, as raw HTTP."""
-    from wsaccept_cli.handshake import RequestTarget, build_request
+    from wsaccept_cli.core.request import RequestTarget, build_request
 
     raw_http_format(fmt, "--request")
     if count != 1 or with_accept:

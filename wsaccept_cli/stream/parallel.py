@@ -23,15 +23,15 @@ from contextlib import suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from wsaccept_cli.blocks import MAX_LINE, READ_SIZE, Block, OverlongLine, read_blocks
-from wsaccept_cli.output import OutputWriter
-from wsaccept_cli.render import make_renderer
-from wsaccept_cli.results import Item
-from wsaccept_cli.session import Session
-from wsaccept_cli.terminal import Diagnostics
+from wsaccept_cli.core.lines import MAX_LINE, READ_SIZE, Block, OverlongLine, read_blocks
+from wsaccept_cli.core.results import Item
+from wsaccept_cli.ui.diagnostics import Diagnostics
+from wsaccept_cli.ui.render import make_renderer
+from wsaccept_cli.ui.session import Session
+from wsaccept_cli.ui.writer import OutputWriter
 
 if TYPE_CHECKING:
-    from wsaccept_cli.session import Remark, Rendered
+    from wsaccept_cli.ui.session import Remark, Rendered
 
     RenderBlock = Callable[[Block | OverlongLine], Rendered]
 

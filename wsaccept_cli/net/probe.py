@@ -15,8 +15,10 @@ import threading
 import time
 from collections.abc import Sequence
 
-from wsaccept_cli.handshake import Capture, RequestTarget, build_request, parse_lines
-from wsaccept_cli.rules import FAIL, Finding, HandshakeReport, check_handshake
+from wsaccept_cli.core.capture import parse_lines
+from wsaccept_cli.core.handshake import Capture
+from wsaccept_cli.core.request import RequestTarget, build_request
+from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport, check_handshake
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 4 * 1024

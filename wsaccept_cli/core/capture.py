@@ -1,10 +1,11 @@
 """Captured opening handshakes: parsed from raw HTTP, `curl -v` output or a HAR file.
 
-Pure code over lines and decoded JSON: no I/O. Parsing is lenient on purpose, since captures are
-pasted from packet dumps, proxy logs and browser developer tools: a message may lack its request
-or status line, lines may end in CR LF or LF, and anything that is not HTTP is skipped and counted.
-Memory is bounded: a message keeps at most MAX_HEADERS header lines and BODY_LINES body lines, and
-handshakes are handed on as soon as they are complete.
+Pure code over lines and decoded JSON: no I/O of its own (input comes through a read function).
+Parsing is lenient on purpose, since captures are pasted from packet dumps, proxy logs and browser
+developer tools: a message may lack its request or status line, lines may end in CR LF or LF, and
+anything that is not HTTP is skipped and counted. Memory is bounded: a message keeps at most
+MAX_HEADERS header lines and BODY_LINES body lines, and handshakes are handed on as soon as they
+are complete.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from typing import Any
-from urllib.parse import urlsplit
 
-from wsaccept_cli.blocks import READ_SIZE, OverlongLine, read_blocks
-from wsaccept_cli.keys import accept_for
-
-MAX_HEADERS = 256
-BODY_LINES = 5
+from wsaccept_cli.core.handshake import BODY_LINES, Capture, Handshake, Message
+from wsaccept_cli.core.lines import READ_SIZE, OverlongLine, read_blocks
 
 _REQUEST_LINE = re.compile(r"([A-Z]+) +(\S+) +HTTP/(\d+(?:\.\d+)?)")
 _STATUS_LINE = re.compile(r"HTTP/(\d+(?:\.\d+)?) +(\d{3})(?: +(.*))?")
@@ -41,71 +38,6 @@ def _status_line(text: str) -> re.Match[str] | None:
 
 _HEADER_LINE = re.compile(r"(:?[!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*(.*?)[ \t]*")
 _LABELS = {"request headers": "request", "response headers": "response"}
-
-
-class Message:
-    """One HTTP request or response head, with what followed it of a body."""
-
-    def __init__(self, kind: str | None, line: int | None, start: str | None = None) -> None:
-        self.kind = kind  # "request", "response", or None until its headers tell
-        self.line = line  # where it starts in the capture, for messages
-        self.start = start  # the request or status line, if the capture has one
-        self.method: str | None = None
-        self.target: str | None = None
-        self.version: str | None = None
-        self.status: int | None = None
-        self.reason = ""
-        self.headers: list[tuple[str, str]] = []
-        self.body: list[str] = []
-        self.truncated = False
-
-    def values(self, name: str) -> list[str]:
-        """Every value of the header `name`, in order (names compare case-insensitively)."""
-        name = name.lower()
-        return [value for key, value in self.headers if key.lower() == name]
-
-    def tokens(self, name: str) -> list[str]:
-        """The comma-separated items of every `name` header, lowercased."""
-        return [t.strip().lower() for v in self.values(name) for t in v.split(",") if t.strip()]
-
-    def add_header(self, name: str, value: str) -> None:
-        if len(self.headers) < MAX_HEADERS:
-            self.headers.append((name, value))
-        else:
-            self.truncated = True
-
-    def guess_kind(self) -> str:
-        """Request or response, from the headers of a message pasted without its first line."""
-        names = {name.lower() for name, _ in self.headers}
-        if names & {"sec-websocket-accept", "server", ":status", "date"}:
-            return "response"
-        return "request"
-
-
-class Handshake:
-    """A request and the response to it, either of which a capture may lack."""
-
-    def __init__(
-        self,
-        request: Message | None,
-        response: Message | None,
-        source: str,
-        url: str | None = None,
-    ) -> None:
-        self.request = request
-        self.response = response
-        self.source = source
-        self.url = url
-
-
-class Capture:
-    """What a parse saw besides the handshakes: lines read, lines that were not HTTP, and every
-    request key (a wrong accept may be the accept of another one)."""
-
-    def __init__(self) -> None:
-        self.skipped_lines = 0
-        self.lines = 0
-        self.keys: list[tuple[str, int | None]] = []
 
 
 def _is_label(text: str) -> str | None:
@@ -318,60 +250,6 @@ def _har_message(part: Any, kind: str) -> Message | None:
         if isinstance(header, dict):
             message.add_header(str(header.get("name", "")), str(header.get("value", "")))
     return message
-
-
-class RequestTarget:
-    """A ws:// or wss:// URL, taken apart as a handshake request needs it."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("ws", "wss"):
-            raise ValueError(f"{url!r} is not a ws:// or wss:// URL")
-        if not parts.hostname:
-            raise ValueError(f"{url!r} has no host")
-        try:
-            port = parts.port
-        except ValueError as error:
-            raise ValueError(f"{url!r} has a bad port: {error}") from None
-        self.secure = parts.scheme.lower() == "wss"
-        self.host = parts.hostname
-        self.port = port or (443 if self.secure else 80)
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.host_header = host if port in (None, 443 if self.secure else 80) else f"{host}:{port}"
-        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
-def build_request(
-    target: RequestTarget, key: bytes, extra_headers: Iterable[tuple[str, str]] = ()
-) -> bytes:
-    """A complete opening handshake request (RFC 6455 §4.1), CR LF line endings. An extra
-    header named like one of ours replaces it rather than adding a second one."""
-    extra = list(extra_headers)
-    given = {name.lower() for name, _ in extra}
-    ours = [
-        ("Host", target.host_header),
-        ("Upgrade", "websocket"),
-        ("Connection", "Upgrade"),
-        ("Sec-WebSocket-Key", key.decode("latin-1")),
-        ("Sec-WebSocket-Version", "13"),
-    ]
-    headers = [(name, value) for name, value in ours if name.lower() not in given] + extra
-    lines = [f"GET {target.path} HTTP/1.1", *(f"{n}: {v}" for n, v in headers), "", ""]
-    return "\r\n".join(lines).encode("latin-1")
-
-
-def build_response(key: bytes) -> bytes:
-    """A complete 101 Switching Protocols response to `key` (RFC 6455 §4.2.2), CR LF endings."""
-    accept = accept_for(key).decode()
-    lines = [
-        "HTTP/1.1 101 Switching Protocols",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        f"Sec-WebSocket-Accept: {accept}",
-        "",
-        "",
-    ]
-    return "\r\n".join(lines).encode()
 
 
 MAX_HAR_BYTES = 64 * 1024 * 1024

@@ -14,12 +14,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from wsaccept_cli.keys import Problem, printable
-from wsaccept_cli.results import KeyResult, KeyRun, PairResult, PairRun
-from wsaccept_cli.rules import HandshakeReport
+from wsaccept_cli.core.keys import Problem, printable
+from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
+from wsaccept_cli.core.rules import HandshakeReport
 
 if TYPE_CHECKING:
-    from wsaccept_cli.render import ProbeView
+    from wsaccept_cli.ui.render import ProbeView
 
 Row = tuple[str, Text | str, Text | str, Text]
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from wsaccept_cli.keys import Problem, accept_lines, printable
-from wsaccept_cli.output import OutputWriter, TextOutput
-from wsaccept_cli.results import KeyResult, KeyRun, PairResult, PairRun
+from wsaccept_cli.core.keys import Problem, accept_lines, printable
+from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
+from wsaccept_cli.ui.writer import OutputWriter, TextOutput
 
 if TYPE_CHECKING:
-    from wsaccept_cli.rules import HandshakeReport
+    from wsaccept_cli.core.rules import HandshakeReport
 
 
 class ProbeView:
@@ -85,7 +85,7 @@ def make_renderer(fmt: str, stdout: OutputWriter, *, color: bool, quiet: bool = 
     if quiet:
         return NullRenderer()
     if fmt == "rich":
-        from wsaccept_cli.render_rich import RichRenderer
+        from wsaccept_cli.ui.render_rich import RichRenderer
 
         return RichRenderer(cast(IO[str], TextOutput(stdout)), color=color)
     renderers: dict[str, type[PlainRenderer | JsonRenderer]] = {
@@ -161,12 +161,12 @@ class HttpResponseRenderer(PlainRenderer):
     """compute --response: a complete 101 response per key instead of the accept alone."""
 
     def key_run(self, run: KeyRun) -> None:
-        from wsaccept_cli.handshake import build_response
+        from wsaccept_cli.core.request import build_response
 
         self.pieces += map(build_response, run.keys)
 
     def key_result(self, result: KeyResult) -> None:
-        from wsaccept_cli.handshake import build_response
+        from wsaccept_cli.core.request import build_response
 
         if result.accept is not None:
             self.pieces.append(build_response(result.key))

@@ -10,9 +10,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from wsaccept_cli.diagnose import diagnose_accept
-from wsaccept_cli.handshake import Capture, Handshake, Message
-from wsaccept_cli.keys import accept_for, key_problems, printable
+from wsaccept_cli.core.diagnose import diagnose_accept
+from wsaccept_cli.core.handshake import Capture, Handshake, Message
+from wsaccept_cli.core.keys import accept_for, key_problems, printable
 
 PASS, FAIL, WARN, INFO = "pass", "fail", "warn", "info"
 

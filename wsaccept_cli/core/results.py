@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from wsaccept_cli.keys import Problem, accept_for, accepts_equal, key_problems, value_from_line
+from wsaccept_cli.core.keys import Problem, accept_for, accepts_equal, key_problems, value_from_line
 
 ACCEPT_FIELD = "Sec-WebSocket-Accept"
 

@@ -1,20 +1,19 @@
-"""Line-oriented input in bounded memory, and the bulk paths that turn it into results.
+"""The bulk paths: a block of input lines turned into results.
 
-Input arrives as blocks of whole lines, handed on as soon as they are read, so output for the
-first lines appears before the input ends. Runs of well-formed lines are recognised by one regular
-expression over the block and hashed in a list comprehension; any other line takes the per-line
-path, which explains what is wrong with it.
+Runs of well-formed lines are recognised by one regular expression over the block (or a few C
+passes, for blocks of fixed-width lines) and hashed in a list comprehension; any other line takes
+the per-line path, which explains what is wrong with it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from hmac import compare_digest
-from typing import NamedTuple
 
-from wsaccept_cli.keys import BASE64_ALPHABET, accept_lines, key_problems
-from wsaccept_cli.results import (
+from wsaccept_cli.core.keys import BASE64_ALPHABET, accept_lines, key_problems
+from wsaccept_cli.core.lines import MAX_LINE, Block, OverlongLine
+from wsaccept_cli.core.results import (
     KeyResult,
     KeyRun,
     LineError,
@@ -24,33 +23,16 @@ from wsaccept_cli.results import (
     verify_pair,
 )
 
-MAX_LINE = 64 * 1024
-READ_SIZE = 256 * 1024
-
-_KEY_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{21}[AQgw]==\r?\n)+")
+KEY_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{21}[AQgw]==\r?\n)+")
 # Lines of base64 characters alone: keys whose problems depend on little more than their length,
 # checked in bulk instead of line by line (not under --strict, which refuses them one by one).
-_TOKEN_RUN = re.compile(rb"(?:[A-Za-z0-9+/=]{1,256}\r?\n)+")
-_PAIR_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{21}[AQgw]==[ \t]+[A-Za-z0-9+/]{27}=[ \t]*\r?\n)+")
+TOKEN_RUN = re.compile(rb"(?:[A-Za-z0-9+/=]{1,256}\r?\n)+")
+PAIR_RUN = re.compile(rb"(?:[A-Za-z0-9+/]{21}[AQgw]==[ \t]+[A-Za-z0-9+/]{27}=[ \t]*\r?\n)+")
 
 # The same lines at their one fixed width (the regular expressions above cost more than hashing
 # for a pair): for each column that does not hold a base64 character, the bytes it may hold.
-_KEY_LINE = (24, {21: b"AQgw", 22: b"=", 23: b"="})
-_PAIR_LINE = (53, {21: b"AQgw", 22: b"=", 23: b"=", 24: b" \t", 52: b"="})
-
-
-class Block(NamedTuple):
-    """Whole lines, each ending in a newline, the first of them numbered `first_line`."""
-
-    first_line: int
-    data: bytes
-
-
-class OverlongLine(NamedTuple):
-    """A line longer than the reader keeps; its bytes were read and dropped."""
-
-    line: int
-    length: int
+KEY_LINE = (24, {21: b"AQgw", 22: b"=", 23: b"="})
+PAIR_LINE = (53, {21: b"AQgw", 22: b"=", 23: b"=", 24: b" \t", 52: b"="})
 
 
 def uniform_lines(data: bytes, line: tuple[int, dict[int, bytes]]) -> bool:
@@ -74,35 +56,6 @@ def uniform_lines(data: bytes, line: tuple[int, dict[int, bytes]]) -> bool:
     return len(data) - len(rest) == marked * lines
 
 
-def read_blocks(
-    read: Callable[[int], bytes], max_line: int = MAX_LINE, read_size: int = READ_SIZE
-) -> Iterator[Block | OverlongLine]:
-    """Blocks of whole lines from `read` (a `read1`), holding at most one partial line."""
-    line = 1
-    pending = b""
-    overlong = 0  # bytes of a too-long line seen so far; its end is still to come
-    while chunk := read(read_size):
-        if overlong:
-            newline = chunk.find(b"\n")
-            if newline < 0:
-                overlong += len(chunk)
-                continue
-            yield OverlongLine(line, overlong + newline)
-            line, overlong, chunk = line + 1, 0, chunk[newline + 1 :]
-        data = pending + chunk if pending else chunk
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            yield Block(line, data[:cut])
-            line += data.count(b"\n", 0, cut)
-        pending = data[cut:]
-        if len(pending) > max_line:
-            overlong, pending = len(pending), b""
-    if overlong:
-        yield OverlongLine(line, overlong)
-    elif pending:
-        yield Block(line, pending + b"\n")
-
-
 def overlong_error(line: int, length: int) -> LineError:
     return LineError(
         line, f"line is {length} bytes, longer than the {MAX_LINE}-byte limit; skipped"
@@ -117,18 +70,18 @@ def compute_block(
         yield overlong_error(*block)
         return
     data, line, pos, end = block.data, block.first_line, 0, len(block.data)
-    if uniform_lines(data, _KEY_LINE):
+    if uniform_lines(data, KEY_LINE):
         keys = _lines_of(data)
         yield KeyRun(line, keys, accept_lines(keys))
         return
     while pos < end:
-        run = _KEY_RUN.match(data, pos)
+        run = KEY_RUN.match(data, pos)
         if run is not None:
             keys = _lines_of(run.group())
             yield KeyRun(line, keys, accept_lines(keys))
             line, pos = line + len(keys), run.end()
             continue
-        run = None if strict else _TOKEN_RUN.match(data, pos)
+        run = None if strict else TOKEN_RUN.match(data, pos)
         if run is not None:
             keys = _lines_of(run.group())
             yield KeyRun(line, keys, accept_lines(keys), list(map(key_problems, keys)))
@@ -166,11 +119,11 @@ def verify_block(block: Block | OverlongLine) -> Iterator[PairRun | PairResult |
         yield overlong_error(*block)
         return
     data, line, pos, end = block.data, block.first_line, 0, len(block.data)
-    if uniform_lines(data, _PAIR_LINE):
+    if uniform_lines(data, PAIR_LINE):
         yield from _pair_run(line, data)
         return
     while pos < end:
-        run = _PAIR_RUN.match(data, pos)
+        run = PAIR_RUN.match(data, pos)
         if run is not None:
             text = run.group()
             yield from _pair_run(line, text)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wsaccept_cli.exitcodes import ExitCode
-from wsaccept_cli.keys import Problem, printable
-from wsaccept_cli.results import Item, KeyResult, KeyRun, LineError, PairResult, PairRun
+from wsaccept_cli.core.exitcodes import ExitCode
+from wsaccept_cli.core.keys import Problem, printable
+from wsaccept_cli.core.results import Item, KeyResult, KeyRun, LineError, PairResult, PairRun
 
 if TYPE_CHECKING:
-    from wsaccept_cli.output import OutputWriter
-    from wsaccept_cli.render import ProbeView, Renderer
-    from wsaccept_cli.rules import HandshakeReport
-    from wsaccept_cli.terminal import Diagnostics
+    from wsaccept_cli.core.rules import HandshakeReport
+    from wsaccept_cli.ui.diagnostics import Diagnostics
+    from wsaccept_cli.ui.render import ProbeView, Renderer
+    from wsaccept_cli.ui.writer import OutputWriter
 
     Remark = tuple[str, str | None, str]  # kind, where, message: one Diagnostics.say
     Counts = tuple[int, int, int, int]  # results, invalid, failed, bad_lines

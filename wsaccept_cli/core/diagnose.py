@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 
-from wsaccept_cli.keys import GUID, accept_for
+from wsaccept_cli.core.keys import GUID, accept_for
 
 
 def _b64_sha1(data: bytes) -> bytes:
