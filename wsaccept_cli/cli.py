@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from wsaccept_cli import __version__
-from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.core.keys import accept_lines, generate_keys
+from wsaccept_cli.core.outcomes import ExitCode
 from wsaccept_cli.core.results import Item, compute_key, verify_pair
 from wsaccept_cli.ui.diagnostics import FORMATS, Diagnostics, resolve_color, resolve_format
 from wsaccept_cli.ui.render import make_renderer
@@ -469,15 +469,6 @@ def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: boo
     ctx.exit(session.finish("handshake"))
 
 
-PROBE_EXIT_CODES = {
-    "ok": ExitCode.OK,
-    "handshake_failed": ExitCode.CHECK_FAILED,
-    "connect_failed": ExitCode.CONNECT_FAILED,
-    "tls_failed": ExitCode.TLS_FAILED,
-    "timeout": ExitCode.TIMEOUT,
-}
-
-
 @cli.command()
 @click.argument("url")
 @click.option(
@@ -587,7 +578,7 @@ def probe(
     )
     session.probe(ProbeView(*shown, report, ended, result.address, result.timings))
     session.finish("probe")
-    ctx.exit(PROBE_EXIT_CODES[ended])
+    ctx.exit(ended.exit_code)
 
 
 def parse_header(text: str) -> tuple[str, str]:

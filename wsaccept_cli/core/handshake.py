@@ -28,9 +28,13 @@ class Message:
         name = name.lower()
         return [value for key, value in self.headers if key.lower() == name]
 
+    def items(self, name: str) -> list[str]:
+        """The comma-separated items of every `name` header, as written, empty ones dropped."""
+        return [item for item in split_list(self.values(name)) if item]
+
     def tokens(self, name: str) -> list[str]:
         """The comma-separated items of every `name` header, lowercased."""
-        return [t.strip().lower() for v in self.values(name) for t in v.split(",") if t.strip()]
+        return [item.lower() for item in self.items(name)]
 
     def add_header(self, name: str, value: str) -> None:
         if len(self.headers) < MAX_HEADERS:
@@ -70,3 +74,29 @@ class Capture:
         self.skipped_lines = 0
         self.lines = 0
         self.keys: list[tuple[str, int | None]] = []
+
+
+def split_list(values: list[str]) -> list[str]:
+    """The comma-separated items of header values (RFC 9110 §5.6.1), each stripped, empty ones
+    kept (a rule may fault them); a comma inside a quoted string does not split.
+
+    One pass over each value, so a hostile value costs time linear in its length.
+    """
+    items: list[str] = []
+    for value in values:
+        if '"' not in value:
+            items += (item.strip() for item in value.split(","))
+            continue
+        start, quoted, escaped = 0, False, False
+        for index, char in enumerate(value):
+            if escaped:
+                escaped = False
+            elif quoted and char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = not quoted
+            elif char == "," and not quoted:
+                items.append(value[start:index].strip())
+                start = index + 1
+        items.append(value[start:].strip())
+    return items

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from wsaccept_cli.core.diagnose import diagnose_accept
-from wsaccept_cli.core.handshake import Capture, Handshake, Message
+from wsaccept_cli.core.handshake import Capture, Handshake, Message, split_list
 from wsaccept_cli.core.keys import accept_for, key_problems, printable
 
 PASS, FAIL, WARN, INFO = "pass", "fail", "warn", "info"
@@ -249,7 +249,7 @@ def _protocols(request: Message) -> Finding | None:
     values = request.values("sec-websocket-protocol")
     if not values:
         return None
-    items = [item.strip() for value in values for item in value.split(",")]  # empty ones too
+    items = split_list(values)
     bad = [item for item in items if not re.fullmatch(_TOKEN, item)]
     if bad:
         return Finding(
@@ -269,14 +269,13 @@ def _extensions(request: Message) -> Finding | None:
     values = request.values("sec-websocket-extensions")
     if not values:
         return None
-    bad = [item for item in _split_list(values) if not _EXTENSION.fullmatch(item)]
+    bad = [item for item in split_list(values) if not _EXTENSION.fullmatch(item)]
     if bad:
         return Finding(
             "request.extensions",
             FAIL,
             "§9.1",
-            f"Sec-WebSocket-Extensions has {_show(bad[0].strip())}, which is not"
-            " name;param=value syntax",
+            f"Sec-WebSocket-Extensions has {_show(bad[0])}, which is not name;param=value syntax",
         )
     names = ", ".join(_extension_names(values))
     return Finding("request.extensions", PASS, "§9.1", f"offers {names}")
@@ -295,18 +294,8 @@ REQUEST_RULES: tuple[Callable[[Message], Finding | None], ...] = (
 )
 
 
-def _split_list(values: list[str]) -> list[str]:
-    """Comma-separated items, keeping commas inside quoted strings."""
-    return [item for value in values for item in re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', value)]
-
-
-def _items(values: list[str]) -> list[str]:
-    """The comma-separated items of header values, as written."""
-    return [item.strip() for value in values for item in value.split(",") if item.strip()]
-
-
 def _extension_names(values: list[str]) -> list[str]:
-    return [item.split(";")[0].strip().lower() for item in _split_list(values) if item.strip()]
+    return [item.split(";")[0].strip().lower() for item in split_list(values) if item]
 
 
 def _response_findings(
@@ -387,8 +376,8 @@ def _negotiated(request: Message | None, response: Message) -> Iterator[Finding]
     """The server may only select a subprotocol or extension the client offered (§4.1)."""
     chosen = response.values("sec-websocket-protocol")
     if chosen:
-        offered = _items(request.values("sec-websocket-protocol")) if request else []
-        items = _items(chosen)
+        offered = request.items("sec-websocket-protocol") if request else []
+        items = response.items("sec-websocket-protocol")
         if len(items) > 1:
             yield Finding(
                 "response.protocol", FAIL, "§4.1", f"the server chose {len(items)} subprotocols"

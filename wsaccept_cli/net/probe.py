@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from wsaccept_cli.core.capture import parse_lines
 from wsaccept_cli.core.handshake import Capture
+from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request import RequestTarget, build_request
 from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport, check_handshake
 
@@ -24,19 +25,11 @@ MAX_HEAD = 64 * 1024
 MAX_BODY = 4 * 1024
 HEAD_END = b"\r\n\r\n"
 
-OK, HANDSHAKE_FAILED, CONNECT_FAILED, TLS_FAILED, TIMEOUT = (
-    "ok",
-    "handshake_failed",
-    "connect_failed",
-    "tls_failed",
-    "timeout",
-)
-
 
 class ProbeError(Exception):
     """How a probe ended early: an outcome and a sentence."""
 
-    def __init__(self, outcome: str, message: str) -> None:
+    def __init__(self, outcome: ProbeOutcome, message: str) -> None:
         super().__init__(message)
         self.outcome = outcome
         self.message = message
@@ -54,7 +47,6 @@ class ProbeResult:
         self.error: ProbeError | None = None
         self.head_complete = False
         self.head_cut = False
-        self.closed_politely = False
         self.timings: dict[str, float | None] = {
             "connect_ms": None,
             "tls_ms": None,
@@ -120,21 +112,22 @@ def run_probe(
         if result.head_complete and not _is_upgrade(result.response):
             _read_body(connection, result)
         elif result.head_complete:
-            result.closed_politely = _close_politely(connection)
+            _close_politely(connection)
     except ProbeError as error:
         result.error = error
     except TimeoutError:
-        result.error = ProbeError(TIMEOUT, _timeout_message(result, timeout))
+        result.error = ProbeError(ProbeOutcome.TIMEOUT, _timeout_message(result, timeout))
     except ssl.SSLError as error:
-        result.error = ProbeError(TLS_FAILED, f"TLS failed: {error.reason or error}")
+        result.error = ProbeError(ProbeOutcome.TLS_FAILED, f"TLS failed: {error.reason or error}")
     except OSError as error:
         reason = error.strerror or str(error)
         if result.timings["connect_ms"] is None:
-            result.error = ProbeError(CONNECT_FAILED, f"connection failed: {reason}")
+            result.error = ProbeError(ProbeOutcome.CONNECT_FAILED, f"connection failed: {reason}")
         else:  # connected, then the server reset or broke the connection
             got = f"after {len(result.response)} bytes of response" if result.response else ""
             result.error = ProbeError(
-                HANDSHAKE_FAILED, f"the connection broke {got or 'before any response'}: {reason}"
+                ProbeOutcome.HANDSHAKE_FAILED,
+                f"the connection broke {got or 'before any response'}: {reason}",
             )
     finally:
         if connection is not None:
@@ -174,7 +167,7 @@ def _resolve(target: RequestTarget, deadline: Deadline) -> list[tuple[int, tuple
     found = answer[0]
     if isinstance(found, OSError):
         reason = found.strerror if isinstance(found, socket.gaierror) else str(found)
-        raise ProbeError(CONNECT_FAILED, f"cannot resolve {target.host}: {reason}")
+        raise ProbeError(ProbeOutcome.CONNECT_FAILED, f"cannot resolve {target.host}: {reason}")
     assert isinstance(found, list)
     return [(family, address[:2]) for family, _, _, _, address in found]
 
@@ -206,7 +199,7 @@ def _connect(
         result.address = _show_address(address)
         result.timings["connect_ms"] = _ms(time.monotonic() - started)
         return connection
-    raise ProbeError(CONNECT_FAILED, f"cannot connect to {'; '.join(failures)}")
+    raise ProbeError(ProbeOutcome.CONNECT_FAILED, f"cannot connect to {'; '.join(failures)}")
 
 
 def _show_address(address: tuple[str, int]) -> str:
@@ -226,7 +219,9 @@ def _start_tls(
     try:
         context = ssl.create_default_context(cafile=cacert)
     except (OSError, ssl.SSLError) as error:
-        raise ProbeError(TLS_FAILED, f"cannot load --cacert {cacert}: {error}") from None
+        raise ProbeError(
+            ProbeOutcome.TLS_FAILED, f"cannot load --cacert {cacert}: {error}"
+        ) from None
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -237,7 +232,7 @@ def _start_tls(
         secure = context.wrap_socket(connection, server_hostname=target.host)
     except ssl.SSLCertVerificationError as error:
         raise ProbeError(
-            TLS_FAILED,
+            ProbeOutcome.TLS_FAILED,
             f"the server's certificate was refused: {error.verify_message or error.reason}"
             " (--cacert FILE trusts a private CA; --insecure skips the check)",
         ) from None
@@ -284,8 +279,9 @@ def _read_body(connection: socket.socket, result: ProbeResult) -> None:
         pass
 
 
-def _close_politely(connection: socket.socket) -> bool:
-    """Send a masked Close frame with code 1000 (RFC 6455 §5.5.1) and wait briefly for the echo."""
+def _close_politely(connection: socket.socket) -> None:
+    """Send a masked Close frame with code 1000 (RFC 6455 §5.5.1) and wait briefly for the echo,
+    so the server sees a clean close rather than a dropped connection."""
     mask = os.urandom(4)
     payload = (1000).to_bytes(2, "big")
     masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
@@ -293,11 +289,10 @@ def _close_politely(connection: socket.socket) -> bool:
         connection.sendall(bytes([0x88, 0x80 | len(payload)]) + mask + masked)
         connection.settimeout(0.5)
         while reply := connection.recv(4096):
-            if reply[:1] == b"\x88" or b"\x88" in reply:
-                return True
+            if b"\x88" in reply:
+                return
     except OSError:
         pass
-    return False
 
 
 SECRET_HEADERS = ("authorization", "cookie", "proxy-authorization")
@@ -325,7 +320,7 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
 
 def _transport_findings(result: ProbeResult) -> list[Finding]:
     if result.error is not None:
-        return [Finding(result.error.outcome, FAIL, "-", result.error.message)]
+        return [Finding(result.error.outcome.label, FAIL, "-", result.error.message)]
     if result.head_cut:
         return [
             Finding(
@@ -345,11 +340,11 @@ def _transport_findings(result: ProbeResult) -> list[Finding]:
     return []
 
 
-def outcome(result: ProbeResult, report: HandshakeReport) -> str:
-    """ok, handshake_failed, connect_failed, tls_failed or timeout."""
+def outcome(result: ProbeResult, report: HandshakeReport) -> ProbeOutcome:
+    """How the probe ended, once the rules have judged what the server sent."""
     if result.error is not None:
         return result.error.outcome
-    return HANDSHAKE_FAILED if report.verdict == FAIL else OK
+    return ProbeOutcome.HANDSHAKE_FAILED if report.verdict == FAIL else ProbeOutcome.OK
 
 
 def redact(message: bytes) -> bytes:

@@ -15,6 +15,7 @@ from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
 from wsaccept_cli.ui.writer import OutputWriter, TextOutput
 
 if TYPE_CHECKING:
+    from wsaccept_cli.core.outcomes import ProbeOutcome
     from wsaccept_cli.core.rules import HandshakeReport
 
 
@@ -26,7 +27,7 @@ class ProbeView:
         request: bytes,
         response: bytes,
         report: HandshakeReport,
-        outcome: str,
+        outcome: ProbeOutcome,
         address: str | None,
         timings: dict[str, float | None],
     ) -> None:
@@ -47,7 +48,7 @@ class ProbeView:
     def as_dict(self) -> dict[str, Any]:
         return {
             **self.report.as_dict(),
-            "outcome": self.outcome,
+            "outcome": self.outcome.label,
             "address": self.address,
             "timings": self.timings,
             "request": self.request_lines,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.core.keys import Problem, printable
+from wsaccept_cli.core.outcomes import ExitCode
 from wsaccept_cli.core.results import Item, KeyResult, KeyRun, LineError, PairResult, PairRun
 
 if TYPE_CHECKING:
