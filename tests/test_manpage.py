@@ -16,7 +16,7 @@ import pytest
 
 from wsaccept_cli import __version__
 from wsaccept_cli.cli import cli
-from wsaccept_cli.core.outcomes import exit_codes
+from wsaccept_cli.core.exitcodes import exit_codes
 
 ROOT = Path(__file__).resolve().parent.parent
 MAN_PAGE = ROOT / "man" / "wsaccept.1"

@@ -11,9 +11,9 @@ from tests.conftest import RFC_ACCEPT, RFC_KEY, Run
 from wsaccept_cli.core.lines import Block
 from wsaccept_cli.core.results import KeyResult, PairResult
 from wsaccept_cli.stream.bulk import compute_block, verify_block
-from wsaccept_cli.ui.diagnostics import resolve_color
+from wsaccept_cli.ui.environment import Environment
 from wsaccept_cli.ui.render import JsonRenderer
-from wsaccept_cli.ui.writer import _line_end
+from wsaccept_cli.ui.writer import line_end
 
 
 class FakeTty(io.StringIO):
@@ -36,19 +36,11 @@ class FakeTty(io.StringIO):
         (None, {"TERM": "dumb"}, True, False),
     ],
 )
-def test_resolve_color(
-    monkeypatch: pytest.MonkeyPatch,
-    flag: bool | None,
-    env: dict[str, str],
-    tty: bool,
-    expected: bool,
+def test_colour_is_decided_from_the_flag_the_environment_and_the_terminal(
+    flag: bool | None, env: dict[str, str], tty: bool, expected: bool
 ) -> None:
-    for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
     stream = FakeTty() if tty else io.StringIO()
-    assert resolve_color(flag, stream) is expected
+    assert Environment(None, None, stream, env).color(flag, stream) is expected
 
 
 def test_plain_is_the_default_in_a_pipe(run: Run) -> None:
@@ -101,7 +93,7 @@ def test_stderr_colour_follows_the_flag(run: Run) -> None:
 
 def _fast_and_slow_records(data: bytes) -> tuple[list[str], list[str]]:
     """JSON of the fast path's runs and of the same keys through the per-line path."""
-    fast, slow = JsonRenderer(io.BytesIO()), JsonRenderer(io.BytesIO())
+    fast, slow = JsonRenderer(), JsonRenderer()
     for item in compute_block(Block(1, data), strict=False):
         if isinstance(item, KeyResult):
             fast.key_result(item)
@@ -122,7 +114,7 @@ def test_json_fast_path_records_equal_json_dumps_records() -> None:
 
 def test_json_fast_path_pair_records_equal_json_dumps_records() -> None:
     data = f"{RFC_KEY} {RFC_ACCEPT}\n".encode()
-    fast, slow = JsonRenderer(io.BytesIO()), JsonRenderer(io.BytesIO())
+    fast, slow = JsonRenderer(), JsonRenderer()
     (run,) = verify_block(Block(7, data))
     assert not isinstance(run, PairResult)
     fast.pair_run(run)
@@ -158,7 +150,7 @@ def test_quiet_renderer_prints_nothing_for_a_stream(run: Run) -> None:
 def test_closed_stream_is_not_a_terminal() -> None:
     stream = io.StringIO()
     stream.close()
-    assert resolve_color(None, stream) is False
+    assert Environment(None, None, stream, {}).color(None, stream) is False
 
 
 @pytest.mark.parametrize(
@@ -167,4 +159,4 @@ def test_closed_stream_is_not_a_terminal() -> None:
     ids=["nothing yet", "after a newline", "mid-line", "mid-line 2", "in a last line"],
 )
 def test_a_held_signal_lets_only_the_line_being_written_end(written: int, end: int) -> None:
-    assert _line_end(b"ab\ncd\nef", written) == end
+    assert line_end(b"ab\ncd\nef", written) == end

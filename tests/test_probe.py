@@ -486,7 +486,11 @@ def test_given_headers_replace_ours_and_key_is_used(run: Run) -> None:
     [
         (["http://example.com/"], "is not a ws:// or wss:// URL"),
         (["-H", "NoColon", "ws://example.com/"], "'NoColon' is not 'Name: value'"),
-        (["--timeout", "0", "ws://example.com/"], "0.0 is not in the range x>0"),
+        (["--timeout", "0", "ws://example.com/"], "0.0 is not a number of seconds between 0"),
+        (["--timeout", "nan", "ws://example.com/"], "nan is not a number of seconds between 0"),
+        (["--timeout", "inf", "ws://example.com/"], "inf is not a number of seconds between 0"),
+        (["--timeout", "1e309", "ws://example.com/"], "inf is not a number of seconds between 0"),
+        (["--timeout", "1e9", "ws://example.com/"], "1000000000.0 is not a number of seconds"),
     ],
 )
 def test_usage_errors(run: Run, args: list[str], message: str) -> None:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pexpect
 import pytest
@@ -50,7 +51,7 @@ def test_signal_mid_stream_exits_cleanly_with_whole_lines(wsaccept: str, signum:
         assert process.stdout.readline() == b"ok\n"
         process.send_signal(signum)
         code = process.wait(timeout=30)
-        assert code == (130 if signum == signal.SIGINT else 143)
+        assert code == -signum  # ended by the signal itself, as a shell expects
         assert process.stdout.read() == b""
         assert process.stderr.read() == b""
 
@@ -204,3 +205,63 @@ def test_a_one_liner_loads_only_click_and_wsaccept() -> None:
     loaded = ast.literal_eval(result.stdout.decode().splitlines()[-1])
     others = {name for name in loaded if not name.startswith("wsaccept_cli")}
     assert others <= {"_sha1", "binascii"}, others  # binascii may be loaded already (coverage)
+
+
+def test_ctrl_c_stops_the_shell_loop_that_called_wsaccept(tmp_path: Path) -> None:
+    # Ctrl-C signals the whole foreground process group. A shell goes on with its loop when the
+    # command it waited for caught the signal and exited; it stops when the command was ended
+    # by the signal, which is what wsaccept does after its whole lines.
+    log = tmp_path / "log"
+    loop = (
+        f"for i in 1 2 3; do sleep 30 | '{script_path()}' compute; echo \"after $i\" >> '{log}';"
+        f" done; echo finished >> '{log}'"
+    )
+    with subprocess.Popen(["bash", "-c", loop], env=clean_env(), process_group=0) as shell:
+        deadline = time.monotonic() + 20
+        while not any("wsaccept" in " ".join(cmd) for cmd in children_commands(shell.pid)):
+            assert time.monotonic() < deadline, "wsaccept did not start"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.killpg(shell.pid, signal.SIGINT)
+        assert shell.wait(timeout=20) == -signal.SIGINT
+    assert not log.exists()  # not "after 1": the loop stopped with wsaccept
+
+
+def children_commands(pid: int) -> list[list[str]]:
+    """The command lines of the processes whose parent is `pid`, and of their children."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                parent = int(stat.read().rpartition(b")")[2].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().decode(errors="replace").split("\0")
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if parent == pid:
+            found.append(command)
+            found += children_commands(int(entry))
+    return found
+
+
+@pytest.mark.parametrize("option", ["--help", "--version", "-h"])
+def test_help_and_version_on_a_full_disk_are_one_line_and_exit_74(option: str) -> None:
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [script_path(), option], stdout=full, stderr=subprocess.PIPE, timeout=30,
+            env=clean_env(), check=False,
+        )  # fmt: skip
+    assert done.returncode == 74
+    assert done.stderr == b"wsaccept: error: cannot write output: No space left on device\n"
+
+
+def test_inspect_into_head_ends_quietly_with_141(tmp_path: Path) -> None:
+    one = (Path(__file__).parent / "cases" / "inspect" / "bug-sha256.http").read_bytes()
+    capture = tmp_path / "many.http"
+    capture.write_bytes(one * 2000)  # far more output than a pipe holds
+    shell = (
+        f"'{script_path()}' inspect '{capture}' | head -1 >/dev/null;"
+        ' echo "status=${PIPESTATUS[0]}"'
+    )
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, env=clean_env(), timeout=30)
+    assert (done.stdout, done.stderr) == (b"status=141\n", b"")

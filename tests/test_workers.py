@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import os
 import random
 import select
@@ -17,32 +16,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from websockets.utils import accept_key
 
-from tests.conftest import RFC_ACCEPT, RFC_KEY, Run, clean_env, script_path
-from wsaccept_cli.core.lines import READ_SIZE, Block
-from wsaccept_cli.stream import parallel as workers
+from tests.conftest import RFC_ACCEPT, RFC_KEY, Run, clean_env, invoke, script_path
+from wsaccept_cli.core.lines import READ_SIZE, Block, OverlongLine
+from wsaccept_cli.stream import parallel
 from wsaccept_cli.stream.bulk import compute_block
-from wsaccept_cli.stream.parallel import (
-    MAX_BLOCK_FRAME,
-    PIPE_SIZE,
-    BlockRenderer,
-    Worker,
-    WorkerError,
-    WorkerPool,
-    default_jobs,
-    process_in_workers,
-)
-from wsaccept_cli.ui.diagnostics import Diagnostics
-from wsaccept_cli.ui.render import make_renderer
-from wsaccept_cli.ui.session import Session
-from wsaccept_cli.ui.writer import OutputWriter
-
-if TYPE_CHECKING:
-    from wsaccept_cli.ui.session import Rendered
+from wsaccept_cli.stream.parallel import jobs_for, process_stream
+from wsaccept_cli.ui.render import RendererSpec
+from wsaccept_cli.ui.session import BlockWork
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 # Canonical keys are 25 bytes a line: this many fill one block, the part done without workers.
@@ -123,7 +108,19 @@ def test_workers_write_what_one_process_writes(
     assert alone[0] == 1  # the input has bad lines: a real comparison, not of two empty runs
     assert alone[2].count(b"\n") > 5
     assert run_on(source, command, *options, "--jobs", "2") == alone
-    assert run_on(source, command, *options, "-j", "3") == alone
+    in_process = invoke(command, *options, input=source.read_bytes())
+    assert (in_process.exit_code, in_process.stdout_bytes, in_process.stderr_bytes) == alone
+
+
+def test_more_jobs_than_cpus_are_lowered_with_a_note(mixed_keys: Path) -> None:
+    cpus = len(os.sched_getaffinity(0))
+    code, stdout, stderr = run_on(mixed_keys, "compute", "-j", "10000")
+    note, _, rest = stderr.partition(b"\n")
+    plural = "s" if cpus != 1 else ""
+    expected_note = f"wsaccept: note: -j 10000 lowered to {min(cpus, 8)}:"
+    assert note.decode().startswith(expected_note)
+    assert (f"may use {cpus} CPU{plural}" in note.decode()) or "at most 8 help" in note.decode()
+    assert (code, stdout, rest) == run_on(mixed_keys, "compute", "-j", "1")
 
 
 def test_accepts_from_workers_agree_with_websockets(tmp_path: Path) -> None:
@@ -286,12 +283,14 @@ def test_a_killed_worker_costs_a_warning_and_no_line(busy: bool) -> None:
         code, tail, stderr = wsaccept.finish()
     assert (code, output + tail) == (0, expected(first + rest))
     assert stderr.decode() == (
-        f"wsaccept: warning: worker process {victim} was killed by signal 9;"
+        "wsaccept: warning: a worker process ended unexpectedly;"
         " the main process did its work instead\n"
     )
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, -signal.SIGINT), (signal.SIGTERM, -signal.SIGTERM)]
+)
 @pytest.mark.parametrize("group", [False, True], ids=["wsaccept", "process-group"])
 def test_a_signal_stops_wsaccept_and_its_workers(signum: int, code: int, group: bool) -> None:
     # Ctrl-C at a terminal signals the whole process group: the workers leave it to wsaccept.
@@ -338,65 +337,59 @@ def test_in_memory_stdin_is_done_in_one_process(run: Run) -> None:
 
 def test_default_jobs_follow_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
-    assert default_jobs() == 1  # one CPU: everything in one process
+    assert jobs_for(None) == (1, None)  # one CPU: everything in one process
+    assert jobs_for(4) == (1, "-j 4 lowered to 1: this process may use 1 CPU")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
-    assert default_jobs() == 8
+    assert jobs_for(None) == (8, None)
+    assert jobs_for(20) == (8, "-j 20 lowered to 8: at most 8 help")
     monkeypatch.delattr(os, "sched_getaffinity")  # as on macOS
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert default_jobs() == 2
+    assert jobs_for(None) == (2, None)
+    assert jobs_for(1) == (1, None)
 
 
-def fails_on_second_line(block: Block) -> Rendered:
-    if block.first_line == 2:
+def fails_on_second_line(block: Block | OverlongLine) -> bytes:
+    if isinstance(block, Block) and block.first_line == 2:
         raise ZeroDivisionError("a bug in rendering")
-    return b"fine\n", [], (1, 0, 0, 0)
+    return b"fine\n"
 
 
-def test_a_bug_in_a_worker_is_raised_with_its_traceback() -> None:
-    warnings: list[str] = []
-    pool = WorkerPool(fails_on_second_line, 1, warnings.append)  # type: ignore[arg-type]
-    pool.start()
-    try:
-        pool.submit(Block(1, b"x\n"))
-        assert pool.collect() == (b"fine\n", [], (1, 0, 0, 0))
-        pool.submit(Block(2, b"y\n"))
-        with pytest.raises(WorkerError, match="ZeroDivisionError: a bug in rendering"):
-            pool.collect()
-    finally:
-        pool.close()
-    assert warnings == []
-
-
-@pytest.mark.parametrize(
-    ("pipe_grows", "depth"), [(False, 1), (True, PIPE_SIZE // MAX_BLOCK_FRAME + 1)]
-)
-def test_blocks_come_back_in_order_whether_workers_hold_one_block_or_several(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pipe_grows: bool, depth: int
+def test_a_bug_in_a_worker_is_raised_with_its_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # Without a pipe that can take a whole block (not Linux, a low pipe-max-size), a worker
-    # holds one block at a time.
-    started: list[Worker] = []
-    fork_worker = workers._fork_worker
+    monkeypatch.setattr(parallel, "PARALLEL_AFTER", 0)
+    source = tmp_path / "lines"
+    source.write_bytes(b"x\ny\n")
+    emitted: list[bytes] = []
+    warnings: list[str] = []
+    with source.open("rb") as lines:
+        fd = lines.fileno()
+        one_line = partial(os.read, fd, 2)  # one block a line
+        with pytest.raises(ZeroDivisionError, match="a bug in rendering"):
+            process_stream(
+                lambda size: one_line(), fd, fails_on_second_line, emitted.append, jobs=2,
+                warn=warnings.append,
+            )  # fmt: skip
+    assert (emitted, warnings) == ([b"fine\n"], [])
 
-    def recorded(*args: Any) -> Worker:
-        started.append(fork_worker(*args))
-        return started[-1]
 
-    if not pipe_grows:
-        monkeypatch.setattr(workers, "_grow_pipe", lambda fd: 0)
-    monkeypatch.setattr(workers, "_fork_worker", recorded)
+@pytest.mark.parametrize("window", [1, 3])
+def test_blocks_come_back_in_order_whatever_the_window(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, window: int
+) -> None:
+    monkeypatch.setattr(parallel, "PARALLEL_AFTER", 0)
+    monkeypatch.setattr(parallel, "WINDOW_PER_JOB", window)
     given = keys(8 * KEYS_PER_BLOCK)
     source = tmp_path / "keys"
     source.write_bytes(b"\n".join(given) + b"\n")
-    sink = io.BytesIO()
-    stdout = OutputWriter(sink)
-    session = Session(
-        make_renderer("plain", stdout, color=False), Diagnostics(None, color=False), stdout=stdout
-    )
-    render = BlockRenderer(partial(compute_block, strict=False), "plain")
+    work = BlockWork(partial(compute_block, strict=False), RendererSpec("plain"))
+    emitted: list[bytes] = []
     with source.open("rb") as keys_file:
         fd = keys_file.fileno()
-        process_in_workers(fd, partial(os.read, fd), session, render, 3)
-    assert [worker.depth for worker in started] == [depth] * 3
-    assert sink.getvalue() == expected(given)
-    assert session.counts() == (len(given), 0, 0, 0)
+        small_reads = partial(os.read, fd)
+        process_stream(
+            lambda size: small_reads(READ_SIZE // 4), fd, work,
+            lambda rendered: emitted.append(rendered[0]), jobs=3, warn=pytest.fail,
+        )  # fmt: skip
+    assert len(emitted) > 8  # many blocks, each through a worker
+    assert b"".join(emitted) == expected(given)

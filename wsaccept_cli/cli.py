@@ -1,30 +1,36 @@
-"""The `wsaccept` commands: parse arguments, call the core, hand results to a renderer."""
+"""The `wsaccept` commands: parse arguments, call the core or the network code, hand the results
+to the session. How things look is decided in `ui`, what is true in `core`."""
 
 from __future__ import annotations
 
 import io
 import os
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from wsaccept_cli import __version__
+from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.core.keys import accept_lines, generate_keys
-from wsaccept_cli.core.outcomes import ExitCode
-from wsaccept_cli.core.results import Item, compute_key, verify_pair
-from wsaccept_cli.ui.diagnostics import FORMATS, Diagnostics, resolve_color, resolve_format
-from wsaccept_cli.ui.render import make_renderer
-from wsaccept_cli.ui.session import Session
-from wsaccept_cli.ui.writer import GUARD, OutputError, OutputWriter, TerminatedError, discard_stdout
+from wsaccept_cli.core.results import compute_key, verify_pair
+from wsaccept_cli.fastclick import FilePath, Group, version_option
+from wsaccept_cli.ui.environment import FORMATS, Environment
+from wsaccept_cli.ui.session import BlockWork, Rendering, Session
+from wsaccept_cli.ui.text import display
+from wsaccept_cli.ui.writer import OutputError, TerminatedError, discard_stdout
 
 if TYPE_CHECKING:
     from wsaccept_cli.core.handshake import Capture
     from wsaccept_cli.core.lines import Block, OverlongLine
+    from wsaccept_cli.core.request import RequestTarget
+    from wsaccept_cli.core.results import Item
+    from wsaccept_cli.core.rules import HandshakeReport
 
 GENKEY_BATCH = 8192
+# --timeout: long enough for any real server, short enough that a typo (1e9) is caught.
+MAX_TIMEOUT = 24 * 3600.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,56 +41,15 @@ class InputError(click.ClickException):
     exit_code = ExitCode.USAGE
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"wsaccept: error: {self.format_message()}", err=True)
+        click.echo(f"wsaccept: error: {display(self.format_message())}", err=True)
 
 
-HELP_TEXT = "Show this message and exit."
-
-
-def show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    if value and not ctx.resilient_parsing:
-        click.echo(ctx.get_help(), color=ctx.color)
-        ctx.exit()
-
-
-def show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    """-V/--version; not click.version_option, which looks its help up (see HelpOption)."""
-    if value and not ctx.resilient_parsing:
-        click.echo(f"wsaccept, version {__version__}", color=ctx.color)
-        ctx.exit()
-
-
-class HelpOption:
-    """click's -h/--help, with its help text given rather than looked up through gettext.
-
-    click builds the option on every run and looks the text up in a translation catalogue (it
-    ships none); the first lookup loads the locale module and searches for catalogues, a
-    millisecond of every one-liner's start-up.
-    """
-
-    help_option: click.Option | None = None
-
-    def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        assert isinstance(self, click.Command)
-        names = self.get_help_option_names(ctx)
-        if not names or not self.add_help_option:
-            return None
-        if self.help_option is None:
-            self.help_option = click.Option(
-                names, is_flag=True, expose_value=False, is_eager=True, help=HELP_TEXT,
-                callback=show_help,
-            )  # fmt: skip
-        return self.help_option
-
-
-class WsacceptCommand(HelpOption, click.Command):
-    """A wsaccept command."""
-
-
-class WsacceptGroup(HelpOption, click.Group):
+class WsacceptGroup(Group):
     """Maps Ctrl-C, SIGTERM, a closed stdout and a failed write to their exit codes."""
 
-    command_class = WsacceptCommand
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """In the order people use them, not alphabetical."""
+        return list(self.commands)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -94,12 +59,20 @@ class WsacceptGroup(HelpOption, click.Group):
         except TerminatedError:
             ctx.exit(ExitCode.TERMINATED)
         except BrokenPipeError:
-            discard_stdout(sys.stdout.buffer)
+            discard_stdout(environment(ctx).stdout)
             ctx.exit(ExitCode.BROKEN_PIPE)
         except OutputError as error:
-            discard_stdout(sys.stdout.buffer)
-            click.echo(f"wsaccept: error: {error}", err=True)
+            discard_stdout(environment(ctx).stdout)
+            click.echo(f"wsaccept: error: {display(str(error))}", err=True)
             ctx.exit(ExitCode.OUTPUT_FAILED)
+
+
+def environment(ctx: click.Context) -> Environment:
+    """The run's Environment: the one a test handed in as `obj`, else this process's."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Environment):
+        root.obj = Environment.of_process()
+    return root.obj
 
 
 def output_options(command: F) -> F:
@@ -133,21 +106,6 @@ def jobs_option(command: F) -> F:
     )(command)
 
 
-class ExistingFile(click.ParamType):  # type: ignore[type-arg,unused-ignore]
-    """A file that exists, as click.Path(exists=True, dir_okay=False) checks, but built without
-    a gettext lookup at import (see HelpOption)."""
-
-    name = "file"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        path = os.fsdecode(value)
-        if not os.path.exists(path):
-            self.fail(f"File {path!r} does not exist.", param, ctx)
-        if os.path.isdir(path):
-            self.fail(f"File {path!r} is a directory.", param, ctx)
-        return path
-
-
 def raw_http_format(fmt: str | None, option: str) -> str:
     """The internal format that writes raw HTTP; only plain output can carry it."""
     if fmt not in (None, "plain"):
@@ -157,85 +115,76 @@ def raw_http_format(fmt: str | None, option: str) -> str:
     return "http"
 
 
-def stdout_writer() -> OutputWriter:
-    """Stdout for results, written whole; anything Python buffered for it goes first."""
-    if sys.stdout is None:
-        raise InputError("stdout is closed")
-    sys.stdout.flush()
-    return OutputWriter(sys.stdout.buffer)
-
-
-def open_session(
-    fmt: str | None, color: bool | None, *, strict: bool = False, quiet: bool = False
+def start(
+    ctx: click.Context,
+    fmt: str | None,
+    color: bool | None,
+    *,
+    strict: bool = False,
+    quiet: bool = False,
+    required: bool = False,
 ) -> Session:
-    """The session a command reports through, with format and colour decided once."""
-    stdout = stdout_writer()
-    renderer = make_renderer(
-        resolve_format(fmt), stdout, color=resolve_color(color, sys.stdout), quiet=quiet
-    )
-    diagnostics = Diagnostics(sys.stderr, color=resolve_color(color, sys.stderr), quiet=quiet)
-    return Session(renderer, diagnostics, strict=strict, stdout=stdout)
-
-
-def stdin_blocks() -> Iterator[Block | OverlongLine]:
-    """Stdin as blocks of whole lines; any read failure is an InputError."""
-    from wsaccept_cli.core.lines import read_blocks
-
-    stdin = stdin_binary()
-    GUARD.install()
-    try:
-        yield from read_blocks(stdin.read1)
-    except OSError as error:
-        raise InputError(f"cannot read stdin: {error.strerror or error}") from None
+    """The session a command reports through; a closed stdout is an InputError."""
+    env = environment(ctx)
+    if env.stdout is None:
+        raise InputError("stdout is closed")
+    return Session.open(env, fmt, color, strict=strict, quiet=quiet, required=required)
 
 
 def process_stdin(
+    ctx: click.Context,
     session: Session,
     process: Callable[[Block | OverlongLine], Iterable[Item]],
-    *,
-    fmt: str | None,
+    rendering: Rendering,
     jobs: int | None,
-    strict: bool = False,
-    quiet: bool = False,
 ) -> None:
-    """Each block of stdin processed, its results handed on and written before the next read;
-    a large input by worker processes, when there are CPUs for them and the format allows."""
-    fmt = resolve_format(fmt)
-    fd = stdin_fd()
-    if fd is not None and (quiet or fmt != "rich"):
-        from wsaccept_cli.stream.parallel import BlockRenderer, default_jobs, process_in_workers
+    """Each block of stdin rendered by the one block function, and written before the next
+    read; a large input by worker processes, when the format allows."""
+    from wsaccept_cli.stream.parallel import jobs_for, process_stream
 
-        jobs = default_jobs() if jobs is None else jobs
-        if jobs > 1:
-            GUARD.install()
-            render = BlockRenderer(process, fmt, strict=strict, quiet=quiet)
-            process_in_workers(fd, partial(read_input, fd), session, render, jobs)
-            return
-    for block in stdin_blocks():
-        for item in process(block):
-            session.handle(item)
-        session.flush()
+    env = environment(ctx)
+    stdin = stdin_of(env)
+    work = BlockWork(process, session.spec, rendering)
+    jobs, lowered = jobs_for(1 if session.spec.keeps_state() else jobs)
+    if lowered:
+        session.diagnostics.summary("note", lowered)
+    fd = env.stdin_fd()
+    read = partial(read_fd, fd) if fd is not None else reading(stdin.read1, "stdin")
+    warn = partial(session.diagnostics.summary, "warning")
+    process_stream(read, fd, work, session.emit, jobs=jobs, warn=warn)
 
 
-def stdin_fd() -> int | None:
-    """Stdin's file descriptor, or None when it has none (a test's in-memory stream)."""
-    try:
-        return stdin_binary().fileno()
-    except (OSError, ValueError, io.UnsupportedOperation):
-        return None
-
-
-def read_input(fd: int, size: int) -> bytes:
-    """Up to `size` bytes from stdin's file descriptor; a read failure is an InputError."""
+def read_fd(fd: int, size: int) -> bytes:
+    """Up to `size` bytes from a file descriptor; a read failure is an InputError."""
     try:
         return os.read(fd, size)
     except OSError as error:
         raise InputError(f"cannot read stdin: {error.strerror or error}") from None
 
 
-def stdin_or_usage_error(what: str) -> None:
+def reading(read: Callable[[int], bytes], name: str) -> Callable[[int], bytes]:
+    """`read`, with a read failure an InputError naming what could not be read (a failure to
+    write is not caught here: a closed stdout must still end quietly)."""
+
+    def read_or_fail(size: int) -> bytes:
+        try:
+            return read(size)
+        except OSError as error:
+            raise InputError(f"cannot read {name}: {error.strerror or error}") from None
+
+    return read_or_fail
+
+
+def stdin_of(env: Environment) -> io.BufferedReader:
+    """Stdin's bytes, or an InputError when there is no stdin at all."""
+    if env.stdin is None:
+        raise InputError("stdin is closed; give the input as arguments")
+    return env.stdin
+
+
+def stdin_or_usage_error(ctx: click.Context, what: str) -> None:
     """Refuse to wait silently for input typed at a terminal nobody may be watching."""
-    if sys.stdin is not None and sys.stdin.isatty():
+    if environment(ctx).stdin_is_terminal():
         raise click.UsageError(
             f"no {what} given and stdin is a terminal; give {what} as arguments,"
             " pipe lines in, or pass '-' to type them"
@@ -245,11 +194,9 @@ def stdin_or_usage_error(what: str) -> None:
 @click.group(
     name="wsaccept", cls=WsacceptGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )
-@click.option(
-    "-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=show_version,
-    help="Show the version and exit.",
-)  # fmt: skip
-def cli() -> None:
+@version_option(__version__, "-V", "--version")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Compute, check and debug the WebSocket opening handshake (RFC 6455).
 
     Sec-WebSocket-Accept is base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), taken
@@ -264,6 +211,7 @@ def cli() -> None:
     failed, timeout; 74 stdout not writable; 130 Ctrl-C; 141 stdout closed
     by its reader; 143 SIGTERM.
     """
+    environment(ctx)
 
 
 @cli.command()
@@ -308,16 +256,17 @@ def compute(
     if response:
         fmt = raw_http_format(fmt, "--response")
     if not keys:
-        stdin_or_usage_error("KEY")
-    session = open_session(fmt, color, strict=strict)
+        stdin_or_usage_error(ctx, "KEY")
+    session = start(ctx, fmt, color, strict=strict)
+    rendering = session.rendering()
     for source in keys or ("-",):
-        if source != "-":
-            session.handle(compute_key(os.fsencode(source), None, strict=strict))
-            continue
-        from wsaccept_cli.stream.bulk import compute_block
+        if source == "-":
+            from wsaccept_cli.stream.bulk import compute_block
 
-        process = partial(compute_block, strict=strict)
-        process_stdin(session, process, fmt=fmt, jobs=jobs, strict=strict)
+            process_stdin(ctx, session, partial(compute_block, strict=strict), rendering, jobs)
+        else:
+            rendering.handle(compute_key(os.fsencode(source), None, strict=strict))
+            session.emit(rendering.take())
     ctx.exit(session.finish("key", nothing="no keys in the input"))
 
 
@@ -352,15 +301,17 @@ def verify(
     if len(pair) != 2 and pair not in ((), ("-",)):
         raise click.UsageError("give KEY and ACCEPT, or '-' (or nothing) to read pairs from stdin")
     if not pair:
-        stdin_or_usage_error("KEY ACCEPT")
-    session = open_session(fmt, color, quiet=quiet)
+        stdin_or_usage_error(ctx, "KEY ACCEPT")
+    session = start(ctx, fmt, color, quiet=quiet, required=True)
+    rendering = session.rendering()
     if len(pair) == 2:
-        session.handle(verify_pair(os.fsencode(pair[0]), os.fsencode(pair[1]), None))
+        rendering.handle(verify_pair(os.fsencode(pair[0]), os.fsencode(pair[1]), None))
+        session.emit(rendering.take())
     else:
         from wsaccept_cli.stream.bulk import verify_block
 
-        process_stdin(session, verify_block, fmt=fmt, jobs=jobs, quiet=quiet)
-    ctx.exit(session.finish("pair", nothing="no 'KEY ACCEPT' pairs in the input", required=True))
+        process_stdin(ctx, session, verify_block, rendering, jobs)
+    ctx.exit(session.finish("pair", nothing="no 'KEY ACCEPT' pairs in the input"))
 
 
 @cli.command()
@@ -405,20 +356,34 @@ def genkey(
       wsaccept genkey --request ws://localhost:8080/chat | nc localhost 8080
     """
     if url is not None:
-        print_request(url, fmt, count, with_accept)
+        print_request(ctx, url, fmt, count, with_accept)
         return
-    session = open_session(fmt, color)
-    GUARD.install()
+    session = start(ctx, fmt, color)
+    rendering = session.rendering()
     while count > 0:
         keys = generate_keys(min(count, GENKEY_BATCH))
-        session.generated(keys, accept_lines(keys) if with_accept else None)
-        session.flush()
+        rendering.generated(keys, accept_lines(keys) if with_accept else None)
+        session.emit(rendering.take())
         count -= len(keys)
     ctx.exit(session.finish("key"))
 
 
+def print_request(ctx: click.Context, url: str, fmt: str | None, count: int, accept: bool) -> None:
+    """genkey --request: one request, as raw HTTP."""
+    from wsaccept_cli.core.request import RequestError, RequestTarget, build_request
+
+    raw_http_format(fmt, "--request")
+    if count != 1 or accept:
+        raise click.UsageError("--request prints one request; it takes no --count or --with-accept")
+    try:
+        request = build_request(RequestTarget(url), generate_keys(1)[0])
+    except RequestError as error:
+        raise InputError(f"--request: {error}") from None
+    start(ctx, "plain", False).stdout.write(request)
+
+
 @cli.command()
-@click.argument("capture", required=False, metavar="[FILE|-]")
+@click.argument("capture", required=False, metavar="[FILE|-]", type=FilePath(allow_dash=True))
 @output_options
 @click.pass_context
 def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: bool | None) -> None:
@@ -445,28 +410,75 @@ def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: boo
     from wsaccept_cli.core.handshake import Capture
     from wsaccept_cli.core.rules import inspect_handshake
 
-    if capture in (None, "-"):
-        if capture is None:
-            stdin_or_usage_error("FILE")
-        stream = stdin_binary()
-    else:
-        stream = open_input(capture)
-    session = open_session(fmt, color)
-    GUARD.install()
+    if capture is None:
+        stdin_or_usage_error(ctx, "FILE")
+    stream = open_capture(ctx, capture)
+    session = start(ctx, fmt, color)
+    rendering = session.rendering()
     found = Capture()
+    read = reading(stream.read1, capture if capture not in (None, "-") else "stdin")
     try:
-        for number, handshake in enumerate(read_capture(stream.read1, found), start=1):
-            session.handshake(inspect_handshake(number, handshake, found))
-            session.flush()
+        for number, handshake in enumerate(read_capture(read, found), start=1):
+            rendering.handshake(inspect_handshake(number, handshake, found))
+            session.emit(rendering.take())
     except CaptureError as error:
         raise InputError(str(error)) from None
-    except OSError as error:
-        raise InputError(f"cannot read {capture or 'stdin'}: {error.strerror or error}") from None
     finally:
         stream.close()
-    if not session.results:
+    if session.tally.empty:
         raise NoHandshakeError(found)
     ctx.exit(session.finish("handshake"))
+
+
+def open_capture(ctx: click.Context, path: str | None) -> io.BufferedReader:
+    """The capture to read: stdin for none or '-', else the file, or an InputError saying why
+    it cannot be read."""
+    if path in (None, "-"):
+        return stdin_of(environment(ctx))
+    try:
+        return open(path, "rb")  # closed by the caller
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+class NoHandshakeError(InputError):
+    """Input that holds no HTTP message at all: say what it held instead."""
+
+    def __init__(self, capture: Capture) -> None:
+        lines = capture.lines + capture.skipped_lines
+        if capture.lines == 0 and capture.skipped_lines:
+            found = f"a JSON document with {capture.skipped_lines} entries, none of them WebSocket"
+        elif lines:
+            found = f"{capture.lines} lines, none of them an HTTP request, response or header"
+        else:
+            found = "no input at all"
+        super().__init__(
+            f"no handshake in the input: found {found} (expected raw HTTP, 'curl -v' output or"
+            " a HAR file)"
+        )
+
+
+def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A timeout must be a number of seconds a clock can count down: not nan, not infinite."""
+    if value != value or not 0 < value <= MAX_TIMEOUT:  # value != value: nan
+        raise click.BadParameter(
+            f"{value!r} is not a number of seconds between 0 and {MAX_TIMEOUT:g}"
+        )
+    return value
+
+
+def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--cacert must hold PEM certificates: found out before connecting, not as a TLS failure."""
+    if value is None:
+        return None
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=value)
+    except (OSError, ssl.SSLError, ValueError) as error:
+        reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or error
+        raise click.BadParameter(f"{value!r} holds no PEM certificate ({reason})") from None
+    return value
 
 
 @cli.command()
@@ -496,24 +508,33 @@ def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: boo
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,
     default=10.0,
     show_default=True,
     metavar="SECONDS",
+    callback=finite_seconds,
     help="Give up when the whole exchange (resolve, connect, TLS, response head) takes longer.",
 )
 @click.option("--insecure", is_flag=True, help="Skip TLS certificate checks (wss://).")
 @click.option(
     "--cacert",
-    type=ExistingFile(),
+    type=FilePath(exists=True),
+    callback=pem_file,
     metavar="FILE",
     help="Trust the CA certificates in FILE (PEM) for wss://.",
 )
-@click.option("--key", metavar="KEY", help="Send this Sec-WebSocket-Key instead of a fresh one.")
+@click.option(
+    "--ws-key",
+    "--key",
+    "key",
+    metavar="KEY",
+    help="Send this Sec-WebSocket-Key instead of a fresh one.",
+)
 @click.option(
     "--show-secrets",
     is_flag=True,
-    help="Print Authorization, Cookie and Proxy-Authorization values instead of redacting them.",
+    help="Print credentials (Authorization, Cookie, Proxy-Authorization, a URL's password) and"
+    " Set-Cookie values instead of redacting them.",
 )
 @output_options
 @click.pass_context
@@ -550,94 +571,97 @@ def probe(
       wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
       wsaccept probe --format json --timeout 5 "$ENDPOINT" || exit 1
     """
-    from wsaccept_cli.core.request import RequestTarget
-    from wsaccept_cli.net.probe import build_probe_request, outcome, probe_report, redact, run_probe
-    from wsaccept_cli.ui.render import ProbeView
+    from wsaccept_cli.net.probe import outcome, probe_report, run_probe
+    from wsaccept_cli.ui.views import ProbeView
 
-    try:
-        target = RequestTarget(url)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="'URL'") from None
-    nonce = os.fsencode(key) if key is not None else generate_keys(1)[0]
-    request = build_probe_request(
-        target,
-        nonce,
-        [parse_header(header) for header in headers],
-        origin=origin,
-        protocols=protocols,
-        extensions=extensions,
+    target, request = probe_request(url, headers, origin, protocols, extensions, key)
+    session = start(ctx, fmt, color)
+    shown_url = target.full_url if show_secrets else target.display_url
+    result = run_probe(
+        target, request, timeout=timeout, insecure=insecure, cacert=cacert, url=shown_url
     )
-    session = open_session(fmt, color)
-    result = run_probe(target, request, timeout=timeout, insecure=insecure, cacert=cacert, url=url)
     report = probe_report(result)
     ended = outcome(result, report)
-    shown = (
-        (result.request, result.response)
-        if show_secrets
-        else (redact(result.request), redact(result.response))
-    )
-    session.probe(ProbeView(*shown, report, ended, result.address, result.timings))
+    exchange = (result.request, result.response)
+    if not show_secrets:
+        exchange = redact_probe(target, result.request, result.response, report)
+    rendering = session.rendering()
+    rendering.probe(ProbeView(*exchange, report, ended, result.address, result.timings))
+    session.emit(rendering.take())
     session.finish("probe")
     ctx.exit(ended.exit_code)
 
 
-def parse_header(text: str) -> tuple[str, str]:
-    """'Name: value' from -H, or a usage error saying what is wrong with it."""
-    name, colon, value = text.partition(":")
-    if not colon or not name.strip() or any(c in name for c in " \t\r\n"):
-        raise click.BadParameter(f"{text!r} is not 'Name: value'", param_hint="'-H'")
-    return name.strip(), value.strip()
+def probe_request(
+    url: str,
+    headers: tuple[str, ...],
+    origin: str | None,
+    protocols: tuple[str, ...],
+    extensions: tuple[str, ...],
+    key: str | None,
+) -> tuple[RequestTarget, bytes]:
+    """The target and the request we will send; anything that would make it malformed (a
+    control character, a bad URL) is an error naming the option, before any connection."""
+    from wsaccept_cli.core.request import (
+        RequestError,
+        RequestTarget,
+        build_probe_request,
+        parse_header_option,
+    )
 
-
-class NoHandshakeError(InputError):
-    """Input that holds no HTTP message at all: say what it held instead."""
-
-    def __init__(self, capture: Capture) -> None:
-        lines = capture.lines + capture.skipped_lines
-        if capture.lines == 0 and capture.skipped_lines:
-            found = f"a JSON document with {capture.skipped_lines} entries, none of them WebSocket"
-        elif lines:
-            found = f"{capture.lines} lines, none of them an HTTP request, response or header"
-        else:
-            found = "no input at all"
-        super().__init__(
-            f"no handshake in the input: found {found} (expected raw HTTP, 'curl -v' output or"
-            " a HAR file)"
-        )
-
-
-def stdin_binary() -> io.BufferedReader:
-    """Stdin's bytes, or an InputError when there is no stdin at all."""
-    if sys.stdin is None:
-        raise InputError("stdin is closed; give the input as arguments")
-    return cast(io.BufferedReader, sys.stdin.buffer)
-
-
-def open_input(path: str) -> io.BufferedReader:
-    """A file opened for reading, or an InputError saying why it cannot be."""
-    try:
-        return open(path, "rb")  # closed by the caller
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
-
-
-def print_request(url: str, fmt: str | None, count: int, with_accept: bool) -> None:
-    """genkey --request: one request, as raw HTTP."""
-    from wsaccept_cli.core.request import RequestTarget, build_request
-
-    raw_http_format(fmt, "--request")
-    if count != 1 or with_accept:
-        raise click.UsageError("--request prints one request; it takes no --count or --with-accept")
     try:
         target = RequestTarget(url)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="'--request'") from None
-    stdout_writer().write(build_request(target, generate_keys(1)[0]))
+        nonce = os.fsencode(key) if key is not None else generate_keys(1)[0]
+        request = build_probe_request(
+            target,
+            nonce,
+            [parse_header_option(header) for header in headers],
+            origin=origin,
+            protocols=protocols,
+            extensions=extensions,
+        )
+    except RequestError as error:
+        raise InputError(str(error)) from None
+    return target, request
+
+
+def redact_probe(
+    target: RequestTarget, request: bytes, response: bytes, report: HandshakeReport
+) -> tuple[bytes, bytes]:
+    """The exchange as shown without --show-secrets: every credential we sent, and cookies the
+    server set, redacted wherever they appear (an echoing server, a redirect's Location)."""
+    from wsaccept_cli.core.secrets import Redactor, request_secrets
+
+    redactor = Redactor(request_secrets(request, target))
+    answer = report.handshake.response
+    if answer is not None:
+        answer.body = [redactor.redact_text(line) for line in answer.body]
+    for finding in report.findings:
+        finding.message = redactor.redact_text(finding.message)
+    return redactor.redact(request), redactor.redact(response)
 
 
 def main() -> None:
-    """The console script: click's main, with a Ctrl-C outside a command exiting 130 too."""
+    """The console script: click's main, and what happens around it.
+
+    Errors are shown through the display boundary (click's usage errors echo arguments). A
+    Ctrl-C or SIGTERM ends wsaccept by that signal itself, after its whole lines, so that a
+    calling shell loop, xargs or make stops too. Help or version text that stdout would not take
+    is one line and exit 74 (141, quietly, for a closed pipe), not a traceback.
+    """
+    import sys
+
+    from wsaccept_cli.ui.text import DisplayStream
+    from wsaccept_cli.ui.writer import end_by_signal, unwritable_stdout
+
     try:
-        cli.main(prog_name="wsaccept")
-    except KeyboardInterrupt:  # before or after a command ran
-        sys.exit(ExitCode.INTERRUPTED)
+        code = cli.main(prog_name="wsaccept", standalone_mode=False)
+    except click.ClickException as error:
+        error.show(DisplayStream(sys.stderr))  # type: ignore[arg-type]
+        code = error.exit_code
+    except (click.Abort, KeyboardInterrupt):  # Ctrl-C before or after a command ran
+        code = ExitCode.INTERRUPTED
+    except OSError as error:  # help or version text that stdout would not take
+        code = unwritable_stdout(error)
+    end_by_signal(code)
+    sys.exit(code)

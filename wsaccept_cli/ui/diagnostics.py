@@ -1,44 +1,22 @@
-"""How output looks: format and colour decided once, and diagnostics on stderr.
+"""Diagnostics on stderr: what is said about the input, capped per kind.
 
 Results go to stdout through a renderer; everything said about them goes to stderr through
-`Diagnostics`, which caps per-line messages so a million bad keys do not flood a terminal.
+`Diagnostics`, which caps per-line messages so a million bad keys do not flood a terminal. Every
+line passes through the display boundary (`ui.text.display`), since messages quote input.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TextIO
 
-FORMATS = ("plain", "json", "rich")
+from wsaccept_cli.ui.text import display
+
 SHOWN_PER_KIND = 10
 
-_ANSI_COLORS = {"error": "31", "warning": "33", "note": "36"}  # red, yellow, cyan
-
-
-def resolve_color(flag: bool | None, stream: TextIO) -> bool:
-    """--color/--no-color, else NO_COLOR, else FORCE_COLOR, else whether `stream` is a terminal."""
-    if flag is not None:
-        return flag
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
-        return True
-    return _is_terminal(stream) and os.environ.get("TERM") != "dumb"
-
-
-def resolve_format(name: str | None) -> str:
-    """The format asked for, else rich on a terminal and plain in a pipe."""
-    if name is not None:
-        return name
-    return "rich" if _is_terminal(sys.stdout) else "plain"
-
-
-def _is_terminal(stream: TextIO | None) -> bool:
-    try:
-        return stream is not None and stream.isatty()
-    except ValueError:  # a closed stream
-        return False
+# The one place wsaccept writes colour by hand: the label of a stderr line. rich would colour it
+# too, but importing rich.console costs about 30 ms (`python -X importtime`, bench/README.md),
+# half again a plain one-liner's start-up, for three SGR codes.
+_SGR = {"error": "31", "warning": "33", "note": "36"}  # red, yellow, cyan
 
 
 class Diagnostics:
@@ -65,11 +43,11 @@ class Diagnostics:
         """One line on stderr; if stderr cannot take it, results on stdout still go on."""
         label = f"{kind}:"
         if self.color:
-            label = f"\x1b[{_ANSI_COLORS[kind]}m{label}\x1b[0m"
+            label = f"\x1b[{_SGR[kind]}m{label}\x1b[0m"
         if self.stream is None:
             return
         try:
-            self.stream.write(f"wsaccept: {label} {text}\n")
+            self.stream.write(f"wsaccept: {label} {display(text)}\n")
             self.stream.flush()
         except (OSError, ValueError):
             self.stream = None

@@ -1,115 +1,82 @@
 """The output formats in one place: plain for pipes, JSON Lines for machines, rich for people.
 
-Renderers collect the output for one block of input and write it on `flush`, so a stream of a
-million keys costs one write per block. Rich lives in `render_rich` and is imported only when the
-rich format is chosen, so plain and JSON output start as fast as click allows.
+Renderers collect the output for one block of input and hand it over as bytes on `take`, so a
+stream of a million keys costs one write per block, and a worker process can render a block the
+way this process would. Rich lives in `render_rich` and is imported only when the rich format is
+chosen, so plain and JSON output start as fast as click allows. Text that may carry input passes
+through `ui.text.display` (plain, rich) or `ui.text.json_safe` (JSON) on its way out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from wsaccept_cli.core.keys import Problem, accept_lines, printable
+from wsaccept_cli.core.keys import Problem, accept_lines
 from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
-from wsaccept_cli.ui.writer import OutputWriter, TextOutput
+from wsaccept_cli.ui.text import display, display_bytes, json_safe
 
 if TYPE_CHECKING:
-    from wsaccept_cli.core.outcomes import ProbeOutcome
+    from collections.abc import Mapping
+
     from wsaccept_cli.core.rules import HandshakeReport
+    from wsaccept_cli.ui.views import ProbeView, Renderer
 
 
-class ProbeView:
-    """What `probe` shows: the exchange as printed (secrets redacted), its report and outcome."""
+class RendererSpec:
+    """What it takes to make a renderer: a format and how it is to look. Small and picklable, so
+    a worker process makes the same renderer as this one."""
+
+    __slots__ = ("color", "environ", "fmt", "quiet", "terminal")
 
     def __init__(
         self,
-        request: bytes,
-        response: bytes,
-        report: HandshakeReport,
-        outcome: ProbeOutcome,
-        address: str | None,
-        timings: dict[str, float | None],
+        fmt: str,
+        *,
+        color: bool = False,
+        quiet: bool = False,
+        terminal: bool = False,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
-        self.request_lines = _transcript(request)
-        self.response_lines = _transcript(response)
-        self.report = report
-        self.outcome = outcome
-        self.address = address
-        self.timings = timings
+        self.fmt = fmt
+        self.color = color
+        self.quiet = quiet
+        self.terminal = terminal
+        self.environ = environ
 
-    def timing_text(self) -> str:
-        names = {"connect_ms": "connect", "tls_ms": "TLS", "first_byte_ms": "first byte"}
-        shown = [f"{label} {self.timings[key]:.1f} ms" for key, label in names.items()
-                 if self.timings[key] is not None]  # fmt: skip
-        where = f"{self.address}: " if self.address else ""
-        return f"{where}{', '.join(shown) or 'no connection'}; outcome: {self.outcome}"
+    def keeps_state(self) -> bool:
+        """Whether its renderer carries state from block to block (rich's one continuing
+        table), so that every block must be rendered by this process."""
+        return self.fmt == "rich" and not self.quiet
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            **self.report.as_dict(),
-            "outcome": self.outcome.label,
-            "address": self.address,
-            "timings": self.timings,
-            "request": self.request_lines,
-            "response": self.response_lines,
+    def make(self) -> Renderer:
+        """The renderer for the format; rich is imported here, only when it is chosen."""
+        if self.quiet:
+            return NullRenderer()
+        if self.fmt == "rich":
+            from wsaccept_cli.ui.render_rich import RichRenderer
+
+            return RichRenderer(color=self.color, terminal=self.terminal, environ=self.environ)
+        renderers: dict[str, type[PlainRenderer | JsonRenderer]] = {
+            "json": JsonRenderer,
+            "http": HttpResponseRenderer,
         }
-
-
-def _transcript(message: bytes) -> list[str]:
-    """The lines of a message head as printable text, without the final empty ones."""
-    lines = message.split(b"\r\n")
-    while lines and not lines[-1]:
-        lines.pop()
-    return [printable(line) for line in lines]
-
-
-if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker needs it
-    from typing import Protocol
-
-    class Renderer(Protocol):
-        """What the commands hand their results to."""
-
-        def key_run(self, run: KeyRun) -> None: ...
-        def key_result(self, result: KeyResult) -> None: ...
-        def pair_run(self, run: PairRun) -> None: ...
-        def pair_result(self, result: PairResult) -> None: ...
-        def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None: ...
-        def handshake(self, report: HandshakeReport) -> None: ...
-        def probe(self, probe: ProbeView) -> None: ...
-        def flush(self) -> None: ...
-        def close(self) -> None: ...
-
-
-def make_renderer(fmt: str, stdout: OutputWriter, *, color: bool, quiet: bool = False) -> Renderer:
-    """The renderer for `fmt`, writing to `stdout`."""
-    if quiet:
-        return NullRenderer()
-    if fmt == "rich":
-        from wsaccept_cli.ui.render_rich import RichRenderer
-
-        return RichRenderer(cast(IO[str], TextOutput(stdout)), color=color)
-    renderers: dict[str, type[PlainRenderer | JsonRenderer]] = {
-        "json": JsonRenderer,
-        "http": HttpResponseRenderer,
-    }
-    return renderers.get(fmt, PlainRenderer)(stdout)
+        return renderers.get(self.fmt, PlainRenderer)()
 
 
 class BufferedRenderer:
-    """Output pieces kept until `flush` writes them in one call."""
+    """Output pieces kept until `take` hands them over, joined."""
 
-    def __init__(self, stream: OutputWriter) -> None:
-        self.stream = stream
+    def __init__(self) -> None:
         self.pieces: list[bytes] = []
 
-    def flush(self) -> None:
-        if self.pieces:
-            self.stream.write(b"".join(self.pieces))
-            self.pieces.clear()
+    def take(self) -> bytes:
+        taken = b"".join(self.pieces)
+        self.pieces.clear()
+        return taken
 
     def close(self) -> None:
-        self.flush()
+        pass
 
 
 class PlainRenderer(BufferedRenderer):
@@ -130,7 +97,7 @@ class PlainRenderer(BufferedRenderer):
             self.pieces.append(b"ok\n")
             return
         where = f"line {result.line}: " if result.line is not None else ""
-        expected, received = result.expected.decode(), printable(result.received)
+        expected, received = result.expected.decode(), display_bytes(result.received)
         text = f"{where}mismatch: expected {expected}, received {received}\n"
         self.pieces.append(text.encode())
 
@@ -141,18 +108,19 @@ class PlainRenderer(BufferedRenderer):
             self.pieces += [key + b"\t" + accept for key, accept in zip(keys, accepts)]
 
     def handshake(self, report: HandshakeReport) -> None:
-        lines = [f"handshake {report.number}: {report.describe()}: {report.verdict}"]
+        lines = [f"handshake {report.number}: {display(report.describe())}: {report.verdict}"]
         for finding in report.findings:
-            lines.append(
-                f"  {finding.status:4}  {finding.rule:22} {finding.section:7}  {finding.message}"
-            )
-        lines += [f"  body  | {line}" for line in report.body()]
+            message = display(finding.message)
+            lines.append(f"  {finding.status:4}  {finding.rule:22} {finding.section:7}  {message}")
+        lines += [f"  body  | {display(line)}" for line in report.body()]
         self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
 
     def probe(self, probe: ProbeView) -> None:
-        lines = [f"> {line}".rstrip() for line in probe.request_lines] + [">"]
-        if probe.response_lines:
-            lines += [f"< {line}".rstrip() for line in probe.response_lines] + ["<"]
+        from wsaccept_cli.ui.views import transcript
+
+        lines = [f"> {line}".rstrip() for line in transcript(probe.request)] + [">"]
+        if probe.response:
+            lines += [f"< {line}".rstrip() for line in transcript(probe.response)] + ["<"]
         self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
         self.handshake(probe.report)
         self.pieces.append(f"{probe.timing_text()}\n".encode())
@@ -246,9 +214,8 @@ class JsonRenderer(BufferedRenderer):
     def _record(self, record: dict[str, Any]) -> None:
         import json  # here, not at the top: the fast paths and plain output never need it
 
-        self.pieces.append(
-            json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        )
+        encoded = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        self.pieces.append(json_safe(encoded).encode("utf-8", "backslashreplace") + b"\n")
 
 
 def lines_of(run: KeyRun | PairRun) -> range:
@@ -289,8 +256,8 @@ class NullRenderer:
     def probe(self, probe: ProbeView) -> None:
         pass
 
-    def flush(self) -> None:
-        pass
+    def take(self) -> bytes:
+        return b""
 
     def close(self) -> None:
         pass

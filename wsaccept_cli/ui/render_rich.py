@@ -1,25 +1,30 @@
 """The rich format: a coloured table for people at a terminal.
 
-A stream is printed as one table in pieces: each flush prints the rows read so far with the same
-fixed column widths and no borders between pieces, so memory stays bounded and rows appear as
-their input arrives.
+A stream is printed as one table in pieces: each `take` renders the rows read so far with the
+same fixed column widths and no borders between pieces, so memory stays bounded and rows appear
+as their input arrives. The console writes into a buffer that `take` empties. Markup, emoji and
+highlighting are off, and every cell that may carry input passes through `ui.text.display`.
 """
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING, Any
+import io
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from wsaccept_cli.core.keys import Problem, printable
+from wsaccept_cli.core.keys import Problem
 from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
-from wsaccept_cli.core.rules import HandshakeReport
+from wsaccept_cli.ui.text import display, display_bytes
+from wsaccept_cli.ui.views import transcript
 
 if TYPE_CHECKING:
-    from wsaccept_cli.ui.render import ProbeView
+    from wsaccept_cli.core.rules import HandshakeReport
+    from wsaccept_cli.ui.views import ProbeView
 
 Row = tuple[str, Text | str, Text | str, Text]
 
@@ -34,18 +39,40 @@ _VALID = Text("✓ valid", style="green")
 _MATCH = Text("✓ match", style="green")
 
 
+class ConsoleBuffer(io.StringIO):
+    """Where the console writes: a buffer that answers isatty for the real stdout, so that rich
+    sizes its tables for the terminal they will reach."""
+
+    def __init__(self, terminal: bool) -> None:
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+    def take(self) -> bytes:
+        taken = self.getvalue().encode("utf-8", "backslashreplace")
+        self.seek(0)
+        self.truncate()
+        return taken
+
+
 class RichRenderer:
     """Rows gathered per block of input and printed as one continuing table."""
 
-    def __init__(self, stdout: IO[str], *, color: bool) -> None:
+    def __init__(
+        self, *, color: bool, terminal: bool = False, environ: Mapping[str, str] | None = None
+    ) -> None:
+        self.buffer = ConsoleBuffer(terminal)
         self.console = Console(
-            file=stdout,
+            file=self.buffer,
             force_terminal=True if color else None,
             color_system="auto" if color else None,
             no_color=not color,
             highlight=False,
             emoji=False,
             markup=False,
+            _environ=environ,
         )
         self.rows: list[Row] = []
         self.headers: tuple[str, str, str, str] | None = None
@@ -67,7 +94,7 @@ class RichRenderer:
         accept = "—" if result.accept is None else result.accept.decode()
         status = _problems_text(result.problems, refused=result.accept is None)
         _append_notes(status, result.notes)
-        self.rows.append((_number(result.line), printable(result.key), accept, status))
+        self.rows.append((_number(result.line), display_bytes(result.key), accept, status))
 
     def pair_run(self, run: PairRun) -> None:
         self._start(("key", "accept received", "check"), numbered=True)
@@ -85,8 +112,8 @@ class RichRenderer:
             status.append("\n")
             status.append_text(_problems_text(result.problems, refused=False))
         _append_notes(status, result.notes)
-        received = Text(printable(result.received), style="" if result.match else "red")
-        self.rows.append((_number(result.line), printable(result.key), received, status))
+        received = Text(display_bytes(result.received), style="" if result.match else "red")
+        self.rows.append((_number(result.line), display_bytes(result.key), received, status))
 
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
         self._start(("key", "accept" if accepts else "", ""), numbered=False)
@@ -95,10 +122,10 @@ class RichRenderer:
 
     def handshake(self, report: HandshakeReport) -> None:
         """A handshake is printed whole: a heading, then a table of its findings."""
-        self.flush()
+        self._print_rows()
         style = _VERDICT_STYLES[report.verdict]
         heading = Text(f"handshake {report.number}", style="bold")
-        heading.append(f"  {report.describe()}  ", style="dim")
+        heading.append(f"  {display(report.describe())}  ", style="dim")
         heading.append(report.verdict.upper(), style=f"bold {style}")
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
         table.add_column("", width=4, no_wrap=True)
@@ -107,16 +134,16 @@ class RichRenderer:
         table.add_column("finding", ratio=1, overflow="fold")
         for finding in report.findings:
             mark = Text(finding.status, style=_VERDICT_STYLES[finding.status])
-            table.add_row(mark, finding.rule, finding.section, finding.message)
+            table.add_row(mark, finding.rule, finding.section, display(finding.message))
         self.console.print(heading)
         self.console.print(table)
         for line in report.body():
-            self.console.print(Text(f"  body | {line}", style="dim"))
+            self.console.print(Text(f"  body | {display(line)}", style="dim"))
         self.console.print()
 
     def probe(self, probe: ProbeView) -> None:
-        for prefix, lines in ((">", probe.request_lines), ("<", probe.response_lines)):
-            for line in lines:
+        for prefix, message in ((">", probe.request), ("<", probe.response)):
+            for line in transcript(message):
                 self.console.print(Text(f"{prefix} {line}", style="dim"))
         self.console.print()
         self.handshake(probe.report)
@@ -127,7 +154,11 @@ class RichRenderer:
             self.headers = ("line", *headers)
             self.numbered = numbered
 
-    def flush(self) -> None:
+    def take(self) -> bytes:
+        self._print_rows()
+        return self.buffer.take()
+
+    def _print_rows(self) -> None:
         if not self.rows or self.headers is None:
             return
         table = Table(
@@ -147,10 +178,9 @@ class RichRenderer:
         self.console.print(table)
         self.header_shown = True
         self.rows.clear()
-        self.console.file.flush()
 
     def close(self) -> None:
-        self.flush()
+        pass
 
 
 def _number(line: int | None) -> str:
@@ -161,9 +191,9 @@ def _problems_text(problems: tuple[Problem, ...], *, refused: bool) -> Text:
     if not problems:
         return _VALID.copy()
     label, style = ("✗ refused (--strict): ", "red") if refused else ("⚠ ", "yellow")
-    return Text(label + "; ".join(p.message for p in problems), style=style)
+    return Text(label + display("; ".join(p.message for p in problems)), style=style)
 
 
 def _append_notes(status: Text, notes: tuple[Problem, ...]) -> None:
     for note in notes:
-        status.append(f"\nnote: {note.message}", style="cyan")
+        status.append(f"\nnote: {display(note.message)}", style="cyan")

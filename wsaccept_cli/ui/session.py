@@ -1,46 +1,48 @@
-"""One command run: results to the renderer, remarks to stderr, counts to the exit code."""
+"""One command run: results rendered, remarks said, counts tallied, the exit code derived.
+
+There is one way from results to output. A `Rendering` turns results into a `Rendered`: the
+bytes for stdout, the remarks for stderr and the counts. `render_block` does that for a block of
+stdin, the same function whether this process calls it or a worker does. The `Session` of the
+main process is the only writer: it writes each Rendered in order, says its remarks and adds its
+counts to the `Tally`, whose `exit_code` is decided from the counts alone, after the output.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from wsaccept_cli.core.keys import Problem, printable
-from wsaccept_cli.core.outcomes import ExitCode
-from wsaccept_cli.core.results import Item, KeyResult, KeyRun, LineError, PairResult, PairRun
+from wsaccept_cli.core.exitcodes import ExitCode
+from wsaccept_cli.core.results import KeyResult, KeyRun, LineError, PairResult, PairRun
+from wsaccept_cli.ui.text import display_bytes
 
 if TYPE_CHECKING:
+    from wsaccept_cli.core.keys import Problem
+    from wsaccept_cli.core.lines import Block, OverlongLine
+    from wsaccept_cli.core.results import Item
     from wsaccept_cli.core.rules import HandshakeReport
     from wsaccept_cli.ui.diagnostics import Diagnostics
-    from wsaccept_cli.ui.render import ProbeView, Renderer
+    from wsaccept_cli.ui.environment import Environment
+    from wsaccept_cli.ui.render import RendererSpec
+    from wsaccept_cli.ui.views import ProbeView, Renderer
     from wsaccept_cli.ui.writer import OutputWriter
 
     Remark = tuple[str, str | None, str]  # kind, where, message: one Diagnostics.say
     Counts = tuple[int, int, int, int]  # results, invalid, failed, bad_lines
-    # A block's output rendered elsewhere (a worker's, read into a bytearray), remarks, counts.
-    Rendered = tuple[bytes | bytearray, list[Remark], Counts]
+    Rendered = tuple[bytes, list[Remark], Counts]
+    Process = Callable[[Block | OverlongLine], Iterable[Item]]
 
 
-class Session:
-    """Routes each result where it belongs and keeps the counts the summary and exit code need."""
+class Rendering:
+    """Results turned into stdout bytes, remarks and counts, handed over by `take`."""
 
-    def __init__(
-        self,
-        renderer: Renderer,
-        diagnostics: Diagnostics,
-        *,
-        strict: bool = False,
-        stdout: OutputWriter | None = None,
-    ) -> None:
+    def __init__(self, renderer: Renderer) -> None:
         self.renderer = renderer
-        self.stdout = stdout
-        self.diagnostics = diagnostics
-        self.strict = strict
-        self.results = 0
-        self.invalid = 0
-        self.failed = 0
-        self.bad_lines = 0
+        self.remarks: list[Remark] = []
+        self.results = self.invalid = self.failed = self.bad_lines = 0
 
     def handle(self, item: Item) -> None:
+        """One result of compute or verify."""
         if isinstance(item, KeyRun):
             self._key_run(item)
         elif isinstance(item, PairRun):
@@ -78,20 +80,18 @@ class Session:
     def _remarks(self, where: str, result: KeyResult | PairResult) -> None:
         refused = isinstance(result, KeyResult) and result.accept is None
         self._problems(where, result.problems, "error" if refused else "warning")
-        for note in result.notes:
-            self.diagnostics.say("note", where, note.message)
+        self.remarks += [("note", where, note.message) for note in result.notes]
 
     def _problems(self, where: str, problems: tuple[Problem, ...], kind: str) -> None:
         """Count an invalid key and say what is wrong with it."""
         if problems:
             self.invalid += 1
-        for problem in problems:
-            self.diagnostics.say(kind, where, problem.message)
+        self.remarks += [(kind, where, problem.message) for problem in problems]
 
     def _line_error(self, error: LineError) -> None:
         self.bad_lines += 1
         where = None if error.line is None else f"line {error.line}"
-        self.diagnostics.say("error", where, error.message)
+        self.remarks.append(("error", where, error.message))
 
     def handshake(self, report: HandshakeReport) -> None:
         self.results += 1
@@ -107,50 +107,156 @@ class Session:
         self.results += len(keys)
         self.renderer.generated(keys, accepts)
 
-    def flush(self) -> None:
-        self.renderer.flush()
+    def take(self) -> Rendered:
+        """What was rendered since the last call, and its remarks and counts; then start anew."""
+        rendered = (
+            self.renderer.take(),
+            self.remarks,
+            (self.results, self.invalid, self.failed, self.bad_lines),
+        )
+        self.remarks = []
+        self.results = self.invalid = self.failed = self.bad_lines = 0
+        return rendered
 
-    def counts(self) -> Counts:
-        return self.results, self.invalid, self.failed, self.bad_lines
 
-    def absorb(self, rendered: Rendered) -> None:
-        """A block rendered by another session (a worker's): its remarks said here, in order,
-        its counts added, its output written after whatever this session has written."""
-        output, said, (results, invalid, failed, bad_lines) = rendered
-        for kind, where, message in said:
-            self.diagnostics.say(kind, where, message)
+def render_block(
+    rendering: Rendering,
+    process: Callable[[Block | OverlongLine], Iterable[Item]],
+    block: Block | OverlongLine,
+) -> Rendered:
+    """A block of stdin's results rendered: the one function every block goes through."""
+    for item in process(block):
+        rendering.handle(item)
+    return rendering.take()
+
+
+class BlockWork:
+    """`render_block` with its process and renderer bound: what is done to each block, here or
+    in a worker. It pickles as the spec alone, so a worker makes its own Rendering (plain and
+    JSON renderers hold nothing between blocks; rich output is never sent to a worker)."""
+
+    def __init__(
+        self,
+        process: Callable[[Block | OverlongLine], Iterable[Item]],
+        spec: RendererSpec,
+        rendering: Rendering | None = None,
+    ) -> None:
+        self.process = process
+        self.spec = spec
+        self.rendering = rendering
+
+    def __call__(self, block: Block | OverlongLine) -> Rendered:
+        if self.rendering is None:
+            self.rendering = Rendering(self.spec.make())
+        return render_block(self.rendering, self.process, block)
+
+    def __getstate__(self) -> tuple[Process, RendererSpec]:
+        return self.process, self.spec
+
+    def __setstate__(self, state: tuple[Process, RendererSpec]) -> None:
+        self.process, self.spec = state
+        self.rendering = None
+
+
+class Tally:
+    """The counts of a run, and the exit code they mean."""
+
+    def __init__(self, *, strict: bool = False, required: bool = False) -> None:
+        self.strict = strict
+        self.required = required  # a run that checked nothing fails (verify in CI)
+        self.results = self.invalid = self.failed = self.bad_lines = 0
+
+    def add(self, counts: Counts) -> None:
+        results, invalid, failed, bad_lines = counts
         self.results += results
         self.invalid += invalid
         self.failed += failed
         self.bad_lines += bad_lines
+
+    @property
+    def empty(self) -> bool:
+        return not self.results and not self.bad_lines
+
+    @property
+    def exit_code(self) -> int:
+        failed = self.failed or self.bad_lines or (self.strict and self.invalid)
+        if failed or (self.empty and self.required):
+            return ExitCode.CHECK_FAILED
+        return ExitCode.OK
+
+
+class Session:
+    """The main process's end of a run: the only writer of stdout and stderr."""
+
+    def __init__(
+        self, stdout: OutputWriter, diagnostics: Diagnostics, tally: Tally, spec: RendererSpec
+    ) -> None:
+        self.stdout = stdout
+        self.diagnostics = diagnostics
+        self.tally = tally
+        self.spec = spec
+
+    @classmethod
+    def open(
+        cls,
+        env: Environment,
+        fmt: str | None,
+        color: bool | None,
+        *,
+        strict: bool = False,
+        quiet: bool = False,
+        required: bool = False,
+    ) -> Session:
+        """A session for `env`, its format and colours decided once, here."""
+        from wsaccept_cli.ui.diagnostics import Diagnostics
+        from wsaccept_cli.ui.render import RendererSpec
+        from wsaccept_cli.ui.writer import OutputWriter
+
+        assert env.stdout is not None, "a closed stdout is refused before a session opens"
+        fmt = env.output_format(fmt)
+        spec = RendererSpec(
+            fmt,
+            color=env.color(color, env.stdout),
+            quiet=quiet,
+            terminal=env.stdout_is_terminal(),
+            environ=env.environ if fmt == "rich" else None,  # os.environ does not pickle
+        )
+        diagnostics = Diagnostics(env.stderr, color=env.color(color, env.stderr), quiet=quiet)
+        tally = Tally(strict=strict, required=required)
+        return cls(OutputWriter(env.stdout), diagnostics, tally, spec)
+
+    def rendering(self) -> Rendering:
+        """A Rendering for results this process renders itself."""
+        return Rendering(self.spec.make())
+
+    def emit(self, rendered: Rendered) -> None:
+        """Write a Rendered after everything written before it, and say its remarks."""
+        output, remarks, counts = rendered
+        for kind, where, message in remarks:
+            self.diagnostics.say(kind, where, message)
+        self.tally.add(counts)
         if output:
-            assert self.stdout is not None, "a session that absorbs output needs its stdout"
-            self.renderer.flush()
             self.stdout.write(output)
 
-    def finish(self, noun: str, *, nothing: str = "", required: bool = False) -> int:
-        """Close the output, sum up what went wrong, and choose the exit code.
+    def finish(self, noun: str, *, nothing: str = "") -> int:
+        """Sum up what went wrong on stderr; the exit code the tally means.
 
-        `nothing` is said when the input held no result; with `required` that is a failure, as
-        a check that checked nothing must not pass in CI.
+        `nothing` is said when the input held no result: an error when the tally requires one.
         """
-        self.renderer.close()
-        self.diagnostics.finish()
-        empty = not self.results and not self.bad_lines
-        if empty and nothing:
-            self.diagnostics.summary("error" if required else "warning", nothing)
-        if self.invalid and self.results > 1:
-            self.diagnostics.summary(
-                "error" if self.strict else "warning",
-                f"{self.invalid} of {self.results} {noun}s had problems",
+        tally, diagnostics = self.tally, self.diagnostics
+        diagnostics.finish()
+        if tally.empty and nothing:
+            diagnostics.summary("error" if tally.required else "warning", nothing)
+        if tally.invalid and tally.results > 1:
+            diagnostics.summary(
+                "error" if tally.strict else "warning",
+                f"{tally.invalid} of {tally.results} {noun}s had problems",
             )
-        if self.bad_lines:
-            plural = "s" if self.bad_lines != 1 else ""
-            self.diagnostics.summary("error", f"{self.bad_lines} input line{plural} skipped")
-        failed = self.failed or self.bad_lines or (self.strict and self.invalid)
-        failed = failed or (empty and required)
-        return ExitCode.CHECK_FAILED if failed else ExitCode.OK
+        if tally.bad_lines:
+            plural = "s" if tally.bad_lines != 1 else ""
+            diagnostics.summary("error", f"{tally.bad_lines} input line{plural} skipped")
+        return tally.exit_code
 
 
 def _where(line: int | None, key: bytes) -> str:
-    return f"line {line}" if line is not None else repr(printable(key))
+    return f"line {line}" if line is not None else repr(display_bytes(key))

@@ -72,6 +72,7 @@ class SignalGuard:
 
 
 GUARD = SignalGuard()
+ATOMIC_WRITE = 512  # PIPE_BUF's least value in POSIX; Linux's is 4096
 
 
 class OutputWriter:
@@ -83,12 +84,19 @@ class OutputWriter:
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
+        self.writes = 0
         try:
             self.fd: int | None = stream.fileno()
         except (OSError, ValueError, io.UnsupportedOperation):
             self.fd = None
 
     def write(self, data: bytes | bytearray) -> None:
+        # The guard is taken up where a signal could cut a line: a first write of at most
+        # PIPE_BUF bytes reaches a pipe whole (POSIX), and a one-liner then never pays for the
+        # signal module. The only place wsaccept installs it.
+        if self.writes or len(data) > ATOMIC_WRITE:
+            GUARD.install()
+        self.writes += 1
         with GUARD.held():
             try:
                 self._write_all(data)
@@ -107,40 +115,62 @@ class OutputWriter:
         view, written, end = memoryview(data), 0, len(data)
         while written < end:
             if GUARD.pending is not None:  # stopping: end the line being written, no more
-                end = _line_end(data, written)
+                end = line_end(data, written)
             written += os.write(self.fd, view[written:end])
 
     def isatty(self) -> bool:
         return self.fd is not None and os.isatty(self.fd)
 
 
-def _line_end(data: bytes | bytearray, written: int) -> int:
+def line_end(data: bytes | bytearray, written: int) -> int:
     """Where the line that the first `written` bytes of `data` stopped in ends."""
     if written == 0 or data[written - 1] == 0x0A:
         return written
     return data.find(b"\n", written) + 1 or len(data)
 
 
-class TextOutput(io.TextIOBase):
-    """The text face of an OutputWriter, for rich's Console."""
-
-    def __init__(self, writer: OutputWriter) -> None:
-        self.writer = writer
-
-    def write(self, text: str) -> int:
-        self.writer.write(text.encode("utf-8", "replace"))
-        return len(text)
-
-    def isatty(self) -> bool:
-        return self.writer.isatty()
-
-
-def discard_stdout(stream: BinaryIO) -> None:
+def discard_stdout(stream: BinaryIO | None) -> None:
     """Point stdout at /dev/null, so that nothing later fails writing to a closed pipe."""
     try:
-        fd = stream.fileno()
+        fd = -1 if stream is None else stream.fileno()
     except (OSError, ValueError, io.UnsupportedOperation):
+        return
+    if fd < 0:
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
     os.close(devnull)
+
+
+def unwritable_stdout(error: OSError) -> int:
+    """The exit code for text (help, version) that stdout would not take, after one line on
+    stderr; a reader that went away is not an error worth a line."""
+    import sys
+
+    discard_stdout(sys.stdout.buffer if sys.stdout is not None else None)
+    if error.errno == errno.EPIPE:
+        return 141
+    if sys.stderr is not None:
+        sys.stderr.write(f"wsaccept: error: cannot write output: {error.strerror or error}\n")
+    return 74
+
+
+def end_by_signal(code: object) -> None:
+    """After Ctrl-C (exit 130) or SIGTERM (143), end by that signal itself, its default action
+    restored: a shell then knows the command was interrupted, and a loop, xargs or make that
+    called it stops too, as for any well-behaved Unix tool. Other codes return."""
+    if code not in (130, 143):
+        return
+    import signal
+    import sys
+
+    signum = signal.SIGINT if code == 130 else signal.SIGTERM
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+    os.kill(os.getpid(), signum)

@@ -1,0 +1,105 @@
+"""The layers, kept: data flows one way, from the pure core outwards to the commands.
+
+Every import in the package is read from the source (including imports inside functions and
+under TYPE_CHECKING), so a lazy import cannot hide a wrong direction or a cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "wsaccept_cli"
+
+# What each layer may import from wsaccept itself.
+ALLOWED = {
+    "core": {"core"},
+    "stream": {"core", "stream"},
+    "net": {"core", "net"},
+    "ui": {"core", "ui"},
+    "fastclick": set(),
+    "cli": {"core", "stream", "net", "ui", "fastclick", "package"},
+    "package": {"cli", "package"},
+}
+# Outside libraries and standard modules a layer must not touch: the core does no I/O and knows
+# nothing of click or rich; the network code and the bulk path never print.
+FORBIDDEN = {
+    "core": {"click", "rich", "socket", "ssl", "select", "selectors", "subprocess", "threading",
+             "multiprocessing", "concurrent", "signal", "sys", "io"},
+    "stream": {"click", "rich", "socket", "ssl", "sys"},
+    "net": {"click", "rich", "sys"},
+    "ui": {"click", "socket", "ssl", "multiprocessing", "concurrent"},
+}  # fmt: skip
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] in ("__main__",):
+        return "package"
+    return parts[1]
+
+
+def imports(path: Path) -> set[str]:
+    """Every module `path` imports, absolute, wherever the import statement stands."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: relative import"
+            assert node.module is not None
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def internal(module: str) -> set[str]:
+    """The wsaccept modules `module` imports (a name imported from a module counts as that
+    module, a submodule imported by name as the submodule)."""
+    return {name for name in imports(MODULES[module]) if name in MODULES and name != module}
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_each_layer_imports_only_the_layers_below_it(module: str) -> None:
+    own = layer(module)
+    wrong = {name for name in internal(module) if layer(name) not in ALLOWED[own]}
+    assert not wrong, f"{module} ({own}) imports {sorted(wrong)}"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_the_core_does_no_io_and_nothing_prints_behind_the_ui(module: str) -> None:
+    roots = {name.split(".")[0] for name in imports(MODULES[module])}
+    wrong = roots & FORBIDDEN.get(layer(module), set())
+    assert not wrong, f"{module} ({layer(module)}) imports {sorted(wrong)}"
+
+
+def test_no_module_imports_itself_back_through_others() -> None:
+    graph = {module: internal(module) - {"wsaccept_cli"} for module in MODULES}
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            cycle = [*path[path.index(module) :], module]
+            pytest.fail(f"import cycle: {' -> '.join(cycle)}")
+        if module in done:
+            return
+        for name in sorted(graph[module]):
+            visit(name, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+
+
+def test_the_layers_are_what_the_package_holds() -> None:
+    assert {layer(module) for module in MODULES} == set(ALLOWED)
