@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import RFC_ACCEPT, RFC_KEY
+from tests.helpers import RFC_ACCEPT, RFC_KEY
 from wsaccept_cli.core.keys import accept_for
 from wsaccept_cli.core.lines import Block, OverlongLine, read_blocks
 from wsaccept_cli.core.results import KeyResult, KeyRun, LineError, PairResult, PairRun, compute_key
@@ -161,6 +162,7 @@ MUTATION = st.lists(
 )
 
 
+@pytest.mark.slow
 # The mutations that only one of the checks catches, so that none of them can go unnoticed.
 @example(
     keys=[RFC_KEY.encode()] * 2,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import RFC_ACCEPT, RFC_KEY, Run
+from tests.helpers import RFC_ACCEPT, RFC_KEY, Run
 
 WARNING_20_BYTES = (
     "key decodes to 20 bytes; RFC 6455 §4.1 requires 16, servers such as Node ws reject it"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from tests.conftest import Run
+from tests.helpers import Run
 from wsaccept_cli.core.keys import accept_for
 
 

@@ -17,7 +17,7 @@ from typing import IO
 import pytest
 from websockets.utils import accept_key
 
-from tests.conftest import (
+from tests.helpers import (
     RFC_ACCEPT,
     RFC_KEY,
     Run,
@@ -64,6 +64,7 @@ def test_nul_bytes_and_invalid_base64_are_warned_and_the_rest_computed(run: Run)
     ]
 
 
+@pytest.mark.slow
 def test_a_100_mb_line_without_newline_is_skipped_in_bounded_memory(tmp_path: Path) -> None:
     source, output = tmp_path / "in", tmp_path / "out"
     with source.open("wb") as data:
@@ -82,6 +83,7 @@ def test_a_100_mb_line_without_newline_is_skipped_in_bounded_memory(tmp_path: Pa
     assert peak < 64 * MIB, f"peak RSS {peak} KiB"
 
 
+@pytest.mark.slow
 def test_ten_million_lines_stream_in_flat_memory(tmp_path: Path) -> None:
     source, output = tmp_path / "in", tmp_path / "out"
     first = write_keys(source, 10_000_000)

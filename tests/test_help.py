@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from tests.conftest import Run
+from tests.helpers import Run
 from wsaccept_cli import __version__
 from wsaccept_cli.cli import cli
 

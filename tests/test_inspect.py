@@ -9,7 +9,7 @@ import pytest
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
-from tests.conftest import RFC_ACCEPT, RFC_KEY, Run, invoke
+from tests.helpers import RFC_ACCEPT, RFC_KEY, Run, invoke
 
 CASES_DIR = Path(__file__).resolve().parent / "cases" / "inspect"
 CASES = sorted(p for p in CASES_DIR.iterdir() if p.suffix in (".http", ".curl", ".har", ".txt"))

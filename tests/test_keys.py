@@ -6,12 +6,11 @@ import base64
 
 import pytest
 
-from tests.conftest import RFC_ACCEPT, RFC_KEY
+from tests.helpers import RFC_ACCEPT, RFC_KEY
 from wsaccept_cli.core.keys import (
     accept_for,
     accept_lines,
-    accept_matches,
-    generate_key,
+    accepts_equal,
     generate_keys,
     key_problems,
     printable,
@@ -153,18 +152,18 @@ def test_generated_keys_are_valid_distinct_and_16_random_bytes() -> None:
     keys = generate_keys(10_000)
     assert len(set(keys)) == 10_000
     assert all(len(base64.b64decode(k, validate=True)) == 16 and len(k) == 24 for k in keys)
-    assert key_problems(generate_key()) == ()
+    assert key_problems(generate_keys(1)[0]) == ()
 
 
 def test_generate_key_uses_the_os_csprng(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("os.urandom", lambda n: bytes(range(n)))
-    assert generate_key() == base64.b64encode(bytes(range(16)))
+    assert generate_keys(1)[0] == base64.b64encode(bytes(range(16)))
 
 
-def test_accept_matches() -> None:
-    assert accept_matches(RFC_KEY.encode(), RFC_ACCEPT.encode())
-    assert not accept_matches(RFC_KEY.encode(), RFC_ACCEPT.lower().encode())
-    assert not accept_matches(RFC_KEY.encode(), b"")
+def test_accepts_compare_with_the_accept_of_the_key() -> None:
+    assert accepts_equal(accept_for(RFC_KEY.encode()), RFC_ACCEPT.encode())
+    assert not accepts_equal(accept_for(RFC_KEY.encode()), RFC_ACCEPT.lower().encode())
+    assert not accepts_equal(accept_for(RFC_KEY.encode()), b"")
 
 
 def test_printable_escapes_control_characters_and_invalid_utf8() -> None:

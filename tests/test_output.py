@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import RFC_ACCEPT, RFC_KEY, Run
+from tests.helpers import RFC_ACCEPT, RFC_KEY, Run
 from wsaccept_cli.core.lines import Block
 from wsaccept_cli.core.results import KeyResult, PairResult
 from wsaccept_cli.stream.bulk import compute_block, verify_block

@@ -23,7 +23,7 @@ import pytest
 import trustme
 from websockets.asyncio.server import ServerConnection, serve
 
-from tests.conftest import Run
+from tests.helpers import Run
 from wsaccept_cli.net.probe import MAX_HEAD
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.conftest import RFC_ACCEPT, RFC_KEY, clean_env, run_script, script_path
+from tests.helpers import RFC_ACCEPT, RFC_KEY, clean_env, run_script, script_path
 
 
 def start(*args: str) -> subprocess.Popen[bytes]:

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import RFC_KEY, Run, run_script
+from tests.helpers import RFC_KEY, Run, run_script
 from wsaccept_cli.core.request import (
     TCHAR,
     RequestError,

@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RFC_ACCEPT, RFC_KEY, clean_env, script_path
+from tests.helpers import RFC_ACCEPT, RFC_KEY, clean_env, script_path
 
 # --- hostile strings ------------------------------------------------------------------------
 

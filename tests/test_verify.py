@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import RFC_ACCEPT, RFC_KEY, Run
+from tests.helpers import RFC_ACCEPT, RFC_KEY, Run
 
 WRONG = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo"  # the right value with its padding cut off
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from websockets.utils import accept_key
 
-from tests.conftest import RFC_ACCEPT, RFC_KEY, Run, clean_env, invoke, script_path
+from tests.helpers import RFC_ACCEPT, RFC_KEY, Run, clean_env, invoke, script_path
 from wsaccept_cli.core.lines import READ_SIZE, Block, OverlongLine
 from wsaccept_cli.stream import parallel
 from wsaccept_cli.stream.bulk import compute_block
@@ -88,6 +88,7 @@ def run_on(path: Path, *args: str) -> tuple[int, bytes, bytes]:
     return done.returncode, done.stdout, done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "options"),
     [

@@ -33,8 +33,3 @@ class ExitCode:
     """The reader of stdout went away (e.g. `| head -1`), as for a tool killed by SIGPIPE."""
     TERMINATED = 143
     """Stopped by SIGTERM; output written so far is whole lines."""
-
-
-def exit_codes() -> dict[str, int]:
-    """Every exit code by name."""
-    return {name: code for name, code in vars(ExitCode).items() if name.isupper()}

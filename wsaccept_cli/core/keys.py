@@ -78,11 +78,6 @@ def accept_for(key: bytes) -> bytes:
     return _b2a_base64(_small_sha1(key + GUID).digest(), newline=False)
 
 
-def accept_matches(key: bytes, accept: bytes) -> bool:
-    """Whether `accept` is the right answer to `key`, compared in constant time."""
-    return accepts_equal(accept_for(key), accept)
-
-
 def accepts_equal(expected: bytes, received: bytes) -> bool:
     """Constant-time comparison, so a verifier built on this leaks nothing through timing."""
     from hmac import compare_digest
@@ -94,11 +89,6 @@ def generate_keys(count: int) -> list[bytes]:
     """`count` fresh Sec-WebSocket-Keys: 16 bytes from the OS CSPRNG each, base64-encoded."""
     nonces, step, b2a = os.urandom(KEY_NONCE_BYTES * count), KEY_NONCE_BYTES, _b2a_base64
     return [b2a(nonces[i : i + step], newline=False) for i in range(0, len(nonces), step)]
-
-
-def generate_key() -> bytes:
-    """One fresh Sec-WebSocket-Key (RFC 6455 §4.1)."""
-    return generate_keys(1)[0]
 
 
 def trim(value: bytes) -> tuple[bytes, tuple[Problem, ...]]:

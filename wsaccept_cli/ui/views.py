@@ -51,10 +51,8 @@ class ProbeView:
             "outcome": self.outcome.label,
             "address": self.address,
             "timings": self.timings,
-            "request": [line.decode("utf-8", "backslashreplace") for line in _lines(self.request)],
-            "response": [
-                line.decode("utf-8", "backslashreplace") for line in _lines(self.response)
-            ],
+            "request": _text_lines(self.request),
+            "response": _text_lines(self.response),
         }
 
 

@@ -1,0 +1,89 @@
+"""What the tests share: the RFC's example key, ways to run wsaccept (in-process, or the
+installed script with pipes), and a peak-memory measurement of a run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from wsaccept_cli.cli import cli
+
+RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+RFC_ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+Run = Callable[..., Result]
+
+
+def invoke(
+    *args: str, input: str | bytes | None = None, env: dict[str, str | None] | None = None
+) -> Result:
+    """`wsaccept ARGS` in-process, colour settings unset; stdout and stderr stay apart."""
+    environment: dict[str, str | None] = {"NO_COLOR": None, "FORCE_COLOR": None, **(env or {})}
+    return CliRunner().invoke(cli, list(args), input=input, env=environment, catch_exceptions=False)
+
+
+def script_path() -> str:
+    """The console script pip installed next to this interpreter."""
+    beside = Path(sys.executable).with_name("wsaccept")
+    found = str(beside) if beside.exists() else shutil.which("wsaccept")
+    assert found, "the wsaccept console script is not installed: pip install -e '.[test]'"
+    return found
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without colour settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env.update(extra)
+    return env
+
+
+def run_script(
+    args: Sequence[str], stdin: bytes | None = b"", timeout: float = 60, **env: str
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the installed script with piped stdio and return what it did."""
+    return subprocess.run(
+        [script_path(), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        env=clean_env(**env),
+        check=False,
+    )
+
+
+# A child's peak RSS counts the memory of the process it was forked from, so a small launcher
+# (python -S) forks the measured process and reports its peak, not pytest.
+PEAK_RSS_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write("peak-rss-kib %d exit %d" % (usage.ru_maxrss, os.waitstatus_to_exitcode(status)))
+"""
+
+
+def run_measured(
+    args: Sequence[str], stdin_path: Path, stdout_path: Path, timeout: float = 300
+) -> tuple[int, int, bytes]:
+    """Run the installed script with files for stdin and stdout: (exit code, peak RSS in KiB,
+    stderr without the launcher's report)."""
+    with stdin_path.open("rb") as source, stdout_path.open("wb") as sink:
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", PEAK_RSS_LAUNCHER, script_path(), *args],
+            stdin=source,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            env=clean_env(),
+            check=False,
+        )
+    stderr, _, report = done.stderr.rpartition(b"peak-rss-kib ")
+    peak, _, code = report.decode().partition(" exit ")
+    return int(code), int(peak), stderr
