@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +161,32 @@ def test_closed_stream_is_not_a_terminal() -> None:
 )
 def test_a_held_signal_lets_only_the_line_being_written_end(written: int, end: int) -> None:
     assert line_end(b"ab\ncd\nef", written) == end
+
+
+def test_a_huge_head_shows_its_first_lines_and_a_count_of_the_rest() -> None:
+    from wsaccept_cli.ui.views import transcript
+
+    head = b"HTTP/1.1 101 Switching Protocols\r\n" + b"X-Filler: y\r\n" * 5000 + b"\r\n"
+    lines = transcript(head)
+    assert lines[:2] == ["HTTP/1.1 101 Switching Protocols", "X-Filler: y"]
+    assert len(lines) == 41
+    assert lines[-1] == "[4961 more lines, 64493 bytes, not shown]"  # 13 bytes a line
+    (long_line,) = transcript(b"X-Long: " + b"z" * 60_000 + b"\r\n\r\n")
+    assert long_line == "X-Long: " + "z" * 392 + "[… 59608 more characters]"
+
+
+def test_a_huge_captured_value_is_cut_in_plain_output_and_whole_in_json(
+    run: Run, tmp_path: Path
+) -> None:
+    capture = tmp_path / "capture.http"
+    capture.write_text(
+        f"GET / HTTP/1.1\r\nHost: {'h' * 30_000}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {RFC_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    plain = run("inspect", str(capture))
+    assert max(map(len, plain.stdout.splitlines())) < 500
+    assert "[… 29" in plain.stdout
+    assert "more characters]" in plain.stdout
+    record = json.loads(run("inspect", "--format", "json", str(capture)).stdout)
+    host = next(f for f in record["findings"] if f["rule"] == "request.host")
+    assert "h" * 30_000 in host["message"]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from wsaccept_cli.core.keys import Problem, accept_lines
 from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
-from wsaccept_cli.ui.text import display, display_bytes, json_safe
+from wsaccept_cli.ui.text import display_bytes, json_safe, shown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -108,11 +108,11 @@ class PlainRenderer(BufferedRenderer):
             self.pieces += [key + b"\t" + accept for key, accept in zip(keys, accepts)]
 
     def handshake(self, report: HandshakeReport) -> None:
-        lines = [f"handshake {report.number}: {display(report.describe())}: {report.verdict}"]
+        lines = [f"handshake {report.number}: {shown(report.describe())}: {report.verdict}"]
         for finding in report.findings:
-            message = display(finding.message)
+            message = shown(finding.message)
             lines.append(f"  {finding.status:4}  {finding.rule:22} {finding.section:7}  {message}")
-        lines += [f"  body  | {display(line)}" for line in report.body()]
+        lines += [f"  body  | {shown(line)}" for line in report.body()]
         self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
 
     def probe(self, probe: ProbeView) -> None:

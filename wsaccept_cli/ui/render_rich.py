@@ -19,7 +19,7 @@ from rich.text import Text
 
 from wsaccept_cli.core.keys import Problem
 from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
-from wsaccept_cli.ui.text import display, display_bytes
+from wsaccept_cli.ui.text import display, display_bytes, shown
 from wsaccept_cli.ui.views import transcript
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ class RichRenderer:
         self._print_rows()
         style = _VERDICT_STYLES[report.verdict]
         heading = Text(f"handshake {report.number}", style="bold")
-        heading.append(f"  {display(report.describe())}  ", style="dim")
+        heading.append(f"  {shown(report.describe())}  ", style="dim")
         heading.append(report.verdict.upper(), style=f"bold {style}")
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
         table.add_column("", width=4, no_wrap=True)
@@ -134,11 +134,11 @@ class RichRenderer:
         table.add_column("finding", ratio=1, overflow="fold")
         for finding in report.findings:
             mark = Text(finding.status, style=_VERDICT_STYLES[finding.status])
-            table.add_row(mark, finding.rule, finding.section, display(finding.message))
+            table.add_row(mark, finding.rule, finding.section, shown(finding.message))
         self.console.print(heading)
         self.console.print(table)
         for line in report.body():
-            self.console.print(Text(f"  body | {display(line)}", style="dim"))
+            self.console.print(Text(f"  body | {shown(line)}", style="dim"))
         self.console.print()
 
     def probe(self, probe: ProbeView) -> None:
@@ -168,13 +168,13 @@ class RichRenderer:
             pad_edge=False,
             header_style="bold",
         )
-        shown = [bool(name) for name in self.headers]
-        shown[0] = self.numbered
-        for name, spec, show in zip(self.headers, _COLUMNS, shown):
+        visible = [bool(name) for name in self.headers]
+        visible[0] = self.numbered
+        for name, spec, show in zip(self.headers, _COLUMNS, visible):
             if show:
                 table.add_column(name, **spec)
         for row in self.rows:
-            table.add_row(*(cell for cell, show in zip(row, shown) if show))
+            table.add_row(*(cell for cell, show in zip(row, visible) if show))
         self.console.print(table)
         self.header_shown = True
         self.rows.clear()

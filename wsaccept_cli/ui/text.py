@@ -22,6 +22,19 @@ def display(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
+# A hostile capture or server may put 64 KiB into one header: plain and rich output show the
+# start of such a line and how much more there was (JSON carries it all).
+SHOWN_WIDTH = 400
+
+
+def shown(text: str, width: int = SHOWN_WIDTH) -> str:
+    """`text` through `display`, cut after `width` characters with a count of the rest."""
+    text = display(text)
+    if len(text) <= width:
+        return text
+    return f"{text[:width]}[… {len(text) - width} more characters]"
+
+
 def display_bytes(value: bytes) -> str:
     """Bytes as display text: UTF-8 where it decodes, `\\xNN` for bytes that do not."""
     return display(value.decode("utf-8", "backslashreplace"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from wsaccept_cli.ui.text import display_bytes
+from wsaccept_cli.ui.text import shown
 
 if TYPE_CHECKING:
     from wsaccept_cli.core.outcomes import ProbeOutcome
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 # A hostile or broken server may send a 64 KiB head of short lines or one endless line: the
 # transcript shows its start and says how much more there was, rather than pages of filler.
 TRANSCRIPT_LINES = 40
-TRANSCRIPT_WIDTH = 300
 
 
 class ProbeView:
@@ -71,20 +70,14 @@ def _text_lines(message: bytes) -> list[str]:
 
 def transcript(message: bytes) -> list[str]:
     """The lines of a message head as display text; past TRANSCRIPT_LINES lines, or
-    TRANSCRIPT_WIDTH characters in a line, a count of the rest (JSON carries them all)."""
+    SHOWN_WIDTH characters in a line, a count of the rest (JSON carries them all)."""
     lines = _lines(message)
-    shown = [_cut(display_bytes(line)) for line in lines[:TRANSCRIPT_LINES]]
+    kept = [shown(line.decode("utf-8", "backslashreplace")) for line in lines[:TRANSCRIPT_LINES]]
     if len(lines) > TRANSCRIPT_LINES:
         rest = lines[TRANSCRIPT_LINES:]
         size = sum(map(len, rest)) + 2 * len(rest)
-        shown.append(f"[{len(rest)} more lines, {size} bytes, not shown]")
-    return shown
-
-
-def _cut(line: str) -> str:
-    if len(line) <= TRANSCRIPT_WIDTH:
-        return line
-    return f"{line[:TRANSCRIPT_WIDTH]}[… {len(line) - TRANSCRIPT_WIDTH} more characters]"
+        kept.append(f"[{len(rest)} more lines, {size} bytes, not shown]")
+    return kept
 
 
 if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker needs it
