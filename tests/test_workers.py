@@ -394,3 +394,27 @@ def test_blocks_come_back_in_order_whatever_the_window(
         )  # fmt: skip
     assert len(emitted) > 8  # many blocks, each through a worker
     assert b"".join(emitted) == expected(given)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_workers_start_never_makes_a_traceback(tmp_path: Path, signum: int) -> None:
+    # Ctrl-C reaches every process of the group, the workers being forked included: none of
+    # them may print a traceback, whenever it arrives.
+    source = tmp_path / "keys"
+    source.write_bytes(b"\n".join(keys(12 * KEYS_PER_BLOCK)) + b"\n")
+    pick = random.Random(signum)
+    for _ in range(12):
+        with source.open("rb") as stdin, subprocess.Popen(
+            [script_path(), "compute", "-j", "2"], stdin=stdin, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=clean_env(), process_group=0,
+        ) as process:  # fmt: skip
+            assert process.stdout is not None
+            assert process.stderr is not None
+            process.stdout.read(29)  # the first block is out: the workers start about now
+            time.sleep(pick.uniform(0, 0.01))
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signum)
+            process.stdout.read()
+            stderr = process.stderr.read()
+            assert process.wait(timeout=30) in (0, -signum)
+        assert stderr == b""
