@@ -518,3 +518,15 @@ def test_a_host_with_several_addresses_is_tried_address_by_address(
         code, record = probe_json(run, f"ws://multi.test:{port}/")
     assert (code, record["address"]) == (0, f"127.0.0.1:{port}")
     assert f"Host: multi.test:{port}" in record["request"]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a certificate\n", b"-----BEGIN CERTIFICATE-----\n"])
+def test_a_cacert_without_certificates_is_a_usage_error(
+    run: Run, tmp_path: Path, content: bytes
+) -> None:
+    cacert = tmp_path / "ca.pem"
+    cacert.write_bytes(content)
+    result = run("probe", "--cacert", str(cacert), "wss://127.0.0.1:1/")
+    assert result.exit_code == 2
+    assert f"Invalid value for '--cacert': '{cacert}' holds no PEM certificate" in result.stderr
+    assert "Traceback" not in result.stderr
