@@ -6,6 +6,13 @@ developer tools: a message may lack its request or status line, lines may end in
 anything that is not HTTP is skipped and counted. Memory is bounded: a message keeps at most
 MAX_HEADERS header lines and BODY_LINES body lines, and handshakes are handed on as soon as they
 are complete.
+
+Captures are untrusted input, so every parser here runs in time linear in its input
+(bench/scaling.py measures it). Header lines are split with str methods. The request and status
+line expressions are matched from the start of a line, and each run in them ends at a character
+the run cannot contain (a space, a '/', the end), so a failed match gives back each character
+once; none has a lazy group followed by an optional run of the same characters, the shape that is
+quadratic. Python 3.10 has no possessive quantifiers or atomic groups, hence these shapes.
 """
 
 from __future__ import annotations
@@ -36,7 +43,26 @@ def _status_line(text: str) -> re.Match[str] | None:
     return _STATUS_LINE.fullmatch(text) or _STATUS_IN_PACKET.fullmatch(text)
 
 
-_HEADER_LINE = re.compile(r"(:?[!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*(.*?)[ \t]*")
+_FIELD_NAME = re.compile(r":?[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def header_line(text: str) -> tuple[str, str] | None:
+    """`Name: value` split into its name and its value without surrounding spaces and tabs, or
+    None when `text` is not a header line (a pseudo-header such as `:method: GET` is one).
+
+    A regular expression such as `name[ \t]*:[ \t]*(.*?)[ \t]*` takes time quadratic in a run
+    of spaces inside the value (the lazy group retries the trailing run from each of its spaces),
+    so a 64 KiB line of them took seconds: str methods take one pass."""
+    start = 1 if text[:1] == ":" else 0
+    colon = text.find(":", start)
+    if colon < 0 or "\n" in text:  # `.` never matched a newline; a probe's line may hold one
+        return None
+    name = text[:colon].rstrip(" \t")
+    if not _FIELD_NAME.fullmatch(name):
+        return None
+    return name, text[colon + 1 :].strip(" \t")
+
+
 _LABELS = {"request headers": "request", "response headers": "response"}
 
 
@@ -76,13 +102,12 @@ class _MessageParser:
             self.in_body = True
             return True
         if text[0] in " \t" and message.headers:  # obsolete line folding (RFC 9112 §5.2)
-            name, value = message.headers[-1]
-            message.headers[-1] = (name, f"{value} {text.strip()}")
+            message.fold(text.strip())
             return True
-        header = _HEADER_LINE.fullmatch(text)
+        header = header_line(text)
         if header is None:
             return False
-        message.add_header(header.group(1), header.group(2))
+        message.add_header(*header)
         return True
 
     def _ends_body(self, message: Message, text: str) -> bool:
@@ -93,14 +118,14 @@ class _MessageParser:
             _request_line(stripped)
             or _status_line(stripped)
             or _is_label(stripped)
-            or (message.kind == "request" and _HEADER_LINE.fullmatch(stripped) and stripped)
+            or (message.kind == "request" and stripped and header_line(stripped))
         )
 
     def _idle_line(self, line: int, text: str, kind: str | None) -> None:
         stripped = text.strip()
         request = _request_line(stripped)
         status = _status_line(stripped)
-        header = _HEADER_LINE.fullmatch(stripped) if stripped else None
+        header = header_line(stripped) if stripped else None
         if request:
             message = Message("request", line, stripped[request.start(1) :])
             message.method, message.target, message.version = request.groups()
@@ -110,7 +135,7 @@ class _MessageParser:
             message.status, message.reason = int(code), reason or ""
         elif header:
             message = Message(kind or self.label, line)
-            message.add_header(header.group(1), header.group(2))
+            message.add_header(*header)
         else:
             label = _is_label(stripped)
             self.label = label or self.label
@@ -155,7 +180,7 @@ def pair_messages(
         if message.kind == "request":
             key = message.values("sec-websocket-key")
             if key:
-                capture.keys.append((key[0], message.line))
+                capture.add_key(key[0], message.line)
             if pending is not None:
                 yield Handshake(pending, None, source)
             pending = message
@@ -208,9 +233,11 @@ def parse_har(document: Any, capture: Capture) -> Iterator[Handshake]:
         request = _har_message(entry.get("request"), "request")
         response = _har_message(entry.get("response"), "response")
         url = request.target if request else None
+        if request is not None and isinstance(entry["request"].get("url"), str):
+            url = entry["request"]["url"] or None  # the heading shows the URL as written
         key = request.values("sec-websocket-key") if request else []
         if key:
-            capture.keys.append((key[0], None))
+            capture.add_key(key[0], None)
         yield Handshake(request, response, f"HAR entry {index}", url)
 
 
@@ -221,34 +248,49 @@ def _is_websocket_entry(entry: dict[str, Any]) -> bool:
     headers = request.get("headers", []) if isinstance(request, dict) else []
     return any(
         isinstance(h, dict)
-        and str(h.get("name", "")).lower() == "upgrade"
-        and "websocket" in str(h.get("value", "")).lower()
+        and _har_text(h.get("name", "")).lower() == "upgrade"
+        and "websocket" in _har_text(h.get("value", "")).lower()
         for h in (headers if isinstance(headers, list) else [])
     )
+
+
+_HAR_VERSION = re.compile(r"(?i)(?:HTTP/)?([0-9]+(?:\.[0-9]+)?)")
+
+
+def _har_text(value: Any) -> str:
+    """A HAR value as the model's text, one character per byte (Latin-1) like a raw capture: a
+    string's UTF-8 bytes, so the rules hash and show what the browser sent (and every character
+    survives the Latin-1 encoding they do); a number as written. A list or object, which no HAR
+    field holds, counts as missing: turning a deeply nested one into text would recurse."""
+    if isinstance(value, (list, dict)):
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    return text.encode("utf-8", "surrogatepass").decode("latin-1")
 
 
 def _har_message(part: Any, kind: str) -> Message | None:
     if not isinstance(part, dict):
         return None
     message = Message(kind, None)
-    version = str(part.get("httpVersion") or "")
-    version_match = re.fullmatch(r"(?i)(?:HTTP/)?(\d+(?:\.\d+)?)", version)
+    version_match = _HAR_VERSION.fullmatch(_har_text(part.get("httpVersion") or ""))
     message.version = version_match.group(1) if version_match else None
     if kind == "request":
-        message.method = str(part.get("method") or "") or None
-        message.target = str(part.get("url") or "") or None
+        message.method = _har_text(part.get("method") or "") or None
+        message.target = _har_text(part.get("url") or "") or None
     else:
         status = part.get("status")
         message.status = status if isinstance(status, int) and status > 0 else None
-        message.reason = str(part.get("statusText") or "")
+        message.reason = _har_text(part.get("statusText") or "")
         content = part.get("content")
         text = content.get("text") if isinstance(content, dict) else None
-        if isinstance(text, str):
-            message.body = [t for t in text.splitlines() if t.strip()][:BODY_LINES]
+        if isinstance(text, str):  # split before the Latin-1 step, which would add line breaks
+            lines = (line for line in text.splitlines() if line.strip())
+            message.body = [_har_text(line) for line in islice(lines, BODY_LINES)]
     headers = part.get("headers")
     for header in headers if isinstance(headers, list) else []:
         if isinstance(header, dict):
-            message.add_header(str(header.get("name", "")), str(header.get("value", "")))
+            name, value = header.get("name", ""), header.get("value", "")
+            message.add_header(_har_text(name), _har_text(value))
     return message
 
 
@@ -310,4 +352,8 @@ def _load_har(first: bytes, read: Callable[[int], bytes], max_har: int) -> Any:
     except ValueError as error:
         raise CaptureError(
             f"the input starts like a HAR file but is not valid JSON: {error}"
+        ) from None
+    except RecursionError:  # the C decoder recurses once per level of nesting
+        raise CaptureError(
+            "the input starts like a HAR file but is not one: its JSON is nested too deeply"
         ) from None

@@ -1,10 +1,28 @@
 """The handshake model: an HTTP request or response head, a request paired with its response,
-and what a parse saw besides them. Pure data; the parsers that build it are in `capture`."""
+and what a parse saw besides them. Pure data; the parsers that build it are in `capture`.
+
+The model itself bounds what hostile input can make it hold, whichever parser fills it: at most
+MAX_HEADERS header lines per message (folded continuation lines count), a folded value of at most
+MAX_VALUE characters, BODY_LINES body lines, and MAX_KEYS request keys per capture.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
+from wsaccept_cli.core.keys import accept_for
+
 MAX_HEADERS = 256
+# Folding (obsolete, RFC 9112 §5.2) joins continuation lines into one value; past this length
+# they are dropped, so a value built from thousands of lines costs neither memory nor the time
+# of copying an ever longer string once per line.
+MAX_VALUE = 64 * 1024
 BODY_LINES = 5
+# The request keys a capture remembers for the "accept of another request's key" diagnosis: the
+# most recent ones, each at most MAX_KEY_LENGTH characters (a real key has 24), so a capture of
+# millions of requests, or of huge keys, holds a few MiB at most.
+MAX_KEYS = 10_000
+MAX_KEY_LENGTH = 256
 
 
 class Message:
@@ -21,7 +39,8 @@ class Message:
         self.reason = ""
         self.headers: list[tuple[str, str]] = []
         self.body: list[str] = []
-        self.truncated = False
+        self.header_lines = 0  # header lines seen, folded continuation lines included
+        self.truncated = False  # some header lines were not kept (see `add_header`, `fold`)
 
     def values(self, name: str) -> list[str]:
         """Every value of the header `name`, in order (names compare case-insensitively)."""
@@ -37,10 +56,25 @@ class Message:
         return [item.lower() for item in self.items(name)]
 
     def add_header(self, name: str, value: str) -> None:
-        if len(self.headers) < MAX_HEADERS:
+        """Keep a header line, unless the message already has MAX_HEADERS header lines."""
+        self.header_lines += 1
+        if self.header_lines <= MAX_HEADERS:
             self.headers.append((name, value))
         else:
             self.truncated = True
+
+    def fold(self, text: str) -> None:
+        """Append a continuation line to the last header's value (RFC 9112 §5.2: a fold is one
+        space). It counts as a header line, and the value stops growing at MAX_VALUE characters.
+        The line must already be stripped; a message without headers takes no fold."""
+        self.header_lines += 1
+        if not self.headers:
+            return
+        name, value = self.headers[-1]
+        if self.header_lines > MAX_HEADERS or len(value) + 1 + len(text) > MAX_VALUE:
+            self.truncated = True
+            return
+        self.headers[-1] = (name, f"{value} {text}")
 
     def guess_kind(self) -> str:
         """Request or response, from the headers of a message pasted without its first line."""
@@ -67,25 +101,46 @@ class Handshake:
 
 
 class Capture:
-    """What a parse saw besides the handshakes: lines read, lines that were not HTTP, and every
-    request key (a wrong accept may be the accept of another one)."""
+    """What a parse saw besides the handshakes: lines read, lines that were not HTTP, and the
+    request keys (a wrong accept may be the accept of another one).
+
+    Keys are remembered by their accept, so finding the request a wrong accept belongs to is one
+    dictionary look-up rather than a SHA-1 of every earlier key: a capture of many handshakes
+    with wrong accepts costs time linear in its length, not quadratic."""
 
     def __init__(self) -> None:
         self.skipped_lines = 0
         self.lines = 0
-        self.keys: list[tuple[str, int | None]] = []
+        self._accepts: OrderedDict[bytes, tuple[str, int | None]] = OrderedDict()
+
+    def add_key(self, key: str, line: int | None) -> None:
+        """Remember a request's key (its first line, if it comes again); the oldest of
+        MAX_KEYS is forgotten, and a key longer than MAX_KEY_LENGTH is not remembered."""
+        if len(key) > MAX_KEY_LENGTH:
+            return
+        accept = accept_for(key.encode("latin-1"))
+        if accept in self._accepts:
+            return
+        self._accepts[accept] = (key, line)
+        if len(self._accepts) > MAX_KEYS:
+            self._accepts.popitem(last=False)
+
+    def key_answered_by(self, accept: bytes) -> tuple[str, int | None] | None:
+        """The first remembered request key whose accept is `accept`, with its line."""
+        return self._accepts.get(accept)
 
 
-def split_list(values: list[str]) -> list[str]:
+def split_list(values: list[str], separator: str = ",") -> list[str]:
     """The comma-separated items of header values (RFC 9110 §5.6.1), each stripped, empty ones
-    kept (a rule may fault them); a comma inside a quoted string does not split.
+    kept (a rule may fault them); a comma inside a quoted string does not split. With another
+    `separator` (';'), the parameters of an extension (RFC 6455 §9.1) the same way.
 
     One pass over each value, so a hostile value costs time linear in its length.
     """
     items: list[str] = []
     for value in values:
         if '"' not in value:
-            items += (item.strip() for item in value.split(","))
+            items += (item.strip() for item in value.split(separator))
             continue
         start, quoted, escaped = 0, False, False
         for index, char in enumerate(value):
@@ -95,7 +150,7 @@ def split_list(values: list[str]) -> list[str]:
                 escaped = True
             elif char == '"':
                 quoted = not quoted
-            elif char == "," and not quoted:
+            elif char == separator and not quoted:
                 items.append(value[start:index].strip())
                 start = index + 1
         items.append(value[start:].strip())

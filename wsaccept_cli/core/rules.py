@@ -11,14 +11,34 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from wsaccept_cli.core.diagnose import diagnose_accept
-from wsaccept_cli.core.handshake import Capture, Handshake, Message, split_list
+from wsaccept_cli.core.handshake import (
+    MAX_HEADERS,
+    MAX_VALUE,
+    Capture,
+    Handshake,
+    Message,
+    split_list,
+)
 from wsaccept_cli.core.keys import accept_for, key_problems, printable
 
 PASS, FAIL, WARN, INFO = "pass", "fail", "warn", "info"
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
-_EXTENSION = re.compile(rf"\s*{_TOKEN}(?:\s*;\s*{_TOKEN}(?:\s*=\s*(?:{_TOKEN}|{_QUOTED}))?)*\s*")
+_TOKEN_MATCH = re.compile(_TOKEN)
+_PARAMETER = re.compile(rf"{_TOKEN}(?:\s*=\s*(?:{_TOKEN}|{_QUOTED}))?")
+
+
+def _is_extension(item: str) -> bool:
+    """Whether `item` is `name; param; param=value; param="quoted"` (RFC 6455 §9.1).
+
+    The item is split at the ';' outside quoted strings and each part matched on its own, in
+    time linear in the item: one regular expression over the whole item repeats a group once per
+    parameter, and sre keeps backtracking state for every repetition (megabytes for a HAR value
+    of many ';', slower per byte the more there are)."""
+    name, *parameters = split_list([item], ";")
+    return bool(_TOKEN_MATCH.fullmatch(name)) and all(map(_PARAMETER.fullmatch, parameters))
+
 
 STATUS_MEANINGS = {
     200: "an HTTP server or proxy answered as plain HTTP and did not upgrade: the WebSocket"
@@ -159,14 +179,19 @@ def _method(request: Message) -> Finding | None:
     )
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
+def _at_least_1_1(version: str) -> bool:
+    """Whether `version` (digits, maybe a dot and digits) is HTTP/1.1 or later, compared as
+    numbers without int(): a capture may hold a version of 64,000 digits, which int() refuses
+    (over 4,300 digits) or converts in quadratic time."""
+    major, _, minor = version.partition(".")
+    major = major.lstrip("0")
+    return len(major) > 1 or major > "1" or (major == "1" and minor.strip("0") != "")
 
 
 def _http_version(message: Message, rule: str) -> Finding | None:
     if message.version is None:
         return None
-    if _version_tuple(message.version) >= (1, 1):
+    if _at_least_1_1(message.version):
         return Finding(rule, PASS, "§4.1", f"HTTP/{message.version}")
     hint = (
         "; a proxy on the way probably speaks HTTP/1.0, which cannot upgrade a connection"
@@ -250,7 +275,7 @@ def _protocols(request: Message) -> Finding | None:
     if not values:
         return None
     items = split_list(values)
-    bad = [item for item in items if not re.fullmatch(_TOKEN, item)]
+    bad = [item for item in items if not _TOKEN_MATCH.fullmatch(item)]
     if bad:
         return Finding(
             "request.protocol",
@@ -269,7 +294,7 @@ def _extensions(request: Message) -> Finding | None:
     values = request.values("sec-websocket-extensions")
     if not values:
         return None
-    bad = [item for item in split_list(values) if not _EXTENSION.fullmatch(item)]
+    bad = [item for item in split_list(values) if not _is_extension(item)]
     if bad:
         return Finding(
             "request.extensions",
@@ -362,7 +387,8 @@ def _accept(request: Message | None, response: Message, capture: Capture) -> Fin
     expected = accept_for(key)
     if received == expected:
         return Finding("response.accept", PASS, "§4.2.2", "Sec-WebSocket-Accept matches the key")
-    others = [(k.encode("latin-1"), line) for k, line in capture.keys if k != keys[0]]
+    other = capture.key_answered_by(received)  # never this request's key: that would match
+    others = [(other[0].encode("latin-1"), other[1])] if other is not None else []
     cause = diagnose_accept(key, received, others)
     return Finding(
         "response.accept",
@@ -382,6 +408,14 @@ def _negotiated(request: Message | None, response: Message) -> Iterator[Finding]
             yield Finding(
                 "response.protocol", FAIL, "§4.1", f"the server chose {len(items)} subprotocols"
             )
+        elif not items:  # "" or "," (found by fuzzing: it used to raise IndexError)
+            yield Finding(
+                "response.protocol",
+                FAIL,
+                "§4.1",
+                f"Sec-WebSocket-Protocol is {', '.join(map(_show, chosen))}, which names no"
+                " subprotocol",
+            )
         elif items[0] in offered:
             yield Finding("response.protocol", PASS, "§4.1", f"the server chose {_show(items[0])}")
         else:
@@ -396,7 +430,7 @@ def _negotiated(request: Message | None, response: Message) -> Iterator[Finding]
             )
     extensions = response.values("sec-websocket-extensions")
     if extensions:
-        offered_names = (
+        offered_names = set(  # a set: both lists may hold thousands of names
             _extension_names(request.values("sec-websocket-extensions")) if request else []
         )
         unoffered = [name for name in _extension_names(extensions) if name not in offered_names]
@@ -439,12 +473,13 @@ def _middlebox_findings(request: Message | None, response: Message | None) -> It
                     f"{name} appears {count} times: usually a proxy or framework adding its own",
                 )
         if message.truncated:
-            yield Finding(
-                f"{message.kind}.size",
-                WARN,
-                "§4.1",
-                f"the {message.kind} has more than 256 header lines; only the first 256 were read",
+            what = (
+                f"has more than {MAX_HEADERS} header lines; only the first {MAX_HEADERS} were read"
+                if message.header_lines > MAX_HEADERS
+                else f"has a folded header value over {MAX_VALUE // 1024} KiB; the rest was not"
+                " read"
             )
+            yield Finding(f"{message.kind}.size", WARN, "§4.1", f"the {message.kind} {what}")
     if (
         response is not None
         and response.status == 101

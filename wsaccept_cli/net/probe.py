@@ -2,8 +2,11 @@
 
 Network code only: it returns what happened (bytes sent and received, timings, how it ended) and
 never prints. Every wait is bounded by one deadline, so a server that never answers, drips bytes
-or sends an endless head ends the probe within the timeout; the response head is read up to
-MAX_HEAD bytes and a non-101 body up to MAX_BODY, whatever the server sends.
+or sends an endless head ends the probe within the timeout; the waits after the head (for a
+refusal's body, for the echo of our Close frame) have small budgets of their own, cut short by the
+deadline too. The response head is read up to MAX_HEAD bytes exactly and a non-101 body up to
+MAX_BODY, whatever the server sends, and the work done on them is linear in their size, so
+checking what came takes milliseconds after the deadline at most.
 """
 
 from __future__ import annotations
@@ -13,17 +16,19 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Sequence
 
 from wsaccept_cli.core.capture import parse_lines
 from wsaccept_cli.core.handshake import Capture
 from wsaccept_cli.core.outcomes import ProbeOutcome
-from wsaccept_cli.core.request import RequestTarget, build_request
+from wsaccept_cli.core.request import RequestTarget
 from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport, check_handshake
 
-MAX_HEAD = 64 * 1024
+MAX_HEAD = 64 * 1024  # the response head, its blank line included
 MAX_BODY = 4 * 1024
 HEAD_END = b"\r\n\r\n"
+RECV_SIZE = 16 * 1024
+BODY_WAIT = 0.2  # for a refusal's body after its head, in all (not per piece)
+CLOSE_WAIT = 0.5  # for the echo of our Close frame, in all
 
 
 class ProbeError(Exception):
@@ -68,25 +73,6 @@ class Deadline:
         return left
 
 
-def build_probe_request(
-    target: RequestTarget,
-    key: bytes,
-    headers: Sequence[tuple[str, str]] = (),
-    *,
-    origin: str | None = None,
-    protocols: Sequence[str] = (),
-    extensions: Sequence[str] = (),
-) -> bytes:
-    """Our request with what the options offer, where a header the user gives (-H) replaces
-    ours of the same name rather than adding a second one."""
-    offered = [("Origin", origin)] if origin else []
-    offered += [("Sec-WebSocket-Protocol", ", ".join(protocols))] if protocols else []
-    offered += [("Sec-WebSocket-Extensions", ", ".join(extensions))] if extensions else []
-    given = {name.lower() for name, _ in headers}
-    kept = [(name, value) for name, value in offered if name.lower() not in given]
-    return build_request(target, key, [*kept, *headers])
-
-
 def run_probe(
     target: RequestTarget,
     request: bytes,
@@ -105,14 +91,13 @@ def run_probe(
         connection = _connect(target, deadline, result, started)
         if target.secure:
             connection = _start_tls(connection, target, deadline, result, insecure, cacert)
-        connection.settimeout(deadline.left())
-        connection.sendall(request)
+        _send_all(connection, request, deadline)
         sent = time.monotonic()
         _read_head(connection, deadline, result, sent)
         if result.head_complete and not _is_upgrade(result.response):
-            _read_body(connection, result)
+            _read_body(connection, result, deadline)
         elif result.head_complete:
-            _close_politely(connection)
+            _close_politely(connection, deadline)
     except ProbeError as error:
         result.error = error
     except TimeoutError:
@@ -150,13 +135,22 @@ def _timeout_message(result: ProbeResult, timeout: float) -> str:
 
 
 def _resolve(target: RequestTarget, deadline: Deadline) -> list[tuple[int, tuple[str, int]]]:
-    """The addresses of the host, in the resolver's order, within the deadline."""
+    """The addresses of the host, in the resolver's order, within the deadline.
+
+    A host that is no DNS name (an empty label, one over 63 bytes: `host_problem`) fails here
+    without a lookup, as a browser's does; one that the resolver's IDNA step refuses anyway
+    (getaddrinfo raises UnicodeError, a ValueError, in its thread) fails the same way rather
+    than as a traceback from the thread and a wait for the timeout."""
+    if target.host_problem is not None:
+        raise ProbeError(
+            ProbeOutcome.CONNECT_FAILED, f"cannot resolve {target.host}: {target.host_problem}"
+        )
     answer: list[object] = []
 
     def lookup() -> None:
         try:
             answer.append(socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM))
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: a name IDNA cannot encode
             answer.append(error)
 
     worker = threading.Thread(target=lookup, daemon=True)
@@ -168,6 +162,12 @@ def _resolve(target: RequestTarget, deadline: Deadline) -> list[tuple[int, tuple
     if isinstance(found, OSError):
         reason = found.strerror if isinstance(found, socket.gaierror) else str(found)
         raise ProbeError(ProbeOutcome.CONNECT_FAILED, f"cannot resolve {target.host}: {reason}")
+    if isinstance(found, ValueError):  # a label over 63 characters, an empty one, a bad character
+        detail = str(found).rpartition("UnicodeError: ")[2].rstrip(")") or "not a host name"
+        raise ProbeError(
+            ProbeOutcome.CONNECT_FAILED,
+            f"cannot resolve {_escaped(target.host)}: not a valid host name ({_escaped(detail)})",
+        )
     assert isinstance(found, list)
     return [(family, address[:2]) for family, _, _, _, address in found]
 
@@ -200,6 +200,12 @@ def _connect(
         result.timings["connect_ms"] = _ms(time.monotonic() - started)
         return connection
     raise ProbeError(ProbeOutcome.CONNECT_FAILED, f"cannot connect to {'; '.join(failures)}")
+
+
+def _escaped(text: str) -> str:
+    """`text`, or when it holds something that cannot be printed (a lone surrogate from an
+    undecodable argument, a control character) its escaped form, for a message about a name."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _show_address(address: tuple[str, int]) -> str:
@@ -240,37 +246,66 @@ def _start_tls(
     return secure
 
 
+def _send_all(connection: socket.socket, data: bytes, deadline: Deadline) -> None:
+    """sendall() within the deadline: over TLS, sendall() gives each record the whole timeout
+    again, so a server that reads slowly could stretch it; here each piece gets what is left."""
+    with memoryview(data) as view:
+        sent = 0
+        while sent < len(view):
+            connection.settimeout(deadline.left())
+            sent += connection.send(view[sent:])
+
+
 def _read_head(
     connection: socket.socket, deadline: Deadline, result: ProbeResult, sent: float
 ) -> None:
-    """The response head, up to MAX_HEAD bytes; what follows it is kept as body."""
-    data = b""
-    while HEAD_END not in data:
-        if len(data) > MAX_HEAD:
-            result.response, result.head_cut = data[:MAX_HEAD], True
-            return
-        connection.settimeout(deadline.left())
-        chunk = connection.recv(16384)
-        if not chunk:
-            return
-        if not data:
-            result.timings["first_byte_ms"] = _ms(time.monotonic() - sent)
-        data += chunk
-        result.response = data  # so far: a timeout or a close reports what came
-    head, _, rest = data.partition(HEAD_END)
-    result.response, result.body = head + HEAD_END, rest[:MAX_BODY]
-    result.head_complete = True
+    """The response head, at most MAX_HEAD bytes with its blank line; what follows it in the
+    last piece read is kept as body.
+
+    Each recv asks for no more than what is left of MAX_HEAD, so a head cannot slip past the
+    limit inside one large piece (an 80 KB head of 10,000 short lines did), and the search for
+    the blank line resumes where the last one ended, into a bytearray: a server that drips one
+    byte per recv costs time linear in what it sends, not quadratic."""
+    data = bytearray()
+    try:
+        searched = 0
+        while (end := data.find(HEAD_END, max(searched - len(HEAD_END) + 1, 0))) < 0:
+            searched = len(data)
+            if len(data) >= MAX_HEAD:
+                del data[MAX_HEAD:]
+                result.head_cut = True
+                return
+            connection.settimeout(deadline.left())
+            chunk = connection.recv(min(RECV_SIZE, MAX_HEAD - len(data)))
+            if not chunk:
+                return
+            if not data:
+                result.timings["first_byte_ms"] = _ms(time.monotonic() - sent)
+            data += chunk
+        head_size = end + len(HEAD_END)  # within MAX_HEAD: no more was read
+        result.body = bytes(data[head_size : head_size + MAX_BODY])
+        del data[head_size:]
+        result.head_complete = True
+    finally:  # also when recv timed out or failed: the message says how much came
+        result.response = bytes(data)
 
 
 def _is_upgrade(head: bytes) -> bool:
     return head.split(b" ", 2)[1:2] == [b"101"]
 
 
-def _read_body(connection: socket.socket, result: ProbeResult) -> None:
-    """A little of a refusal's body, which often says why; never more than MAX_BODY."""
-    connection.settimeout(0.2)
+def _budget(seconds: float, deadline: Deadline) -> float:
+    """When a wait of `seconds` from now must end: then, or at the deadline if that is sooner."""
+    return min(time.monotonic() + seconds, deadline.end)
+
+
+def _read_body(connection: socket.socket, result: ProbeResult, deadline: Deadline) -> None:
+    """A little of a refusal's body, which often says why: never more than MAX_BODY bytes, and
+    never more than BODY_WAIT seconds in all (nor past the deadline), however it is dripped."""
+    until = _budget(BODY_WAIT, deadline)
     try:
-        while len(result.body) < MAX_BODY:
+        while len(result.body) < MAX_BODY and (left := until - time.monotonic()) > 0:
+            connection.settimeout(left)
             chunk = connection.recv(MAX_BODY - len(result.body))
             if not chunk:
                 break
@@ -279,23 +314,25 @@ def _read_body(connection: socket.socket, result: ProbeResult) -> None:
         pass
 
 
-def _close_politely(connection: socket.socket) -> None:
+def _close_politely(connection: socket.socket, deadline: Deadline) -> None:
     """Send a masked Close frame with code 1000 (RFC 6455 §5.5.1) and wait briefly for the echo,
-    so the server sees a clean close rather than a dropped connection."""
+    so the server sees a clean close rather than a dropped connection. The wait is CLOSE_WAIT in
+    all, cut short by the deadline: a server that keeps sending frames never echoing the Close
+    must not keep the probe alive."""
+    until = _budget(CLOSE_WAIT, deadline)
     mask = os.urandom(4)
     payload = (1000).to_bytes(2, "big")
     masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
     try:
+        connection.settimeout(max(until - time.monotonic(), 0.0))  # 0: send only if it can now
         connection.sendall(bytes([0x88, 0x80 | len(payload)]) + mask + masked)
-        connection.settimeout(0.5)
-        while reply := connection.recv(4096):
-            if b"\x88" in reply:
+        while (left := until - time.monotonic()) > 0:
+            connection.settimeout(left)
+            reply = connection.recv(4096)
+            if not reply or b"\x88" in reply:
                 return
     except OSError:
         pass
-
-
-SECRET_HEADERS = ("authorization", "cookie", "proxy-authorization")
 
 
 def probe_report(result: ProbeResult) -> HandshakeReport:
@@ -345,13 +382,3 @@ def outcome(result: ProbeResult, report: HandshakeReport) -> ProbeOutcome:
     if result.error is not None:
         return result.error.outcome
     return ProbeOutcome.HANDSHAKE_FAILED if report.verdict == FAIL else ProbeOutcome.OK
-
-
-def redact(message: bytes) -> bytes:
-    """The message with the values of credential headers replaced, for printing."""
-    lines = message.split(b"\r\n")
-    for index, line in enumerate(lines):
-        name, colon, _ = line.partition(b":")
-        if colon and name.strip().lower().decode("latin-1") in SECRET_HEADERS:
-            lines[index] = name + b": [redacted; --show-secrets shows it]"
-    return b"\r\n".join(lines)
