@@ -265,3 +265,20 @@ def test_inspect_into_head_ends_quietly_with_141(tmp_path: Path) -> None:
     )
     done = subprocess.run(["bash", "-c", shell], capture_output=True, env=clean_env(), timeout=30)
     assert (done.stdout, done.stderr) == (b"status=141\n", b"")
+
+
+def test_a_sigint_ignored_from_the_start_stays_ignored(tmp_path: Path) -> None:
+    # A shell starts background jobs (and `trap '' INT` sections) with SIGINT ignored: such a
+    # wsaccept goes on through Ctrl-C, as Python itself and every Unix tool do.
+    source = tmp_path / "keys"
+    source.write_bytes(f"{RFC_KEY}\n".encode() * 2_000_000)
+    command = f"trap '' INT; exec '{script_path()}' compute -j 1 < '{source}'"
+    with subprocess.Popen(
+        ["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env()
+    ) as process:
+        assert process.stdout is not None
+        received = process.stdout.read(100_000)  # it is writing now
+        process.send_signal(signal.SIGINT)
+        received += process.stdout.read()
+        assert process.wait(timeout=60) == 0
+    assert received == f"{RFC_ACCEPT}\n".encode() * 2_000_000

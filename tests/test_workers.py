@@ -25,7 +25,7 @@ from tests.helpers import RFC_ACCEPT, RFC_KEY, Run, clean_env, invoke, script_pa
 from wsaccept_cli.core.lines import READ_SIZE, Block, OverlongLine
 from wsaccept_cli.stream import parallel
 from wsaccept_cli.stream.bulk import compute_block
-from wsaccept_cli.stream.parallel import jobs_for, process_stream
+from wsaccept_cli.stream.parallel import WorkerError, jobs_for, process_stream
 from wsaccept_cli.ui.render import RendererSpec
 from wsaccept_cli.ui.session import BlockWork
 
@@ -284,7 +284,7 @@ def test_a_killed_worker_costs_a_warning_and_no_line(busy: bool) -> None:
         code, tail, stderr = wsaccept.finish()
     assert (code, output + tail) == (0, expected(first + rest))
     assert stderr.decode() == (
-        "wsaccept: warning: a worker process ended unexpectedly;"
+        f"wsaccept: warning: worker process {victim} was killed by signal 9;"
         " the main process did its work instead\n"
     )
 
@@ -366,7 +366,7 @@ def test_a_bug_in_a_worker_is_raised_with_its_traceback(
     with source.open("rb") as lines:
         fd = lines.fileno()
         one_line = partial(os.read, fd, 2)  # one block a line
-        with pytest.raises(ZeroDivisionError, match="a bug in rendering"):
+        with pytest.raises(WorkerError, match="ZeroDivisionError: a bug in rendering"):
             process_stream(
                 lambda size: one_line(), fd, fails_on_second_line, emitted.append, jobs=2,
                 warn=warnings.append,
@@ -418,3 +418,11 @@ def test_a_signal_while_workers_start_never_makes_a_traceback(tmp_path: Path, si
             stderr = process.stderr.read()
             assert process.wait(timeout=30) in (0, -signum)
         assert stderr == b""
+
+
+def test_quiet_verify_of_a_large_input_in_rich_format_ends(tmp_path: Path) -> None:
+    # -q renders nothing, so even with rich chosen (as on a terminal) the blocks go to workers.
+    source = tmp_path / "pairs"
+    pairs = [key + b" " + accept_key(key.decode()).encode() for key in keys(3 * KEYS_PER_BLOCK)]
+    source.write_bytes(b"\n".join(pairs) + b"\n")
+    assert run_on(source, "verify", "-q", "--format", "rich", "-j", "2") == (0, b"", b"")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,9 +25,7 @@ from wsaccept_cli.ui.writer import OutputError, TerminatedError, discard_stdout
 if TYPE_CHECKING:
     from wsaccept_cli.core.handshake import Capture
     from wsaccept_cli.core.lines import Block, OverlongLine
-    from wsaccept_cli.core.request import RequestTarget
     from wsaccept_cli.core.results import Item
-    from wsaccept_cli.core.rules import HandshakeReport
 
 GENKEY_BATCH = 8192
 # --timeout: long enough for any real server, short enough that a typo (1e9) is caught.
@@ -138,8 +137,8 @@ def process_stdin(
     rendering: Rendering,
     jobs: int | None,
 ) -> None:
-    """Each block of stdin rendered by the one block function, and written before the next
-    read; a large input by worker processes, when the format allows."""
+    """Each block of stdin rendered by the one block function and written in input order; a
+    large input by worker processes, when the format allows."""
     from wsaccept_cli.stream.parallel import jobs_for, process_stream
 
     env = environment(ctx)
@@ -149,17 +148,9 @@ def process_stdin(
     if lowered:
         session.diagnostics.summary("note", lowered)
     fd = env.stdin_fd()
-    read = partial(read_fd, fd) if fd is not None else reading(stdin.read1, "stdin")
+    read = reading(partial(os.read, fd) if fd is not None else stdin.read1, "stdin")
     warn = partial(session.diagnostics.summary, "warning")
     process_stream(read, fd, work, session.emit, jobs=jobs, warn=warn)
-
-
-def read_fd(fd: int, size: int) -> bytes:
-    """Up to `size` bytes from a file descriptor; a read failure is an InputError."""
-    try:
-        return os.read(fd, size)
-    except OSError as error:
-        raise InputError(f"cannot read stdin: {error.strerror or error}") from None
 
 
 def reading(read: Callable[[int], bytes], name: str) -> Callable[[int], bytes]:
@@ -412,33 +403,36 @@ def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: boo
 
     if capture is None:
         stdin_or_usage_error(ctx, "FILE")
-    stream = open_capture(ctx, capture)
     session = start(ctx, fmt, color)
     rendering = session.rendering()
     found = Capture()
-    read = reading(stream.read1, capture if capture not in (None, "-") else "stdin")
-    try:
-        for number, handshake in enumerate(read_capture(read, found), start=1):
-            rendering.handshake(inspect_handshake(number, handshake, found))
-            session.emit(rendering.take())
-    except CaptureError as error:
-        raise InputError(str(error)) from None
-    finally:
-        stream.close()
+    with open_capture(ctx, capture) as (stream, name):
+        try:
+            for number, handshake in enumerate(read_capture(reading(stream, name), found), 1):
+                rendering.handshake(inspect_handshake(number, handshake, found))
+                session.emit(rendering.take())
+        except CaptureError as error:
+            raise InputError(str(error)) from None
     if session.tally.empty:
         raise NoHandshakeError(found)
     ctx.exit(session.finish("handshake"))
 
 
-def open_capture(ctx: click.Context, path: str | None) -> io.BufferedReader:
-    """The capture to read: stdin for none or '-', else the file, or an InputError saying why
-    it cannot be read."""
+@contextmanager
+def open_capture(
+    ctx: click.Context, path: str | None
+) -> Iterator[tuple[Callable[[int], bytes], str]]:
+    """The capture's read function and name: stdin for none or '-' (left open), else the file,
+    closed afterwards; an InputError saying why it cannot be read."""
     if path in (None, "-"):
-        return stdin_of(environment(ctx))
+        yield stdin_of(environment(ctx)).read1, "stdin"
+        return
     try:
-        return open(path, "rb")  # closed by the caller
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the `with` below
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    with stream:
+        yield stream.read1, path
 
 
 class NoHandshakeError(InputError):
@@ -571,74 +565,31 @@ def probe(
       wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
       wsaccept probe --format json --timeout 5 "$ENDPOINT" || exit 1
     """
+    from wsaccept_cli.core.request import RequestError, probe_request
+    from wsaccept_cli.core.secrets import redact_exchange
     from wsaccept_cli.net.probe import outcome, probe_report, run_probe
     from wsaccept_cli.ui.views import ProbeView
 
-    target, request = probe_request(url, headers, origin, protocols, extensions, key)
+    try:
+        target, request = probe_request(
+            url, headers, origin=origin, protocols=protocols, extensions=extensions, key=key
+        )
+    except RequestError as error:
+        raise InputError(str(error)) from None
     session = start(ctx, fmt, color)
     shown_url = target.full_url if show_secrets else target.display_url
     result = run_probe(
         target, request, timeout=timeout, insecure=insecure, cacert=cacert, url=shown_url
     )
     report = probe_report(result)
-    ended = outcome(result, report)
     exchange = (result.request, result.response)
     if not show_secrets:
-        exchange = redact_probe(target, result.request, result.response, report)
+        exchange = redact_exchange(target, result.request, result.response, report)
+    session.tally.outcome = ended = outcome(result, report)
     rendering = session.rendering()
     rendering.probe(ProbeView(*exchange, report, ended, result.address, result.timings))
     session.emit(rendering.take())
-    session.finish("probe")
-    ctx.exit(ended.exit_code)
-
-
-def probe_request(
-    url: str,
-    headers: tuple[str, ...],
-    origin: str | None,
-    protocols: tuple[str, ...],
-    extensions: tuple[str, ...],
-    key: str | None,
-) -> tuple[RequestTarget, bytes]:
-    """The target and the request we will send; anything that would make it malformed (a
-    control character, a bad URL) is an error naming the option, before any connection."""
-    from wsaccept_cli.core.request import (
-        RequestError,
-        RequestTarget,
-        build_probe_request,
-        parse_header_option,
-    )
-
-    try:
-        target = RequestTarget(url)
-        nonce = os.fsencode(key) if key is not None else generate_keys(1)[0]
-        request = build_probe_request(
-            target,
-            nonce,
-            [parse_header_option(header) for header in headers],
-            origin=origin,
-            protocols=protocols,
-            extensions=extensions,
-        )
-    except RequestError as error:
-        raise InputError(str(error)) from None
-    return target, request
-
-
-def redact_probe(
-    target: RequestTarget, request: bytes, response: bytes, report: HandshakeReport
-) -> tuple[bytes, bytes]:
-    """The exchange as shown without --show-secrets: every credential we sent, and cookies the
-    server set, redacted wherever they appear (an echoing server, a redirect's Location)."""
-    from wsaccept_cli.core.secrets import Redactor, request_secrets
-
-    redactor = Redactor(request_secrets(request, target))
-    answer = report.handshake.response
-    if answer is not None:
-        answer.body = [redactor.redact_text(line) for line in answer.body]
-    for finding in report.findings:
-        finding.message = redactor.redact_text(finding.message)
-    return redactor.redact(request), redactor.redact(response)
+    ctx.exit(session.finish("probe"))
 
 
 def main() -> None:
@@ -652,16 +603,16 @@ def main() -> None:
     import sys
 
     from wsaccept_cli.ui.text import DisplayStream
-    from wsaccept_cli.ui.writer import end_by_signal, unwritable_stdout
+    from wsaccept_cli.ui.writer import end_by_signal
 
     try:
         code = cli.main(prog_name="wsaccept", standalone_mode=False)
     except click.ClickException as error:
-        error.show(DisplayStream(sys.stderr))  # type: ignore[arg-type]
+        if sys.stderr is not None:
+            with suppress(OSError, ValueError):
+                error.show(DisplayStream(sys.stderr))  # type: ignore[arg-type]
         code = error.exit_code
     except (click.Abort, KeyboardInterrupt):  # Ctrl-C before or after a command ran
         code = ExitCode.INTERRUPTED
-    except OSError as error:  # help or version text that stdout would not take
-        code = unwritable_stdout(error)
     end_by_signal(code)
     sys.exit(code)

@@ -23,10 +23,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 HELP_TEXT = "Show this message and exit."
 
 
+def _echo(ctx: click.Context, text: str) -> None:
+    """Help or version text on stdout, then exit; a stdout that will not take it is exit 74
+    with one line on stderr, or 141, quietly, for a reader that went away (click itself would
+    exit 1, or show a traceback)."""
+    try:
+        click.echo(text, color=ctx.color)
+    except OSError as error:
+        from wsaccept_cli.ui.writer import unwritable_stdout
+
+        ctx.exit(unwritable_stdout(error))
+    ctx.exit()
+
+
 def _show_help(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
-        click.echo(ctx.get_help(), color=ctx.color)
-        ctx.exit()
+        _echo(ctx, ctx.get_help())
 
 
 def version_option(version: str, *names: str) -> Callable[[F], F]:
@@ -34,8 +46,7 @@ def version_option(version: str, *names: str) -> Callable[[F], F]:
 
     def show(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         if value and not ctx.resilient_parsing:
-            click.echo(f"{ctx.find_root().info_name}, version {version}", color=ctx.color)
-            ctx.exit()
+            _echo(ctx, f"{ctx.find_root().info_name}, version {version}")
 
     return click.option(
         *names, is_flag=True, expose_value=False, is_eager=True, callback=show,

@@ -15,7 +15,7 @@ import base64
 import re
 from collections.abc import Iterable, Sequence
 
-from wsaccept_cli.core.keys import accept_for
+from wsaccept_cli.core.keys import accept_for, generate_keys
 
 URL_OPTION = "URL"
 HEADER_OPTION = "-H"
@@ -690,3 +690,25 @@ def build_response(key: bytes) -> bytes:
         "",
     ]
     return "\r\n".join(lines).encode()
+
+
+def probe_request(
+    url: str,
+    headers: Iterable[str] = (),
+    *,
+    origin: str | None = None,
+    protocols: Sequence[str] = (),
+    extensions: Sequence[str] = (),
+    key: str | None = None,
+) -> tuple[RequestTarget, bytes]:
+    """The target and the request `probe` sends, from its options as given: `headers` as
+    'Name: value' texts, `key` the --ws-key (else a fresh one). Anything that would make the
+    request malformed is a RequestError naming its option, before any connection."""
+    target = RequestTarget(url)
+    # as the OS passed the argument: bytes that are not UTF-8 came in as surrogate escapes
+    nonce = key.encode("utf-8", "surrogateescape") if key is not None else generate_keys(1)[0]
+    given = [parse_header_option(header) for header in headers]
+    request = build_probe_request(
+        target, nonce, given, origin=origin, protocols=protocols, extensions=extensions
+    )
+    return target, request

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from wsaccept_cli.core.request import RequestTarget
+    from wsaccept_cli.core.rules import HandshakeReport
 
 REDACTED = "[redacted; --show-secrets shows it]"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -122,16 +123,6 @@ class Redactor:
         """The same for text already decoded (a body line, a finding's message): a secret is
         looked for as Latin-1 and as UTF-8 text, the two ways wsaccept decodes bytes."""
         return _redact(text, self._text_needles)
-
-
-def redact(message: bytes, secrets: Iterable[bytes] = ()) -> bytes:
-    """`message` as it may be printed: see Redactor.redact."""
-    return Redactor(secrets).redact(message)
-
-
-def redact_text(text: str, secrets: Iterable[bytes] = ()) -> str:
-    """`text` as it may be printed: see Redactor.redact_text."""
-    return Redactor(secrets).redact_text(text)
 
 
 class _Needle:
@@ -256,3 +247,19 @@ def _redact(text: str, needles: list[_Needle]) -> str:
         return text
     out += [text[written:run_start], REDACTED, text[run_end:]]
     return "".join(out)
+
+
+def redact_exchange(
+    target: RequestTarget, request: bytes, response: bytes, report: HandshakeReport
+) -> tuple[bytes, bytes]:
+    """A probe's exchange as it may be printed: every credential the request carried, and the
+    cookies the server set, redacted in the request, the response, and (changed in place) the
+    report's response body and findings, where an echoing server or a redirect's Location may
+    repeat them."""
+    redactor = Redactor(request_secrets(request, target))
+    answer = report.handshake.response
+    if answer is not None:
+        answer.body = [redactor.redact_text(line) for line in answer.body]
+    for finding in report.findings:
+        finding.message = redactor.redact_text(finding.message)
+    return redactor.redact(request), redactor.redact(response)

@@ -2,30 +2,42 @@
 the results handed on strictly in input order.
 
 SHA-1 is most of the per-key cost and one process can hash no faster than hashlib, so past the
-first PARALLEL_AFTER bytes, blocks go to a `concurrent.futures` process pool (the fork context,
-imported only then). This process reads, submits, and hands each result on in input order: it
-stays the only writer of stdout and stderr, so whole-line writes, held signals, exit codes and the
-capped diagnostics behave as in one process. At most WINDOW_PER_JOB blocks per worker are in
-flight, which bounds memory. Before reading more input, results that are ready are handed on, so
-a slow stream's output keeps up with it. A worker that dies breaks the pool: its blocks, and all
-that follow, are done here, after one warning. Where no pool can start (no fork, one usable CPU),
+first PARALLEL_AFTER bytes, blocks go to worker processes: `multiprocessing` processes (the fork
+context, imported only then), each with its own pair of `multiprocessing.connection` pipes, which
+frame and pickle the blocks and results. This process reads, hands out, and hands each result on
+in input order: it stays the only writer of stdout and stderr, so whole-line writes, held
+signals, exit codes and the capped diagnostics behave as in one process.
+
+Why not `concurrent.futures.ProcessPoolExecutor`: all its workers answer through one shared
+queue, and a worker killed while it writes a result leaves half a message there, which its
+result thread then waits on for ever (seen here on Python 3.11). With a pipe per worker, a worker
+that dies is an end of file on its own pipe: its blocks are redone here, after one warning.
+
+At most WINDOW_PER_JOB blocks per worker are in flight, which bounds memory. Blocks are sent by
+one thread, so this process never waits on a worker that is itself waiting to send a result.
+While results are due it waits for input, the oldest result and that worker's end together, so
+a slow stream's output keeps up with it. Where no worker can start (no fork, one usable CPU),
 everything is done here.
 """
 
 from __future__ import annotations
 
 import os
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from wsaccept_cli.core.lines import READ_SIZE, Block, OverlongLine, read_blocks
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
+    import queue
+    import threading
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
-# Input up to this size is done here: a pool is not worth starting for small inputs, nor for
+# Input up to this size is done here: workers are not worth starting for small inputs, nor for
 # keys typed one by one.
 PARALLEL_AFTER = READ_SIZE
 # Workers beyond the CPUs this process may use only add overhead; eight are past what the one
@@ -36,6 +48,10 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 Result = TypeVar("Result")
 Work = Callable[[Block | OverlongLine], Result]
+
+
+class WorkerError(Exception):
+    """A worker failed on a block (a bug, not bad input): its traceback."""
 
 
 def usable_cpus() -> int:
@@ -49,12 +65,12 @@ def usable_cpus() -> int:
 def jobs_for(asked: int | None) -> tuple[int, str | None]:
     """How many workers to use: as asked, but no more than help here; with a sentence saying
     so when the number asked for was lowered."""
-    ceiling = min(usable_cpus(), MAX_JOBS)
+    cpus = usable_cpus()
+    ceiling = min(cpus, MAX_JOBS)
     if asked is None:
         return ceiling, None
     if asked <= ceiling:
         return asked, None
-    cpus = usable_cpus()
     why = f"this process may use {cpus} CPU{'s' if cpus != 1 else ''}"
     why = why if ceiling == cpus else f"at most {MAX_JOBS} help"
     return ceiling, f"-j {asked} lowered to {ceiling}: {why}"
@@ -70,14 +86,14 @@ def process_stream(
     warn: Callable[[str], None],
 ) -> None:
     """Each block `read` yields turned into a result by `work` and handed to `emit`, in input
-    order; a large input in `jobs` worker processes when `fd` (what `read` reads) can be polled.
-    """
+    order; a large input in `jobs` worker processes when `fd` (what `read` reads) can be waited
+    on."""
     if jobs <= 1 or fd is None:
         for block in read_blocks(read):
             emit(work(block))
         return
     pool = OrderedPool(work, jobs, emit, warn)
-    seen = 0
+    seen, finished = 0, False
     try:
         for block in read_blocks(pool.reader(fd, read)):
             seen += len(block.data) if isinstance(block, Block) else block.length
@@ -86,12 +102,23 @@ def process_stream(
             else:
                 emit(work(block))
         pool.drain()
+        finished = True
     finally:
-        pool.close()
+        pool.close(finished)
+
+
+class Worker:
+    """A worker process and this process's ends of its two pipes."""
+
+    def __init__(self, process: BaseProcess, blocks: Connection, results: Connection) -> None:
+        self.process = process
+        self.blocks = blocks
+        self.results = results
+        self.alive = True
 
 
 class OrderedPool(Generic[Result]):
-    """A process pool whose results come back in the order the blocks went in."""
+    """Worker processes whose results come back in the order the blocks went in."""
 
     def __init__(
         self,
@@ -104,16 +131,24 @@ class OrderedPool(Generic[Result]):
         self.jobs = jobs
         self.emit = emit
         self.warn = warn
-        self.executor: ProcessPoolExecutor | None = None
-        self.broken = False
-        self.window: deque[tuple[Future[Result] | None, Block | OverlongLine]] = deque()
-        self.wake_read = self.wake_write = -1
+        self.started = False
+        self.workers: list[Worker] = []
+        self.turn = 0
+        self.window: deque[tuple[Worker | None, Block | OverlongLine]] = deque()
+        self.outbox: queue.SimpleQueue[tuple[Worker, Block | OverlongLine] | None] | None = None
+        self.sender: threading.Thread | None = None
 
     def submit(self, block: Block | OverlongLine) -> None:
         """Send `block` to a worker, first handing on results while the window is full."""
         while len(self.window) >= self.jobs * WINDOW_PER_JOB:
             self._emit_oldest()
-        self.window.append((self._start(block), block))
+        if not self.started:
+            self._start()
+        worker = self._next_worker()
+        self.window.append((worker, block))
+        if worker is not None:
+            assert self.outbox is not None
+            self.outbox.put((worker, block))
 
     def drain(self) -> None:
         while self.window:
@@ -124,111 +159,155 @@ class OrderedPool(Generic[Result]):
         on as they come, so that output keeps up with a slow stream."""
 
         def read_when_ready(size: int) -> bytes:
-            while self.window and not self._input_ready(fd):
+            while self.window and not self._hand_on_until_input(fd):
                 pass
             return read(size)
 
         return read_when_ready
 
-    def _input_ready(self, fd: int) -> bool:
-        """Hand on the results that are ready; then wait for input or the oldest result. True
-        when input can be read."""
-        while self.window and _done(self.window[0][0]):
+    def _hand_on_until_input(self, fd: int) -> bool:
+        """Hand on the oldest result if it is there; else wait until it, its worker's end or
+        input comes. True when input can be read."""
+        from multiprocessing.connection import wait
+
+        worker = self.window[0][0]
+        if worker is None or not worker.alive or worker.results.poll():
             self._emit_oldest()
-        if not self.window:
-            return True
-        import select
+            return False
+        ready = wait([fd, worker.results, worker.process.sentinel])
+        return fd in ready and len(ready) == 1
 
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        if self.wake_read >= 0:
-            poller.register(self.wake_read, select.POLLIN)
-        ready = {ready_fd for ready_fd, _ in poller.poll()}
-        if self.wake_read in ready:
-            os.read(self.wake_read, 4096)
-        return fd in ready
-
-    def _start(self, block: Block | OverlongLine) -> Future[Result] | None:
-        """The future of `block`'s result, or None when it is to be done here."""
-        if self.broken:
-            return None
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            if self.executor is None:
-                future = self._first(block)
-            else:
-                future = self.executor.submit(self.work, block)
-        except BrokenProcessPool:
-            self._lost()
-            return None
-        if future is not None:
-            future.add_done_callback(self._wake)
-        return future
-
-    def _first(self, block: Block | OverlongLine) -> Future[Result] | None:
-        """Start the pool with its first block; None, and everything done here, where no pool
-        can start (no fork on this system, no semaphores, no processes left)."""
-        try:
-            with _signals_held():  # a child forked meanwhile would inherit our handlers
-                self.executor = self._executor()
-                return self.executor.submit(self.work, block)
-        except (OSError, ValueError, NotImplementedError, ImportError):
-            self.broken = True
-            return None
-
-    def _executor(self) -> ProcessPoolExecutor:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        context = multiprocessing.get_context("fork")  # ValueError where there is no fork
-        self.wake_read, self.wake_write = os.pipe()
-        os.set_blocking(self.wake_write, False)
-        return ProcessPoolExecutor(
-            self.jobs, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),)
-        )
-
-    def _wake(self, future: Future[Result]) -> None:
-        """Runs in the pool's thread when a result arrives: wake a main process that waits."""
-        with suppress(OSError):  # the pipe is full (a wake-up is pending anyway) or closed
-            os.write(self.wake_write, b".")
+    def _next_worker(self) -> Worker | None:
+        """The next live worker in turn, or None when there is none: done here."""
+        for _ in range(len(self.workers)):
+            worker = self.workers[self.turn % len(self.workers)]
+            self.turn += 1
+            if worker.alive:
+                return worker
+        return None
 
     def _emit_oldest(self) -> None:
-        future, block = self.window.popleft()
-        self.emit(self._result(future, block))
+        worker, block = self.window.popleft()
+        self.emit(self._result(worker, block))
 
-    def _result(self, future: Future[Result] | None, block: Block | OverlongLine) -> Result:
-        if future is not None:
-            from concurrent.futures.process import BrokenProcessPool
-
+    def _result(self, worker: Worker | None, block: Block | OverlongLine) -> Result:
+        if worker is not None and worker.alive:
             try:
-                return future.result()
-            except BrokenProcessPool:
-                self._lost()
+                failed, result = worker.results.recv()
+            except (EOFError, OSError):  # it died, perhaps half way through its answer
+                self._lost(worker)
+            else:
+                if failed:
+                    raise WorkerError(result)
+                return result  # type: ignore[no-any-return]
         return self.work(block)
 
-    def _lost(self) -> None:
-        """The pool cannot run (or a worker died): from here on, every block is done here."""
-        if self.broken:
+    def _lost(self, worker: Worker) -> None:
+        """A worker that ended without answering: its blocks are done here from now on."""
+        worker.alive = False
+        worker.process.join(1)
+        status = worker.process.exitcode
+        how = f"was killed by signal {-status}" if status and status < 0 else f"ended ({status})"
+        self.warn(
+            f"worker process {worker.process.pid} {how}; the main process did its work instead"
+        )
+
+    def _start(self) -> None:
+        """Fork the workers, as many as the system allows (perhaps none), and the thread that
+        sends them their blocks."""
+        self.started = True
+        try:
+            import multiprocessing
+            import queue
+            import threading
+
+            context = multiprocessing.get_context("fork")  # ValueError where there is no fork
+        except (ImportError, ValueError):
             return
-        self.broken = True
-        if self.executor is not None:
-            self.warn("a worker process ended unexpectedly; the main process did its work instead")
+        with _signals_held():  # a child forked meanwhile would inherit our handlers
+            for _ in range(self.jobs):
+                try:
+                    self.workers.append(_fork_worker(context, self.work, self.workers))
+                except OSError:  # no processes left to fork
+                    break
+        self.outbox = queue.SimpleQueue()
+        self.sender = threading.Thread(target=_send_blocks, args=(self.outbox,), daemon=True)
+        self.sender.start()
 
-    def close(self) -> None:
-        """Stop the workers: what they hold is finished (a block takes milliseconds), the rest
-        is cancelled, and every worker is waited for, so none is left behind."""
+    def close(self, finished: bool) -> None:
+        """Stop the workers and wait for every one, so that none is left behind: after a run
+        that finished, each sees its input end; after one that did not (a signal, a closed
+        stdout, an error), they are killed, since they may hold blocks nobody will read."""
         self.window.clear()
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-        for fd in (self.wake_read, self.wake_write):
-            if fd >= 0:
-                os.close(fd)
-        self.wake_read = self.wake_write = -1
+        if not finished:
+            for worker in self.workers:
+                worker.process.kill()
+        if self.outbox is not None and self.sender is not None:
+            self.outbox.put(None)
+            self.sender.join()  # a send to a killed worker fails at once
+        for worker in self.workers:
+            worker.blocks.close()
+            worker.process.join()
+            worker.results.close()
+        self.workers = []
 
 
-def _done(future: Future[Any] | None) -> bool:
-    return future is None or future.done()
+def _fork_worker(context: Any, work: Work[Any], others: list[Worker]) -> Worker:
+    """A worker with its own two pipes. It closes the ends of the others' pipes it inherits,
+    so that each worker alone holds what makes the end of its input and its own end visible."""
+    blocks_in, blocks_out = context.Pipe(duplex=False)
+    results_in, results_out = context.Pipe(duplex=False)
+    inherited = [end for other in others for end in (other.blocks, other.results)]
+    inherited += [blocks_out, results_in]
+    process = context.Process(
+        target=_serve, args=(blocks_in, results_out, work, os.getpid(), inherited), daemon=True
+    )
+    process.start()
+    blocks_in.close()  # the worker's ends: only the worker holds them now, so that its death
+    results_out.close()  # is an end of file here
+    return Worker(process, blocks_out, results_in)
+
+
+def _send_blocks(outbox: queue.SimpleQueue[tuple[Worker, Block | OverlongLine] | None]) -> None:
+    """The sending thread: each block to its worker, in order, until told to stop. A worker that
+    is gone is skipped (the main thread finds out when it reads its result)."""
+    while (item := outbox.get()) is not None:
+        worker, block = item
+        with suppress(OSError, ValueError):  # it died, or it is being closed
+            worker.blocks.send(block)
+
+
+def _serve(
+    blocks: Connection,
+    results: Connection,
+    work: Work[Any],
+    parent: int,
+    inherited: list[Connection],
+) -> NoReturn:
+    """A worker's life: take its signals in hand, then do each block it is sent until its input
+    ends, answering (False, result), or (True, traceback) for a bug."""
+    _worker_started(parent)
+    for end in inherited:
+        end.close()
+    status = 0
+    try:
+        while True:
+            try:
+                block = blocks.recv()
+            except EOFError:
+                break
+            try:
+                answer: tuple[bool, Any] = (False, work(block))
+            except Exception:
+                answer = (True, traceback.format_exc())
+                status = 70
+            results.send(answer)
+            if status:
+                break
+    except BaseException:  # the main process is gone: just end
+        status = status or 70
+    finally:
+        os._exit(status)
 
 
 @contextmanager
@@ -248,9 +327,8 @@ def _signals_held() -> Iterator[None]:
 def _worker_started(parent: int) -> None:
     """In each worker, first thing: leave Ctrl-C (sent to the whole process group) to the main
     process, which decides what it means and stops the workers itself; SIGTERM ends a worker at
-    once, as the pool expects when it stops a broken pool. Then take signals again. And end with
-    the main process, however it ends (even by SIGKILL): a worker waits for work on a queue that
-    its siblings keep open, so without this it would wait forever."""
+    once. Then take signals again. And end with the main process, however it ends (even by
+    SIGKILL), rather than wait for blocks that will never come."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -263,7 +341,7 @@ def _worker_started(parent: int) -> None:
 
 def _end_with_parent() -> None:
     """Ask Linux to send SIGKILL to this process when its parent ends (prctl PR_SET_PDEATHSIG);
-    elsewhere there is no such request, and the pool's own shutdown has to do."""
+    elsewhere there is no such request, and the closing of its pipes has to do."""
     import signal
 
     try:

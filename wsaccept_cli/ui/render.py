@@ -17,8 +17,6 @@ from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
 from wsaccept_cli.ui.text import display_bytes, json_safe, shown
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from wsaccept_cli.core.rules import HandshakeReport
     from wsaccept_cli.ui.views import ProbeView, Renderer
 
@@ -27,7 +25,7 @@ class RendererSpec:
     """What it takes to make a renderer: a format and how it is to look. Small and picklable, so
     a worker process makes the same renderer as this one."""
 
-    __slots__ = ("color", "environ", "fmt", "quiet", "terminal")
+    __slots__ = ("color", "fmt", "quiet", "terminal")
 
     def __init__(
         self,
@@ -36,13 +34,11 @@ class RendererSpec:
         color: bool = False,
         quiet: bool = False,
         terminal: bool = False,
-        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.fmt = fmt
         self.color = color
         self.quiet = quiet
         self.terminal = terminal
-        self.environ = environ
 
     def keeps_state(self) -> bool:
         """Whether its renderer carries state from block to block (rich's one continuing
@@ -56,7 +52,7 @@ class RendererSpec:
         if self.fmt == "rich":
             from wsaccept_cli.ui.render_rich import RichRenderer
 
-            return RichRenderer(color=self.color, terminal=self.terminal, environ=self.environ)
+            return RichRenderer(color=self.color, terminal=self.terminal)
         renderers: dict[str, type[PlainRenderer | JsonRenderer]] = {
             "json": JsonRenderer,
             "http": HttpResponseRenderer,
@@ -74,9 +70,6 @@ class BufferedRenderer:
         taken = b"".join(self.pieces)
         self.pieces.clear()
         return taken
-
-    def close(self) -> None:
-        pass
 
 
 class PlainRenderer(BufferedRenderer):
@@ -258,6 +251,3 @@ class NullRenderer:
 
     def take(self) -> bytes:
         return b""
-
-    def close(self) -> None:
-        pass

@@ -9,7 +9,6 @@ highlighting are off, and every cell that may carry input passes through `ui.tex
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -60,9 +59,7 @@ class ConsoleBuffer(io.StringIO):
 class RichRenderer:
     """Rows gathered per block of input and printed as one continuing table."""
 
-    def __init__(
-        self, *, color: bool, terminal: bool = False, environ: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, *, color: bool, terminal: bool = False) -> None:
         self.buffer = ConsoleBuffer(terminal)
         self.console = Console(
             file=self.buffer,
@@ -72,7 +69,6 @@ class RichRenderer:
             highlight=False,
             emoji=False,
             markup=False,
-            _environ=environ,
         )
         self.rows: list[Row] = []
         self.headers: tuple[str, str, str, str] | None = None
@@ -178,9 +174,6 @@ class RichRenderer:
         self.console.print(table)
         self.header_shown = True
         self.rows.clear()
-
-    def close(self) -> None:
-        pass
 
 
 def _number(line: int | None) -> str:

@@ -19,6 +19,7 @@ from wsaccept_cli.ui.text import display_bytes
 if TYPE_CHECKING:
     from wsaccept_cli.core.keys import Problem
     from wsaccept_cli.core.lines import Block, OverlongLine
+    from wsaccept_cli.core.outcomes import ProbeOutcome
     from wsaccept_cli.core.results import Item
     from wsaccept_cli.core.rules import HandshakeReport
     from wsaccept_cli.ui.diagnostics import Diagnostics
@@ -164,6 +165,7 @@ class Tally:
     def __init__(self, *, strict: bool = False, required: bool = False) -> None:
         self.strict = strict
         self.required = required  # a run that checked nothing fails (verify in CI)
+        self.outcome: ProbeOutcome | None = None  # how a probe ended: its exit code wins
         self.results = self.invalid = self.failed = self.bad_lines = 0
 
     def add(self, counts: Counts) -> None:
@@ -179,6 +181,8 @@ class Tally:
 
     @property
     def exit_code(self) -> int:
+        if self.outcome is not None:
+            return self.outcome.exit_code
         failed = self.failed or self.bad_lines or (self.strict and self.invalid)
         if failed or (self.empty and self.required):
             return ExitCode.CHECK_FAILED
@@ -213,13 +217,11 @@ class Session:
         from wsaccept_cli.ui.writer import OutputWriter
 
         assert env.stdout is not None, "a closed stdout is refused before a session opens"
-        fmt = env.output_format(fmt)
         spec = RendererSpec(
-            fmt,
+            env.output_format(fmt),
             color=env.color(color, env.stdout),
             quiet=quiet,
             terminal=env.stdout_is_terminal(),
-            environ=env.environ if fmt == "rich" else None,  # os.environ does not pickle
         )
         diagnostics = Diagnostics(env.stderr, color=env.color(color, env.stderr), quiet=quiet)
         tally = Tally(strict=strict, required=required)
@@ -259,4 +261,4 @@ class Session:
 
 
 def _where(line: int | None, key: bytes) -> str:
-    return f"line {line}" if line is not None else repr(display_bytes(key))
+    return f"line {line}" if line is not None else f"'{display_bytes(key)}'"

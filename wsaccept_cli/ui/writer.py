@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
+from wsaccept_cli.core.exitcodes import ExitCode
+
 
 class TerminatedError(Exception):
     """SIGTERM, raised like KeyboardInterrupt so a stream stops the same way."""
@@ -34,14 +36,16 @@ class SignalGuard:
         self.installed = False
 
     def install(self) -> None:
-        """Take over SIGINT and SIGTERM; streams call this before their first write."""
+        """Take over SIGINT and SIGTERM, except one this process was started with ignored (a
+        background job, `nohup`, a `trap '' INT`): that stays ignored, as Python leaves it."""
         if self.installed:
             return
         import signal
 
         self.sigint = signal.SIGINT
-        signal.signal(signal.SIGINT, self._handle)
-        signal.signal(signal.SIGTERM, self._handle)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, self._handle)
         self.installed = True
 
     def _handle(self, signum: int, frame: object) -> None:
@@ -118,9 +122,6 @@ class OutputWriter:
                 end = line_end(data, written)
             written += os.write(self.fd, view[written:end])
 
-    def isatty(self) -> bool:
-        return self.fd is not None and os.isatty(self.fd)
-
 
 def line_end(data: bytes | bytearray, written: int) -> int:
     """Where the line that the first `written` bytes of `data` stopped in ends."""
@@ -149,22 +150,22 @@ def unwritable_stdout(error: OSError) -> int:
 
     discard_stdout(sys.stdout.buffer if sys.stdout is not None else None)
     if error.errno == errno.EPIPE:
-        return 141
+        return ExitCode.BROKEN_PIPE
     if sys.stderr is not None:
         sys.stderr.write(f"wsaccept: error: cannot write output: {error.strerror or error}\n")
-    return 74
+    return ExitCode.OUTPUT_FAILED
 
 
 def end_by_signal(code: object) -> None:
     """After Ctrl-C (exit 130) or SIGTERM (143), end by that signal itself, its default action
     restored: a shell then knows the command was interrupted, and a loop, xargs or make that
     called it stops too, as for any well-behaved Unix tool. Other codes return."""
-    if code not in (130, 143):
+    if code not in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
         return
     import signal
     import sys
 
-    signum = signal.SIGINT if code == 130 else signal.SIGTERM
+    signum = signal.SIGINT if code == ExitCode.INTERRUPTED else signal.SIGTERM
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
