@@ -9,6 +9,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import os
 import socket
 import ssl
 import threading
@@ -530,3 +531,11 @@ def test_a_cacert_without_certificates_is_a_usage_error(
     assert result.exit_code == 2
     assert f"Invalid value for '--cacert': '{cacert}' holds no PEM certificate" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_cacert_that_is_not_a_regular_file_is_refused_at_once(run: Run, tmp_path: Path) -> None:
+    fifo = tmp_path / "ca.fifo"
+    os.mkfifo(fifo)  # nobody will ever write to it: reading it would wait for ever
+    result = run("probe", "--cacert", str(fifo), "--timeout", "1", "wss://127.0.0.1:1/")
+    assert result.exit_code == 2
+    assert f"Invalid value for '--cacert': '{fifo}' is not a regular file" in result.stderr

@@ -282,3 +282,17 @@ def test_a_sigint_ignored_from_the_start_stays_ignored(tmp_path: Path) -> None:
         received += process.stdout.read()
         assert process.wait(timeout=60) == 0
     assert received == f"{RFC_ACCEPT}\n".encode() * 2_000_000
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.1, 0.4])
+def test_ctrl_c_while_starting_or_waiting_for_input_ends_quietly(delay: float) -> None:
+    # From its first imports on (Python's own start-up is before wsaccept can act), a Ctrl-C
+    # that finds nothing written ends wsaccept by the signal, with no traceback.
+    with subprocess.Popen(
+        [script_path(), "compute"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=clean_env(),
+    ) as process:  # fmt: skip
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    assert (process.returncode, stdout, stderr) == (-signal.SIGINT, b"", b"")

@@ -949,3 +949,30 @@ def test_cli_probe_redacts_a_given_cookie_everywhere(run: Run) -> None:
     assert "t0k3n-abc" not in result.stdout
     record = json.loads(result.stdout)
     assert f"Authorization: {REDACTED}" in record["request"]
+
+
+def test_a_port_of_thousands_of_digits_is_a_bad_port_not_a_traceback() -> None:
+    error = refused(lambda: RequestTarget("ws://h:" + "1" * 5000 + "/"))
+    assert "has a bad port" in error.problem
+    assert RequestTarget("ws://h:" + "0" * 5000 + "80/").port == 80
+
+
+@pytest.mark.parametrize("separator", ["/", "?", "#"])
+def test_a_password_with_an_unencoded_separator_is_hidden_in_errors(separator: str) -> None:
+    error = refused(lambda: RequestTarget(f"ws://user:pa{separator}ssw0rd1@127.0.0.1:8080/"))
+    assert "ssw0rd1" not in str(error)
+    assert "'ws://…@127.0.0.1:8080/'" in str(error)
+
+
+def test_a_folded_set_cookie_value_is_redacted() -> None:
+    head = b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=\r\n  f0ldedc00kie; Path=/\r\nX: y\r\n\r\n"
+    assert redact_with(head) == (
+        b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=\r\n  " + MARK + b"\r\nX: y\r\n\r\n"
+    )
+
+
+def test_a_message_cut_part_way_through_a_secret_hides_its_start() -> None:
+    secrets = [b"s3cr3tpw", b"dXNlcjpzM2NyM3Rwdw=="]
+    assert redact_with(b"body xxs3cr", secrets) == b"body xx" + MARK
+    assert redact_with(b"head dXNlcjpzM2", secrets) == b"head " + MARK
+    assert redact_with(b"ends in s3", secrets) == b"ends in s3"  # too short to tell

@@ -1,3 +1,3 @@
-from wsaccept_cli.cli import main
+from wsaccept_cli.launch import main
 
 main()

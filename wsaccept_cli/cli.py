@@ -465,6 +465,8 @@ def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     """--cacert must hold PEM certificates: found out before connecting, not as a TLS failure."""
     if value is None:
         return None
+    if not os.path.isfile(value):  # a FIFO or a device would be read until it ends, or for ever
+        raise click.BadParameter(f"{value!r} is not a regular file")
     import ssl
 
     try:

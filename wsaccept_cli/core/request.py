@@ -393,11 +393,15 @@ def _unique(values: Iterable[bytes]) -> tuple[bytes, ...]:
 def _without_password(url: str) -> str:
     """The URL with its password replaced by '…', for messages about a URL that could not be
     taken apart (RFC 3986 §3.2.1: a password is never rendered); the user name too when there
-    is no password, for then the name is the credential, as display_url has it."""
+    is no password, for then the name is the credential, as display_url has it. An '@' past
+    the authority may end a password that holds an unencoded '/', '?' or '#': then everything
+    up to the last '@' is hidden, since a message cannot tell."""
     _, slashes, rest = url.partition("://")
     start = len(url) - len(rest)
     end = start + next((i for i, char in enumerate(rest) if char in "/?#\\"), len(rest))
     userinfo, at_sign, _ = url[start:end].rpartition("@")
+    if slashes and not at_sign and "@" in rest:
+        return url[:start] + "…" + url[url.rindex("@") :]
     if not slashes or not at_sign or not userinfo:
         return url
     user, _, password = userinfo.partition(":")
@@ -431,7 +435,12 @@ def _port(text: str, safe: str) -> int | None:
         raise RequestError(
             URL_OPTION, f"{shown(safe)} has a bad port: {shown(text)} is not a number"
         )
-    port = int(text)
+    digits = text.lstrip("0")
+    if len(digits) > 5:  # before int(), which refuses over 4,300 digits with a ValueError
+        raise RequestError(
+            URL_OPTION, f"{shown(safe)} has a bad port: {shown(text)} is not a TCP port"
+        )
+    port = int(digits or "0")
     if not 0 < port < 65536:
         raise RequestError(
             URL_OPTION, f"{shown(safe)} has a bad port: {port} is not a TCP port (1 to 65535)"

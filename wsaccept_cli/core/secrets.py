@@ -35,6 +35,7 @@ REDACTED = "[redacted; --show-secrets shows it]"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 COOKIE_SETTING_HEADERS = frozenset({"set-cookie"})
 MIN_SECRET_LENGTH = 4
+MIN_PREFIX_LENGTH = 3  # the start of a secret at the very end of a cut message
 
 
 def header_secrets(name: str | bytes, value: str | bytes) -> list[bytes]:
@@ -172,6 +173,7 @@ def _header_spans(text: str) -> Iterator[tuple[int, int]]:
     """The stretches holding credential header values, line by line (LF or CR LF ends)."""
     position, length = 0, len(text)
     folding = False  # the line before was a credential header: a folded line continues it
+    # (a folded Set-Cookie line is hidden whole: where its cookie-value starts is not known)
     while position < length:
         newline = text.find("\n", position)
         line_end = length if newline < 0 else newline
@@ -194,6 +196,7 @@ def _header_spans(text: str) -> Iterator[tuple[int, int]]:
                     if start < end:
                         yield start, end
                 elif name in COOKIE_SETTING_HEADERS:
+                    folding = True
                     yield from _cookie_value_span(text, start, end)
         position = line_end + 1
 
@@ -230,7 +233,10 @@ def _redact(text: str, needles: list[_Needle]) -> str:
     inside the marker ('secret' in '--show-secrets') is not redacted inside it: redacting
     twice gives what redacting once gives."""
     spans = heapq.merge(
-        _MARKER.spans(text), _header_spans(text), *(needle.spans(text) for needle in needles)
+        _MARKER.spans(text),
+        _header_spans(text),
+        *(needle.spans(text) for needle in needles),
+        _cut_tail(text, needles),
     )
     out: list[str] = []
     written = 0
@@ -247,6 +253,22 @@ def _redact(text: str, needles: list[_Needle]) -> str:
         return text
     out += [text[written:run_start], REDACTED, text[run_end:]]
     return "".join(out)
+
+
+def _cut_tail(text: str, needles: list[_Needle]) -> Iterator[tuple[int, int]]:
+    """The end of `text` when it is the start of a secret: a head or body cut at its size
+    limit may stop part way through one, and its first letters are a secret too."""
+    longest = 0
+    for needle in needles:
+        secret = needle.text
+        for length in range(
+            min(len(secret) - 1, len(text)), max(longest, MIN_PREFIX_LENGTH - 1), -1
+        ):
+            if text.endswith(secret[:length]):
+                longest = length
+                break
+    if longest:  # one stretch, so that the spans stay in order for heapq.merge
+        yield len(text) - longest, len(text)
 
 
 def redact_exchange(
