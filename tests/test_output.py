@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,17 @@ def test_a_huge_captured_value_is_cut_in_plain_output_and_whole_in_json(
     record = json.loads(run("inspect", "--format", "json", str(capture)).stdout)
     host = next(f for f in record["findings"] if f["rule"] == "request.host")
     assert "h" * 30_000 in host["message"]
+
+
+def test_rich_inspect_of_many_handshakes_takes_time_linear_in_them(
+    run: Run, tmp_path: Path
+) -> None:
+    # rich is the default at a terminal: a capture of thousands of handshakes must not take
+    # minutes there (a rich Table per handshake did, at about 7 ms each).
+    capture = tmp_path / "many.http"
+    capture.write_text("GET / HTTP/1.1\r\n" * 3000)
+    started = time.monotonic()
+    result = run("inspect", "--format", "rich", str(capture))
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 1
+    assert result.stdout.count("handshake ") == 3000
