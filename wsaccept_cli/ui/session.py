@@ -29,9 +29,24 @@ if TYPE_CHECKING:
     from wsaccept_cli.ui.writer import OutputWriter
 
     Remark = tuple[str, str | None, str]  # kind, where, message: one Diagnostics.say
-    Counts = tuple[int, int, int, int]  # results, invalid, failed, bad_lines
-    Rendered = tuple[bytes, list[Remark], Counts]
+    Rendered = tuple[bytes, list[Remark], "Counts"]
     Process = Callable[[Block | OverlongLine], Iterable[Item]]
+
+
+class Counts:
+    """How many results a piece of work had, and how many of them were invalid keys, failed
+    checks and input lines holding nothing to check: what the exit code is decided from."""
+
+    __slots__ = ("bad_lines", "failed", "invalid", "results")
+
+    def __init__(self) -> None:
+        self.results = self.invalid = self.failed = self.bad_lines = 0
+
+    def add(self, other: Counts) -> None:
+        self.results += other.results
+        self.invalid += other.invalid
+        self.failed += other.failed
+        self.bad_lines += other.bad_lines
 
 
 class Rendering:
@@ -40,14 +55,14 @@ class Rendering:
     def __init__(self, renderer: Renderer) -> None:
         self.renderer = renderer
         self.remarks: list[Remark] = []
-        self.results = self.invalid = self.failed = self.bad_lines = 0
+        self.counts = Counts()
 
     def handle(self, item: Item) -> None:
         """One result of compute or verify."""
         if isinstance(item, KeyRun):
             self._key_run(item)
         elif isinstance(item, PairRun):
-            self.results += len(item.keys)
+            self.counts.results += len(item.keys)
             self.renderer.pair_run(item)
         elif isinstance(item, KeyResult):
             self._key_result(item)
@@ -57,7 +72,7 @@ class Rendering:
             self._line_error(item)
 
     def _key_run(self, run: KeyRun) -> None:
-        self.results += len(run.keys)
+        self.counts.results += len(run.keys)
         self.renderer.key_run(run)
         if run.problems is None:
             return
@@ -67,16 +82,16 @@ class Rendering:
                 self._problems(f"line {first + offset}", problems, "warning")
 
     def _key_result(self, result: KeyResult) -> None:
-        self.results += 1
+        self.counts.results += 1
         self.renderer.key_result(result)
         self._remarks(_where(result.line, result.key), result)
 
     def _pair_result(self, result: PairResult) -> None:
-        self.results += 1
+        self.counts.results += 1
         self.renderer.pair_result(result)
         self._remarks(_where(result.line, result.key), result)
         if not result.match:
-            self.failed += 1
+            self.counts.failed += 1
 
     def _remarks(self, where: str, result: KeyResult | PairResult) -> None:
         refused = isinstance(result, KeyResult) and result.accept is None
@@ -86,37 +101,32 @@ class Rendering:
     def _problems(self, where: str, problems: tuple[Problem, ...], kind: str) -> None:
         """Count an invalid key and say what is wrong with it."""
         if problems:
-            self.invalid += 1
+            self.counts.invalid += 1
         self.remarks += [(kind, where, problem.message) for problem in problems]
 
     def _line_error(self, error: LineError) -> None:
-        self.bad_lines += 1
+        self.counts.bad_lines += 1
         where = None if error.line is None else f"line {error.line}"
         self.remarks.append(("error", where, error.message))
 
     def handshake(self, report: HandshakeReport) -> None:
-        self.results += 1
+        self.counts.results += 1
         if report.verdict == "fail":
-            self.failed += 1
+            self.counts.failed += 1
         self.renderer.handshake(report)
 
     def probe(self, view: ProbeView) -> None:
-        self.results += 1
+        self.counts.results += 1
         self.renderer.probe(view)
 
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
-        self.results += len(keys)
+        self.counts.results += len(keys)
         self.renderer.generated(keys, accepts)
 
     def take(self) -> Rendered:
         """What was rendered since the last call, and its remarks and counts; then start anew."""
-        rendered = (
-            self.renderer.take(),
-            self.remarks,
-            (self.results, self.invalid, self.failed, self.bad_lines),
-        )
-        self.remarks = []
-        self.results = self.invalid = self.failed = self.bad_lines = 0
+        rendered = (self.renderer.take(), self.remarks, self.counts)
+        self.remarks, self.counts = [], Counts()
         return rendered
 
 
@@ -159,21 +169,16 @@ class BlockWork:
         self.rendering = None
 
 
-class Tally:
-    """The counts of a run, and the exit code they mean."""
+class Tally(Counts):
+    """The counts of a whole run, and the exit code they mean."""
+
+    __slots__ = ("outcome", "required", "strict")
 
     def __init__(self, *, strict: bool = False, required: bool = False) -> None:
+        super().__init__()
         self.strict = strict
         self.required = required  # a run that checked nothing fails (verify in CI)
         self.outcome: ProbeOutcome | None = None  # how a probe ended: its exit code wins
-        self.results = self.invalid = self.failed = self.bad_lines = 0
-
-    def add(self, counts: Counts) -> None:
-        results, invalid, failed, bad_lines = counts
-        self.results += results
-        self.invalid += invalid
-        self.failed += failed
-        self.bad_lines += bad_lines
 
     @property
     def empty(self) -> bool:
