@@ -3,11 +3,15 @@ installed script with pipes), and a peak-memory measurement of a run."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -87,3 +91,49 @@ def run_measured(
     stderr, _, report = done.stderr.rpartition(b"peak-rss-kib ")
     peak, _, code = report.decode().partition(" exit ")
     return int(code), int(peak), stderr
+
+
+@contextmanager
+def socket_server(
+    behave: Callable[[socket.socket], None], family: int = socket.AF_INET
+) -> Iterator[int]:
+    """A server on loopback that runs `behave` on each connection, in a thread."""
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    listener = socket.create_server((host, 0), family=family)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept_loop() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=serve_one, args=(connection,), daemon=True).start()
+
+    def serve_one(connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):
+            behave(connection)
+
+    thread = threading.Thread(target=accept_loop, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def read_request(connection: socket.socket) -> bytes:
+    """A request head (or what came of it before the connection ended)."""
+    connection.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import json
 import os
@@ -24,7 +23,7 @@ import pytest
 import trustme
 from websockets.asyncio.server import ServerConnection, serve
 
-from tests.helpers import Run
+from tests.helpers import Run, read_request, socket_server
 from wsaccept_cli.net.probe import MAX_HEAD
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -98,49 +97,6 @@ def aiohttp_server() -> Iterator[int]:
         runner, port = run_in(loop, start())
         yield port
         run_in(loop, runner.cleanup())
-
-
-@contextmanager
-def socket_server(behave: Callable[[socket.socket], None], family: int = socket.AF_INET):
-    """A server on loopback that runs `behave` on each connection, in a thread."""
-    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-    listener = socket.create_server((host, 0), family=family)
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def accept_loop() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=serve_one, args=(connection,), daemon=True).start()
-
-    def serve_one(connection: socket.socket) -> None:
-        with connection, contextlib.suppress(OSError):
-            behave(connection)
-
-    thread = threading.Thread(target=accept_loop, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
-
-
-def read_request(connection: socket.socket) -> bytes:
-    connection.settimeout(5)
-    data = b""
-    while HEAD_END not in data:
-        chunk = connection.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def key_of(request: bytes) -> bytes:

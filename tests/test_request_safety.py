@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import RFC_KEY, Run, run_script
+from tests.helpers import RFC_KEY, Run, read_request, run_script, socket_server
 from wsaccept_cli.core.request import (
     TCHAR,
     RequestError,
@@ -880,42 +879,19 @@ def test_cli_a_host_dns_cannot_look_up_is_a_failed_lookup(run: Run, url: str, me
 def echo_server() -> Iterator[tuple[int, list[bytes]]]:
     """A server on 127.0.0.1 that answers every request with a 400 whose body is the request,
     as debugging endpoints and some proxies do; it records what it received."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
     seen: list[bytes] = []
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with connection:
-                connection.settimeout(5)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                seen.append(data)
-                auth = data.partition(b"\r\nAuthorization: ")[2].partition(b"\r\n")[0]
-                connection.sendall(
-                    b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
-                    b"Content-Length: %d\r\nX-Echo-Auth: %s\r\n\r\n%s" % (len(data), auth, data)
-                )
+    def echo(connection: socket.socket) -> None:
+        data = read_request(connection)
+        seen.append(data)
+        auth = data.partition(b"\r\nAuthorization: ")[2].partition(b"\r\n")[0]
+        connection.sendall(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+            b"Content-Length: %d\r\nX-Echo-Auth: %s\r\n\r\n%s" % (len(data), auth, data)
+        )
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1], seen
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
+    with socket_server(echo) as port:
+        yield port, seen
 
 
 @pytest.mark.parametrize("fmt", ["plain", "json"])

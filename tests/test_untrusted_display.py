@@ -26,17 +26,16 @@ import struct
 import subprocess
 import tempfile
 import termios
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import RFC_ACCEPT, RFC_KEY, clean_env, script_path
+from tests.helpers import RFC_ACCEPT, RFC_KEY, clean_env, read_request, script_path, socket_server
 
 # --- hostile strings ------------------------------------------------------------------------
 
@@ -590,43 +589,19 @@ def server_response(path: bytes) -> bytes:
 def serving(answer: Callable[[bytes], bytes]) -> Iterator[int]:
     """A threaded server on 127.0.0.1 that reads each request head and sends
     `answer(request target)`, then closes; stopped when the block ends."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
 
     def serve_one(connection: socket.socket) -> None:
-        with connection, suppress(OSError):
-            connection.settimeout(5)
-            request = b""
-            while b"\r\n\r\n" not in request and len(request) < 65536:
-                chunk = connection.recv(65536)
-                if not chunk:
-                    return
-                request += chunk
-            parts = request.split(b"\r\n", 1)[0].split(b" ")
-            connection.sendall(answer(parts[1] if len(parts) > 2 else b"/"))
-            connection.shutdown(socket.SHUT_WR)
-            connection.settimeout(2)
-            connection.recv(4096)  # the client's Close frame, or its end
+        request = read_request(connection)
+        if b"\r\n\r\n" not in request:
+            return
+        parts = request.split(b"\r\n", 1)[0].split(b" ")
+        connection.sendall(answer(parts[1] if len(parts) > 2 else b"/"))
+        connection.shutdown(socket.SHUT_WR)
+        connection.settimeout(2)
+        connection.recv(4096)  # the client's Close frame, or its end
 
-    def accept_loop() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=serve_one, args=(connection,), daemon=True).start()
-
-    thread = threading.Thread(target=accept_loop, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
+    with socket_server(serve_one) as port:
+        yield port
 
 
 @pytest.fixture(scope="module")
