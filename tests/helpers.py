@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -103,6 +103,10 @@ def socket_server(
     listener.settimeout(0.2)
     stop = threading.Event()
 
+    def serve_one(connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):
+            behave(connection)
+
     def accept_loop() -> None:
         while not stop.is_set():
             try:
@@ -112,10 +116,6 @@ def socket_server(
             except OSError:
                 return
             threading.Thread(target=serve_one, args=(connection,), daemon=True).start()
-
-    def serve_one(connection: socket.socket) -> None:
-        with connection, contextlib.suppress(OSError):
-            behave(connection)
 
     thread = threading.Thread(target=accept_loop, daemon=True)
     thread.start()
