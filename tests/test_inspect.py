@@ -17,7 +17,7 @@ CASES = sorted(p for p in CASES_DIR.iterdir() if p.suffix in (".http", ".curl", 
 
 @pytest.mark.parametrize("capture", CASES, ids=[case.name for case in CASES])
 def test_golden_case(capture: Path, request: pytest.FixtureRequest) -> None:
-    result = invoke("inspect", "--format", "plain", str(capture))
+    result = invoke("inspect", "--verbose", "--format", "plain", str(capture))
     actual = f"exit: {result.exit_code}\n{result.stdout}"
     expected = capture.with_name(capture.name + ".expected")
     if request.config.getoption("--update-golden"):
@@ -59,8 +59,8 @@ def test_json_output_has_stable_fields(run: Run) -> None:
             "handshake",
             "source",
             "url",
-            "request_line",
-            "response_line",
+            "request_line_number",
+            "response_line_number",
             "status",
             "verdict",
             "findings",

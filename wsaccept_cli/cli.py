@@ -74,21 +74,43 @@ def environment(ctx: click.Context) -> Environment:
     return root.obj
 
 
+def from_group(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """An output option not given to the command: the one given before it, if any
+    (`wsaccept --format json compute KEY`)."""
+    if value is None and ctx.parent is not None and param.name:
+        return ctx.find_root().params.get(param.name)
+    return value
+
+
 def output_options(command: F) -> F:
-    """--format and --color/--no-color, shared by every command."""
+    """--format and --color/--no-color, shared by every command (and accepted before it)."""
     command = click.option(
         "--color/--no-color",
         default=None,
-        help="Colour the output. Default: on for a terminal, unless NO_COLOR is set;"
-        " FORCE_COLOR turns it on in a pipe.",
+        callback=from_group,
+        help="Colour rich output and the labels on stderr (plain and JSON output are never"
+        " coloured). Default: on for a terminal, unless NO_COLOR is set; FORCE_COLOR turns it"
+        " on in a pipe.",
     )(command)
     return click.option(
         "--format",
         "fmt",
         type=click.Choice(FORMATS),
         default=None,
+        callback=from_group,
         help="plain: one value per line; json: JSON Lines; rich: a table."
         "  [default: rich on a terminal, plain in a pipe]",
+    )(command)
+
+
+def verbose_option(command: F) -> F:
+    """-v/--verbose, for the commands that check handshakes rule by rule."""
+    return click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        help="Show every rule checked, passes included, in the order checked (by default:"
+        " failures, warnings and notes, with a count of every rule).",
     )(command)
 
 
@@ -122,12 +144,15 @@ def start(
     strict: bool = False,
     quiet: bool = False,
     required: bool = False,
+    verbose: bool = False,
 ) -> Session:
     """The session a command reports through; a closed stdout is an InputError."""
     env = environment(ctx)
     if env.stdout is None:
         raise InputError("stdout is closed")
-    return Session.open(env, fmt, color, strict=strict, quiet=quiet, required=required)
+    return Session.open(
+        env, fmt, color, strict=strict, quiet=quiet, required=required, verbose=verbose
+    )
 
 
 def process_stdin(
@@ -186,8 +211,9 @@ def stdin_or_usage_error(ctx: click.Context, what: str) -> None:
     name="wsaccept", cls=WsacceptGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )
 @version_option(__version__, "-V", "--version")
+@output_options
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, fmt: str | None, color: bool | None) -> None:
     """Compute, check and debug the WebSocket opening handshake (RFC 6455).
 
     Sec-WebSocket-Accept is base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), taken
@@ -375,9 +401,12 @@ def print_request(ctx: click.Context, url: str, fmt: str | None, count: int, acc
 
 @cli.command()
 @click.argument("capture", required=False, metavar="[FILE|-]", type=FilePath(allow_dash=True))
+@verbose_option
 @output_options
 @click.pass_context
-def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: bool | None) -> None:
+def inspect(
+    ctx: click.Context, capture: str | None, verbose: bool, fmt: str | None, color: bool | None
+) -> None:
     """Check a captured opening handshake, rule by rule, and explain what is wrong.
 
     Reads FILE (or stdin) holding a request, a response or both: raw HTTP text (CR LF or LF,
@@ -403,7 +432,7 @@ def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: boo
 
     if capture is None:
         stdin_or_usage_error(ctx, "FILE")
-    session = start(ctx, fmt, color)
+    session = start(ctx, fmt, color, verbose=verbose)
     rendering = session.rendering()
     found = Capture()
     with open_capture(ctx, capture) as (stream, name):
@@ -532,6 +561,7 @@ def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     help="Print credentials (Authorization, Cookie, Proxy-Authorization, a URL's password) and"
     " Set-Cookie values instead of redacting them.",
 )
+@verbose_option
 @output_options
 @click.pass_context
 def probe(
@@ -546,6 +576,7 @@ def probe(
     cacert: str | None,
     key: str | None,
     show_secrets: bool,
+    verbose: bool,
     fmt: str | None,
     color: bool | None,
 ) -> None:

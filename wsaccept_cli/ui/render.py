@@ -25,7 +25,7 @@ class RendererSpec:
     """What it takes to make a renderer: a format and how it is to look. Small and picklable, so
     a worker process makes the same renderer as this one."""
 
-    __slots__ = ("color", "fmt", "quiet", "terminal")
+    __slots__ = ("color", "fmt", "quiet", "terminal", "verbose")
 
     def __init__(
         self,
@@ -34,11 +34,13 @@ class RendererSpec:
         color: bool = False,
         quiet: bool = False,
         terminal: bool = False,
+        verbose: bool = False,
     ) -> None:
         self.fmt = fmt
         self.color = color
         self.quiet = quiet
         self.terminal = terminal
+        self.verbose = verbose  # every rule of a handshake, not only what needs a look
 
     def keeps_state(self) -> bool:
         """Whether its renderer carries state from block to block (rich's one continuing
@@ -52,19 +54,20 @@ class RendererSpec:
         if self.fmt == "rich":
             from wsaccept_cli.ui.render_rich import RichRenderer
 
-            return RichRenderer(color=self.color, terminal=self.terminal)
+            return RichRenderer(color=self.color, terminal=self.terminal, verbose=self.verbose)
         renderers: dict[str, type[PlainRenderer | JsonRenderer]] = {
             "json": JsonRenderer,
             "http": HttpResponseRenderer,
         }
-        return renderers.get(self.fmt, PlainRenderer)()
+        return renderers.get(self.fmt, PlainRenderer)(verbose=self.verbose)
 
 
 class BufferedRenderer:
     """Output pieces kept until `take` hands them over, joined."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, verbose: bool = False) -> None:
         self.pieces: list[bytes] = []
+        self.verbose = verbose
 
     def take(self) -> bytes:
         taken = b"".join(self.pieces)
@@ -101,8 +104,13 @@ class PlainRenderer(BufferedRenderer):
             self.pieces += [key + b"\t" + accept for key, accept in zip(keys, accepts)]
 
     def handshake(self, report: HandshakeReport) -> None:
-        lines = [f"handshake {report.number}: {shown(report.describe())}: {report.verdict}"]
-        for finding in report.findings:
+        from wsaccept_cli.ui.findings import shown_findings, tally_text
+
+        heading = f"handshake {report.number}: {shown(report.describe())}: {report.verdict}"
+        if not self.verbose:
+            heading += f" — {tally_text(report)}"
+        lines = [heading]
+        for finding in shown_findings(report, verbose=self.verbose):
             message = shown(finding.message)
             lines.append(f"  {finding.status:4}  {finding.rule:22} {finding.section:7}  {message}")
         lines += [f"  body  | {shown(line)}" for line in report.body()]
@@ -111,10 +119,13 @@ class PlainRenderer(BufferedRenderer):
     def probe(self, probe: ProbeView) -> None:
         from wsaccept_cli.ui.views import transcript
 
-        lines = [f"> {line}".rstrip() for line in transcript(probe.request)] + [">"]
+        lines = []
+        if probe.sent:
+            lines += [f"> {line}".rstrip() for line in transcript(probe.request)] + [">"]
         if probe.response:
             lines += [f"< {line}".rstrip() for line in transcript(probe.response)] + ["<"]
-        self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
+        if lines:
+            self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
         self.handshake(probe.report)
         self.pieces.append(f"{probe.timing_text()}\n".encode())
 

@@ -1,46 +1,42 @@
 """The rich format: a coloured table for people at a terminal.
 
-A stream is printed as one table in pieces: each `take` renders the rows read so far with the
-same fixed column widths and no borders between pieces, so memory stays bounded and rows appear
-as their input arrives. The console writes into a buffer that `take` empties. Markup, emoji and
-highlighting are off, and every cell that may carry input passes through `ui.text.display`.
+Keys and pairs are printed as one table that streams: its heading once, then each block's rows
+as soon as the block is read, in fixed columns (line, key, accept, check). The rows are laid out
+here with string templates, coloured with rich's styles: rich's Table lays out every cell of
+every row (about 0.6 ms a row, three minutes for a million keys typed at a terminal), where a
+template costs about as much as plain output (bench/bench.py measures the ratio). A key's
+problems are shown in its row, under it, and so not said again on stderr. Handshakes are laid out
+as styled rich Text, printed through a Console whose markup, emoji and highlighting are off. Every
+cell that may carry input passes through `ui.text.display`.
 """
 
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
+from rich.style import Style
 from rich.text import Text
 
-from wsaccept_cli.core.keys import Problem
 from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
+from wsaccept_cli.ui.findings import shown_findings, tally_text
 from wsaccept_cli.ui.text import display, display_bytes, shown
 from wsaccept_cli.ui.views import transcript
 
 if TYPE_CHECKING:
+    from wsaccept_cli.core.keys import Problem
     from wsaccept_cli.core.rules import HandshakeReport
     from wsaccept_cli.ui.views import ProbeView
 
-Row = tuple[str, Text | str, Text | str, Text]
-
-_COLUMNS: tuple[dict[str, Any], ...] = (
-    {"justify": "right", "width": 7, "no_wrap": True, "style": "dim"},
-    {"width": 24, "overflow": "fold"},
-    {"width": 28, "overflow": "fold"},
-    {"ratio": 1, "overflow": "fold"},
-)
 _VERDICT_STYLES = {"pass": "green", "fail": "red", "warn": "yellow", "info": "cyan"}
-_VALID = Text("✓ valid", style="green")
-_MATCH = Text("✓ match", style="green")
+LINE_WIDTH, KEY_WIDTH, ACCEPT_WIDTH = 7, 24, 28
+GAP = "  "
 
 
 class ConsoleBuffer(io.StringIO):
     """Where the console writes: a buffer that answers isatty for the real stdout, so that rich
-    sizes its tables for the terminal they will reach."""
+    sizes its text for the terminal it will reach."""
 
     def __init__(self, terminal: bool) -> None:
         super().__init__()
@@ -56,10 +52,58 @@ class ConsoleBuffer(io.StringIO):
         return taken
 
 
-class RichRenderer:
-    """Rows gathered per block of input and printed as one continuing table."""
+class Painter:
+    """Text in a rich style, as the terminal codes rich writes for it; as it is without colour."""
 
-    def __init__(self, *, color: bool, terminal: bool = False) -> None:
+    def __init__(self, color: bool) -> None:
+        from rich.color import ColorSystem
+
+        self.system = ColorSystem.STANDARD if color else None
+
+    def __call__(self, style: str, text: str) -> str:
+        if self.system is None or not text:
+            return text
+        return Style.parse(style).render(text, color_system=self.system)
+
+
+class KeyTable:
+    """The streaming table of compute and verify: the heading once, then rows as they come."""
+
+    def __init__(self, paint: Painter, headers: tuple[str, str], *, numbered: bool) -> None:
+        self.paint = paint
+        self.numbered = numbered
+        self.indent = " " * (LINE_WIDTH + len(GAP)) if numbered else ""
+        names = f"{headers[0]:{KEY_WIDTH}}{GAP}{headers[1]:{ACCEPT_WIDTH}}{GAP}check"
+        if numbered:
+            names = f"{'line':>{LINE_WIDTH}}{GAP}{names}"
+        self.heading = f"{paint('bold', names)}\n{'─' * (len(names) + 8)}\n".encode()
+        # The fast runs' rows: canonical keys at their one width, filled in by `%`.
+        self.valid_row = self._template(paint("green", "✓ valid"))
+        self.match_row = self._template(paint("green", "✓ match"))
+
+    def _template(self, check: str) -> bytes:
+        line = self.paint("dim", f"%{LINE_WIDTH}d") + GAP if self.numbered else ""
+        return f"{line}%s{GAP}%s{GAP}{check}\n".encode()
+
+    def row(self, line: int | None, key: str, accept: str, check: str, more: list[str]) -> str:
+        """One row of any kind, and lines under it (what is wrong, notes) at the key's column."""
+        number = self.paint("dim", f"{line or '':>{LINE_WIDTH}}") + GAP if self.numbered else ""
+        width = len(display(key))
+        if width > KEY_WIDTH:  # an overlong line: the rest of its row goes under it
+            key = f"{key}\n{self.indent}{'':{KEY_WIDTH}}"
+        else:
+            key += " " * (KEY_WIDTH - width)
+        accept += " " * max(ACCEPT_WIDTH - len(accept), 0)
+        under = "".join(f"\n{self.indent}{text}" for text in more)
+        return f"{number}{key}{GAP}{accept}{GAP}{check}{under}\n"
+
+
+class RichRenderer:
+    """Key and pair results as one streaming table; handshakes and probes as styled text."""
+
+    shows_problems = True  # in the row of the key: not said again on stderr
+
+    def __init__(self, *, color: bool, terminal: bool = False, verbose: bool = False) -> None:
         self.buffer = ConsoleBuffer(terminal)
         self.console = Console(
             file=self.buffer,
@@ -70,64 +114,107 @@ class RichRenderer:
             emoji=False,
             markup=False,
         )
-        self.rows: list[Row] = []
-        self.headers: tuple[str, str, str, str] | None = None
-        self.numbered = False
-        self.header_shown = False
+        self.paint = Painter(color)
+        self.verbose = verbose
+        self.table: KeyTable | None = None
+        self.pieces: list[bytes] = []
+
+    def _start(self, headers: tuple[str, str], *, numbered: bool) -> KeyTable:
+        if self.table is None:
+            self.table = KeyTable(self.paint, headers, numbered=numbered)
+            self.pieces.append(self.table.heading)
+        return self.table
 
     def key_run(self, run: KeyRun) -> None:
         if run.problems is not None:
             for result in run.results():
                 self.key_result(result)
             return
-        self._start(("key", "accept", "check"), numbered=True)
-        line = run.first_line
-        for i, (key, accept) in enumerate(zip(run.keys, run.accept_lines)):
-            self.rows.append((str(line + i), key.decode(), accept[:-1].decode(), _VALID))
+        template = self._start(("key", "accept"), numbered=True).valid_row
+        first = run.first_line
+        if self.table is not None and self.table.numbered:
+            self.pieces += [
+                template % (first + i, key, accept[:-1])
+                for i, (key, accept) in enumerate(zip(run.keys, run.accept_lines))
+            ]
+        else:
+            self.pieces += [
+                template % (key, accept[:-1]) for key, accept in zip(run.keys, run.accept_lines)
+            ]
 
     def key_result(self, result: KeyResult) -> None:
-        self._start(("key", "accept", "check"), numbered=result.line is not None)
+        table = self._start(("key", "accept"), numbered=result.line is not None)
         accept = "—" if result.accept is None else result.accept.decode()
-        status = _problems_text(result.problems, refused=result.accept is None)
-        _append_notes(status, result.notes)
-        self.rows.append((_number(result.line), display_bytes(result.key), accept, status))
+        check, more = self._problems(result.problems, refused=result.accept is None)
+        more += self._notes(result.notes)
+        row = table.row(result.line, display_bytes(result.key), accept, check, more)
+        self.pieces.append(row.encode("utf-8", "backslashreplace"))
 
     def pair_run(self, run: PairRun) -> None:
-        self._start(("key", "accept received", "check"), numbered=True)
-        line = run.first_line
-        for i, (key, accept) in enumerate(zip(run.keys, run.accepts)):
-            self.rows.append((str(line + i), key.decode(), accept.decode(), _MATCH))
+        template = self._start(("key", "accept received"), numbered=True).match_row
+        first = run.first_line
+        if self.table is not None and self.table.numbered:
+            self.pieces += [
+                template % (first + i, key, accept)
+                for i, (key, accept) in enumerate(zip(run.keys, run.accepts))
+            ]
+        else:
+            self.pieces += [template % pair for pair in zip(run.keys, run.accepts)]
 
     def pair_result(self, result: PairResult) -> None:
-        self._start(("key", "accept received", "check"), numbered=result.line is not None)
+        table = self._start(("key", "accept received"), numbered=result.line is not None)
+        received = display_bytes(result.received)
         if result.match:
-            status = _MATCH.copy()
+            check, more = self.paint("green", "✓ match"), []
         else:
-            status = Text(f"✗ mismatch: expected {result.expected.decode()}", style="red")
+            check = self.paint("red", "✗ mismatch")
+            more = [self.paint("red", f"expected {result.expected.decode()}")]
+            received = self.paint("red", received) + " " * max(ACCEPT_WIDTH - len(received), 0)
         if result.problems:
-            status.append("\n")
-            status.append_text(_problems_text(result.problems, refused=False))
-        _append_notes(status, result.notes)
-        received = Text(display_bytes(result.received), style="" if result.match else "red")
-        self.rows.append((_number(result.line), display_bytes(result.key), received, status))
+            problem_check, problem_lines = self._problems(result.problems, refused=False)
+            check += f", {problem_check}" if not result.match else ""
+            if result.match:
+                check = problem_check
+            more += problem_lines
+        more += self._notes(result.notes)
+        row = table.row(result.line, display_bytes(result.key), received, check, more)
+        self.pieces.append(row.encode("utf-8", "backslashreplace"))
+
+    def _problems(self, problems: tuple[Problem, ...], *, refused: bool) -> tuple[str, list[str]]:
+        """The check cell and the lines under the row that say what is wrong."""
+        if not problems:
+            return self.paint("green", "✓ valid"), []
+        if refused:
+            check = self.paint("red", "✗ refused (--strict)")
+        else:
+            check = self.paint("yellow", "⚠ " + ", ".join(problem.code for problem in problems))
+        style = "red" if refused else "yellow"
+        return check, [self.paint(style, display(problem.message)) for problem in problems]
+
+    def _notes(self, notes: tuple[Problem, ...]) -> list[str]:
+        return [self.paint("cyan", f"note: {display(note.message)}") for note in notes]
 
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
-        self._start(("key", "accept" if accepts else "", ""), numbered=False)
-        for key, accept in zip(keys, accepts or [b"\n"] * len(keys)):
-            self.rows.append(("", key.decode(), accept[:-1].decode(), Text("")))
+        """Fresh keys ready to copy: one a line (with its accept after a tab), no frame."""
+        if accepts is None:
+            self.pieces += (b"\n".join(keys), b"\n")
+        else:
+            self.pieces += [key + b"\t" + accept for key, accept in zip(keys, accepts)]
 
     def handshake(self, report: HandshakeReport) -> None:
-        """A handshake is printed whole, in one piece of styled text: a heading, a line per
-        finding in aligned columns, the body. Not a rich Table: laying one out costs about
-        7 ms, and a capture of thousands of handshakes must not take minutes at a terminal."""
-        self._print_rows()
+        """A handshake is printed whole, in one piece of styled text: a heading with the count
+        of every rule's verdict, a line per finding shown in aligned columns, the body. Not a
+        rich Table: laying one out costs about 7 ms, and a capture of thousands of handshakes
+        must not take minutes at a terminal."""
         style = _VERDICT_STYLES[report.verdict]
+        findings = shown_findings(report, verbose=self.verbose)
         text = Text()
         text.append(f"handshake {report.number}", style="bold")
         text.append(f"  {shown(report.describe())}  ", style="dim")
         text.append(report.verdict.upper(), style=f"bold {style}")
-        width = max((len(finding.rule) for finding in report.findings), default=0)
-        for finding in report.findings:
+        text.append(f"  {tally_text(report)}", style="dim")
+        width = max((len(finding.rule) for finding in findings), default=0)
+        for finding in findings:
             text.append("\n  ")
             text.append(f"{finding.status:4}", style=_VERDICT_STYLES[finding.status])
             text.append(f"  {finding.rule:{width}}  ")
@@ -137,57 +224,20 @@ class RichRenderer:
             text.append(f"\n  body | {shown(line)}", style="dim")
         self.console.print(text)
         self.console.print()
+        self.pieces.append(self.buffer.take())
 
     def probe(self, probe: ProbeView) -> None:
-        for prefix, message in ((">", probe.request), ("<", probe.response)):
+        exchange = [(">", probe.request)] if probe.sent else []
+        for prefix, message in [*exchange, ("<", probe.response)]:
             for line in transcript(message):
                 self.console.print(Text(f"{prefix} {line}", style="dim"))
-        self.console.print()
+        if probe.sent or probe.response:
+            self.console.print()
         self.handshake(probe.report)
         self.console.print(Text(probe.timing_text(), style="dim"))
-
-    def _start(self, headers: tuple[str, str, str], *, numbered: bool) -> None:
-        if self.headers is None:
-            self.headers = ("line", *headers)
-            self.numbered = numbered
+        self.pieces.append(self.buffer.take())
 
     def take(self) -> bytes:
-        self._print_rows()
-        return self.buffer.take()
-
-    def _print_rows(self) -> None:
-        if not self.rows or self.headers is None:
-            return
-        table = Table(
-            box=box.SIMPLE_HEAD,
-            show_header=not self.header_shown,
-            show_edge=False,
-            pad_edge=False,
-            header_style="bold",
-        )
-        visible = [bool(name) for name in self.headers]
-        visible[0] = self.numbered
-        for name, spec, show in zip(self.headers, _COLUMNS, visible):
-            if show:
-                table.add_column(name, **spec)
-        for row in self.rows:
-            table.add_row(*(cell for cell, show in zip(row, visible) if show))
-        self.console.print(table)
-        self.header_shown = True
-        self.rows.clear()
-
-
-def _number(line: int | None) -> str:
-    return "" if line is None else str(line)
-
-
-def _problems_text(problems: tuple[Problem, ...], *, refused: bool) -> Text:
-    if not problems:
-        return _VALID.copy()
-    label, style = ("✗ refused (--strict): ", "red") if refused else ("⚠ ", "yellow")
-    return Text(label + display("; ".join(p.message for p in problems)), style=style)
-
-
-def _append_notes(status: Text, notes: tuple[Problem, ...]) -> None:
-    for note in notes:
-        status.append(f"\nnote: {display(note.message)}", style="cyan")
+        taken = b"".join(self.pieces)
+        self.pieces.clear()
+        return taken

@@ -54,6 +54,8 @@ class Rendering:
 
     def __init__(self, renderer: Renderer) -> None:
         self.renderer = renderer
+        # A renderer that shows a key's problems in its row (rich) has them said once, there.
+        self.problems_in_output = getattr(renderer, "shows_problems", False)
         self.remarks: list[Remark] = []
         self.counts = Counts()
 
@@ -96,13 +98,15 @@ class Rendering:
     def _remarks(self, where: str, result: KeyResult | PairResult) -> None:
         refused = isinstance(result, KeyResult) and result.accept is None
         self._problems(where, result.problems, "error" if refused else "warning")
-        self.remarks += [("note", where, note.message) for note in result.notes]
+        if not self.problems_in_output:
+            self.remarks += [("note", where, note.message) for note in result.notes]
 
     def _problems(self, where: str, problems: tuple[Problem, ...], kind: str) -> None:
         """Count an invalid key and say what is wrong with it."""
         if problems:
             self.counts.invalid += 1
-        self.remarks += [(kind, where, problem.message) for problem in problems]
+        if not self.problems_in_output:
+            self.remarks += [(kind, where, problem.message) for problem in problems]
 
     def _line_error(self, error: LineError) -> None:
         self.counts.bad_lines += 1
@@ -215,6 +219,7 @@ class Session:
         strict: bool = False,
         quiet: bool = False,
         required: bool = False,
+        verbose: bool = False,
     ) -> Session:
         """A session for `env`, its format and colours decided once, here."""
         from wsaccept_cli.ui.diagnostics import Diagnostics
@@ -227,6 +232,7 @@ class Session:
             color=env.color(color, env.stdout),
             quiet=quiet,
             terminal=env.stdout_is_terminal(),
+            verbose=verbose,
         )
         diagnostics = Diagnostics(env.stderr, color=env.color(color, env.stderr), quiet=quiet)
         tally = Tally(strict=strict, required=required)

@@ -29,8 +29,11 @@ class ProbeView:
         outcome: ProbeOutcome,
         address: str | None,
         timings: dict[str, float | None],
+        *,
+        sent: bool = True,
     ) -> None:
         self.request = request
+        self.sent = sent  # whether the request went out: its transcript is shown only then
         self.response = response
         self.report = report
         self.outcome = outcome
@@ -51,6 +54,7 @@ class ProbeView:
             "address": self.address,
             "timings": self.timings,
             "request": _text_lines(self.request),
+            "request_sent": self.sent,
             "response": _text_lines(self.response),
         }
 

@@ -1,0 +1,47 @@
+"""Which findings of a handshake are shown, and the one-line summary of them all.
+
+By default `inspect` and `probe` show what needs a reader's eye: the failures first, then the
+warnings and the explanations (info), with one summary line per handshake that counts every
+rule, so a failure is never buried among a dozen passes. `-v/--verbose` shows every rule in the
+order it was checked. JSON always carries every finding; this module only decides what plain
+and rich output show.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wsaccept_cli.core.rules import Finding, HandshakeReport
+
+# What the eye should land on first: a failure, then a warning, then an explanation.
+_SHOWN_ORDER = {"fail": 0, "warn": 1, "info": 2}
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 line`, `2 lines`: a count with its noun, singular only for one."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def shown_findings(report: HandshakeReport, *, verbose: bool) -> list[Finding]:
+    """Every finding in rule order when verbose; else the failures, warnings and explanations,
+    failures first (each kind keeps its rule order)."""
+    if verbose:
+        return report.findings
+    kept = [finding for finding in report.findings if finding.status in _SHOWN_ORDER]
+    return sorted(kept, key=lambda finding: _SHOWN_ORDER[finding.status])
+
+
+def tally_text(report: HandshakeReport) -> str:
+    """`13 passed, 1 failed, 1 warning`: every finding counted, the kinds that occur."""
+    counts = {"pass": 0, "fail": 0, "warn": 0, "info": 0}
+    for finding in report.findings:
+        counts[finding.status] = counts.get(finding.status, 0) + 1
+    parts = [f"{counts['pass']} passed"]
+    if counts["fail"]:
+        parts.append(f"{counts['fail']} failed")
+    if counts["warn"]:
+        parts.append(plural(counts["warn"], "warning"))
+    if counts["info"]:
+        parts.append(f"{counts['info']} info")
+    return ", ".join(parts)
