@@ -427,8 +427,8 @@ def inspect(
       wsaccept inspect --format json session.har
     """
     from wsaccept_cli.core.capture import CaptureError, read_capture
+    from wsaccept_cli.core.fragments import report_handshake
     from wsaccept_cli.core.handshake import Capture
-    from wsaccept_cli.core.rules import inspect_handshake
 
     if capture is None:
         stdin_or_usage_error(ctx, "FILE")
@@ -438,7 +438,7 @@ def inspect(
     with open_capture(ctx, capture) as (stream, name):
         try:
             for number, handshake in enumerate(read_capture(reading(stream, name), found), 1):
-                rendering.handshake(inspect_handshake(number, handshake, found))
+                rendering.handshake(report_handshake(number, handshake, found))
                 session.emit(rendering.take())
         except CaptureError as error:
             raise InputError(str(error)) from None
@@ -468,11 +468,16 @@ class NoHandshakeError(InputError):
     """Input that holds no HTTP message at all: say what it held instead."""
 
     def __init__(self, capture: Capture) -> None:
+        from wsaccept_cli.core.wording import plural
+
         lines = capture.lines + capture.skipped_lines
         if capture.lines == 0 and capture.skipped_lines:
-            found = f"a JSON document with {capture.skipped_lines} entries, none of them WebSocket"
+            entries = plural(capture.skipped_lines, "entry", "entries")
+            found = f"a JSON document with {entries}, none of them WebSocket"
         elif lines:
-            found = f"{capture.lines} lines, none of them an HTTP request, response or header"
+            found = (
+                f"{plural(capture.lines, 'line')}, none of them an HTTP request, response or header"
+            )
         else:
             found = "no input at all"
         super().__init__(
@@ -609,10 +614,16 @@ def probe(
         )
     except RequestError as error:
         raise InputError(str(error)) from None
-    session = start(ctx, fmt, color)
+    session = start(ctx, fmt, color, verbose=verbose)
     shown_url = target.full_url if show_secrets else target.display_url
     result = run_probe(
-        target, request, timeout=timeout, insecure=insecure, cacert=cacert, url=shown_url
+        target,
+        request,
+        timeout=timeout,
+        insecure=insecure,
+        cacert=cacert,
+        url=shown_url,
+        **probe_progress(ctx, color),
     )
     report = probe_report(result)
     exchange = (result.request, result.response)
@@ -620,9 +631,20 @@ def probe(
         exchange = redact_exchange(target, result.request, result.response, report)
     session.tally.outcome = ended = outcome(result, report)
     rendering = session.rendering()
-    rendering.probe(ProbeView(*exchange, report, ended, result.address, result.timings))
+    view = ProbeView(*exchange, report, ended, result.address, result.timings, sent=result.sent)
+    rendering.probe(view)
     session.emit(rendering.take())
     ctx.exit(session.finish("probe"))
+
+
+def probe_progress(ctx: click.Context, color: bool | None) -> dict[str, Any]:
+    """run_probe's progress argument: lines on stderr when it is a terminal, else nothing."""
+    env = environment(ctx)
+    if env.stderr is None or not env.stderr_is_terminal():
+        return {}
+    from wsaccept_cli.ui.progress import ProbeProgress
+
+    return {"progress": ProbeProgress(env.stderr, color=env.color(color, env.stderr))}
 
 
 def main() -> None:

@@ -66,6 +66,18 @@ def header_line(text: str) -> tuple[str, str] | None:
 _LABELS = {"request headers": "request", "response headers": "response"}
 
 
+def _answers_pasted_key(message: Message, name: str) -> bool:
+    """Whether a pasted `Sec-WebSocket-Accept:` line answers the `Sec-WebSocket-Key:` line
+    pasted before it (header lines alone, no request or status line, no blank line between):
+    the accept starts the response, so the two are checked as a key and its accept."""
+    return (
+        message.start is None
+        and message.kind is None
+        and name.lower() == "sec-websocket-accept"
+        and bool(message.values("sec-websocket-key"))
+    )
+
+
 def _is_label(text: str) -> str | None:
     return _LABELS.get(text.strip().rstrip(":").lower())
 
@@ -105,7 +117,7 @@ class _MessageParser:
             message.fold(text.strip())
             return True
         header = header_line(text)
-        if header is None:
+        if header is None or _answers_pasted_key(message, header[0]):
             return False
         message.add_header(*header)
         return True

@@ -154,7 +154,8 @@ def _length_problems(length: int, padding: int) -> tuple[Problem, ...]:
     Cached: a stream of bad keys tends to repeat one mistake, and this keeps it cheap.
     """
     if length % 4:
-        detail = f"key is {length} characters long, not a multiple of 4: padding missing or cut"
+        characters = "character" if length == 1 else "characters"
+        detail = f"key is {length} {characters} long, not a multiple of 4: padding missing or cut"
         return (Problem("bad_padding", f"{detail} (RFC 4648 §4)"),)
     if padding > 2:
         detail = f"key ends in {padding} '=' characters, which no base64 value has"
@@ -164,7 +165,8 @@ def _length_problems(length: int, padding: int) -> tuple[Problem, ...]:
         return (
             Problem(
                 "wrong_length",
-                f"key decodes to {decoded} bytes; RFC 6455 §4.1 requires 16,"
+                f"key decodes to {decoded} byte{'' if decoded == 1 else 's'}; RFC 6455 §4.1"
+                " requires 16,"
                 " servers such as Node ws reject it",
             ),
         )

@@ -16,12 +16,14 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 
 from wsaccept_cli.core.capture import parse_lines
 from wsaccept_cli.core.handshake import Capture
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request import RequestTarget
 from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport, check_handshake
+from wsaccept_cli.core.wording import plural
 
 MAX_HEAD = 64 * 1024  # the response head, its blank line included
 MAX_BODY = 4 * 1024
@@ -29,6 +31,15 @@ HEAD_END = b"\r\n\r\n"
 RECV_SIZE = 16 * 1024
 BODY_WAIT = 0.2  # for a refusal's body after its head, in all (not per piece)
 CLOSE_WAIT = 0.5  # for the echo of our Close frame, in all
+
+# What the probe is doing, as it happens, for a person watching: an event name ("resolving",
+# "connecting", "connected", "tls", "tls_done", "sent", "waiting", "received") and its detail
+# (a host, an address, a TLS version, a byte count). The ui decides whether and how to show it.
+Progress = Callable[[str, str], None]
+
+
+def _no_progress(event: str, detail: str) -> None:
+    """Progress nobody watches."""
 
 
 class ProbeError(Exception):
@@ -50,6 +61,7 @@ class ProbeResult:
         self.body = b""
         self.address: str | None = None
         self.error: ProbeError | None = None
+        self.sent = False  # the whole request went out
         self.head_complete = False
         self.head_cut = False
         self.timings: dict[str, float | None] = {
@@ -81,19 +93,28 @@ def run_probe(
     insecure: bool = False,
     cacert: str | None = None,
     url: str = "",
+    progress: Progress = _no_progress,
 ) -> ProbeResult:
-    """Connect, send `request`, read the response head, close politely; never raises."""
+    """Connect, send `request`, read the response head, close politely; never raises. Each
+    step is told to `progress` as it begins (or ends, for a connection and the request)."""
     result = ProbeResult(url, request)
     deadline = Deadline(timeout)
     started = time.monotonic()
     connection: socket.socket | None = None
     try:
-        connection = _connect(target, deadline, result, started)
+        connection = _connect(target, deadline, result, started, progress)
         if target.secure:
+            progress("tls", target.host)
             connection = _start_tls(connection, target, deadline, result, insecure, cacert)
+            version = connection.version() if isinstance(connection, ssl.SSLSocket) else None
+            progress("tls_done", version or "TLS")
         _send_all(connection, request, deadline)
         sent = time.monotonic()
+        result.sent = True
+        progress("sent", str(len(request)))
+        progress("waiting", "")
         _read_head(connection, deadline, result, sent)
+        progress("received", str(len(result.response)))
         if result.head_complete and not _is_upgrade(result.response):
             _read_body(connection, result, deadline)
         elif result.head_complete:
@@ -109,7 +130,7 @@ def run_probe(
         if result.timings["connect_ms"] is None:
             result.error = ProbeError(ProbeOutcome.CONNECT_FAILED, f"connection failed: {reason}")
         else:  # connected, then the server reset or broke the connection
-            got = f"after {len(result.response)} bytes of response" if result.response else ""
+            got = f"after {_bytes(result.response)} of response" if result.response else ""
             result.error = ProbeError(
                 ProbeOutcome.HANDSHAKE_FAILED,
                 f"the connection broke {got or 'before any response'}: {reason}",
@@ -129,8 +150,8 @@ def _timeout_message(result: ProbeResult, timeout: float) -> str:
     if result.timings["connect_ms"] is None:
         return f"no connection within {timeout:g} s"
     if result.response:
-        got = len(result.response)
-        return f"the response head was not complete within {timeout:g} s ({got} bytes came)"
+        got = _bytes(result.response)
+        return f"the response head was not complete within {timeout:g} s ({got} came)"
     return f"the server sent nothing within {timeout:g} s"
 
 
@@ -173,15 +194,21 @@ def _resolve(target: RequestTarget, deadline: Deadline) -> list[tuple[int, tuple
 
 
 def _connect(
-    target: RequestTarget, deadline: Deadline, result: ProbeResult, started: float
+    target: RequestTarget,
+    deadline: Deadline,
+    result: ProbeResult,
+    started: float,
+    progress: Progress = _no_progress,
 ) -> socket.socket:
     """A TCP connection to the first address that takes one, as clients try them in turn.
 
     Each address gets an equal share of the time left, so one that swallows packets does not
     use up the time of the ones after it."""
     failures = []
+    progress("resolving", target.host)
     addresses = _resolve(target, deadline)
     for index, (family, address) in enumerate(addresses):
+        progress("connecting", _show_address(address))
         connection = socket.socket(family, socket.SOCK_STREAM)
         connection.settimeout(deadline.left() / (len(addresses) - index))
         try:
@@ -198,8 +225,13 @@ def _connect(
             continue
         result.address = _show_address(address)
         result.timings["connect_ms"] = _ms(time.monotonic() - started)
+        progress("connected", result.address)
         return connection
     raise ProbeError(ProbeOutcome.CONNECT_FAILED, f"cannot connect to {'; '.join(failures)}")
+
+
+def _bytes(data: bytes) -> str:
+    return plural(len(data), "byte")
 
 
 def _escaped(text: str) -> str:
@@ -369,7 +401,7 @@ def _transport_findings(result: ProbeResult) -> list[Finding]:
         ]
     if not result.head_complete:
         what = (
-            f"after {len(result.response)} bytes, before the end of the response head"
+            f"after {_bytes(result.response)}, before the end of the response head"
             if result.response
             else "without answering"
         )

@@ -47,6 +47,9 @@ class Environment:
     def stdout_is_terminal(self) -> bool:
         return _is_terminal(self.stdout)
 
+    def stderr_is_terminal(self) -> bool:
+        return _is_terminal(self.stderr)
+
     def output_format(self, asked: str | None) -> str:
         """The format asked for, else rich on a terminal and plain in a pipe."""
         if asked is not None:

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wsaccept_cli.core.wording import plural
+
 if TYPE_CHECKING:
     from wsaccept_cli.core.rules import Finding, HandshakeReport
 
 # What the eye should land on first: a failure, then a warning, then an explanation.
 _SHOWN_ORDER = {"fail": 0, "warn": 1, "info": 2}
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """`1 line`, `2 lines`: a count with its noun, singular only for one."""
-    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def shown_findings(report: HandshakeReport, *, verbose: bool) -> list[Finding]:

@@ -87,6 +87,8 @@ class Rendering:
         self.counts.results += 1
         self.renderer.key_result(result)
         self._remarks(_where(result.line, result.key), result)
+        if result.problems and looks_like_pair(result.key):
+            self.remarks.append(("note", None, PAIR_HINT))
 
     def _pair_result(self, result: PairResult) -> None:
         self.counts.results += 1
@@ -208,6 +210,7 @@ class Session:
         self.diagnostics = diagnostics
         self.tally = tally
         self.spec = spec
+        self.pair_hinted = False
 
     @classmethod
     def open(
@@ -246,6 +249,9 @@ class Session:
         """Write a Rendered after everything written before it, and say its remarks."""
         output, remarks, counts = rendered
         for kind, where, message in remarks:
+            if message == PAIR_HINT:  # said once, at the end, not once per line or block
+                self.pair_hinted = True
+                continue
             self.diagnostics.say(kind, where, message)
         self.tally.add(counts)
         if output:
@@ -268,7 +274,22 @@ class Session:
         if tally.bad_lines:
             plural = "s" if tally.bad_lines != 1 else ""
             diagnostics.summary("error", f"{tally.bad_lines} input line{plural} skipped")
+        if self.pair_hinted:
+            diagnostics.summary("note", PAIR_HINT)
         return tally.exit_code
+
+
+PAIR_HINT = (
+    "these look like 'KEY ACCEPT' pairs (as 'wsaccept genkey --with-accept' writes them);"
+    " to check each accept against its key: wsaccept verify"
+)
+
+
+def looks_like_pair(key: bytes) -> bool:
+    """A line of compute that is a key and an accept side by side: 24 and 28 base64
+    characters, whitespace between."""
+    parts = key.split()
+    return len(parts) == 2 and (len(parts[0]), len(parts[1])) == (24, 28)
 
 
 def _where(line: int | None, key: bytes) -> str:

@@ -32,7 +32,8 @@ def shown(text: str, width: int = SHOWN_WIDTH) -> str:
     text = display(text)
     if len(text) <= width:
         return text
-    return f"{text[:width]}[… {len(text) - width} more characters]"
+    rest = len(text) - width
+    return f"{text[:width]}[… {rest} more character{'' if rest == 1 else 's'}]"
 
 
 def display_bytes(value: bytes) -> str:

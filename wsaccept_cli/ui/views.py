@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from wsaccept_cli.core.wording import plural
 from wsaccept_cli.ui.text import shown
 
 if TYPE_CHECKING:
@@ -80,7 +81,9 @@ def transcript(message: bytes) -> list[str]:
     if len(lines) > TRANSCRIPT_LINES:
         rest = lines[TRANSCRIPT_LINES:]
         size = sum(map(len, rest)) + 2 * len(rest)
-        kept.append(f"[{len(rest)} more lines, {size} bytes, not shown]")
+        kept.append(
+            f"[{plural(len(rest), 'more line', 'more lines')}, {plural(size, 'byte')}, not shown]"
+        )
     return kept
 
 

@@ -1,0 +1,8 @@
+"""Small rules of English that messages share."""
+
+from __future__ import annotations
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 line`, `2 lines`, `0 entries`: a count with its noun, singular only for one."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
