@@ -1,11 +1,9 @@
 #!/usr/bin/env python3
-"""Write the shell completion scripts in this folder from wsaccept's click command tree.
+"""Write the shell completion scripts in this folder: the text `wsaccept completion SHELL` prints
+(one source, `wsaccept_cli/completion.py`), for the wheel to install where shells look.
 
     python completions/generate.py          # (re)write wsaccept.bash, _wsaccept, wsaccept.fish
     python completions/generate.py --check  # exit 1 if a committed script is stale
-
-The scripts are click's completion sources: at <TAB> they ask `wsaccept` itself (with
-_WSACCEPT_COMPLETE set) what fits, so commands, options and choices are never out of date.
 """
 
 from __future__ import annotations
@@ -13,20 +11,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from click.shell_completion import get_completion_class
-
-from wsaccept_cli.cli import cli
+from wsaccept_cli.completion import completion_script
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {"bash": "wsaccept.bash", "zsh": "_wsaccept", "fish": "wsaccept.fish"}
-
-
-def completion_source(shell: str) -> str:
-    """The completion script click generates for `shell`."""
-    completion_class = get_completion_class(shell)
-    assert completion_class is not None, shell
-    source = completion_class(cli, {}, "wsaccept", "_WSACCEPT_COMPLETE").source()
-    return source.rstrip("\n") + "\n"
 
 
 def main(argv: list[str]) -> int:
@@ -34,7 +22,7 @@ def main(argv: list[str]) -> int:
     stale = []
     for shell, name in SCRIPTS.items():
         path = HERE / name
-        source = completion_source(shell)
+        source = completion_script(shell)
         if check:
             if not path.exists() or path.read_text() != source:
                 stale.append(name)

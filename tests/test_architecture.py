@@ -20,7 +20,8 @@ ALLOWED = {
     "net": {"core", "net"},
     "ui": {"core", "ui"},
     "fastclick": {"ui"},
-    "cli": {"core", "stream", "net", "ui", "fastclick", "package"},
+    "cli": {"core", "stream", "net", "ui", "fastclick", "completion", "package"},
+    "completion": set(),
     "package": {"launch", "package"},
     "launch": {"cli"},
 }

@@ -10,10 +10,30 @@ from wsaccept_cli import __version__
 from wsaccept_cli.cli import cli
 
 COMMANDS = sorted(cli.commands)
+IN_ORDER = ["compute", "verify", "genkey", "inspect", "probe", "completion"]
 
 
-def test_commands() -> None:
-    assert COMMANDS == ["compute", "genkey", "inspect", "probe", "verify"]
+def test_commands_are_listed_in_the_order_people_use_them_with_whole_summaries(run: Run) -> None:
+    assert list(cli.commands) == IN_ORDER
+    listing = run("--help").stdout.split("Commands:\n")[1].split("\n\n")[0]
+    names = [line.split()[0] for line in listing.splitlines() if not line.startswith(" " * 4)]
+    assert names == IN_ORDER
+    assert "…" not in listing and "..." not in listing
+    summary = " ".join(listing.split())
+    assert (
+        "inspect Check a captured opening handshake, rule by rule, and explain what is wrong."
+        in summary
+    )
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
+def test_help_ends_with_two_or_three_examples(run: Run, command: list[str]) -> None:
+    text = run(*command, "--help").stdout
+    examples = text.rstrip("\n").split("\n  Examples:\n")[-1]
+    assert "Options:" not in examples
+    commands = [line for line in examples.splitlines() if line[:4] == "    " and line[4] != " "]
+    assert 2 <= len(commands) <= 3, text
+    assert all("wsaccept" in line for line in commands)
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help"])
@@ -33,7 +53,8 @@ def test_version(run: Run, flag: str) -> None:
 def test_every_command_and_option_has_help(name: str) -> None:
     command = cli.commands[name]
     assert command.help
-    assert "Examples:" in command.help
+    assert command.epilog
+    assert "Examples:" in command.epilog
     for param in command.params:
         if isinstance(param, click.Option):
             assert param.help, f"{name} {param.opts} has no help"

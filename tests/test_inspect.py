@@ -100,7 +100,7 @@ def test_no_handshake_says_what_was_found(run: Run) -> None:
     )
     result = run("inspect", input='{"log": {"entries": [{"request": {}}]}}')
     assert result.exit_code == 2
-    assert "a JSON document with 1 entries, none of them WebSocket" in result.stderr
+    assert "a HAR file with 1 entry, none of them WebSocket" in result.stderr
     assert run("inspect", input="").stderr.endswith(
         "found no input at all (expected raw HTTP, 'curl -v' output or a HAR file)\n"
     )

@@ -17,6 +17,8 @@ from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.core.keys import accept_lines, generate_keys
 from wsaccept_cli.core.results import compute_key, verify_pair
 from wsaccept_cli.fastclick import FilePath, Group, version_option
+
+SHELLS = ("bash", "zsh", "fish")
 from wsaccept_cli.ui.environment import FORMATS, Environment
 from wsaccept_cli.ui.session import BlockWork, Rendering, Session
 from wsaccept_cli.ui.text import display
@@ -32,6 +34,65 @@ GENKEY_BATCH = 8192
 MAX_TIMEOUT = 24 * 3600.0
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Each command's help ends with examples (click prints the epilog after the options).
+EXAMPLES_WSACCEPT = """\
+\b
+Examples:
+  wsaccept compute dGhlIHNhbXBsZSBub25jZQ==
+  wsaccept inspect examples/decoded-key-bug.http
+  wsaccept probe ws://localhost:8080/chat
+"""
+
+EXAMPLES_COMPUTE = """\
+\b
+Examples:
+  wsaccept compute dGhlIHNhbXBsZSBub25jZQ==
+  grep -i '^sec-websocket-key:' examples/handshake.http | wsaccept compute
+  wsaccept compute --format json < examples/keys.txt
+"""
+
+EXAMPLES_VERIFY = """\
+\b
+Examples:
+  wsaccept verify dGhlIHNhbXBsZSBub25jZQ== s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+  wsaccept verify -q "$KEY" "$ACCEPT" || echo 'handshake broken'
+  wsaccept genkey -n 3 --with-accept | wsaccept verify
+"""
+
+EXAMPLES_GENKEY = """\
+\b
+Examples:
+  wsaccept genkey -n 3 --with-accept
+  curl -H "Sec-WebSocket-Key: $(wsaccept genkey)" ...
+  wsaccept genkey --request ws://localhost:8080/chat | nc localhost 8080
+"""
+
+EXAMPLES_INSPECT = """\
+\b
+Examples:
+  wsaccept inspect examples/decoded-key-bug.http
+  curl -sv --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \\
+    -H 'Sec-WebSocket-Version: 13' -H "Sec-WebSocket-Key: $(wsaccept genkey)" \\
+    http://localhost:8080/ws 2>&1 | wsaccept inspect
+  wsaccept inspect -v --format json examples/session.har
+"""
+
+EXAMPLES_PROBE = """\
+\b
+Examples:
+  wsaccept probe ws://localhost:8080/chat
+  wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
+  wsaccept probe --format json --timeout 5 "$ENDPOINT" || exit 1
+"""
+
+EXAMPLES_COMPLETION = """\
+\b
+Examples:
+  eval "$(wsaccept completion bash)"     # in ~/.bashrc
+  eval "$(wsaccept completion zsh)"      # in ~/.zshrc, after compinit
+  wsaccept completion fish > ~/.config/fish/completions/wsaccept.fish
+"""
 
 
 class InputError(click.ClickException):
@@ -208,7 +269,10 @@ def stdin_or_usage_error(ctx: click.Context, what: str) -> None:
 
 
 @click.group(
-    name="wsaccept", cls=WsacceptGroup, context_settings={"help_option_names": ["-h", "--help"]}
+    name="wsaccept",
+    cls=WsacceptGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXAMPLES_WSACCEPT,
 )
 @version_option(__version__, "-V", "--version")
 @output_options
@@ -231,7 +295,7 @@ def cli(ctx: click.Context, fmt: str | None, color: bool | None) -> None:
     environment(ctx)
 
 
-@cli.command()
+@cli.command(short_help="Print the Sec-WebSocket-Accept for each KEY.", epilog=EXAMPLES_COMPUTE)
 @click.argument("keys", nargs=-1, metavar="[KEY|-]...")
 @click.option(
     "--strict",
@@ -263,12 +327,6 @@ def compute(
     trimmed, as a server trims a header value. An invalid key is computed anyway, with a
     warning on stderr, unless --strict is given.
 
-    \b
-    Examples:
-      wsaccept compute dGhlIHNhbXBsZSBub25jZQ==
-      grep -i '^sec-websocket-key:' capture.txt | wsaccept compute
-      wsaccept compute --format json < keys.txt
-      wsaccept compute --response dGhlIHNhbXBsZSBub25jZQ==
     """
     if response:
         fmt = raw_http_format(fmt, "--response")
@@ -287,7 +345,10 @@ def compute(
     ctx.exit(session.finish("key", nothing="no keys in the input"))
 
 
-@cli.command()
+@cli.command(
+    short_help="Check that ACCEPT is the right Sec-WebSocket-Accept for KEY.",
+    epilog=EXAMPLES_VERIFY,
+)
 @click.argument("pair", nargs=-1, metavar="[KEY ACCEPT | -]")
 @click.option(
     "-q", "--quiet", is_flag=True, help="Print no results or warnings; the exit code tells."
@@ -309,11 +370,6 @@ def verify(
     no arguments, or '-', reads 'KEY ACCEPT' pairs from stdin, one per line, and reports each
     line: 'ok', or its line number with the expected and received values.
 
-    \b
-    Examples:
-      wsaccept verify dGhlIHNhbXBsZSBub25jZQ== s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
-      wsaccept verify -q "$KEY" "$ACCEPT" || echo 'handshake broken'
-      paste keys.txt accepts.txt | wsaccept verify
     """
     if len(pair) != 2 and pair not in ((), ("-",)):
         raise click.UsageError("give KEY and ACCEPT, or '-' (or nothing) to read pairs from stdin")
@@ -331,7 +387,10 @@ def verify(
     ctx.exit(session.finish("pair", nothing="no 'KEY ACCEPT' pairs in the input"))
 
 
-@cli.command()
+@cli.command(
+    short_help="Print fresh Sec-WebSocket-Key values from the OS random source.",
+    epilog=EXAMPLES_GENKEY,
+)
 @click.option(
     "-n",
     "--count",
@@ -365,12 +424,6 @@ def genkey(
     Each key is 16 random bytes (os.urandom), base64-encoded to 24 characters, as RFC 6455
     §4.1 asks of a client.
 
-    \b
-    Examples:
-      wsaccept genkey
-      wsaccept genkey -n 3 --with-accept
-      curl -H "Sec-WebSocket-Key: $(wsaccept genkey)" ...
-      wsaccept genkey --request ws://localhost:8080/chat | nc localhost 8080
     """
     if url is not None:
         print_request(ctx, url, fmt, count, with_accept)
@@ -399,7 +452,10 @@ def print_request(ctx: click.Context, url: str, fmt: str | None, count: int, acc
     start(ctx, "plain", False).stdout.write(request)
 
 
-@cli.command()
+@cli.command(
+    short_help="Check a captured opening handshake, rule by rule, and explain what is wrong.",
+    epilog=EXAMPLES_INSPECT,
+)
 @click.argument("capture", required=False, metavar="[FILE|-]", type=FilePath(allow_dash=True))
 @verbose_option
 @output_options
@@ -412,19 +468,13 @@ def inspect(
     Reads FILE (or stdin) holding a request, a response or both: raw HTTP text (CR LF or LF,
     as from a packet capture's 'follow stream', tcpdump -A, nc, a proxy log, or headers pasted
     from a browser), 'curl -v' output, or a HAR file from browser developer tools (every
-    WebSocket entry is checked). Each rule is reported as pass, fail, warn or info with its RFC 6455
-    section. A wrong Sec-WebSocket-Accept is recomputed with known implementation bugs to name
-    the one that produced it.
+    WebSocket entry is checked). Each rule is checked and reported as pass, fail, warn or info
+    with its RFC 6455 section; the failures, warnings and notes are shown with a count of every
+    rule (-v shows them all). A wrong Sec-WebSocket-Accept is recomputed with known
+    implementation bugs to name the one that produced it.
 
     Exits 0 when no rule fails, 1 when one does, 2 when the input holds no handshake.
 
-    \b
-    Examples:
-      wsaccept inspect handshake.txt
-      curl -sv --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \\
-        -H 'Sec-WebSocket-Version: 13' -H "Sec-WebSocket-Key: $(wsaccept genkey)" \\
-        http://localhost:8080/ws 2>&1 | wsaccept inspect
-      wsaccept inspect --format json session.har
     """
     from wsaccept_cli.core.capture import CaptureError, read_capture
     from wsaccept_cli.core.fragments import report_handshake
@@ -471,19 +521,23 @@ class NoHandshakeError(InputError):
         from wsaccept_cli.core.wording import plural
 
         lines = capture.lines + capture.skipped_lines
-        if capture.lines == 0 and capture.skipped_lines:
-            entries = plural(capture.skipped_lines, "entry", "entries")
-            found = f"a JSON document with {entries}, none of them WebSocket"
+        if capture.har_entries == 0:
+            found = (
+                "a HAR file with no entries (export it from the network panel after the"
+                " WebSocket connection was opened, with recording on)"
+            )
+        elif capture.har_entries is not None:
+            entries = plural(capture.har_entries, "entry", "entries")
+            found = f"a HAR file with {entries}, none of them WebSocket"
         elif lines:
             found = (
                 f"{plural(capture.lines, 'line')}, none of them an HTTP request, response or header"
             )
         else:
             found = "no input at all"
-        super().__init__(
-            f"no handshake in the input: found {found} (expected raw HTTP, 'curl -v' output or"
-            " a HAR file)"
-        )
+        if capture.har_entries is None:
+            found += " (expected raw HTTP, 'curl -v' output or a HAR file)"
+        super().__init__(f"no handshake in the input: found {found}")
 
 
 def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -511,7 +565,10 @@ def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     return value
 
 
-@cli.command()
+@cli.command(
+    short_help="Check a live server's opening handshake over ws:// or wss://.",
+    epilog=EXAMPLES_PROBE,
+)
 @click.argument("url")
 @click.option(
     "-H",
@@ -590,18 +647,14 @@ def probe(
     Sends a handshake with a fresh key, reads the response head (at most 64 KiB, within
     --timeout), checks it with the rules of 'wsaccept inspect', prints the request, the response
     and the findings, then closes politely (a Close frame with code 1000 after an upgrade).
-    Certificates are checked unless --insecure.
+    Certificates are checked unless --insecure. When stderr is a terminal, each step is said
+    there as it happens (resolving, connecting, TLS, request sent, waiting).
 
     \b
     Exit status: 0 the handshake is valid; 1 the server answered but a
     rule failed; 3 no connection (DNS, refused, unreachable); 4 TLS
     failed; 5 timed out; 2 usage error.
 
-    \b
-    Examples:
-      wsaccept probe ws://localhost:8080/chat
-      wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
-      wsaccept probe --format json --timeout 5 "$ENDPOINT" || exit 1
     """
     from wsaccept_cli.core.request import RequestError, probe_request
     from wsaccept_cli.core.secrets import redact_exchange
@@ -635,6 +688,22 @@ def probe(
     rendering.probe(view)
     session.emit(rendering.take())
     ctx.exit(session.finish("probe"))
+
+
+@cli.command(
+    short_help="Print the shell completion script for bash, zsh or fish.",
+    epilog=EXAMPLES_COMPLETION,
+)
+@click.argument("shell", type=click.Choice(SHELLS))
+@click.pass_context
+def completion(ctx: click.Context, shell: str) -> None:
+    """Print the completion script for SHELL: commands, options, their choices and file names
+    complete at <TAB>. Load it from your shell's start-up file.
+
+    """
+    from wsaccept_cli.completion import completion_script
+
+    start(ctx, "plain", False).stdout.write(completion_script(shell).encode())
 
 
 def probe_progress(ctx: click.Context, color: bool | None) -> dict[str, Any]:

@@ -238,6 +238,7 @@ def parse_har(document: Any, capture: Capture) -> Iterator[Handshake]:
     """Handshakes from the WebSocket entries of a HAR 1.2 document."""
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
+    capture.har_entries = len(entries) if isinstance(entries, list) else 0
     for index, entry in enumerate(entries if isinstance(entries, list) else [], start=1):
         if not isinstance(entry, dict) or not _is_websocket_entry(entry):
             capture.skipped_lines += 1

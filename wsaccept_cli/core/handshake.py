@@ -111,6 +111,7 @@ class Capture:
     def __init__(self) -> None:
         self.skipped_lines = 0
         self.lines = 0
+        self.har_entries: int | None = None  # for a HAR document, how many entries it has
         self._accepts: OrderedDict[bytes, tuple[str, int | None]] = OrderedDict()
 
     def add_key(self, key: str, line: int | None) -> None:
