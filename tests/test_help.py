@@ -33,7 +33,7 @@ def test_help_ends_with_two_or_three_examples(run: Run, command: list[str]) -> N
     assert "Options:" not in examples
     commands = [line for line in examples.splitlines() if line[:4] == "    " and line[4] != " "]
     assert 2 <= len(commands) <= 3, text
-    assert all("wsaccept" in line for line in commands)
+    assert examples.count("wsaccept") >= len(commands)
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help"])
