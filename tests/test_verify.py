@@ -67,7 +67,7 @@ def test_malformed_pair_line_is_an_error_with_its_line_number(run: Run) -> None:
     assert result.exit_code == 1
     assert result.stdout == "ok\n"
     assert result.stderr == (
-        "wsaccept: error: line 1: expected 'KEY ACCEPT', found 1 field(s)\n"
+        "wsaccept: error: line 1: expected 'KEY ACCEPT', found 1 field\n"
         "wsaccept: error: 1 input line skipped\n"
     )
 

@@ -167,5 +167,8 @@ def _verify_line(text: bytes, line: int) -> PairResult | LineError | None:
     if not fields:
         return None
     if len(fields) != 2:
-        return LineError(line, f"expected 'KEY ACCEPT', found {len(fields)} field(s)")
+        return LineError(
+            line,
+            f"expected 'KEY ACCEPT', found {len(fields)} field{'' if len(fields) == 1 else 's'}",
+        )
     return verify_pair(fields[0], fields[1], line)
