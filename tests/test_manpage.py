@@ -164,3 +164,26 @@ def test_man_finds_the_page_in_an_activated_virtual_environment(
         ["man", "-w", "wsaccept"], capture_output=True, text=True, env=activated, check=False
     )
     assert found.stdout.strip() == str(env_dir / "share" / "man" / "man1" / "wsaccept.1")
+
+
+def test_wheel_metadata_is_complete(wheel: Path) -> None:
+    # What a package found on an index shows: its licence (and the file), authors, links and
+    # the Python versions it is tested on.
+    with zipfile.ZipFile(wheel) as archive:
+        info = f"wsaccept-{__version__}.dist-info"
+        metadata = archive.read(f"{info}/METADATA").decode()
+        licence = archive.read(f"{info}/licenses/LICENSE").decode()
+    headers = metadata.split("\n\n")[0].splitlines()
+    assert "License-Expression: MIT" in headers
+    assert "License-File: LICENSE" in headers
+    assert "Author: wsaccept contributors" in headers
+    assert "Project-URL: Homepage, https://github.com/wsaccept/wsaccept" in headers
+    assert "Project-URL: Issues, https://github.com/wsaccept/wsaccept/issues" in headers
+    versions = [
+        h.rsplit(" ", 1)[1]
+        for h in headers
+        if h.startswith("Classifier: Programming Language :: Python :: 3.")
+    ]
+    assert versions == ["3.10", "3.11", "3.12", "3.13"]
+    assert licence.startswith("MIT License\n\nCopyright (c) 2026 wsaccept contributors\n")
+    assert licence == (ROOT / "LICENSE").read_text()
