@@ -207,6 +207,7 @@ SHORT = {
 
 
 ONE_PROCESS = {"": "", " -j 1": " (one process)"}
+RICH_KEYS = 100_000  # issue 14's measure: rich output of this many keys against plain
 
 
 def targets(
@@ -215,6 +216,7 @@ def targets(
     verify: dict[str, float],
     genkey: dict[str, float],
     peaks: dict[int, int],
+    rich: dict[str, float],
 ) -> None:
     """Each target (issues 6 and 11) against this run's figures: throughput as a ratio to the
     bare loop, with the usable CPUs (2 here) and with -j 1."""
@@ -233,7 +235,10 @@ def targets(
     (few, small), (many, large) = sorted(peaks.items())
     growth = (large - small) / 1024
     rows.append((f"peak RSS, {many:,} keys <= {few:,} + 5 MiB", growth, growth <= 5))
-    print("\nTargets of issues 6 and 11")
+    for name in ("compute", "verify"):  # issue 14: rich output streams at a terminal's pace
+        ratio = rich[f"wsaccept {name} --format rich"] / rich[f"wsaccept {name}"]
+        rows.append((f"{name} --format rich <= 3 x plain, {RICH_KEYS:,}", ratio, ratio <= 3))
+    print("\nTargets of issues 6, 11 and 14")
     for label, value, met in rows:
         print(f"  {label:44} {value:7.2f}  {'met' if met else 'NOT MET'}")
 
@@ -323,7 +328,21 @@ def main() -> None:
             peaks[count] = max(peak_rss([WSACCEPT, "compute"], path) for _ in range(repeats))
             print(f"  {count:>12,} keys  {peaks[count] / 1024:7.2f} MiB")
         print(f"  difference: {(peaks[big] - peaks[keys]) / 1024:+.2f} MiB")
-        targets(startup, compute, verify, genkey, peaks)
+        rich_keys = write_lines(tmp / "rich-keys.txt", RICH_KEYS, key_line)
+        rich_pairs = write_lines(tmp / "rich-pairs.txt", RICH_KEYS, pair_line)
+        rich = medians(
+            {
+                f"wsaccept {name}{fmt}": ([WSACCEPT, name, *fmt.split()], path)
+                for name, path in (("compute", rich_keys), ("verify", rich_pairs))
+                for fmt in ("", " --format rich")
+            },
+            repeats,
+        )
+        print(f"\nRich output, {RICH_KEYS:,} keys (pairs), stdout not a terminal")
+        for name, elapsed in rich.items():
+            plain = rich[name.replace(" --format rich", "")]
+            print(f"  {name:40} {elapsed * 1000:8.1f} ms  time x{elapsed / plain:.2f} plain")
+        targets(startup, compute, verify, genkey, peaks, rich)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ def test_commands_are_listed_in_the_order_people_use_them_with_whole_summaries(r
     listing = run("--help").stdout.split("Commands:\n")[1].split("\n\n")[0]
     names = [line.split()[0] for line in listing.splitlines() if not line.startswith(" " * 4)]
     assert names == IN_ORDER
-    assert "…" not in listing and "..." not in listing
+    assert "…" not in listing
+    assert "..." not in listing
     summary = " ".join(listing.split())
     assert (
         "inspect Check a captured opening handshake, rule by rule, and explain what is wrong."

@@ -17,8 +17,6 @@ from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.core.keys import accept_lines, generate_keys
 from wsaccept_cli.core.results import compute_key, verify_pair
 from wsaccept_cli.fastclick import FilePath, Group, version_option
-
-SHELLS = ("bash", "zsh", "fish")
 from wsaccept_cli.ui.environment import FORMATS, Environment
 from wsaccept_cli.ui.session import BlockWork, Rendering, Session
 from wsaccept_cli.ui.text import display
@@ -32,6 +30,7 @@ if TYPE_CHECKING:
 GENKEY_BATCH = 8192
 # --timeout: long enough for any real server, short enough that a typo (1e9) is caught.
 MAX_TIMEOUT = 24 * 3600.0
+SHELLS = ("bash", "zsh", "fish")  # wsaccept_cli.completion.SHELLS, not imported at start-up
 
 F = TypeVar("F", bound=Callable[..., Any])
 
