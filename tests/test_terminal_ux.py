@@ -267,3 +267,61 @@ def test_genkey_at_a_terminal_prints_keys_ready_to_copy(tmp_path: Path) -> None:
     assert child.exitstatus == 0
     assert [len(line) for line in lines] == [24, 24, 24], lines
     assert all("\x1b" not in line and "─" not in line for line in lines)
+
+
+def test_the_probe_reports_each_step_to_its_progress_callback() -> None:
+    from wsaccept_cli.core.request import probe_request
+    from wsaccept_cli.net.probe import run_probe
+
+    def answer(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    events: list[tuple[str, str]] = []
+    with socket_server(answer) as port:
+        target, request = probe_request(f"ws://127.0.0.1:{port}/", ())
+        result = run_probe(target, request, timeout=5, progress=lambda *event: events.append(event))
+    assert result.sent
+    address = f"127.0.0.1:{port}"
+    assert events == [
+        ("resolving", "127.0.0.1"),
+        ("connecting", address),
+        ("connected", address),
+        ("sent", str(len(request))),
+        ("waiting", ""),
+        ("received", str(len(result.response))),
+    ]
+
+
+def test_progress_lines_say_each_event(tmp_path: Path) -> None:
+    import io
+
+    from wsaccept_cli.ui.progress import ProbeProgress
+
+    stream = io.StringIO()
+    progress = ProbeProgress(stream, color=False)
+    for event, detail in [
+        ("tls", "example.com"),
+        ("tls_done", "TLSv1.3"),
+        ("sent", "1"),
+        ("received", "2"),
+        ("resolving", "evil\x1b[2J.example"),
+    ]:
+        progress(event, detail)
+    said = [line.split("ms  ", 1)[1] for line in stream.getvalue().splitlines()]
+    assert said == [
+        "TLS handshake with example.com",
+        "TLSv1.3 established",
+        "request sent (1 byte)",
+        "response head received (2 bytes)",
+        "resolving evil\\x1b[2J.example",
+    ]
+    coloured = io.StringIO()
+    ProbeProgress(coloured, color=True)("waiting", "")
+    assert coloured.getvalue().startswith("\x1b[2m* ")
+    closed = io.StringIO()
+    closed.close()
+    unwritable = ProbeProgress(closed, color=False)
+    unwritable("waiting", "")  # stderr gone: the probe goes on, quietly
+    unwritable("waiting", "")
+    assert unwritable.stream is None

@@ -69,14 +69,18 @@ class Painter:
 class KeyTable:
     """The streaming table of compute and verify: the heading once, then rows as they come."""
 
-    def __init__(self, paint: Painter, headers: tuple[str, str], *, numbered: bool) -> None:
+    def __init__(
+        self, paint: Painter, headers: tuple[str, str], *, numbered: bool, width: int = 80
+    ) -> None:
         self.paint = paint
         self.numbered = numbered
-        self.indent = " " * (LINE_WIDTH + len(GAP)) if numbered else ""
+        self.indent = " " * (LINE_WIDTH + len(GAP)) if numbered else "  "
+        self.width = max(width - len(self.indent), 40)  # of the lines under a row
         names = f"{headers[0]:{KEY_WIDTH}}{GAP}{headers[1]:{ACCEPT_WIDTH}}{GAP}check"
         if numbered:
             names = f"{'line':>{LINE_WIDTH}}{GAP}{names}"
-        self.heading = f"{paint('bold', names)}\n{'─' * (len(names) + 8)}\n".encode()
+        rule = "─" * min(len(names) + 8, max(width, len(names)))
+        self.heading = f"{paint('bold', names)}\n{rule}\n".encode()
         # The fast runs' rows: canonical keys at their one width, filled in by `%`.
         self.valid_row = self._template(paint("green", "✓ valid"))
         self.match_row = self._template(paint("green", "✓ match"))
@@ -85,8 +89,11 @@ class KeyTable:
         line = self.paint("dim", f"%{LINE_WIDTH}d") + GAP if self.numbered else ""
         return f"{line}%s{GAP}%s{GAP}{check}\n".encode()
 
-    def row(self, line: int | None, key: str, accept: str, check: str, more: list[str]) -> str:
-        """One row of any kind, and lines under it (what is wrong, notes) at the key's column."""
+    def row(
+        self, line: int | None, key: str, accept: str, check: str, more: list[tuple[str, str]]
+    ) -> str:
+        """One row of any kind, and lines under it (what is wrong, notes: a style and a text
+        each) at the key's column, wrapped there to the width of the terminal."""
         number = self.paint("dim", f"{line or '':>{LINE_WIDTH}}") + GAP if self.numbered else ""
         width = len(display(key))
         if width > KEY_WIDTH:  # an overlong line: the rest of its row goes under it
@@ -94,7 +101,11 @@ class KeyTable:
         else:
             key += " " * (KEY_WIDTH - width)
         accept += " " * max(ACCEPT_WIDTH - len(accept), 0)
-        under = "".join(f"\n{self.indent}{text}" for text in more)
+        under = "".join(
+            f"\n{self.indent}{self.paint(style, piece)}"
+            for style, text in more
+            for piece in _wrapped(text, self.width)
+        )
         return f"{number}{key}{GAP}{accept}{GAP}{check}{under}\n"
 
 
@@ -121,7 +132,8 @@ class RichRenderer:
 
     def _start(self, headers: tuple[str, str], *, numbered: bool) -> KeyTable:
         if self.table is None:
-            self.table = KeyTable(self.paint, headers, numbered=numbered)
+            width = self.console.width
+            self.table = KeyTable(self.paint, headers, numbered=numbered, width=width)
             self.pieces.append(self.table.heading)
         return self.table
 
@@ -168,7 +180,7 @@ class RichRenderer:
             check, more = self.paint("green", "✓ match"), []
         else:
             check = self.paint("red", "✗ mismatch")
-            more = [self.paint("red", f"expected {result.expected.decode()}")]
+            more = [("red", f"expected {result.expected.decode()}")]
             received = self.paint("red", received) + " " * max(ACCEPT_WIDTH - len(received), 0)
         if result.problems:
             problem_check, problem_lines = self._problems(result.problems, refused=False)
@@ -180,7 +192,9 @@ class RichRenderer:
         row = table.row(result.line, display_bytes(result.key), received, check, more)
         self.pieces.append(row.encode("utf-8", "backslashreplace"))
 
-    def _problems(self, problems: tuple[Problem, ...], *, refused: bool) -> tuple[str, list[str]]:
+    def _problems(
+        self, problems: tuple[Problem, ...], *, refused: bool
+    ) -> tuple[str, list[tuple[str, str]]]:
         """The check cell and the lines under the row that say what is wrong."""
         if not problems:
             return self.paint("green", "✓ valid"), []
@@ -189,10 +203,10 @@ class RichRenderer:
         else:
             check = self.paint("yellow", "⚠ " + ", ".join(problem.code for problem in problems))
         style = "red" if refused else "yellow"
-        return check, [self.paint(style, display(problem.message)) for problem in problems]
+        return check, [(style, display(problem.message)) for problem in problems]
 
-    def _notes(self, notes: tuple[Problem, ...]) -> list[str]:
-        return [self.paint("cyan", f"note: {display(note.message)}") for note in notes]
+    def _notes(self, notes: tuple[Problem, ...]) -> list[tuple[str, str]]:
+        return [("cyan", f"note: {display(note.message)}") for note in notes]
 
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
         """Fresh keys ready to copy: one a line (with its accept after a tab), no frame."""
@@ -241,3 +255,12 @@ class RichRenderer:
         taken = b"".join(self.pieces)
         self.pieces.clear()
         return taken
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` characters, broken at spaces (a longer word whole)."""
+    if len(text) <= width:
+        return [text]
+    import textwrap  # only for the rows that say what is wrong, and only for long messages
+
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [text]
