@@ -142,7 +142,7 @@ def test_valid_handshake_with_a_websockets_server_closes_politely(
     run: Run, websockets_server: tuple[int, WebsocketsServer]
 ) -> None:
     port, server = websockets_server
-    result = run("probe", "--protocol", "chat", f"ws://127.0.0.1:{port}/chat")
+    result = run("probe", "-v", "--protocol", "chat", f"ws://127.0.0.1:{port}/chat")
     assert result.exit_code == 0, result.stdout
     lines = result.stdout.splitlines()
     assert lines[0] == "> GET /chat HTTP/1.1"

@@ -125,6 +125,7 @@ class RichRenderer:
             emoji=False,
             markup=False,
         )
+        self.console.width = self.console.width  # measured once, not at every print
         self.paint = Painter(color)
         self.verbose = verbose
         self.table: KeyTable | None = None
@@ -236,8 +237,8 @@ class RichRenderer:
             text.append(f"  {shown(finding.message)}")
         for line in report.body():
             text.append(f"\n  body | {shown(line)}", style="dim")
+        text.append("\n")  # the blank line between handshakes, in the same print
         self.console.print(text)
-        self.console.print()
         self.pieces.append(self.buffer.take())
 
     def probe(self, probe: ProbeView) -> None:
