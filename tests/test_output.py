@@ -204,3 +204,28 @@ def test_rich_inspect_of_many_handshakes_takes_time_linear_in_them(
     assert time.monotonic() - started < 30
     assert result.exit_code == 1
     assert result.stdout.count("handshake ") == 3000
+
+
+def test_rich_arguments_then_stdin_share_one_table_without_line_numbers(run: Run) -> None:
+    result = run("compute", "--format", "rich", RFC_KEY, "-", input=f"{RFC_KEY}\n")
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["key", "accept", "check"]
+    assert [line.split()[:2] for line in lines[2:]] == [[RFC_KEY, RFC_ACCEPT]] * 2
+
+
+def test_rich_overlong_key_keeps_the_columns(run: Run) -> None:
+    key = "x" * 40
+    result = run("compute", "--format", "rich", "--no-color", input=f"{key}\n")
+    heading, _, row, rest, *under = result.stdout.splitlines()
+    assert row == f"      1  {key}"
+    accept = rest.split()[0]
+    assert rest.index(accept) == heading.index("accept")  # the accept stays in its column
+    assert under[0].startswith(" " * 9 + "key decodes to 30 bytes")
+
+
+def test_rich_messages_under_a_row_wrap_at_the_terminal_width(run: Run) -> None:
+    result = run("compute", "--format", "rich", "AAAA", env={"COLUMNS": "50"})
+    under = result.stdout.splitlines()[3:]
+    assert len(under) > 1
+    assert all(len(line) <= 50 for line in under)
+    assert " ".join(line.strip() for line in under).startswith("key decodes to 3 bytes; RFC 6455")
