@@ -16,7 +16,7 @@ from wsaccept_cli import __version__
 from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.core.keys import accept_lines, generate_keys
 from wsaccept_cli.core.results import compute_key, verify_pair
-from wsaccept_cli.fastclick import FilePath, Group, version_option
+from wsaccept_cli.fastclick import Command, FilePath, Group, version_option
 from wsaccept_cli.ui.environment import FORMATS, Environment
 from wsaccept_cli.ui.session import BlockWork, Rendering, Session
 from wsaccept_cli.ui.text import display
@@ -34,65 +34,6 @@ SHELLS = ("bash", "zsh", "fish")  # wsaccept_cli.completion.SHELLS, not imported
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Each command's help ends with examples (click prints the epilog after the options).
-EXAMPLES_WSACCEPT = """\
-\b
-Examples:
-  wsaccept compute dGhlIHNhbXBsZSBub25jZQ==
-  wsaccept inspect examples/decoded-key-bug.http
-  wsaccept probe ws://localhost:8080/chat
-"""
-
-EXAMPLES_COMPUTE = """\
-\b
-Examples:
-  wsaccept compute dGhlIHNhbXBsZSBub25jZQ==
-  grep -i '^sec-websocket-key:' examples/handshake.http | wsaccept compute
-  wsaccept compute --format json < examples/keys.txt
-"""
-
-EXAMPLES_VERIFY = """\
-\b
-Examples:
-  wsaccept verify dGhlIHNhbXBsZSBub25jZQ== s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
-  wsaccept verify -q "$KEY" "$ACCEPT" || echo 'handshake broken'
-  wsaccept genkey -n 3 --with-accept | wsaccept verify
-"""
-
-EXAMPLES_GENKEY = """\
-\b
-Examples:
-  wsaccept genkey -n 3 --with-accept
-  curl -H "Sec-WebSocket-Key: $(wsaccept genkey)" ...
-  wsaccept genkey --request ws://localhost:8080/chat | nc localhost 8080
-"""
-
-EXAMPLES_INSPECT = """\
-\b
-Examples:
-  wsaccept inspect examples/decoded-key-bug.http
-  curl -sv --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \\
-    -H 'Sec-WebSocket-Version: 13' -H "Sec-WebSocket-Key: $(wsaccept genkey)" \\
-    http://localhost:8080/ws 2>&1 | wsaccept inspect
-  wsaccept inspect -v --format json examples/session.har
-"""
-
-EXAMPLES_PROBE = """\
-\b
-Examples:
-  wsaccept probe ws://localhost:8080/chat
-  wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
-  wsaccept probe --format json --timeout 5 "$ENDPOINT" || exit 1
-"""
-
-EXAMPLES_COMPLETION = """\
-\b
-Examples:
-  eval "$(wsaccept completion bash)"     # in ~/.bashrc
-  eval "$(wsaccept completion zsh)"      # in ~/.zshrc, after compinit
-  wsaccept completion fish > ~/.config/fish/completions/wsaccept.fish
-"""
-
 
 class InputError(click.ClickException):
     """Input that cannot be read at all: exit 2, one line on stderr."""
@@ -103,8 +44,29 @@ class InputError(click.ClickException):
         click.echo(f"wsaccept: error: {display(self.format_message())}", err=True)
 
 
-class WsacceptGroup(Group):
+class ExamplesLast:
+    """A command whose help ends with its examples: the docstring's last block, a `\\b` line
+    then `Examples:`, is printed after the options (click's epilog) rather than before them,
+    where a reader scrolling back from the prompt would pass them by."""
+
+    help: str | None
+    epilog: str | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        at = self.help.rfind("\b", 0, self.help.find("Examples:")) if self.help else -1
+        if self.help and at >= 0 and self.epilog is None:
+            self.help, self.epilog = self.help[:at].rstrip(), self.help[at:]
+
+
+class WsacceptCommand(ExamplesLast, Command):
+    """A command of wsaccept: examples last."""
+
+
+class WsacceptGroup(ExamplesLast, Group):
     """Maps Ctrl-C, SIGTERM, a closed stdout and a failed write to their exit codes."""
+
+    command_class = WsacceptCommand
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """In the order people use them, not alphabetical."""
@@ -268,10 +230,7 @@ def stdin_or_usage_error(ctx: click.Context, what: str) -> None:
 
 
 @click.group(
-    name="wsaccept",
-    cls=WsacceptGroup,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    epilog=EXAMPLES_WSACCEPT,
+    name="wsaccept", cls=WsacceptGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )
 @version_option(__version__, "-V", "--version")
 @output_options
@@ -290,11 +249,17 @@ def cli(ctx: click.Context, fmt: str | None, color: bool | None) -> None:
     2 usage error or unreadable input; 3, 4, 5 probe: no connection, TLS
     failed, timeout; 74 stdout not writable; 130 Ctrl-C; 141 stdout closed
     by its reader; 143 SIGTERM.
+
+    \b
+    Examples:
+      wsaccept compute dGhlIHNhbXBsZSBub25jZQ==
+      wsaccept inspect examples/decoded-key-bug.http
+      wsaccept probe ws://localhost:8080/chat
     """
     environment(ctx)
 
 
-@cli.command(short_help="Print the Sec-WebSocket-Accept for each KEY.", epilog=EXAMPLES_COMPUTE)
+@cli.command(short_help="Print the Sec-WebSocket-Accept for each KEY.")
 @click.argument("keys", nargs=-1, metavar="[KEY|-]...")
 @click.option(
     "--strict",
@@ -326,6 +291,12 @@ def compute(
     trimmed, as a server trims a header value. An invalid key is computed anyway, with a
     warning on stderr, unless --strict is given.
 
+
+    \b
+    Examples:
+      wsaccept compute dGhlIHNhbXBsZSBub25jZQ==
+      grep -i '^sec-websocket-key:' examples/handshake.http | wsaccept compute
+      wsaccept compute --format json < examples/keys.txt
     """
     if response:
         fmt = raw_http_format(fmt, "--response")
@@ -344,13 +315,14 @@ def compute(
     ctx.exit(session.finish("key", nothing="no keys in the input"))
 
 
-@cli.command(
-    short_help="Check that ACCEPT is the right Sec-WebSocket-Accept for KEY.",
-    epilog=EXAMPLES_VERIFY,
-)
+@cli.command(short_help="Check that ACCEPT is the right Sec-WebSocket-Accept for KEY.")
 @click.argument("pair", nargs=-1, metavar="[KEY ACCEPT | -]")
 @click.option(
-    "-q", "--quiet", is_flag=True, help="Print no results or warnings; the exit code tells."
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print no results or warnings, only errors (a malformed line, unreadable input); the"
+    " exit code tells.",
 )
 @jobs_option
 @output_options
@@ -369,6 +341,12 @@ def verify(
     no arguments, or '-', reads 'KEY ACCEPT' pairs from stdin, one per line, and reports each
     line: 'ok', or its line number with the expected and received values.
 
+
+    \b
+    Examples:
+      wsaccept verify dGhlIHNhbXBsZSBub25jZQ== s3pPLMBiTxaQ9kYGzzhZRbK+xOo=
+      wsaccept verify -q "$KEY" "$ACCEPT" || echo 'handshake broken'
+      wsaccept genkey -n 3 --with-accept | wsaccept verify
     """
     if len(pair) != 2 and pair not in ((), ("-",)):
         raise click.UsageError("give KEY and ACCEPT, or '-' (or nothing) to read pairs from stdin")
@@ -386,10 +364,7 @@ def verify(
     ctx.exit(session.finish("pair", nothing="no 'KEY ACCEPT' pairs in the input"))
 
 
-@cli.command(
-    short_help="Print fresh Sec-WebSocket-Key values from the OS random source.",
-    epilog=EXAMPLES_GENKEY,
-)
+@cli.command(short_help="Print fresh Sec-WebSocket-Key values from the OS random source.")
 @click.option(
     "-n",
     "--count",
@@ -423,6 +398,12 @@ def genkey(
     Each key is 16 random bytes (os.urandom), base64-encoded to 24 characters, as RFC 6455
     §4.1 asks of a client.
 
+
+    \b
+    Examples:
+      wsaccept genkey -n 3 --with-accept
+      curl -H "Sec-WebSocket-Key: $(wsaccept genkey)" ...
+      wsaccept genkey --request ws://localhost:8080/chat | nc localhost 8080
     """
     if url is not None:
         print_request(ctx, url, fmt, count, with_accept)
@@ -452,8 +433,7 @@ def print_request(ctx: click.Context, url: str, fmt: str | None, count: int, acc
 
 
 @cli.command(
-    short_help="Check a captured opening handshake, rule by rule, and explain what is wrong.",
-    epilog=EXAMPLES_INSPECT,
+    short_help="Check a captured opening handshake, rule by rule, and explain what is wrong."
 )
 @click.argument("capture", required=False, metavar="[FILE|-]", type=FilePath(allow_dash=True))
 @verbose_option
@@ -474,6 +454,14 @@ def inspect(
 
     Exits 0 when no rule fails, 1 when one does, 2 when the input holds no handshake.
 
+
+    \b
+    Examples:
+      wsaccept inspect examples/decoded-key-bug.http
+      curl -sv --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \\
+        -H 'Sec-WebSocket-Version: 13' -H "Sec-WebSocket-Key: $(wsaccept genkey)" \\
+        http://localhost:8080/ws 2>&1 | wsaccept inspect
+      wsaccept inspect -v --format json examples/session.har
     """
     from wsaccept_cli.core.capture import CaptureError, read_capture
     from wsaccept_cli.core.fragments import report_handshake
@@ -564,10 +552,7 @@ def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     return value
 
 
-@cli.command(
-    short_help="Check a live server's opening handshake over ws:// or wss://.",
-    epilog=EXAMPLES_PROBE,
-)
+@cli.command(short_help="Check a live server's opening handshake over ws:// or wss://.")
 @click.argument("url")
 @click.option(
     "-H",
@@ -654,6 +639,12 @@ def probe(
     rule failed; 3 no connection (DNS, refused, unreachable); 4 TLS
     failed; 5 timed out; 2 usage error.
 
+
+    \b
+    Examples:
+      wsaccept probe ws://localhost:8080/chat
+      wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
+      wsaccept probe --format json --timeout 5 "$ENDPOINT" || exit 1
     """
     from wsaccept_cli.core.request import RequestError, probe_request
     from wsaccept_cli.core.secrets import redact_exchange
@@ -689,16 +680,19 @@ def probe(
     ctx.exit(session.finish("probe"))
 
 
-@cli.command(
-    short_help="Print the shell completion script for bash, zsh or fish.",
-    epilog=EXAMPLES_COMPLETION,
-)
+@cli.command(short_help="Print the shell completion script for bash, zsh or fish.")
 @click.argument("shell", type=click.Choice(SHELLS))
 @click.pass_context
 def completion(ctx: click.Context, shell: str) -> None:
     """Print the completion script for SHELL: commands, options, their choices and file names
     complete at <TAB>. Load it from your shell's start-up file.
 
+
+    \b
+    Examples:
+      eval "$(wsaccept completion bash)"     # in ~/.bashrc
+      eval "$(wsaccept completion zsh)"      # in ~/.zshrc, after compinit
+      wsaccept completion fish > ~/.config/fish/completions/wsaccept.fish
     """
     from wsaccept_cli.completion import completion_script
 
