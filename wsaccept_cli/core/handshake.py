@@ -41,6 +41,7 @@ class Message:
         self.body: list[str] = []
         self.header_lines = 0  # header lines seen, folded continuation lines included
         self.truncated = False  # some header lines were not kept (see `add_header`, `fold`)
+        self.bare_lf = False  # its lines ended in LF alone, seen on the wire (`core.exchange`)
 
     def values(self, name: str) -> list[str]:
         """Every value of the header `name`, in order (names compare case-insensitively)."""
