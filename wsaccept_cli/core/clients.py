@@ -292,7 +292,7 @@ CLIENTS: tuple[Client, ...] = (
             protocol_strict,
             extensions_strict,
         ),
-    ),  # fmt: skip
+    ),
     # gecko netwerk/protocol/websocket/WebSocketChannel.cpp (WebSocketChannel::OnStartRequest:
     # Upgrade and Connection are token lists, the accept compared as merged by
     # netwerk/protocol/http/nsHttpHeaderArray.cpp; HandleExtensions, ParseWebSocketExtension),
@@ -312,7 +312,7 @@ CLIENTS: tuple[Client, ...] = (
             protocol_if_offered,
             extensions_firefox,
         ),
-    ),  # fmt: skip
+    ),
     # websockets/ws lib/websocket.js (initAsClient: req.on('upgrade')), lib/extension.js,
     # lib/permessage-deflate.js (normalizeParams, acceptAsClient); Node's lib/_http_client.js
     # merges repeated headers with ', ' and emits 'upgrade' only for a 101 llhttp flags as one.
@@ -329,7 +329,7 @@ CLIENTS: tuple[Client, ...] = (
             protocol_joined,
             extensions_node,
         ),
-    ),  # fmt: skip
+    ),
     # python-websockets src/websockets/client.py (ClientProtocol.process_response,
     # process_extensions, process_subprotocol), src/websockets/http11.py (Response.parse:
     # HTTP/1.1 and CR LF only), src/websockets/extensions/permessage_deflate.py
@@ -348,7 +348,7 @@ CLIENTS: tuple[Client, ...] = (
             extensions_strict,
             protocol_if_chosen,
         ),
-    ),  # fmt: skip
+    ),
     # aiohttp aiohttp/client.py (ClientSession._ws_connect: the first Upgrade and Connection
     # values compared whole, the first accept; a subprotocol is looked for, never required).
     # ws_connect's default compress=0 offers no extension and ignores Sec-WebSocket-Extensions

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from wsaccept_cli.core.clients import ClientVerdict, predict_clients
 from wsaccept_cli.core.diagnose import diagnose_accept
 from wsaccept_cli.core.handshake import (
     MAX_HEADERS,
@@ -87,13 +88,22 @@ class Finding:
 class HandshakeReport:
     """A numbered handshake with its findings: the unit `inspect` and `probe` report."""
 
-    __slots__ = ("findings", "handshake", "number", "verdict")
+    __slots__ = ("_clients", "findings", "handshake", "number", "verdict")
 
     def __init__(self, number: int, handshake: Handshake, findings: list[Finding]) -> None:
         self.number = number
         self.handshake = handshake
         self.findings = findings
         self.verdict = verdict(findings)
+        self._clients: tuple[ClientVerdict, ...] | None = None
+
+    @property
+    def clients(self) -> tuple[ClientVerdict, ...]:
+        """Which well-known clients would accept the response (`core.clients`), made when
+        first asked for."""
+        if self._clients is None:
+            self._clients = predict_clients(self.handshake)
+        return self._clients
 
     def describe(self) -> str:
         """Where the handshake came from, for a heading."""
@@ -125,6 +135,7 @@ class HandshakeReport:
             "status": response.status if response else None,
             "verdict": self.verdict,
             "findings": [finding.as_dict() for finding in self.findings],
+            "clients": [client.as_dict() for client in self.clients],
             "body": self.body(),
         }
 

@@ -133,6 +133,11 @@ class RichRenderer:
             text.append(f"  {finding.rule:{width}}  ")
             text.append(f"{finding.section:7}", style="dim")
             text.append(f"  {shown(finding.message)}")
+        if report.clients:
+            from wsaccept_cli.core.clients import describe
+
+            text.append("\n  clients", style="bold")
+            text.append(f": {shown(describe(report.clients))}")
         for line in report.body():
             text.append(f"\n  body | {shown(line)}", style="dim")
         self.console.print(text)
