@@ -25,7 +25,7 @@ from typing import Any
 from wsaccept_cli.core.handshake import BODY_LINES, Capture, Handshake, Message
 from wsaccept_cli.core.lines import READ_SIZE, OverlongLine, read_blocks
 
-_REQUEST_LINE = re.compile(r"([A-Z]+) +(\S+) +HTTP/(\d+(?:\.\d+)?)")
+_REQUEST_LINE = re.compile(r"([A-Za-z]+) +(\S+) +HTTP/(\d+(?:\.\d+)?)")  # `get` too
 _STATUS_LINE = re.compile(r"HTTP/(\d+(?:\.\d+)?) +(\d{3})(?: +(.*))?")
 # `tcpdump -A` prints a packet's IP and TCP header bytes on the line where its payload starts:
 # a request or status line may follow such a run of non-blank bytes.

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from wsaccept_cli.core.extensions import DEFLATE, deflate_problem, parse_extensions
+from wsaccept_cli.core.extensions import DEFLATE, Extension, deflate_problem, parse_extensions
 from wsaccept_cli.core.handshake import Handshake, Message, split_list
 from wsaccept_cli.core.keys import accept_for
 
@@ -47,6 +47,15 @@ class Facts:
         keys = request.values("sec-websocket-key")
         self.expected = accept_for(keys[0].encode("latin-1")).decode() if len(keys) == 1 else None
         self.offered = request.items("sec-websocket-protocol")
+        self._extensions: dict[bool, list[Extension] | None] = {}
+
+    def extensions(self, *, empty_parameters: bool = False) -> list[Extension] | None:
+        """The response's extensions, parsed once for all the clients (None if malformed)."""
+        if empty_parameters not in self._extensions:
+            values = self.response.values("sec-websocket-extensions")
+            found = parse_extensions(values, empty_parameters=empty_parameters)
+            self._extensions[empty_parameters] = found
+        return self._extensions[empty_parameters]
 
     def joined(self, name: str) -> str | None:
         """The values of a header joined with ', ' as most HTTP stacks merge repeated headers
@@ -206,7 +215,7 @@ def extensions_strict(facts: Facts, *, empty_parameters: bool = False) -> str | 
     values = facts.response.values("sec-websocket-extensions")
     if not values:
         return None
-    extensions = parse_extensions(values, empty_parameters=empty_parameters)
+    extensions = facts.extensions(empty_parameters=empty_parameters)
     if extensions is None:
         return "malformed Sec-WebSocket-Extensions"
     names = [extension.name for extension in extensions]
@@ -230,7 +239,7 @@ def extensions_node(facts: Facts) -> str | None:
     values = facts.response.values("sec-websocket-extensions")
     if not values:
         return None
-    extensions = parse_extensions([", ".join(values)])
+    extensions = facts.extensions()  # the same items as the merged value's
     if extensions is None or not extensions:
         return "malformed Sec-WebSocket-Extensions"
     if any(extension.name != DEFLATE for extension in extensions):
@@ -304,8 +313,8 @@ CLIENTS: tuple[Client, ...] = (
         "Firefox",
         "netwerk/protocol/websocket/WebSocketChannel.cpp",
         (
-            http_1_1,
             status_101,
+            http_1_1,
             upgrade_has_websocket,
             connection_has_upgrade,
             accept_joined,
@@ -321,8 +330,8 @@ CLIENTS: tuple[Client, ...] = (
         "Node ws",
         "lib/websocket.js",
         (
-            crlf,
             status_101,
+            crlf,
             node_upgrade_event,
             upgrade_joined_is_websocket,
             accept_joined,
@@ -339,9 +348,9 @@ CLIENTS: tuple[Client, ...] = (
         "websockets",
         "src/websockets/client.py",
         (
+            status_101,
             crlf,
             http_1_1,
-            status_101,
             connection_has_upgrade,
             upgrade_is_websocket,
             accept_single,

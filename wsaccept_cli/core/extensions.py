@@ -55,6 +55,11 @@ def parse_extensions(
     for item in split_list(values):
         if not item:
             continue
+        if ";" not in item:  # the usual case, and a hostile list of many names: no split
+            if not _TOKEN.fullmatch(item):
+                return None
+            extensions.append(Extension(item.lower(), []))
+            continue
         name, *texts = split_list([item], ";")
         if empty_parameters:
             texts = [text for text in texts if text]

@@ -109,7 +109,8 @@ class Capture:
     dictionary look-up rather than a SHA-1 of every earlier key: a capture of many handshakes
     with wrong accepts costs time linear in its length, not quadratic."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, live: bool = False) -> None:
+        self.live = live  # a live exchange (probe): findings speak of "the server"
         self.skipped_lines = 0
         self.lines = 0
         self._accepts: OrderedDict[bytes, tuple[str, int | None]] = OrderedDict()

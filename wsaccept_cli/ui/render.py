@@ -92,7 +92,8 @@ class PlainRenderer(BufferedRenderer):
             return
         where = f"line {result.line}: " if result.line is not None else ""
         expected, received = result.expected.decode(), display_bytes(result.received)
-        text = f"{where}mismatch: expected {expected}, received {received}\n"
+        cause = f": {result.cause}" if result.cause else ""
+        text = f"{where}mismatch: expected {expected}, received {received}{cause}\n"
         self.pieces.append(text.encode())
 
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
@@ -141,7 +142,7 @@ class HttpResponseRenderer(PlainRenderer):
 # they equal what json.dumps makes of the same record.
 _VALID_KEY_RECORD = b'{"line":%d,"key":"%s","accept":"%s","valid":true,"problems":[],"notes":[]}\n'
 _MATCH_RECORD = (
-    b'{"line":%d,"key":"%s","accept":"%s","expected":"%s","match":true,'
+    b'{"line":%d,"key":"%s","accept":"%s","expected":"%s","match":true,"cause":null,'
     b'"valid":true,"problems":[],"notes":[]}\n'
 )
 _GENERATED_RECORD = b'{"key":"%s","accept":"%s"}\n'
@@ -188,6 +189,7 @@ class JsonRenderer(BufferedRenderer):
                 "accept": text(result.received),
                 "expected": result.expected.decode(),
                 "match": result.match,
+                "cause": result.cause,
                 "valid": not result.problems,
                 "problems": _dicts(result.problems),
                 "notes": _dicts(result.notes),

@@ -104,6 +104,8 @@ class RichRenderer:
             status = _MATCH.copy()
         else:
             status = Text(f"✗ mismatch: expected {result.expected.decode()}", style="red")
+            if result.cause:
+                status.append(f"\n{result.cause}", style="red")
         if result.problems:
             status.append("\n")
             status.append_text(_problems_text(result.problems, refused=False))
