@@ -42,7 +42,9 @@ def _available(client: str) -> bool:
 @pytest.mark.parametrize(
     "client",
     [
-        pytest.param(client.name, marks=[pytest.mark.slow] * (client.name in ("Chromium", "Firefox")))
+        pytest.param(
+            client.name, marks=[pytest.mark.slow] * (client.name in ("Chromium", "Firefox"))
+        )
         for client in CLIENTS
     ],
 )

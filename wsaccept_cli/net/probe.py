@@ -453,16 +453,21 @@ def _scheme_hints(result: ProbeResult) -> list[Finding]:
     if not result.url.startswith("ws://"):
         return []
     if result.response.startswith(_TLS_RECORD) or _HTTPS_PORT_MESSAGE in result.body:
-        return [
-            Finding(
-                "transport.scheme",
-                INFO,
-                "§3",
-                "the server speaks TLS on this port (it answered with TLS, not HTTP): use a"
-                " wss:// URL",
-            )
-        ]
-    return []
+        hint = "the server speaks TLS on this port (it answered with TLS, not HTTP): use a wss://"
+    elif not result.response and result.timings["connect_ms"] is not None and _ended(result):
+        hint = (
+            "the server ended the connection without a word, as a TLS server does when a"
+            " client speaks plain HTTP to it: if this port speaks TLS, use a wss://"
+        )
+    else:
+        return []
+    return [Finding("transport.scheme", INFO, "§3", f"{hint} URL")]
+
+
+def _ended(result: ProbeResult) -> bool:
+    """Whether the server closed or reset the connection before answering (not a timeout)."""
+    error = result.error
+    return error is None or error.outcome is ProbeOutcome.HANDSHAKE_FAILED
 
 
 def _transport_findings(result: ProbeResult) -> list[Finding]:
