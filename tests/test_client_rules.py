@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import trustme
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import RFC_ACCEPT, RFC_KEY, Run, read_request, socket_server
 from tests.test_probe import accept_of, answering, key_of, probe_json, upgrade
@@ -322,3 +324,28 @@ def test_a_leaf_certificate_as_cacert_is_named(
     certificate_authority.cert_pem.write_to_path(str(ca))
     code, record = probe_json(run, f"wss://localhost:{tls_port}/", "--cacert", str(ca))
     assert (code, record["outcome"]) == (0, "ok")
+
+
+NAMES = st.sampled_from(
+    ["server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits",
+     "client_max_window_bits", "x_unknown"]
+)  # fmt: skip
+VALUES = st.one_of(st.none(), st.sampled_from(["8", "9", "15", "16", "7", "08", "1", "x", ""]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(NAMES, VALUES), max_size=4), st.booleans())
+def test_deflate_parameters_agree_with_websockets(
+    parameters: list[tuple[str, str | None]], response: bool
+) -> None:
+    """websockets' own parameter check (a client reading a response, a server reading an
+    offer) is an independent implementation of RFC 7692 §7."""
+    from websockets.exceptions import NegotiationError
+    from websockets.extensions.permessage_deflate import _extract_parameters
+
+    try:
+        _extract_parameters(parameters, is_server=not response)
+        valid = True
+    except NegotiationError:
+        valid = False
+    assert (deflate_problem(parameters, response=response) is None) == valid

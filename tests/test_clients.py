@@ -125,3 +125,15 @@ def test_no_prediction_without_a_request(run: Run) -> None:
     capture = f"HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: {RFC_ACCEPT}\r\n\r\n"
     record = json.loads(run("inspect", "--format", "json", input=capture).stdout)
     assert record["clients"] == []
+
+
+def test_rich_output_has_the_clients_line(run: Run) -> None:
+    capture = _handshake(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Accept: {RFC_ACCEPT}\r\n\r\n"
+    )
+    result = run("inspect", "--format", "rich", "--no-color", input=capture)
+    assert (
+        "  clients: accepted by Chromium, Firefox, Node ws, websockets, aiohttp, curl"
+        in result.stdout.splitlines()
+    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from wsaccept_cli.core.clients import describe as describe_clients
 from wsaccept_cli.core.keys import Problem, accept_lines
 from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
 from wsaccept_cli.ui.text import display_bytes, json_safe, shown
@@ -108,7 +107,9 @@ class PlainRenderer(BufferedRenderer):
             message = shown(finding.message)
             lines.append(f"  {finding.status:4}  {finding.rule:22} {finding.section:7}  {message}")
         if report.clients:
-            lines.append(f"  clients: {shown(describe_clients(report.clients))}")
+            from wsaccept_cli.core.clients import describe  # not at start-up: inspect only
+
+            lines.append(f"  clients: {shown(describe(report.clients))}")
         lines += [f"  body  | {shown(line)}" for line in report.body()]
         self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
 
