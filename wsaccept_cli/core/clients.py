@@ -51,11 +51,13 @@ class Facts:
 
     def extensions(self, *, empty_parameters: bool = False) -> list[Extension] | None:
         """The response's extensions, parsed once for all the clients (None if malformed)."""
-        if empty_parameters not in self._extensions:
+        if False not in self._extensions:
             values = self.response.values("sec-websocket-extensions")
-            found = parse_extensions(values, empty_parameters=empty_parameters)
-            self._extensions[empty_parameters] = found
-        return self._extensions[empty_parameters]
+            self._extensions[False] = parse_extensions(values)
+        if empty_parameters and self._extensions[False] is None:  # parsed strictly, if it can be
+            values = self.response.values("sec-websocket-extensions")
+            return parse_extensions(values, empty_parameters=True)
+        return self._extensions[False]
 
     def joined(self, name: str) -> str | None:
         """The values of a header joined with ', ' as most HTTP stacks merge repeated headers

@@ -421,8 +421,8 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
         findings = [f for f in findings if not f.rule.startswith("response")]
     if partial:
         findings.append(_what_came(result, cut_off))
-    findings += _transport_findings(result)
     findings += _scheme_hints(result)
+    findings += _transport_findings(result)  # last: how the probe ended
     return HandshakeReport(1, handshake, findings)
 
 
