@@ -34,6 +34,7 @@ from pathlib import Path
 from wsaccept_cli.core.clients import CLIENTS, ClientVerdict, predict_clients
 from wsaccept_cli.core.exchange import parse_exchange
 from wsaccept_cli.core.keys import GUID, accept_for
+from wsaccept_cli.core.rules import check_handshake, verdict
 
 SAMPLE_KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
 NODE_DIR = Path(__file__).parent / "node"
@@ -91,6 +92,11 @@ class Case:
     def predicted(self) -> tuple[ClientVerdict, ...]:
         handshake, _ = parse_exchange(self.request(), self.head(SAMPLE_KEY))
         return predict_clients(handshake)
+
+    def verdict(self) -> str:
+        """wsaccept's own verdict on the handshake: pass, warn or fail."""
+        handshake, capture = parse_exchange(self.request(), self.head(SAMPLE_KEY))
+        return verdict(check_handshake(handshake, capture))
 
 
 UPGRADED = ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket", "Connection: Upgrade"]
@@ -579,16 +585,17 @@ TABLE_END = "<!-- end of compatibility table -->"
 
 
 def table() -> str:
-    """Markdown: one row per case, ✓ where the client accepts, ✗ where it refuses."""
+    """Markdown: one row per case, ✓ where the client accepts, ✗ where it refuses, and
+    wsaccept's own verdict."""
     names = [client.name for client in CLIENTS]
     rows = [
-        "| server's answer | " + " | ".join(names) + " |",
-        "| --- |" + " :-: |" * len(names),
+        "| server's answer | wsaccept | " + " | ".join(names) + " |",
+        "| --- | --- |" + " :-: |" * len(names),
     ]
     for case in CASES:
         verdicts = {v.client: v for v in case.predicted()}
         marks = ["✓" if verdicts[name].accepts else "✗" for name in names]
-        rows.append(f"| {case.summary} | " + " | ".join(marks) + " |")
+        rows.append(f"| {case.summary} | {case.verdict()} | " + " | ".join(marks) + " |")
     return "\n".join([TABLE_START, *rows, TABLE_END])
 
 

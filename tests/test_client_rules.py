@@ -202,6 +202,9 @@ def test_extension_parsing_and_deflate_parameters() -> None:
     assert parse_extensions(["a; b=c d"]) is None
     assert parse_extensions(["a b"]) is None
     assert parse_extensions(["a;"], empty_parameters=True) is not None
+    assert parse_extensions(["a; b, , c"]) is not None  # an empty item between commas
+    assert parse_extensions(["a; b, c d"]) is None  # a name that is no token
+    assert parse_extensions(['a; b="x"y']) is None
     assert deflate_problem([("client_max_window_bits", None)], response=False) is None
     assert deflate_problem([("server_max_window_bits", None)], response=False) is not None
 
@@ -349,3 +352,18 @@ def test_deflate_parameters_agree_with_websockets(
     except NegotiationError:
         valid = False
     assert (deflate_problem(parameters, response=response) is None) == valid
+
+
+def test_predictions_need_a_request_line_and_status_and_skip_http2() -> None:
+    from wsaccept_cli.core.clients import ClientVerdict, predict_clients
+    from wsaccept_cli.core.exchange import parse_exchange
+
+    request = f"GET / HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Key: {RFC_KEY}".encode()
+    handshake, _ = parse_exchange(request, UPGRADED.encode() + b"\r\n")  # no blank line sent
+    assert handshake.response is not None
+    assert handshake.response.status == 101
+    assert len(predict_clients(handshake)) == 6
+    h2 = b":method: CONNECT\r\n:protocol: websocket\r\n\r\n"
+    handshake, _ = parse_exchange(h2, b"HTTP/2 200 OK\r\n\r\n")
+    assert predict_clients(handshake) == ()
+    assert repr(ClientVerdict("curl", True, None)) == "ClientVerdict('curl', True, None)"

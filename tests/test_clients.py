@@ -137,3 +137,17 @@ def test_rich_output_has_the_clients_line(run: Run) -> None:
         "  clients: accepted by Chromium, Firefox, Node ws, websockets, aiohttp, curl"
         in result.stdout.splitlines()
     )
+
+
+def test_wsaccept_fails_what_every_strict_client_refuses_and_passes_what_all_accept() -> None:
+    """No false alarm (a failure for what every client accepts), no false pass (a pass for
+    what every client but curl, which checks almost nothing, refuses)."""
+    for case in CASES:
+        verdicts = case.predicted()
+        strict = [v.accepts for v in verdicts if v.client != "curl"]
+        if all(v.accepts for v in verdicts):
+            assert case.verdict() != "fail", case.name
+        if not any(strict):
+            assert case.verdict() == "fail", case.name
+        if case.verdict() == "pass":
+            assert all(strict), case.name
