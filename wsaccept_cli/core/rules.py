@@ -293,6 +293,22 @@ def _upgrade(request: Message) -> Finding:
     return finding
 
 
+def _response_connection(response: Message) -> Finding:
+    """The token upgrade, in a list or alone (§4.1); a list is a warning, as aiohttp's client
+    compares the whole value with 'upgrade'."""
+    finding = _token_rule(response, "response.connection", "Connection", "upgrade", "§4.1")
+    if finding.status == PASS and len(response.tokens("connection")) > 1:
+        shown = ", ".join(map(_show, response.values("connection")))
+        return Finding(
+            "response.connection",
+            WARN,
+            "§4.1",
+            f"Connection is {shown}: RFC 9110 §7.6.1 allows a list, but aiohttp's client"
+            " refuses anything but the single token upgrade",
+        )
+    return finding
+
+
 def _response_upgrade(response: Message) -> Finding:
     """The client's second check (§4.1): the response's Upgrade is the token websocket,
     in any case, and nothing else; `websocket, h2c` is refused by most clients."""
@@ -456,7 +472,7 @@ def _response_findings(
         "response.status", PASS if response.status else INFO, "§4.2.2", f"status {status}"
     )
     yield _response_upgrade(response)
-    yield _token_rule(response, "response.connection", "Connection", "upgrade", "§4.1")
+    yield _response_connection(response)
     yield _accept(request, response, capture)
     yield from _negotiated(request, response)
 
