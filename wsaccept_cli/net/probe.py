@@ -277,16 +277,17 @@ _CA_TRUE = b"\x30\x03\x01\x01\xff"  # BasicConstraints SEQUENCE { cA TRUE }
 def _leaf_hint(cacert: str | None) -> str:
     """Why a --cacert did not help, when it can tell: a file of server (leaf) certificates,
     none a CA, which OpenSSL does not take as an anchor of the server's chain."""
+    usual = " (--cacert FILE trusts a private CA; --insecure skips the check)"
     if cacert is None:
-        return " (--cacert FILE trusts a private CA; --insecure skips the check)"
+        return usual
     try:
         with open(cacert, "rb") as file:
             pem = file.read(1024 * 1024)
-    except OSError:
-        return ""
-    blocks = [base64.b64decode(block) for block in _CERTIFICATE.findall(pem)]
+        blocks = [base64.b64decode(block) for block in _CERTIFICATE.findall(pem)]
+    except (OSError, ValueError):  # gone since, or a block that is not base64
+        return usual
     if not blocks or any(_is_ca(der) for der in blocks):
-        return ""
+        return usual
     return (
         f" (--cacert {cacert} holds a server certificate, not a CA's: give the certificate of"
         " the CA that issued the server's)"
@@ -419,7 +420,6 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
     findings = check_handshake(handshake, capture) if result.response else []
     if partial:
         findings = [f for f in findings if not f.rule.startswith("response")]
-    if partial:
         findings.append(_what_came(result, cut_off))
     findings += _scheme_hints(result)
     findings += _transport_findings(result)  # last: how the probe ended
