@@ -323,6 +323,13 @@ def test_a_leaf_certificate_as_cacert_is_named(
         f"--cacert {leaf} holds a server certificate, not a CA's"
         in (record["findings"][-1]["message"])
     )
+    other = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    code, record = probe_json(run, f"wss://localhost:{tls_port}/", "--cacert", str(other))
+    assert code == 4
+    assert record["findings"][-1]["message"].endswith(
+        "(--cacert FILE trusts a private CA; --insecure skips the check)"
+    )
     ca = tmp_path / "ca.pem"
     certificate_authority.cert_pem.write_to_path(str(ca))
     code, record = probe_json(run, f"wss://localhost:{tls_port}/", "--cacert", str(ca))
