@@ -271,7 +271,7 @@ _CERTIFICATE = re.compile(
     rb"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----"
 )
 _BASIC_CONSTRAINTS = b"\x06\x03\x55\x1d\x13"  # the OID 2.5.29.19, DER-encoded
-_CA_TRUE = b"\x30\x03\x01\x01\xff"  # BasicConstraints SEQUENCE { cA TRUE }
+_TRUE = b"\x01\x01\xff"  # BOOLEAN TRUE
 
 
 def _leaf_hint(cacert: str | None) -> str:
@@ -296,9 +296,17 @@ def _leaf_hint(cacert: str | None) -> str:
 
 def _is_ca(der: bytes) -> bool:
     """Whether a DER certificate says it is a CA (basicConstraints cA TRUE, RFC 5280
-    §4.2.1.9); one without basicConstraints (an old v1 root) counts as one."""
+    §4.2.1.9); one without basicConstraints (an old v1 root), or one this short reading of
+    DER cannot follow, counts as one."""
     index = der.find(_BASIC_CONSTRAINTS)
-    return index < 0 or _CA_TRUE in der[index : index + 20]
+    if index < 0:
+        return True
+    index += len(_BASIC_CONSTRAINTS)
+    if der[index : index + 3] == _TRUE:  # the extension is critical
+        index += 3
+    if der[index : index + 1] != b"\x04" or der[index + 2 : index + 3] != b"\x30":
+        return True  # not OCTET STRING { SEQUENCE ... } with short lengths
+    return der[index + 4 : index + 7] == _TRUE  # the SEQUENCE starts with cA TRUE
 
 
 def _send_all(connection: socket.socket, data: bytes, deadline: Deadline) -> None:
