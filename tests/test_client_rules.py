@@ -226,6 +226,7 @@ def test_probe_reads_a_bare_lf_response_and_says_so(run: Run) -> None:
     assert "websockets and Node ws refuse it" in message
     refused = {c["client"]: c["reason"] for c in record["clients"] if not c["accepts"]}
     assert refused == {"Node ws": "bare LF line endings", "websockets": "bare LF line endings"}
+    assert record["response"][:2] == ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket"]
 
 
 def test_probe_reports_a_cut_off_head_as_what_came(run: Run) -> None:
