@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from wsaccept_cli.core.clients import CLIENTS, ClientVerdict, predict_clients
@@ -622,10 +622,6 @@ def _main(argv: list[str]) -> int:
         return 0
     print(__doc__)
     return 2
-
-
-def iter_names() -> Iterator[str]:
-    yield from BY_NAME
 
 
 if __name__ == "__main__":
