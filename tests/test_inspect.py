@@ -64,6 +64,7 @@ def test_json_output_has_stable_fields(run: Run) -> None:
             "status",
             "verdict",
             "findings",
+            "clients",
             "body",
         }
     ] * 2

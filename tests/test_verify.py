@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
 import pytest
 
 from tests.helpers import RFC_ACCEPT, RFC_KEY, Run
+from wsaccept_cli.core.keys import GUID
 
 WRONG = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo"  # the right value with its padding cut off
 
@@ -19,7 +22,10 @@ def test_match_exits_0(run: Run) -> None:
 def test_mismatch_exits_1_with_expected_and_received(run: Run) -> None:
     result = run("verify", RFC_KEY, WRONG)
     assert result.exit_code == 1
-    assert result.stdout == f"mismatch: expected {RFC_ACCEPT}, received {WRONG}\n"
+    assert result.stdout == (
+        f"mismatch: expected {RFC_ACCEPT}, received {WRONG}:"
+        " the server dropped the base64 padding ('=')\n"
+    )
 
 
 def test_header_lines_are_accepted_as_arguments(run: Run) -> None:
@@ -38,7 +44,10 @@ def test_stdin_pairs_reports_every_line_and_fails_if_any_failed(run: Run) -> Non
     stdin = f"{RFC_KEY} {RFC_ACCEPT}\n\n{RFC_KEY}\t{WRONG}\r\n{RFC_KEY}   {RFC_ACCEPT}\n"
     result = run("verify", input=stdin)
     assert result.exit_code == 1
-    assert result.stdout == (f"ok\nline 3: mismatch: expected {RFC_ACCEPT}, received {WRONG}\nok\n")
+    assert result.stdout == (
+        f"ok\nline 3: mismatch: expected {RFC_ACCEPT}, received {WRONG}:"
+        " the server dropped the base64 padding ('=')\nok\n"
+    )
     assert result.stderr == ""
 
 
@@ -87,6 +96,18 @@ def test_invalid_key_that_matches_is_ok_with_a_warning(run: Run) -> None:
     )
 
 
+def test_a_mismatch_names_the_known_bug_that_made_it(run: Run) -> None:
+    unpadded = base64.b64encode(hashlib.sha1(RFC_KEY.rstrip("=").encode() + GUID).digest())
+    result = run("verify", RFC_KEY, unpadded.decode())
+    assert result.exit_code == 1
+    assert result.stdout.endswith(": the server hashed the key without its '=' padding\n")
+    decoded = base64.b64encode(hashlib.sha1(base64.b64decode(RFC_KEY) + GUID).digest())
+    record = json.loads(run("verify", "--format", "json", RFC_KEY, decoded.decode()).stdout)
+    assert record["cause"] == (
+        "the server hashed the base64-decoded key bytes instead of the key text"
+    )
+
+
 def test_received_value_with_control_characters_is_escaped(run: Run) -> None:
     result = run("verify", RFC_KEY, "\x1b[31mred")
     assert result.stdout == f"mismatch: expected {RFC_ACCEPT}, received \\x1b[31mred\n"
@@ -101,6 +122,7 @@ def test_json_records(run: Run) -> None:
             "accept": RFC_ACCEPT,
             "expected": RFC_ACCEPT,
             "match": True,
+            "cause": None,
             "valid": True,
             "problems": [],
             "notes": [],
@@ -111,6 +133,7 @@ def test_json_records(run: Run) -> None:
             "accept": WRONG,
             "expected": RFC_ACCEPT,
             "match": False,
+            "cause": "the server dropped the base64 padding ('=')",
             "valid": True,
             "problems": [],
             "notes": [],

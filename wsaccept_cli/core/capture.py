@@ -25,7 +25,10 @@ from typing import Any
 from wsaccept_cli.core.handshake import BODY_LINES, Capture, Handshake, Message
 from wsaccept_cli.core.lines import READ_SIZE, OverlongLine, read_blocks
 
-_REQUEST_LINE = re.compile(r"([A-Z]+) +(\S+) +HTTP/(\d+(?:\.\d+)?)")
+# A method in capitals, or a standard one in any case (`get`, which the method rule fails): not
+# any run of letters, which would take a tcpdump line's packet bytes before `GET` for a method.
+_ANY_CASE_METHOD = r"(?i:GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH)"
+_REQUEST_LINE = re.compile(rf"([A-Z]+|{_ANY_CASE_METHOD}) +(\S+) +HTTP/(\d+(?:\.\d+)?)")
 _STATUS_LINE = re.compile(r"HTTP/(\d+(?:\.\d+)?) +(\d{3})(?: +(.*))?")
 # `tcpdump -A` prints a packet's IP and TCP header bytes on the line where its payload starts:
 # a request or status line may follow such a run of non-blank bytes.

@@ -24,6 +24,10 @@ def _candidates(key: bytes) -> Iterator[tuple[str, Callable[[], bytes]]]:
         "the server hashed the base64-decoded key bytes instead of the key text",
         lambda: _b64_sha1(base64.b64decode(key + b"=" * (-len(key) % 4), validate=False) + GUID),
     )
+    yield (
+        "the server hashed the key without its '=' padding",
+        lambda: _b64_sha1(key.rstrip(b"=") + GUID),
+    )
     for label, variant in (
         ("a trailing CR LF", key + b"\r\n"),
         ("a trailing LF", key + b"\n"),
@@ -80,6 +84,16 @@ def _guid_typos() -> Iterator[tuple[str, bytes]]:
             yield f"characters {index + 1} and {index + 2} are swapped", swapped.encode()
 
 
+NO_KNOWN_BUG = "no known implementation bug reproduces it (it may answer a different key)"
+
+
+def known_bug(key: bytes, received: bytes) -> str | None:
+    """The known bug that turns `key` into `received`, or None: what `verify` adds to a
+    mismatch."""
+    cause = diagnose_accept(key, received)
+    return None if cause == NO_KNOWN_BUG else cause
+
+
 def diagnose_accept(
     key: bytes, received: bytes, other_keys: Sequence[tuple[bytes, int | None]] = ()
 ) -> str:
@@ -98,4 +112,4 @@ def diagnose_accept(
     for typo, guid in _guid_typos():
         if _b64_sha1(key + guid) == received:
             return f"the server's GUID is mistyped: {typo}"
-    return "no known implementation bug reproduces it (it may answer a different key)"
+    return NO_KNOWN_BUG

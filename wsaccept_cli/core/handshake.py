@@ -41,6 +41,7 @@ class Message:
         self.body: list[str] = []
         self.header_lines = 0  # header lines seen, folded continuation lines included
         self.truncated = False  # some header lines were not kept (see `add_header`, `fold`)
+        self.bare_lf = False  # its lines ended in LF alone, seen on the wire (`core.exchange`)
 
     def values(self, name: str) -> list[str]:
         """Every value of the header `name`, in order (names compare case-insensitively)."""
@@ -108,7 +109,8 @@ class Capture:
     dictionary look-up rather than a SHA-1 of every earlier key: a capture of many handshakes
     with wrong accepts costs time linear in its length, not quadratic."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, live: bool = False) -> None:
+        self.live = live  # a live exchange (probe): findings speak of "the server"
         self.skipped_lines = 0
         self.lines = 0
         self.har_entries: int | None = None  # for a HAR document, how many entries it has

@@ -61,7 +61,7 @@ class KeyRun:
 class PairResult:
     """A received accept checked against the one computed from its key."""
 
-    __slots__ = ("expected", "key", "line", "match", "notes", "problems", "received")
+    __slots__ = ("cause", "expected", "key", "line", "match", "notes", "problems", "received")
 
     def __init__(
         self,
@@ -80,6 +80,7 @@ class PairResult:
         self.match = match
         self.problems = problems
         self.notes = notes
+        self.cause: str | None = None  # the known bug that made a mismatch, if one did
 
 
 class PairRun:
@@ -123,7 +124,7 @@ def verify_pair(key_text: bytes, accept_text: bytes, line: int | None) -> PairRe
     if key.value is None or received.value is None:
         return LineError(line, key.error or received.error or "no key")
     expected = accept_for(key.value)
-    return PairResult(
+    result = PairResult(
         line,
         key.value,
         received.value,
@@ -132,3 +133,8 @@ def verify_pair(key_text: bytes, accept_text: bytes, line: int | None) -> PairRe
         key_problems(key.value),
         key.notes + received.notes,
     )
+    if not result.match:
+        from wsaccept_cli.core.diagnose import known_bug  # only for a mismatch
+
+        result.cause = known_bug(key.value, received.value)
+    return result

@@ -10,7 +10,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from wsaccept_cli.core.clients import ClientVerdict, predict_clients
 from wsaccept_cli.core.diagnose import diagnose_accept
+from wsaccept_cli.core.extensions import DEFLATE, deflate_problem, parse_extensions
 from wsaccept_cli.core.handshake import (
     MAX_HEADERS,
     MAX_VALUE,
@@ -87,13 +89,22 @@ class Finding:
 class HandshakeReport:
     """A numbered handshake with its findings: the unit `inspect` and `probe` report."""
 
-    __slots__ = ("findings", "handshake", "number", "verdict")
+    __slots__ = ("_clients", "findings", "handshake", "number", "verdict")
 
     def __init__(self, number: int, handshake: Handshake, findings: list[Finding]) -> None:
         self.number = number
         self.handshake = handshake
         self.findings = findings
         self.verdict = verdict(findings)
+        self._clients: tuple[ClientVerdict, ...] | None = None
+
+    @property
+    def clients(self) -> tuple[ClientVerdict, ...]:
+        """Which well-known clients would accept the response (`core.clients`), made when
+        first asked for."""
+        if self._clients is None:
+            self._clients = predict_clients(self.handshake)
+        return self._clients
 
     def describe(self) -> str:
         """Where the handshake came from, for a heading."""
@@ -125,6 +136,7 @@ class HandshakeReport:
             "status": response.status if response else None,
             "verdict": self.verdict,
             "findings": [finding.as_dict() for finding in self.findings],
+            "clients": [client.as_dict() for client in self.clients],
             "body": self.body(),
         }
 
@@ -155,11 +167,53 @@ def check_handshake(handshake: Handshake, capture: Capture) -> list[Finding]:
     else:
         findings += _request_findings(request)
     if response is None:
-        findings.append(Finding("response", WARN, "§4.1", "the capture has no response"))
+        findings.append(_no_response(request, capture))
     else:
         findings += _response_findings(request, response, capture)
+        findings += _refusal_of_a_valid_request(request, response, findings)
     findings += _middlebox_findings(request, response)
     return findings
+
+
+def _no_response(request: Message | None, capture: Capture) -> Finding:
+    """No response: say what the server must answer, for a request with one usable key."""
+    missing = "the server sent no response" if capture.live else "the capture has no response"
+    keys = request.values("sec-websocket-key") if request is not None else []
+    if len(keys) != 1 or len(keys[0]) > 256:
+        return Finding("response", WARN, "§4.1", missing)
+    accept = accept_for(keys[0].encode("latin-1")).decode()
+    return Finding(
+        "response",
+        WARN,
+        "§4.2.2",
+        f"{missing}; the server must answer 101 with Sec-WebSocket-Accept: {accept}"
+        f" (`wsaccept compute --response {_show(keys[0])}` prints a complete one)",
+    )
+
+
+_REFUSALS = {400: "400 Bad Request", 401: "401 Unauthorized", 403: "403 Forbidden"}
+
+
+def _refusal_of_a_valid_request(
+    request: Message | None, response: Message, findings: list[Finding]
+) -> Iterator[Finding]:
+    """A 400, 401 or 403 to a request every rule passed: the server refused it for a reason
+    of its own, not the RFC's; say which reasons are usual, and what Origin was sent."""
+    if request is None or response.status not in _REFUSALS:
+        return
+    if any(f.status == FAIL and f.rule.startswith("request.") for f in findings):
+        return
+    origins = request.values("origin")
+    origin = f"the Origin sent was {_show(origins[0])}" if origins else "no Origin was sent"
+    yield Finding(
+        "response.refusal",
+        INFO,
+        "§4.2.1",
+        f"the request is valid by RFC 6455, so the server refused it by a check of its own"
+        f" ({_REFUSALS[response.status]}): usually an Origin allow-list ({origin}), a missing"
+        " subprotocol it requires, or authentication (a cookie or token); Node ws answers 401"
+        " without WWW-Authenticate when its verifyClient refuses; the body below may say which",
+    )
 
 
 def _request_findings(request: Message) -> Iterator[Finding]:
@@ -174,8 +228,9 @@ def _method(request: Message) -> Finding | None:
         return None
     if request.method == "GET":
         return Finding("request.method", PASS, "§4.1", "the method is GET")
+    case = " (methods are case-sensitive, RFC 9110 §9.1)" if request.method.upper() == "GET" else ""
     return Finding(
-        "request.method", FAIL, "§4.1", f"the method is {request.method}; it must be GET"
+        "request.method", FAIL, "§4.1", f"the method is {request.method}; it must be GET{case}"
     )
 
 
@@ -224,7 +279,49 @@ def _token_rule(message: Message, rule: str, header: str, token: str, section: s
 
 
 def _upgrade(request: Message) -> Finding:
-    return _token_rule(request, "request.upgrade", "Upgrade", "websocket", "§4.1")
+    finding = _token_rule(request, "request.upgrade", "Upgrade", "websocket", "§4.1")
+    tokens = request.tokens("upgrade")
+    if finding.status == PASS and len(tokens) > 1:
+        shown = ", ".join(map(_show, request.values("upgrade")))
+        return Finding(
+            "request.upgrade",
+            WARN,
+            "§4.1",
+            f"Upgrade is {shown}: RFC 9110 §7.8 allows a list, but servers such as websockets,"
+            " aiohttp, tornado and Node ws refuse anything but the single token websocket",
+        )
+    return finding
+
+
+def _response_connection(response: Message) -> Finding:
+    """The token upgrade, in a list or alone (§4.1); a list is a warning, as aiohttp's client
+    compares the whole value with 'upgrade'."""
+    finding = _token_rule(response, "response.connection", "Connection", "upgrade", "§4.1")
+    if finding.status == PASS and len(response.tokens("connection")) > 1:
+        shown = ", ".join(map(_show, response.values("connection")))
+        return Finding(
+            "response.connection",
+            WARN,
+            "§4.1",
+            f"Connection is {shown}: RFC 9110 §7.6.1 allows a list, but aiohttp's client"
+            " refuses anything but the single token upgrade",
+        )
+    return finding
+
+
+def _response_upgrade(response: Message) -> Finding:
+    """The client's second check (§4.1): the response's Upgrade is the token websocket,
+    in any case, and nothing else; `websocket, h2c` is refused by most clients."""
+    values = response.values("upgrade")
+    if response.tokens("upgrade") == ["websocket"]:
+        return Finding("response.upgrade", PASS, "§4.1", "Upgrade is websocket")
+    found = f"Upgrade is {', '.join(map(_show, values))}" if values else "no Upgrade header"
+    return Finding(
+        "response.upgrade",
+        FAIL,
+        "§4.1",
+        f"{found}; it must be exactly the token 'websocket' (in any case), which the client checks",
+    )
 
 
 def _connection(request: Message) -> Finding:
@@ -248,6 +345,15 @@ def _key(request: Message) -> Finding:
     if len(keys) > 1:
         return _repeated("request.key", "Sec-WebSocket-Key", len(keys), "§11.3.1")
     problems = key_problems(keys[0].encode("latin-1"))
+    if [p.code for p in problems] == ["non_canonical"]:
+        return Finding(
+            "request.key",
+            WARN,
+            "§4.1",
+            f"key ends in {_show(keys[0][21:])}: its padding bits are not zero, so no base64"
+            " encoder produces it, but RFC 4648 §3.5 lets a decoder accept it, and every server"
+            " we tried does",
+        )
     if problems:
         return Finding("request.key", FAIL, "§4.1", "; ".join(p.message for p in problems))
     return Finding("request.key", PASS, "§4.1", "Sec-WebSocket-Key decodes to 16 bytes")
@@ -302,6 +408,21 @@ def _extensions(request: Message) -> Finding | None:
             "§9.1",
             f"Sec-WebSocket-Extensions has {_show(bad[0])}, which is not name;param=value syntax",
         )
+    offers_deflate = DEFLATE in ",".join(values).lower()
+    for extension in (parse_extensions(values) if offers_deflate else None) or []:
+        problem = (
+            deflate_problem(extension.parameters, response=False)
+            if extension.name == DEFLATE
+            else None
+        )
+        if problem is not None:
+            return Finding(
+                "request.extensions",
+                WARN,
+                "RFC 7692 §7",
+                f"{problem}; a server must decline such an offer, so the connection will not be"
+                " compressed",
+            )
     names = ", ".join(_extension_names(values))
     return Finding("request.extensions", PASS, "§9.1", f"offers {names}")
 
@@ -329,6 +450,14 @@ def _response_findings(
     version = _http_version(response, "response.http_version")
     if version is not None:
         yield version
+    if response.bare_lf:
+        yield Finding(
+            "response.line_endings",
+            WARN,
+            "RFC 9112 §2.2",
+            "the response's lines end in a bare LF, not CR LF: a recipient may accept it, and"
+            " browsers, aiohttp and curl do, but websockets and Node ws refuse it",
+        )
     if response.status is not None and response.status != 101:
         yield _status_failure(response)
         if response.status == 426:
@@ -342,8 +471,8 @@ def _response_findings(
     yield Finding(
         "response.status", PASS if response.status else INFO, "§4.2.2", f"status {status}"
     )
-    yield _token_rule(response, "response.upgrade", "Upgrade", "websocket", "§4.1")
-    yield _token_rule(response, "response.connection", "Connection", "upgrade", "§4.1")
+    yield _response_upgrade(response)
+    yield _response_connection(response)
     yield _accept(request, response, capture)
     yield from _negotiated(request, response)
 
@@ -381,7 +510,7 @@ def _accept(request: Message | None, response: Message, capture: Capture) -> Fin
             "response.accept",
             WARN,
             "§4.2.2",
-            "cannot check Sec-WebSocket-Accept: the capture has no single request key",
+            "cannot check Sec-WebSocket-Accept: the request has no single key",
         )
     key, received = keys[0].encode("latin-1"), accepts[0].encode("latin-1")
     expected = accept_for(key)
@@ -401,8 +530,17 @@ def _accept(request: Message | None, response: Message, capture: Capture) -> Fin
 def _negotiated(request: Message | None, response: Message) -> Iterator[Finding]:
     """The server may only select a subprotocol or extension the client offered (§4.1)."""
     chosen = response.values("sec-websocket-protocol")
+    offered = request.items("sec-websocket-protocol") if request else []
+    if not chosen and offered:
+        yield Finding(
+            "response.protocol",
+            WARN,
+            "§4.1",
+            f"the client offered {', '.join(map(_show, offered))} and the server chose none:"
+            " RFC 6455 allows it, but Chromium and Node ws fail the connection (the WHATWG"
+            " WebSocket standard requires it of browsers)",
+        )
     if chosen:
-        offered = request.items("sec-websocket-protocol") if request else []
         items = response.items("sec-websocket-protocol")
         if len(items) > 1:
             yield Finding(
@@ -430,20 +568,66 @@ def _negotiated(request: Message | None, response: Message) -> Iterator[Finding]
             )
     extensions = response.values("sec-websocket-extensions")
     if extensions:
-        offered_names = set(  # a set: both lists may hold thousands of names
-            _extension_names(request.values("sec-websocket-extensions")) if request else []
+        yield _response_extensions(request, extensions)
+
+
+def _response_extensions(request: Message | None, values: list[str]) -> Finding:
+    """Only what was offered, each once, permessage-deflate with parameters valid in a
+    response (RFC 7692 §7: the client must fail the connection otherwise)."""
+    extensions = parse_extensions(values)
+    if extensions is None:
+        return Finding(
+            "response.extensions",
+            FAIL,
+            "§9.1",
+            f"Sec-WebSocket-Extensions is {', '.join(map(_show, values))}, which is not"
+            " name;param=value syntax",
         )
-        unoffered = [name for name in _extension_names(extensions) if name not in offered_names]
-        if unoffered:
-            yield Finding(
-                "response.extensions",
-                FAIL,
-                "§4.1",
-                f"the server chose {', '.join(unoffered)}, which the client did not offer",
-            )
-        else:
-            names = ", ".join(_extension_names(extensions))
-            yield Finding("response.extensions", PASS, "§4.1", f"the server chose {names}")
+    offered_names = set(  # a set: both lists may hold thousands of names
+        _extension_names(request.values("sec-websocket-extensions")) if request else []
+    )
+    names = [extension.name for extension in extensions]
+    unoffered = [name for name in names if name not in offered_names]
+    if unoffered:
+        return Finding(
+            "response.extensions",
+            FAIL,
+            "§4.1",
+            f"the server chose {', '.join(unoffered)}, which the client did not offer",
+        )
+    if names.count(DEFLATE) > 1:
+        return Finding(
+            "response.extensions",
+            FAIL,
+            "RFC 7692 §5",
+            f"the server accepted {DEFLATE} {names.count(DEFLATE)} times; it may accept one"
+            " offer, and Chromium, Firefox and websockets fail the connection",
+        )
+    for extension in extensions:
+        problem = (
+            deflate_problem(extension.parameters, response=True)
+            if extension.name == DEFLATE
+            else None
+        )
+        if problem is not None:
+            return Finding("response.extensions", FAIL, "RFC 7692 §7", problem)
+    if len(set(names)) < len(names):
+        return Finding(
+            "response.extensions",
+            WARN,
+            "§9.1",
+            f"the server accepted the same extension twice ({', '.join(names)}): clients that"
+            " know only permessage-deflate refuse it",
+        )
+    return Finding("response.extensions", PASS, "§4.1", f"the server chose {', '.join(names)}")
+
+
+# Headers a message may split over several lines (RFC 6455 §11.3.2, §11.3.4, §11.3.5): no sign
+# of a proxy adding its own. A response chooses one subprotocol, so two there are suspicious.
+_SPLIT_ALLOWED = {
+    "request": ("sec-websocket-extensions", "sec-websocket-protocol", "sec-websocket-version"),
+    "response": ("sec-websocket-extensions", "sec-websocket-version"),
+}
 
 
 def _middlebox_findings(request: Message | None, response: Message | None) -> Iterator[Finding]:
@@ -465,7 +649,7 @@ def _middlebox_findings(request: Message | None, response: Message | None) -> It
             ):
                 counts[lowered] = counts.get(lowered, 0) + 1
         for name, count in counts.items():
-            if count > 1 and name not in ("sec-websocket-extensions", "sec-websocket-version"):
+            if count > 1 and name not in _SPLIT_ALLOWED.get(message.kind or "", ()):
                 yield Finding(
                     f"{message.kind}.duplicates",
                     WARN,

@@ -11,23 +11,27 @@ checking what came takes milliseconds after the deadline at most.
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
 
-from wsaccept_cli.core.capture import parse_lines
-from wsaccept_cli.core.handshake import Capture
+from wsaccept_cli.core.exchange import parse_exchange
+from wsaccept_cli.core.handshake import Message
+from wsaccept_cli.core.keys import printable
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request import RequestTarget
-from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport, check_handshake
+from wsaccept_cli.core.rules import FAIL, INFO, Finding, HandshakeReport, check_handshake
 from wsaccept_cli.core.wording import plural
 
 MAX_HEAD = 64 * 1024  # the response head, its blank line included
 MAX_BODY = 4 * 1024
 HEAD_END = b"\r\n\r\n"
+BARE_LF_END = b"\n\n"  # a head with bare LF line endings (RFC 9112 §2.2 lets us read it)
 RECV_SIZE = 16 * 1024
 BODY_WAIT = 0.2  # for a refusal's body after its head, in all (not per piece)
 CLOSE_WAIT = 0.5  # for the echo of our Close frame, in all
@@ -124,7 +128,9 @@ def run_probe(
     except TimeoutError:
         result.error = ProbeError(ProbeOutcome.TIMEOUT, _timeout_message(result, timeout))
     except ssl.SSLError as error:
-        result.error = ProbeError(ProbeOutcome.TLS_FAILED, f"TLS failed: {error.reason or error}")
+        result.error = ProbeError(
+            ProbeOutcome.TLS_FAILED, f"TLS failed: {error.reason or error}{_plain_hint(error)}"
+        )
     except OSError as error:
         reason = error.strerror or str(error)
         if result.timings["connect_ms"] is None:
@@ -140,6 +146,21 @@ def run_probe(
             connection.close()
         result.timings["total_ms"] = _ms(time.monotonic() - started)
     return result
+
+
+# What OpenSSL says when the server answers a ClientHello in plain text (an HTTP 400).
+_PLAIN_REPLY_REASONS = frozenset(
+    ["WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"]
+)
+
+
+def _plain_hint(error: ssl.SSLError) -> str:
+    if error.reason in _PLAIN_REPLY_REASONS:
+        return (
+            " (the server answered in plain text, not TLS: it speaks plain HTTP on this port,"
+            " so try a ws:// URL)"
+        )
+    return ""
 
 
 def _ms(seconds: float) -> float:
@@ -272,10 +293,52 @@ def _start_tls(
         raise ProbeError(
             ProbeOutcome.TLS_FAILED,
             f"the server's certificate was refused: {error.verify_message or error.reason}"
-            " (--cacert FILE trusts a private CA; --insecure skips the check)",
+            f"{_leaf_hint(cacert)}",
         ) from None
     result.timings["tls_ms"] = _ms(time.monotonic() - began)
     return secure
+
+
+_CERTIFICATE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----"
+)
+_BASIC_CONSTRAINTS = b"\x06\x03\x55\x1d\x13"  # the OID 2.5.29.19, DER-encoded
+_TRUE = b"\x01\x01\xff"  # BOOLEAN TRUE
+
+
+def _leaf_hint(cacert: str | None) -> str:
+    """Why a --cacert did not help, when it can tell: a file of server (leaf) certificates,
+    none a CA, which OpenSSL does not take as an anchor of the server's chain."""
+    usual = " (--cacert FILE trusts a private CA; --insecure skips the check)"
+    if cacert is None:
+        return usual
+    try:
+        with open(cacert, "rb") as file:
+            pem = file.read(1024 * 1024)
+        blocks = [base64.b64decode(block) for block in _CERTIFICATE.findall(pem)]
+    except (OSError, ValueError):  # gone since, or a block that is not base64
+        return usual
+    if not blocks or any(_is_ca(der) for der in blocks):
+        return usual
+    return (
+        f" (--cacert {cacert} holds a server certificate, not a CA's: give the certificate of"
+        " the CA that issued the server's)"
+    )
+
+
+def _is_ca(der: bytes) -> bool:
+    """Whether a DER certificate says it is a CA (basicConstraints cA TRUE, RFC 5280
+    §4.2.1.9); one without basicConstraints (an old v1 root), or one this short reading of
+    DER cannot follow, counts as one."""
+    index = der.find(_BASIC_CONSTRAINTS)
+    if index < 0:
+        return True
+    index += len(_BASIC_CONSTRAINTS)
+    if der[index : index + 3] == _TRUE:  # the extension is critical
+        index += 3
+    if der[index : index + 1] != b"\x04" or der[index + 2 : index + 3] != b"\x30":
+        return True  # not OCTET STRING { SEQUENCE ... } with short lengths
+    return der[index + 4 : index + 7] == _TRUE  # the SEQUENCE starts with cA TRUE
 
 
 def _send_all(connection: socket.socket, data: bytes, deadline: Deadline) -> None:
@@ -301,7 +364,7 @@ def _read_head(
     data = bytearray()
     try:
         searched = 0
-        while (end := data.find(HEAD_END, max(searched - len(HEAD_END) + 1, 0))) < 0:
+        while (head_size := _head_size(data, searched)) < 0:
             searched = len(data)
             if len(data) >= MAX_HEAD:
                 del data[MAX_HEAD:]
@@ -314,12 +377,23 @@ def _read_head(
             if not data:
                 result.timings["first_byte_ms"] = _ms(time.monotonic() - sent)
             data += chunk
-        head_size = end + len(HEAD_END)  # within MAX_HEAD: no more was read
         result.body = bytes(data[head_size : head_size + MAX_BODY])
         del data[head_size:]
         result.head_complete = True
     finally:  # also when recv timed out or failed: the message says how much came
         result.response = bytes(data)
+
+
+def _head_size(data: bytearray, searched: int) -> int:
+    """The size of the head at the start of `data`, its blank line included (CR LF CR LF, or
+    LF LF for bare LF line endings), or -1; the search starts near where the last one ended.
+    Within MAX_HEAD: no more is ever read."""
+    ends = (
+        index + len(end)
+        for end in (HEAD_END, BARE_LF_END)
+        if (index := data.find(end, max(searched - len(end) + 1, 0))) >= 0
+    )
+    return min(ends, default=-1)
 
 
 def _is_upgrade(head: bytes) -> bool:
@@ -368,13 +442,14 @@ def _close_politely(connection: socket.socket, deadline: Deadline) -> None:
 
 
 def probe_report(result: ProbeResult) -> HandshakeReport:
-    """The rules of `inspect` applied to what the probe sent and received."""
-    text = (result.request + result.response).decode("latin-1")
-    capture = Capture()
-    numbered = enumerate(text.split("\r\n"), start=1)
-    handshakes = list(parse_lines(((n, line) for n, line in numbered), capture, curl=False))
-    handshake = handshakes[0]
+    """The rules of `inspect` applied to what the probe sent and received; a head that did not
+    arrive whole is reported as what came, the header rules not run on it."""
+    handshake, capture = parse_exchange(result.request, result.response)
+    capture.live = True
     handshake.source, handshake.url = "probe", result.url
+    partial = bool(result.response) and not result.head_complete
+    if partial:
+        cut_off, handshake.response = handshake.response, None
     for message in (handshake.request, handshake.response):
         if message is not None:
             message.line = None  # the transcript is printed whole; line numbers mean nothing
@@ -383,8 +458,56 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
             line for line in result.body.decode("latin-1").splitlines() if line.strip()
         ][:5]
     findings = check_handshake(handshake, capture) if result.response else []
-    findings += _transport_findings(result)
+    if partial:
+        findings = [f for f in findings if not f.rule.startswith("response")]
+        findings.append(_what_came(result, cut_off))
+    findings += _scheme_hints(result)
+    findings += _transport_findings(result)  # last: how the probe ended
     return HandshakeReport(1, handshake, findings)
+
+
+def _what_came(result: ProbeResult, head: Message | None) -> Finding:
+    """What a cut-off head held: its status line and how many header lines."""
+    if head is not None and head.start is not None:
+        shown = f"the status line {printable(head.start.encode('latin-1'))!r}"
+    else:
+        shown = "no status line"
+    count = len(head.headers) if head is not None else 0
+    return Finding(
+        "response.partial",
+        INFO,
+        "-",
+        f"{len(result.response)} bytes of the response head came: {shown} and {count} header"
+        " lines; the header rules were not run on a head that did not arrive whole",
+    )
+
+
+# A TLS record from the server (handshake 0x16 or alert 0x15, version 3.x): it speaks TLS.
+_TLS_RECORD = (b"\x15\x03", b"\x16\x03")
+_HTTPS_PORT_MESSAGE = b"plain HTTP request was sent to HTTPS port"  # nginx's 400
+
+
+def _scheme_hints(result: ProbeResult) -> list[Finding]:
+    """ws:// to a port that speaks TLS: the server answers with a TLS record, or (nginx) a 400
+    that says so."""
+    if not result.url.startswith("ws://"):
+        return []
+    if result.response.startswith(_TLS_RECORD) or _HTTPS_PORT_MESSAGE in result.body:
+        hint = "the server speaks TLS on this port (it answered with TLS, not HTTP): use a wss://"
+    elif not result.response and result.timings["connect_ms"] is not None and _ended(result):
+        hint = (
+            "the server ended the connection without a word, as a TLS server does when a"
+            " client speaks plain HTTP to it: if this port speaks TLS, use a wss://"
+        )
+    else:
+        return []
+    return [Finding("transport.scheme", INFO, "§3", f"{hint} URL")]
+
+
+def _ended(result: ProbeResult) -> bool:
+    """Whether the server closed or reset the connection before answering (not a timeout)."""
+    error = result.error
+    return error is None or error.outcome is ProbeOutcome.HANDSHAKE_FAILED
 
 
 def _transport_findings(result: ProbeResult) -> list[Finding]:

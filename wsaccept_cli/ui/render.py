@@ -94,7 +94,8 @@ class PlainRenderer(BufferedRenderer):
             return
         where = f"line {result.line}: " if result.line is not None else ""
         expected, received = result.expected.decode(), display_bytes(result.received)
-        text = f"{where}mismatch: expected {expected}, received {received}\n"
+        cause = f": {result.cause}" if result.cause else ""
+        text = f"{where}mismatch: expected {expected}, received {received}{cause}\n"
         self.pieces.append(text.encode())
 
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
@@ -113,6 +114,10 @@ class PlainRenderer(BufferedRenderer):
         for finding in shown_findings(report, verbose=self.verbose):
             message = shown(finding.message)
             lines.append(f"  {finding.status:4}  {finding.rule:22} {finding.section:7}  {message}")
+        if report.clients:
+            from wsaccept_cli.core.clients import describe  # not at start-up: inspect only
+
+            lines.append(f"  clients: {shown(describe(report.clients))}")
         lines += [f"  body  | {shown(line)}" for line in report.body()]
         self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
 
@@ -149,7 +154,7 @@ class HttpResponseRenderer(PlainRenderer):
 # they equal what json.dumps makes of the same record.
 _VALID_KEY_RECORD = b'{"line":%d,"key":"%s","accept":"%s","valid":true,"problems":[],"notes":[]}\n'
 _MATCH_RECORD = (
-    b'{"line":%d,"key":"%s","accept":"%s","expected":"%s","match":true,'
+    b'{"line":%d,"key":"%s","accept":"%s","expected":"%s","match":true,"cause":null,'
     b'"valid":true,"problems":[],"notes":[]}\n'
 )
 _GENERATED_RECORD = b'{"key":"%s","accept":"%s"}\n'
@@ -196,6 +201,7 @@ class JsonRenderer(BufferedRenderer):
                 "accept": text(result.received),
                 "expected": result.expected.decode(),
                 "match": result.match,
+                "cause": result.cause,
                 "valid": not result.problems,
                 "problems": _dicts(result.problems),
                 "notes": _dicts(result.notes),

@@ -181,6 +181,8 @@ class RichRenderer:
         else:
             check = self.paint("red", "✗ mismatch")
             more = [("red", f"expected {result.expected.decode()}")]
+            if result.cause:
+                more.append(("red", result.cause))
             received = self.paint("red", received) + " " * max(ACCEPT_WIDTH - len(received), 0)
         if result.problems:
             problem_check, problem_lines = self._problems(result.problems, refused=False)
@@ -234,6 +236,11 @@ class RichRenderer:
             text.append(f"  {finding.rule:{width}}  ")
             text.append(f"{finding.section:7}", style="dim")
             text.append(f"  {shown(finding.message)}")
+        if report.clients:
+            from wsaccept_cli.core.clients import describe
+
+            text.append("\n  clients", style="bold")
+            text.append(f": {shown(describe(report.clients))}")
         for line in report.body():
             text.append(f"\n  body | {shown(line)}", style="dim")
         text.append("\n")  # the blank line between handshakes, in the same print

@@ -61,8 +61,14 @@ class ProbeView:
 
 
 def _lines(message: bytes) -> list[bytes]:
-    """The lines of a message head, without the final empty ones."""
-    lines = message.split(b"\r\n")
+    """The lines of a message head, without the final empty ones (at LF alone too, for a head
+    with bare LF line endings)."""
+    from wsaccept_cli.core.exchange import has_bare_lf
+
+    if has_bare_lf(message):
+        lines = [line.removesuffix(b"\r") for line in message.split(b"\n")]
+    else:
+        lines = message.split(b"\r\n")
     while lines and not lines[-1]:
         lines.pop()
     return lines
