@@ -65,3 +65,12 @@ def test_unknown_option_is_a_usage_error(run: Run) -> None:
     result = run("compute", "--nope")
     assert result.exit_code == 2
     assert "No such option '--nope'." in result.stderr
+
+
+def test_examples_go_last_and_a_help_without_them_stays_whole() -> None:
+    from wsaccept_cli.cli import WsacceptCommand
+
+    command = WsacceptCommand("x", help="Do x.\n\n    \b\n    Examples:\n      wsaccept x\n")
+    assert (command.help, command.epilog) == ("Do x.", "\b\n    Examples:\n      wsaccept x\n")
+    plain = WsacceptCommand("y", help="Do y.\n\n    More.")
+    assert (plain.help, plain.epilog) == ("Do y.\n\n    More.", None)
