@@ -74,8 +74,9 @@ class Case:
         text = self.newline.join(line.replace("{accept}", accept) for line in self.lines)
         return (text + self.newline * 2 + self.body).encode("latin-1")
 
-    def request(self, key: bytes = SAMPLE_KEY) -> bytes:
-        """The request wsaccept's prediction assumes: a browser's, with this case's offer."""
+    def request(self, key: bytes = SAMPLE_KEY, *, extensions: bool = True) -> bytes:
+        """The request wsaccept's prediction assumes: a browser's, with this case's offer (and
+        no extension offer for the clients that make none, as their own requests have none)."""
         lines = [
             "GET /chat HTTP/1.1",
             "Host: 127.0.0.1",
@@ -83,15 +84,22 @@ class Case:
             "Connection: Upgrade",
             f"Sec-WebSocket-Key: {key.decode()}",
             "Sec-WebSocket-Version: 13",
-            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits",
         ]
+        if extensions:
+            lines.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits")
         if self.protocols:
             lines.append(f"Sec-WebSocket-Protocol: {', '.join(self.protocols)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
     def predicted(self) -> tuple[ClientVerdict, ...]:
-        handshake, _ = parse_exchange(self.request(), self.head(SAMPLE_KEY))
-        return predict_clients(handshake)
+        """Each client's verdict, for the request it makes: with or without an extension offer."""
+        predictions = {}
+        for offer in (True, False):
+            handshake, _ = parse_exchange(self.request(extensions=offer), self.head(SAMPLE_KEY))
+            predictions[offer] = predict_clients(handshake)
+        return tuple(
+            predictions[client.offers_extensions][index] for index, client in enumerate(CLIENTS)
+        )
 
     def verdict(self) -> str:
         """wsaccept's own verdict on the handshake: pass, warn or fail."""

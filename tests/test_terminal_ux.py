@@ -33,14 +33,20 @@ DECODED_KEY_FAILURE = (
     " hashed the base64-decoded key bytes"
     " instead of the key text"
 )
+PROTOCOL_PASS = "  pass  response.protocol      §4.1     the server chose 'chat'"
+DECODED_KEY_CLIENTS = (
+    "  clients: refused by Chromium, Firefox, Node ws, websockets, aiohttp"
+    " (wrong Sec-WebSocket-Accept); accepted by curl"
+)
 
 
 def test_inspect_shows_the_failure_and_a_count_of_every_rule(run: Run) -> None:
     result = run("inspect", str(EXAMPLES / "decoded-key-bug.http"))
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "handshake 1: raw HTTP, request at line 1, response at line 11: fail — 13 passed, 1 failed",
+        "handshake 1: raw HTTP, request at line 1, response at line 11: fail — 14 passed, 1 failed",
         DECODED_KEY_FAILURE,
+        DECODED_KEY_CLIENTS,
     ]
 
 
@@ -63,15 +69,15 @@ def test_verbose_shows_every_rule_in_the_order_checked(run: Run, flag: str) -> N
     record = json.loads(run("inspect", "--format", "json", capture).stdout)
     lines = run("inspect", flag, capture).stdout.splitlines()
     assert lines[0] == "handshake 1: raw HTTP, request at line 1, response at line 11: fail"
-    assert [line.split()[1] for line in lines[1:]] == [f["rule"] for f in record["findings"]]
-    assert lines[-1] == DECODED_KEY_FAILURE
+    assert [line.split()[1] for line in lines[1:-1]] == [f["rule"] for f in record["findings"]]
+    assert lines[-3:] == [DECODED_KEY_FAILURE, PROTOCOL_PASS, DECODED_KEY_CLIENTS]
 
 
 def test_json_carries_every_finding_and_says_line_numbers(run: Run) -> None:
     capture = str(EXAMPLES / "decoded-key-bug.http")
     plain = json.loads(run("inspect", "--format", "json", capture).stdout)
     assert plain == json.loads(run("inspect", "-v", "--format", "json", capture).stdout)
-    assert len(plain["findings"]) == 14
+    assert len(plain["findings"]) == 15
     assert (plain["request_line_number"], plain["response_line_number"]) == (1, 11)
     assert not {"request_line", "response_line"} & set(plain)
 
@@ -79,7 +85,7 @@ def test_json_carries_every_finding_and_says_line_numbers(run: Run) -> None:
 def test_rich_inspect_sums_up_too(run: Run) -> None:
     result = run("inspect", "--format", "rich", str(EXAMPLES / "decoded-key-bug.http"))
     text = " ".join(result.stdout.split())
-    assert "FAIL 13 passed, 1 failed fail response.accept §4.2.2" in text
+    assert "FAIL 14 passed, 1 failed fail response.accept §4.2.2" in text
     assert "request.method" not in text
     verbose = run("inspect", "-v", "--format", "rich", str(EXAMPLES / "decoded-key-bug.http"))
     assert "pass request.method" in " ".join(verbose.stdout.split())
