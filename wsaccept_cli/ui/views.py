@@ -29,7 +29,9 @@ class ProbeView:
         outcome: ProbeOutcome,
         address: str | None,
         timings: dict[str, float | None],
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        self.extra = extra or {}  # proxy, pinned, tls, redirects, intermediary, held (#15)
         self.request = request
         self.response = response
         self.report = report
@@ -42,6 +44,9 @@ class ProbeView:
         shown = [f"{label} {self.timings[key]:.1f} ms" for key, label in names.items()
                  if self.timings[key] is not None]  # fmt: skip
         where = f"{self.address}: " if self.address else ""
+        proxy = self.extra.get("proxy") or {}
+        if proxy.get("url"):
+            where = f"via proxy {proxy['url']} ({self.address or 'no connection'}): "
         return f"{where}{', '.join(shown) or 'no connection'}; outcome: {self.outcome}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -52,6 +57,7 @@ class ProbeView:
             "timings": self.timings,
             "request": _text_lines(self.request),
             "response": _text_lines(self.response),
+            **self.extra,
         }
 
 
