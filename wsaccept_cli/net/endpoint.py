@@ -149,7 +149,8 @@ def check(url: str, settings: Settings) -> Checked:
     seen = {target.full_url}
     headers = settings.headers
     while True:
-        left = max(settings.timeout - (time.monotonic() - started), 0.001)
+        left = max(settings.timeout - (time.monotonic() - started), 0.001) if redirects else (
+            settings.timeout)  # fmt: skip
         result, report = _probe_once(target, request, route, left, settings)
         location = _location(report) if settings.follow and result.error is None else None
         if location is None:
