@@ -338,9 +338,9 @@ def _check_proxy_answer(
     challenges = [
         line.split(":", 1)[1].strip()
         for line in lines[1:]
-        if line.lower().startswith("proxy-authenticate:")
+        if line.lower().startswith(("proxy-authenticate:", "www-authenticate:"))
     ]
-    if status == 407:
+    if status in (401, 407):  # tinyproxy answers 401 to wrong credentials
         schemes = ", ".join(c.split(" ", 1)[0] for c in challenges) or "none named"
         sent = "the credentials in the proxy URL were refused" if proxy.user else (
             "give them in the proxy URL: http://USER:PASSWORD@HOST:PORT")  # fmt: skip

@@ -271,7 +271,7 @@ def _checked(
     route: Route,
     settings: Settings,
 ) -> Checked:
-    report.findings += _connection_findings(result, route)
+    report.findings[:0] = _connection_findings(result, route)
     if isinstance(result.held, dict):
         report.findings += _held_findings(result.held)
     found = _intermediary(result, report)

@@ -1,0 +1,228 @@
+"""`probe` through real forward proxies started here: tinyproxy for HTTP CONNECT (with and
+without Basic auth, and one that refuses the port), pproxy for SOCKS5 (with and without auth)
+and for an HTTPS proxy; the proxy chosen from -x or the environment as curl chooses it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+from tests.helpers import Run, socket_server
+from tests.peers import EchoServer, free_port, pproxy, tinyproxy
+from wsaccept_cli.core.proxyenv import variables_for
+
+NO_PROXY_ENV: dict[str, str | None] = {
+    name: None for name in {*variables_for(True), *variables_for(False), "no_proxy", "NO_PROXY"}
+}
+
+
+def probe_json(
+    run: Run, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    result = run(
+        "probe", "--format", "json", "--timeout", "5", *args, env={**NO_PROXY_ENV, **(env or {})}
+    )
+    assert result.stderr == "" or "error" not in result.stderr, result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[EchoServer]:
+    with EchoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def echo_tls(ca: trustme.CA) -> Iterator[EchoServer]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    with EchoServer(tls=context) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def cafile(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def open_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    with tinyproxy(tmp_path_factory.mktemp("tinyproxy")) as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def auth_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    with tinyproxy(
+        tmp_path_factory.mktemp("tinyproxy-auth"), "BasicAuth alice s3cret-pass"
+    ) as port:
+        yield port
+
+
+def test_through_tinyproxy_with_the_option(run: Run, open_proxy: int, echo: EchoServer) -> None:
+    code, record = probe_json(
+        run, "-x", f"http://127.0.0.1:{open_proxy}", f"ws://127.0.0.1:{echo.port}/"
+    )
+    assert (code, record["outcome"]) == (0, "ok")
+    assert record["proxy"]["url"] == f"http://127.0.0.1:{open_proxy}"
+    assert record["proxy"]["source"] == "--proxy"
+    assert record["proxy"]["status"] == 200
+    assert record["address"] == f"127.0.0.1:{open_proxy}"
+    finding = next(f for f in record["findings"] if f["rule"] == "connection.proxy")
+    assert finding["message"] == (
+        f"through the proxy http://127.0.0.1:{open_proxy}: the --proxy option names it"
+    )
+
+
+def test_wss_through_tinyproxy_from_https_proxy(
+    run: Run, open_proxy: int, echo_tls: EchoServer, cafile: str
+) -> None:
+    env = {"https_proxy": f"127.0.0.1:{open_proxy}", "http_proxy": "http://127.0.0.1:1"}
+    code, record = probe_json(run, "--cacert", cafile, f"wss://localhost:{echo_tls.port}/", env=env)
+    assert (code, record["outcome"]) == (0, "ok")
+    assert record["proxy"]["source"] == "https_proxy"
+    assert record["proxy"]["reason"] == "the environment variable https_proxy names it"
+    assert record["tls"]["version"].startswith("TLSv1")
+    assert record["tls"]["subject"] is not None
+
+
+def test_ws_proxy_wins_and_no_proxy_bypasses(run: Run, open_proxy: int, echo: EchoServer) -> None:
+    env = {"ws_proxy": f"http://127.0.0.1:{open_proxy}", "http_proxy": "http://127.0.0.1:1"}
+    code, record = probe_json(run, f"ws://127.0.0.1:{echo.port}/", env=env)
+    assert (code, record["proxy"]["source"]) == (0, "ws_proxy")
+    code, record = probe_json(
+        run, f"ws://127.0.0.1:{echo.port}/", env={**env, "no_proxy": "localhost,127.0.0.0/8"}
+    )
+    assert code == 0
+    assert record["proxy"]["url"] is None
+    assert record["proxy"]["reason"] == "no_proxy matches '127.0.0.0/8', so ws_proxy is not used"
+    code, record = probe_json(run, "--proxy", "", f"ws://127.0.0.1:{echo.port}/", env=env)
+    assert code == 0
+    assert record["proxy"]["reason"] == "--proxy '' ignores the proxy environment variables"
+
+
+def test_upper_case_http_proxy_is_ignored_as_curl_does(run: Run, echo: EchoServer) -> None:
+    code, record = probe_json(
+        run, f"ws://127.0.0.1:{echo.port}/", env={"HTTP_PROXY": "http://127.0.0.1:1"}
+    )
+    assert (code, record["proxy"]["url"]) == (0, None)
+
+
+def test_basic_auth_refused_then_accepted(run: Run, auth_proxy: int, echo: EchoServer) -> None:
+    url = f"ws://127.0.0.1:{echo.port}/"
+    code, record = probe_json(run, "-x", f"http://127.0.0.1:{auth_proxy}", url)
+    assert (code, record["outcome"]) == (6, "proxy_failed")
+    message = record["findings"][-1]["message"]
+    assert message.startswith(
+        f"the proxy http://127.0.0.1:{auth_proxy} refused CONNECT 127.0.0.1:{echo.port}: 407"
+    )
+    assert "Proxy-Authenticate: Basic" in message
+    result = run(
+        "probe", "--timeout", "5", "-x", f"http://alice:s3cret-pass@127.0.0.1:{auth_proxy}", url,
+        env=NO_PROXY_ENV,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stdout
+    assert "s3cret-pass" not in result.stdout + result.stderr
+    assert f"via proxy http://alice@127.0.0.1:{auth_proxy}" in result.stdout
+    code, record = probe_json(run, "-x", f"http://alice:wrong@127.0.0.1:{auth_proxy}", url)
+    assert code == 6
+    assert "the credentials in the proxy URL were refused" in record["findings"][-1]["message"]
+
+
+def test_a_proxy_that_refuses_the_port(run: Run, tmp_path: Path, echo: EchoServer) -> None:
+    with tinyproxy(tmp_path, "ConnectPort 443") as port:
+        code, record = probe_json(
+            run, "-x", f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{echo.port}/"
+        )
+    assert (code, record["outcome"]) == (6, "proxy_failed")
+    assert ": 403 " in record["findings"][-1]["message"]
+    assert record["proxy"]["status"] == 403
+
+
+def test_an_unreachable_proxy(run: Run, echo: EchoServer) -> None:
+    dead = free_port()
+    code, record = probe_json(run, "-x", f"http://127.0.0.1:{dead}", f"ws://127.0.0.1:{echo.port}/")
+    assert (code, record["outcome"]) == (6, "proxy_failed")
+    assert record["findings"][-1]["message"].startswith(
+        f"cannot connect to the proxy at 127.0.0.1:{dead}"
+    )
+
+
+@pytest.mark.parametrize("scheme", ["socks5", "socks5h"])
+def test_through_socks5(run: Run, scheme: str, echo: EchoServer) -> None:
+    with pproxy("socks5") as port:
+        code, record = probe_json(
+            run, "-x", f"{scheme}://127.0.0.1:{port}", f"ws://localhost:{echo.port}/"
+        )
+    assert (code, record["outcome"]) == (0, "ok")
+    assert record["proxy"]["url"] == f"{scheme}://127.0.0.1:{port}"
+
+
+def test_socks5_auth(run: Run, echo: EchoServer) -> None:
+    # pproxy remembers an address that has logged in, so the wrong password goes first
+    with pproxy("socks5", auth="bob:pw-1234") as port:
+        url = f"ws://127.0.0.1:{echo.port}/"
+        code, record = probe_json(run, "-x", f"socks5://bob:nope@127.0.0.1:{port}", url)
+        assert (code, record["outcome"]) == (6, "proxy_failed")
+        assert record["findings"][-1]["message"].startswith(
+            f"the SOCKS proxy socks5://bob@127.0.0.1:{port} refused the connection"
+        )
+        code, record = probe_json(run, "-x", f"socks5://bob:pw-1234@127.0.0.1:{port}", url)
+        assert (code, record["outcome"]) == (0, "ok")
+        assert "pw-1234" not in json.dumps(record)
+
+
+def test_a_socks_error_reply_is_a_proxy_failure(run: Run) -> None:
+    # pproxy replies "succeeded" before it connects, so a refusal comes from a scripted peer
+    def refuse(connection: socket.socket) -> None:
+        connection.recv(16)  # greeting
+        connection.sendall(b"\x05\x00")  # no authentication
+        connection.recv(300)  # the CONNECT request
+        connection.sendall(b"\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00")  # connection refused
+
+    with socket_server(refuse) as port:
+        code, record = probe_json(run, "-x", f"socks5h://127.0.0.1:{port}", "ws://example.test/")
+    assert (code, record["outcome"]) == (6, "proxy_failed")
+    assert "Connection refused" in record["findings"][-1]["message"]
+
+
+def test_through_an_https_proxy(
+    run: Run, ca: trustme.CA, cafile: str, tmp_path: Path, echo: EchoServer
+) -> None:
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key = tmp_path / "proxy.pem", tmp_path / "proxy.key"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    with pproxy("http+ssl", ssl_files=(cert, key)) as port:
+        code, record = probe_json(
+            run,
+            "--cacert",
+            cafile,
+            "-x",
+            f"https://127.0.0.1:{port}",
+            f"ws://127.0.0.1:{echo.port}/",
+        )
+    assert (code, record["outcome"]) == (0, "ok"), record["findings"][-1]
+    assert record["proxy"]["tls"]["version"].startswith("TLSv1")
+
+
+def test_a_bad_proxy_url_is_a_usage_error(run: Run, echo: EchoServer) -> None:
+    result = run(
+        "probe", "-x", "ftp://127.0.0.1:21", f"ws://127.0.0.1:{echo.port}/", env=NO_PROXY_ENV
+    )
+    assert result.exit_code == 2
+    assert "the proxy scheme 'ftp' is not one of" in result.stderr
