@@ -205,15 +205,14 @@ class Intermediary:
                 self.product.idle
             )
         if self.answered:
-            said = (
-                "it could not reach the application or got no valid answer from it"
-                if status in GATEWAY_FAILURES
-                else "the request did not reach the application"
-            )
-            return (
-                f"answered by {self.name} ({self.evidence}), not by the WebSocket application:"
-                f" {said}; {self.product.fix}"
-            )
+            said = f"answered by {self.name} ({self.evidence}), not by the WebSocket application"
+            if status in GATEWAY_FAILURES:
+                return (
+                    f"{said}: it could not reach the application or got no valid answer from"
+                    " it; check that the application runs where the proxy forwards to (the"
+                    " proxy's error log says why)"
+                )
+            return f"{said}: the request did not reach the application; {self.product.fix}"
         return (
             f"the response came through {self.name} ({self.evidence}); if the application"
             f" behind it speaks WebSocket, the proxy did not pass the upgrade: {self.product.fix}"
