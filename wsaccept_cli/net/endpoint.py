@@ -146,6 +146,7 @@ def check(url: str, settings: Settings) -> Checked:
     target, request = settings.request(url, settings.headers)
     route = settings.route(target)
     redirects: list[dict[str, Any]] = []
+    hops: list[Finding] = []
     seen = {target.full_url}
     headers = settings.headers
     while True:
@@ -157,9 +158,9 @@ def check(url: str, settings: Settings) -> Checked:
             break
         hop, to, problem = _next_hop(target, location, report, len(redirects), seen, settings)
         redirects.append(hop)
+        hops.append(report.findings.pop())
         if problem is not None:
             report.findings.append(problem)
-            report.verdict = verdict(report.findings)
             break
         if hop["host_changed"]:
             headers = tuple(h for h in headers if not _is_credential(h))
@@ -168,9 +169,9 @@ def check(url: str, settings: Settings) -> Checked:
             route = settings.route(target)
         except ValueError as error:  # RequestError, ProxyError
             report.findings.append(Finding("redirect.location", FAIL, "-", str(error)))
-            report.verdict = verdict(report.findings)
             break
         seen.add(target.full_url)
+    report.findings[:0] = hops
     return _checked(target, result, report, redirects, route, settings)
 
 
@@ -272,6 +273,12 @@ def _checked(
     settings: Settings,
 ) -> Checked:
     report.findings[:0] = _connection_findings(result, route)
+    last = report.findings[-1] if report.findings else None
+    if last is not None and last.rule == "response.closed" and result.tls and not route.cert:
+        last.message += (
+            " (a server that requires a TLS client certificate closes like this after a"
+            " TLS 1.3 handshake: --cert FILE --key FILE)"
+        )
     if isinstance(result.held, dict):
         report.findings += _held_findings(result.held)
     found = _intermediary(result, report)

@@ -116,8 +116,15 @@ class Session:
         from wsproto.events import Ping
 
         payload = str(len(self.pings) + 1).encode()
-        at = self.elapsed()
-        self.pings.append({"sent_at_s": round(at, 3), "rtt_ms": None, "_payload": payload})
+        at = time.monotonic()
+        self.pings.append(
+            {
+                "sent_at_s": round(at - self.started, 3),
+                "rtt_ms": None,
+                "_payload": payload,
+                "_at": at,
+            }
+        )
         self._write(self.ws.send(Ping(payload=payload)))
 
     def _read(self, wait: float) -> None:
@@ -152,7 +159,7 @@ class Session:
     def _pong(self, payload: bytes) -> None:
         for ping in self.pings:
             if ping["rtt_ms"] is None and ping["_payload"] == payload:
-                ping["rtt_ms"] = round((self.elapsed() - ping["sent_at_s"]) * 1000, 3)
+                ping["rtt_ms"] = round((time.monotonic() - ping["_at"]) * 1000, 3)
 
     def _message(self, data: str | bytes) -> None:
         if len(self.messages) >= MAX_MESSAGES:
@@ -201,4 +208,5 @@ def clean(record: dict[str, Any]) -> dict[str, Any]:
     """The record for the report, without the ping payloads kept for matching."""
     for ping in record.get("pings", []):
         ping.pop("_payload", None)
+        ping.pop("_at", None)
     return record
