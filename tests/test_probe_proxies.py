@@ -18,9 +18,9 @@ from tests.helpers import Run, socket_server
 from tests.peers import EchoServer, free_port, pproxy, tinyproxy
 from wsaccept_cli.core.proxyenv import variables_for
 
-NO_PROXY_ENV: dict[str, str | None] = {
-    name: None for name in {*variables_for(True), *variables_for(False), "no_proxy", "NO_PROXY"}
-}
+NO_PROXY_ENV: dict[str, str | None] = dict.fromkeys(
+    {*variables_for(True), *variables_for(False), "no_proxy", "NO_PROXY"}
+)
 
 
 def probe_json(

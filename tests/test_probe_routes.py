@@ -56,7 +56,8 @@ def test_a_redirect_without_l_fails_showing_the_location(run: Run, echo: EchoSer
 
 def test_l_follows_a_chain_reporting_every_hop(run: Run, echo: EchoServer) -> None:
     with socket_server(redirecting(lambda _: f"http://127.0.0.1:{echo.port}/new")) as second:
-        with socket_server(redirecting(lambda _: f"ws://localhost:{second}/b")) as first:
+        first_server = socket_server(redirecting(lambda _: f"ws://localhost:{second}/b"))
+        with first_server as first:
             code, record = probe_json(run, "-L", f"ws://127.0.0.1:{first}/a")
     assert (code, record["outcome"], record["status"]) == (0, "ok", 101)
     assert record["url"] == f"ws://127.0.0.1:{echo.port}/new"
@@ -237,9 +238,8 @@ def test_a_reset_after_the_upgrade(run: Run) -> None:
             hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
         )
         connection.sendall(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
-            + accept
-            + b"\r\n\r\n"
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
         )
         connection.recv(100)
         connection.setsockopt(
