@@ -106,7 +106,7 @@ def main() -> None:
                     "json",
                     "--parallel",
                     str(args.parallel),
-                ],  # fmt: skip
+                ],
             }
             times: dict[str, list[float]] = {name: [] for name in cases}
             peaks: dict[str, list[int]] = {name: [] for name in cases}
