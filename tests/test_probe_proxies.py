@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.helpers import Run, socket_server
+from tests.helpers import Run, read_request, socket_server
 from tests.peers import EchoServer, free_port, pproxy, tinyproxy
 from wsaccept_cli.core.proxyenv import variables_for
 
@@ -226,3 +227,88 @@ def test_a_bad_proxy_url_is_a_usage_error(run: Run, echo: EchoServer) -> None:
     )
     assert result.exit_code == 2
     assert "the proxy scheme 'ftp' is not one of" in result.stderr
+
+
+def scripted_proxy(answer: bytes) -> Any:
+    """A proxy that reads a CONNECT and answers `answer` (b"": closes)."""
+
+    def behave(connection: socket.socket) -> None:
+        read_request(connection)
+        if answer:
+            connection.sendall(answer)
+
+    return socket_server(behave)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b"", "closed the connection without answering to CONNECT"),
+        (b"SSH-2.0-OpenSSH\r\n\r\n", "answered 'SSH-2.0-OpenSSH' to CONNECT"),
+        (
+            b"HTTP/1.1 502 Bad Gateway\r\n\r\n",
+            "502 Bad Gateway (the proxy could not reach the server)",
+        ),
+    ],
+)
+def test_a_proxy_that_does_not_open_the_tunnel(run: Run, answer: bytes, message: str) -> None:
+    with scripted_proxy(answer) as port:
+        code, record = probe_json(run, "-x", f"127.0.0.1:{port}", "ws://example.test/")
+    assert (code, record["outcome"]) == (6, "proxy_failed")
+    assert message in record["findings"][-1]["message"]
+
+
+def test_an_https_proxy_with_an_untrusted_certificate(
+    run: Run, ca: trustme.CA, tmp_path: Path
+) -> None:
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key = tmp_path / "proxy.pem", tmp_path / "proxy.key"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    with pproxy("http+ssl", ssl_files=(cert, key)) as port:
+        code, record = probe_json(run, "-x", f"https://127.0.0.1:{port}", "ws://example.test/")
+    assert (code, record["outcome"]) == (6, "proxy_failed")
+    assert record["findings"][-1]["message"].startswith(
+        f"TLS with the proxy https://127.0.0.1:{port}: the server's certificate was refused"
+    )
+
+
+def test_through_socks4a(run: Run, echo: EchoServer) -> None:
+    # an address, not a name: pproxy resolves localhost to ::1, where nothing listens
+    with pproxy("socks4") as port:
+        for scheme in ("socks4", "socks4a"):
+            code, record = probe_json(
+                run, "-x", f"{scheme}://127.0.0.1:{port}", f"ws://127.0.0.1:{echo.port}/"
+            )
+            assert (code, record["outcome"]) == (0, "ok")
+
+
+def test_an_unreachable_socks_proxy_and_one_that_never_answers(run: Run) -> None:
+    dead = free_port()
+    code, record = probe_json(run, "-x", f"socks5h://127.0.0.1:{dead}", "ws://example.test/")
+    assert (code, record["outcome"]) == (6, "proxy_failed")
+    assert record["findings"][-1]["message"].startswith(
+        f"cannot connect to the proxy socks5h://127.0.0.1:{dead}"
+    )
+    with socket_server(lambda connection: connection.recv(100) and time.sleep(2)) as port:
+        result = run(
+            "probe",
+            "--format",
+            "json",
+            "--timeout",
+            "0.5",
+            "-x",
+            f"socks5h://127.0.0.1:{port}",
+            "ws://example.test/",
+            env=NO_PROXY_ENV,
+        )
+    assert (result.exit_code, json.loads(result.stdout)["outcome"]) == (5, "timeout")
+
+
+def test_a_pin_applies_through_a_proxy(run: Run, open_proxy: int, echo: EchoServer) -> None:
+    url = f"ws://pinned.example.test:{echo.port}/"
+    pin = f"pinned.example.test:{echo.port}:127.0.0.1"
+    code, record = probe_json(run, "-x", f"http://127.0.0.1:{open_proxy}", "--resolve", pin, url)
+    assert (code, record["pinned"]) == (0, [f"--resolve {pin}"])
+    code, record = probe_json(run, "-x", f"http://127.0.0.1:{open_proxy}", "ws://a..b/")
+    assert (code, record["outcome"]) == (3, "connect_failed")

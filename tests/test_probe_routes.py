@@ -257,3 +257,71 @@ def test_hold_and_ping_need_seconds(run: Run) -> None:
     result = run("probe", "--hold", "nan", "ws://x/")
     assert result.exit_code == 2
     assert free_port() > 0
+
+
+def test_a_redirect_to_what_cannot_be_probed(run: Run, echo: EchoServer) -> None:
+    with socket_server(redirecting(lambda _: "ftp://files.example/")) as port:
+        code, record = probe_json(run, "-L", f"ws://127.0.0.1:{port}/")
+    assert code == 1
+    assert rules(record, "redirect.location")[0]["message"] == (
+        "the Location 'ftp://files.example/' is not a ws:// URL"
+    )
+    with socket_server(redirecting(lambda _: "wss://secure.example/")) as port:
+        result = run(
+            "probe", "--format", "json", "-L", f"ws://127.0.0.1:{port}/",
+            env={**NO_PROXY_ENV, "https_proxy": "gopher://p"},
+        )  # fmt: skip
+    record = json.loads(result.stdout)
+    assert "(the scheme and host changes)" in rules(record, "redirect.hop")[0]["message"]
+    assert rules(record, "redirect.location")[0]["message"].startswith("https_proxy: ")
+
+
+def test_every_address_is_tried_and_a_pin_of_the_wrong_family(run: Run, echo: EchoServer) -> None:
+    pin = f"two.test:{echo.port}:127.0.0.2,127.0.0.1"
+    code, record = probe_json(run, "--resolve", pin, f"ws://two.test:{echo.port}/")
+    assert (code, record["address"]) == (0, f"127.0.0.1:{echo.port}")
+    code, record = probe_json(run, "-4", "--resolve", "six.test:80:[::1]", "ws://six.test/")
+    assert (code, record["findings"][-1]["message"]) == (
+        3, "--resolve gives no IPv4 address for six.test (-4)"
+    )  # fmt: skip
+
+
+def test_a_cert_file_that_is_no_certificate(run: Run, tmp_path: Path) -> None:
+    bogus = tmp_path / "cert.pem"
+    bogus.write_text("not a certificate\n")
+    result = run("probe", "--cert", str(bogus), "wss://127.0.0.1:9/")
+    assert result.exit_code == 2
+    assert f"--cert '{bogus}': no PEM certificate and private key that match" in result.stderr
+    result = run("probe", "--cert", str(tmp_path), "wss://127.0.0.1:9/")
+    assert result.exit_code == 2
+
+
+def test_a_client_certificate_from_another_ca(
+    run: Run, mtls: tuple[int, Path, trustme.CA], tmp_path: Path
+) -> None:
+    port, tmp, _ = mtls
+    stranger = trustme.CA().issue_cert("someone@example.test")
+    stranger.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "stranger.pem"))
+    code, record = probe_json(
+        run, "--cacert", str(tmp / "ca.pem"), "--cert", str(tmp_path / "stranger.pem"),
+        f"wss://localhost:{port}/",
+    )  # fmt: skip
+    assert (code, record["outcome"]) in ((4, "tls_failed"), (1, "handshake_failed"))
+
+
+def test_a_server_ping_is_answered_and_binary_messages_are_hex(run: Run) -> None:
+    async def handler(connection: Any) -> None:
+        await connection.ping(b"p")
+        await connection.send(b"\x00\xff")
+        await connection.wait_closed()
+
+    server = EchoServer()
+    server.handler = handler  # type: ignore[method-assign]
+    with server:
+        code, record = probe_json(run, "--send", "x", f"ws://127.0.0.1:{server.port}/")
+    assert code == 0
+    assert record["held"]["messages"][0] == {
+        **record["held"]["messages"][0],
+        "type": "binary",
+        "data": "00ff",
+    }

@@ -693,6 +693,17 @@ def probe_settings(ctx: click.Context, options: dict[str, Any]) -> Any:
         raise click.UsageError("-4 and -6 cannot be combined")
     if options["cert_key"] is not None and options["cert"] is None:
         raise click.UsageError("--key is the private key of --cert; give --cert too")
+    if options["cert"] is not None:
+        import ssl
+
+        try:
+            ssl.create_default_context().load_cert_chain(options["cert"], options["cert_key"])
+        except (OSError, ssl.SSLError) as error:
+            reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or error
+            raise click.UsageError(
+                f"--cert {options['cert']!r}: no PEM certificate and private key that match"
+                f" ({reason})"
+            ) from None
     plan = None
     if any(options[name] is not None for name in ("hold", "ping", "send")):
         from wsaccept_cli.net.hold import Plan

@@ -279,7 +279,13 @@ def _connect_tunnel(
     record.address = record.proxy["address"] = proxy_record.address
     try:
         if proxy.scheme == "https":
-            connection = start_tls(connection, proxy.host, proxy_route, deadline, proxy_record)
+            try:
+                connection = start_tls(connection, proxy.host, proxy_route, deadline, proxy_record)
+            except ProbeError as error:
+                raise ProbeError(
+                    ProbeOutcome.PROXY_FAILED,
+                    f"TLS with the proxy {proxy.display}: {error.message}",
+                ) from None
             record.proxy["tls"] = proxy_record.tls
         authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
@@ -398,13 +404,8 @@ def tls_context(route: Route) -> ssl.SSLContext:
     if route.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    if route.cert is not None:
-        try:
-            context.load_cert_chain(route.cert, route.key)
-        except (OSError, ssl.SSLError) as error:
-            raise ProbeError(
-                ProbeOutcome.TLS_FAILED, f"cannot load --cert {route.cert}: {error}"
-            ) from None
+    if route.cert is not None:  # checked before connecting (cli.probe_settings)
+        context.load_cert_chain(route.cert, route.key)
     if route.alpn:
         context.set_alpn_protocols(list(route.alpn))
     return context
