@@ -325,3 +325,14 @@ def test_a_server_ping_is_answered_and_binary_messages_are_hex(run: Run) -> None
         "type": "binary",
         "data": "00ff",
     }
+
+
+def test_a_redirect_echoing_the_password_is_redacted(run: Run, echo: EchoServer) -> None:
+    with socket_server(redirecting(lambda _: f"ws://127.0.0.1:{echo.port}/?p=hunter2-pw")) as port:
+        result = run(
+            "probe", "--format", "json", "-L", f"ws://me:hunter2-pw@127.0.0.1:{port}/",
+            env=NO_PROXY_ENV,
+        )  # fmt: skip
+    assert result.exit_code == 0
+    assert "hunter2-pw" not in result.stdout
+    assert "redacted" in json.loads(result.stdout)["redirects"][0]["location"]

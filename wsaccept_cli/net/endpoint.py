@@ -16,7 +16,7 @@ from wsaccept_cli.core.pins import Pins
 from wsaccept_cli.core.proxyenv import choose_proxy
 from wsaccept_cli.core.request import RequestTarget, probe_request
 from wsaccept_cli.core.rules import FAIL, INFO, WARN, Finding, HandshakeReport, verdict
-from wsaccept_cli.core.secrets import redact_exchange
+from wsaccept_cli.core.secrets import Redactor, redact_exchange, request_secrets
 from wsaccept_cli.net.connect import EXPIRY_WARNING_DAYS, Route
 from wsaccept_cli.net.probe import ProbeResult, outcome, probe_report, run_probe
 
@@ -145,6 +145,7 @@ def check(url: str, settings: Settings) -> Checked:
     started = time.monotonic()
     target, request = settings.request(url, settings.headers)
     route = settings.route(target)
+    secrets = request_secrets(request, target)  # the first request carries the URL's password
     redirects: list[dict[str, Any]] = []
     hops: list[Finding] = []
     seen = {target.full_url}
@@ -172,7 +173,29 @@ def check(url: str, settings: Settings) -> Checked:
             break
         seen.add(target.full_url)
     report.findings[:0] = hops
-    return _checked(target, result, report, redirects, route, settings)
+    checked = _checked(target, result, report, redirects, route, settings)
+    if not settings.show_secrets:
+        _redact_records(checked, route, secrets)
+    return checked
+
+
+def _redact_records(checked: Checked, route: Route, secrets: list[bytes]) -> None:
+    """Credentials kept out of the hops and the proxy's answer too: a Location or a proxy may
+    echo what was sent (the URL's password, the proxy's)."""
+    proxy = route.proxy.proxy if route.proxy else None
+    extra = [secret.encode() for secret in proxy.secrets()] if proxy else []
+    redactor = Redactor([*secrets, *extra])
+    for hop in checked.redirects:
+        for field in ("from", "location", "to"):
+            hop[field] = redactor.redact_text(hop[field])
+    record = checked.result.proxy
+    if record is not None and "response" in record:
+        record["response"] = [redactor.redact_text(line) for line in record["response"]]
+    for finding in checked.report.findings:
+        finding.message = redactor.redact_text(finding.message)
+    checked.request, checked.response = redactor.redact(checked.request), redactor.redact(
+        checked.response)  # fmt: skip
+    checked.url = checked.report.handshake.url = redactor.redact_text(checked.url)
 
 
 def _probe_once(
