@@ -95,3 +95,10 @@ def test_the_summary_table_on_a_terminal(echo: EchoServer) -> None:
     assert lines[0].split() == ["outcome", "status", "ms", "url", "(first", "failure)"]
     assert lines[1].split()[:2] == ["ok", "101"]
     assert lines[-1] == "2 URLs: 2 ok"
+
+
+def test_the_table_counts_skipped_lines(echo: EchoServer) -> None:
+    listing = f"ws://127.0.0.1:{echo.port}/\nnot a url\n".encode()
+    done = run_script(["probe", "--format", "rich", "--file", "-"], stdin=listing)
+    assert done.stdout.decode().splitlines()[-1] == "2 URLs: 1 ok, 1 skipped"
+    assert done.returncode == 2

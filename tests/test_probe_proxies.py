@@ -312,3 +312,16 @@ def test_a_pin_applies_through_a_proxy(run: Run, open_proxy: int, echo: EchoServ
     assert (code, record["pinned"]) == (0, [f"--resolve {pin}"])
     code, record = probe_json(run, "-x", f"http://127.0.0.1:{open_proxy}", "ws://a..b/")
     assert (code, record["outcome"]) == (3, "connect_failed")
+
+
+def test_a_proxy_that_never_answers_connect(run: Run) -> None:
+    with socket_server(lambda connection: (read_request(connection), time.sleep(2))) as port:
+        result = run(
+            "probe", "--format", "json", "--timeout", "0.5", "-x", f"http://127.0.0.1:{port}",
+            "ws://example.test/", env=NO_PROXY_ENV,
+        )  # fmt: skip
+    record = json.loads(result.stdout)
+    assert (result.exit_code, record["outcome"]) == (5, "timeout")
+    assert record["findings"][-1]["message"] == (
+        f"the proxy http://127.0.0.1:{port} did not answer CONNECT example.test:80 in time"
+    )

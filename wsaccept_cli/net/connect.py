@@ -277,6 +277,7 @@ def _connect_tunnel(
         raise ProbeError(ProbeOutcome.PROXY_FAILED, f"{error.message} (the proxy)") from None
     assert record.proxy is not None
     record.address = record.proxy["address"] = proxy_record.address
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         if proxy.scheme == "https":
             try:
@@ -287,7 +288,6 @@ def _connect_tunnel(
                     f"TLS with the proxy {proxy.display}: {error.message}",
                 ) from None
             record.proxy["tls"] = proxy_record.tls
-        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
         credentials = proxy.basic_credentials()
         if credentials is not None:
@@ -302,7 +302,10 @@ def _connect_tunnel(
     except OSError as error:
         connection.close()
         if isinstance(error, TimeoutError):
-            raise
+            raise ProbeError(
+                ProbeOutcome.TIMEOUT,
+                f"the proxy {proxy.display} did not answer CONNECT {authority} in time",
+            ) from None
         raise ProbeError(
             ProbeOutcome.PROXY_FAILED,
             f"the proxy {proxy.display} broke the connection: {error.strerror or error}",
