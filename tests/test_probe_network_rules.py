@@ -87,11 +87,14 @@ def test_proxy_urls() -> None:
     assert ProxyURL("socks5://p").port == 1080
     assert ProxyURL("socks4a://[::1]:9").display == "socks4a://[::1]:9"
     assert ProxyURL("http://p").basic_credentials() is None
+    assert ProxyURL("http://b\u00fccher.example").host == "xn--bcher-kva.example"
+    assert ProxyURL("http://u:\udcff@p").basic_credentials() == "Basic dTr/"
     for bad, message in [
         ("ftp://p", "the proxy scheme 'ftp' is not one of"),
         ("http://u:secret@:1", "'http://u:…@:1': the proxy URL has no host"),
         ("http://p:0", "the proxy port is not a TCP port"),
         ("http://p\r\n:1", "control character"),
+        ("http://\udcff:1", "the proxy host is not a host name"),
     ]:
         with pytest.raises(ProxyError, match=re.escape(message)):
             ProxyURL(bad)

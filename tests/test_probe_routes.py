@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.helpers import Run, read_request, socket_server
+from tests.helpers import Run, read_request, run_script, socket_server
 from tests.peers import EchoServer, free_port
 from tests.test_probe_proxies import NO_PROXY_ENV
 
@@ -336,3 +336,10 @@ def test_a_redirect_echoing_the_password_is_redacted(run: Run, echo: EchoServer)
     assert result.exit_code == 0
     assert "hunter2-pw" not in result.stdout
     assert "redacted" in json.loads(result.stdout)["redirects"][0]["location"]
+
+
+def test_send_text_that_is_not_utf8_is_a_usage_error() -> None:
+    done = run_script([b"probe", b"--send", b"\xff\xfe", b"ws://127.0.0.1:9/"])  # type: ignore[list-item]
+    assert done.returncode == 2
+    assert b"--send: TEXT is not valid UTF-8" in done.stderr
+    assert b"Traceback" not in done.stderr

@@ -704,6 +704,11 @@ def probe_settings(ctx: click.Context, options: dict[str, Any]) -> Any:
                 f"--cert {options['cert']!r}: no PEM certificate and private key that match"
                 f" ({reason})"
             ) from None
+    if options["send"] is not None:
+        try:
+            options["send"].encode("utf-8")
+        except UnicodeEncodeError:
+            raise click.UsageError("--send: TEXT is not valid UTF-8 (RFC 6455 §5.6)") from None
     plan = None
     if any(options[name] is not None for name in ("hold", "ping", "send")):
         from wsaccept_cli.net.hold import Plan

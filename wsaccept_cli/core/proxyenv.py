@@ -72,7 +72,7 @@ class ProxyURL:
         """`Basic …` for Proxy-Authorization (RFC 9110 §11.7.1, RFC 7617), or None."""
         if self.user is None:
             return None
-        pair = f"{self.user}:{self.password or ''}".encode()
+        pair = f"{self.user}:{self.password or ''}".encode("utf-8", "surrogateescape")
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
     def secrets(self) -> list[str]:
@@ -101,6 +101,10 @@ def _host_port(hostport: str, default: int, text: str) -> tuple[str, int]:
         host, _, port_text = hostport.partition(":")
     if not host:
         raise ProxyError(f"{_hide_password(text)!r}: the proxy URL has no host")
+    try:
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        raise ProxyError(f"{_hide_password(text)!r}: the proxy host is not a host name") from None
     if not port_text:
         return host.lower(), default
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
