@@ -118,7 +118,7 @@ def test_pins() -> None:
     assert pins.addresses("other", 80) == (["127.0.0.1"], "*:80:127.0.0.1")
     assert pins.addresses("other", 81) is None
     assert Pins.parse(("+[::1]:80:::1",)).addresses("::1", 80) == (["::1"], "+[::1]:80:::1")
-    for resolve in (":80:1.2.3.4", "h:x:1.2.3.4", "h:80:nope", "h:80"):
+    for resolve in (":80:1.2.3.4", "h:x:1.2.3.4", "h:80:nope", "h:80", "b\u00fccher:80:::1"):
         with pytest.raises(PinError):
             Pins.parse((resolve,))
 

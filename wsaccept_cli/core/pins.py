@@ -35,6 +35,8 @@ def _split(text: str, parts: int, option: str, form: str) -> list[str]:
     fields.append(current)
     if len(fields) != parts or any(char in text for char in "\r\n\x00 \t"):
         raise PinError(f"{option}: {text!r} is not {form}")
+    if not text.isascii():
+        raise PinError(f"{option}: {text!r} is not ASCII; give a host in its punycode form")
     return fields
 
 
