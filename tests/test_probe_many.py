@@ -102,3 +102,9 @@ def test_the_table_counts_skipped_lines(echo: EchoServer) -> None:
     done = run_script(["probe", "--format", "rich", "--file", "-"], stdin=listing)
     assert done.stdout.decode().splitlines()[-1] == "2 URLs: 1 ok, 1 skipped"
     assert done.returncode == 2
+
+
+def test_an_endless_line_in_the_file_is_an_error(run: Run) -> None:
+    result = run("probe", "--file", "-", input="ws://a/" + "x" * 70000 + "\n", env=NO_PROXY_ENV)
+    assert result.exit_code == 2
+    assert "error: stdin line 1 is longer than 8192 bytes" in result.stderr

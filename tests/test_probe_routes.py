@@ -8,6 +8,7 @@ import datetime
 import json
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -343,3 +344,57 @@ def test_send_text_that_is_not_utf8_is_a_usage_error() -> None:
     assert done.returncode == 2
     assert b"--send: TEXT is not valid UTF-8" in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+def upgrading_then(frames: bytes) -> Callable[[socket.socket], None]:
+    """A scripted server: a valid 101, then `frames` as they are, then it waits."""
+
+    def behave(connection: socket.socket) -> None:
+        import base64
+        import hashlib
+
+        request = read_request(connection)
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in request.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key")
+        )
+        guid = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+        accept = base64.b64encode(hashlib.sha1(key + guid).digest())
+        connection.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n" + frames
+        )
+        time.sleep(1)
+
+    return behave
+
+
+def test_a_frame_that_breaks_the_protocol_ends_the_session(run: Run) -> None:
+    with socket_server(upgrading_then(b"\x83\x00")) as port:  # opcode 3 is reserved
+        code, record = probe_json(run, "--hold", "2", f"ws://127.0.0.1:{port}/")
+    assert (code, record["held"]["ended"], record["held"]["close_code"]) == (
+        0,
+        "protocol_error",
+        1002,
+    )
+    assert rules(record, "session.end")[0]["status"] == "warn"
+
+
+def test_at_most_a_hundred_messages_are_kept(run: Run) -> None:
+    with socket_server(upgrading_then(b"\x81\x01a" * 150)) as port:
+        code, record = probe_json(run, "--hold", "0.5", f"ws://127.0.0.1:{port}/")
+    assert (code, len(record["held"]["messages"])) == (0, 100)
+
+
+def test_tls_failure_hints() -> None:
+    from wsaccept_cli.net.connect import Route, tls_failure
+
+    error = ssl.SSLError(1, "alert")
+    error.reason = "TLSV13_ALERT_CERTIFICATE_REQUIRED"  # type: ignore[misc]
+    assert tls_failure(error, Route()).endswith("(the server may require a client certificate:"
+                                                " --cert FILE --key FILE)")  # fmt: skip
+    error.reason = "SSLV3_ALERT_BAD_CERTIFICATE"  # type: ignore[misc]
+    assert tls_failure(error, Route(cert="c.pem")).endswith(
+        "(the server refused the client certificate given with --cert)"
+    )

@@ -140,21 +140,18 @@ class Session:
 
     def _feed(self, data: bytes) -> None:
         from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
-        from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
-        try:
-            self.ws.receive_data(data)
-            for event in self.ws.events():
-                if isinstance(event, Ping):
-                    self._write(self.ws.send(event.response()))
-                elif isinstance(event, Pong):
-                    self._pong(bytes(event.payload))
-                elif isinstance(event, (TextMessage, BytesMessage)):
-                    self._message(event.data if isinstance(event.data, str) else bytes(event.data))
-                elif isinstance(event, CloseConnection):
-                    self._peer_closed(event)
-        except (LocalProtocolError, RemoteProtocolError) as error:
-            self._ended("protocol_error", reason=str(error))
+        self.ws.receive_data(data)
+        for event in self.ws.events():
+            if isinstance(event, Ping):
+                self._write(self.ws.send(event.response()))
+            elif isinstance(event, Pong):
+                self._pong(bytes(event.payload))
+            elif isinstance(event, (TextMessage, BytesMessage)):
+                self._message(event.data if isinstance(event.data, str) else bytes(event.data))
+            elif isinstance(event, CloseConnection):
+                self._peer_closed(event)
+                return
 
     def _pong(self, payload: bytes) -> None:
         for ping in self.pings:
@@ -179,6 +176,13 @@ class Session:
         )
 
     def _peer_closed(self, event: Any) -> None:
+        from wsproto.connection import ConnectionState
+
+        if self.ws.state is ConnectionState.OPEN:  # wsproto found a frame it cannot parse
+            self._ended("protocol_error", code=event.code, reason=event.reason or "")
+            with contextlib.suppress(OSError):  # fail the connection (RFC 6455 §7.1.7)
+                self._write(self.ws.send(event))
+            return
         self._ended("closed", code=event.code, reason=event.reason or "")
         with contextlib.suppress(OSError):  # echo the Close (RFC 6455 §5.5.1)
             self._write(self.ws.send(event.response()))
