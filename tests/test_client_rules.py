@@ -329,7 +329,7 @@ def test_a_leaf_certificate_as_cacert_is_named(
     code, record = probe_json(run, f"wss://localhost:{tls_port}/", "--cacert", str(other))
     assert code == 4
     assert record["findings"][-1]["message"].endswith(
-        "(--cacert FILE trusts a private CA; --insecure skips the check)"
+        "(--cacert FILE trusts a private CA; -k/--insecure skips the check)"
     )
     ca = tmp_path / "ca.pem"
     certificate_authority.cert_pem.write_to_path(str(ca))

@@ -426,7 +426,7 @@ def test_given_headers_replace_ours_and_key_is_used(run: Run) -> None:
 
     with socket_server(answering(record)) as port:
         result = run(
-            "probe", "--key", "dGhlIHNhbXBsZSBub25jZQ==", "-H", "Sec-WebSocket-Version: 8",
+            "probe", "--ws-key", "dGhlIHNhbXBsZSBub25jZQ==", "-H", "Sec-WebSocket-Version: 8",
             "-H", "X-Trace: 1", f"ws://127.0.0.1:{port}/",
         )  # fmt: skip
     request = seen[0].decode()

@@ -634,7 +634,7 @@ PROBE_OPTIONS: dict[str, Callable[[bytes, bytes], list[bytes]]] = {
     "header-name": lambda _, name: [b"-H", b"X-" + name.replace(b":", b"") + b": v"],
     "protocol": lambda value, _: [b"--protocol", value],
     "extension": lambda value, _: [b"--extension", value],
-    "key": lambda value, _: [b"--key", value],
+    "key": lambda value, _: [b"--ws-key", value],
     "url-path": lambda _, path: [b"/plain/" + path],
 }
 

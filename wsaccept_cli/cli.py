@@ -552,8 +552,37 @@ def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     return value
 
 
+def optional_seconds(
+    ctx: click.Context, param: click.Parameter, value: float | None
+) -> float | None:
+    """--hold and --ping: as --timeout when given."""
+    return None if value is None else finite_seconds(ctx, param, value)
+
+
+def pem_key_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--cert/--key must be regular files (a FIFO would be read for ever)."""
+    if value is not None and not os.path.isfile(value):
+        raise click.BadParameter(f"{value!r} is not a regular file")
+    return value
+
+
 @cli.command(short_help="Check a live server's opening handshake over ws:// or wss://.")
-@click.argument("url")
+@click.argument("urls", nargs=-1, metavar="[URL]...")
+@click.option(
+    "--file",
+    "url_file",
+    type=FilePath(allow_dash=True),
+    metavar="FILE",
+    help="Probe the URLs in FILE too, one per line ('-' for stdin; '#' starts a comment).",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1, max=1024),
+    default=16,
+    show_default=True,
+    metavar="N",
+    help="Probe up to N URLs at once (with several URLs).",
+)
 @click.option(
     "-H",
     "--header",
@@ -586,7 +615,47 @@ def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     callback=finite_seconds,
     help="Give up when the whole exchange (resolve, connect, TLS, response head) takes longer.",
 )
-@click.option("--insecure", is_flag=True, help="Skip TLS certificate checks (wss://).")
+@click.option(
+    "-x",
+    "--proxy",
+    metavar="URL",
+    help="Go through this proxy: http://, https://, socks5://, socks5h:// (socks4, socks4a),"
+    " with USER:PASSWORD@ if it asks; '' ignores the *_proxy environment variables.",
+)
+@click.option(
+    "--noproxy",
+    metavar="LIST",
+    help="Hosts reached directly, comma separated ('*' for all; overrides no_proxy).",
+)
+@click.option(
+    "-L", "--location", "follow", is_flag=True, help="Follow redirects (301, 302, 303, 307, 308)."
+)
+@click.option(
+    "--max-redirs",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="With -L, fail after N redirects.",
+)
+@click.option(
+    "--resolve",
+    multiple=True,
+    metavar="HOST:PORT:ADDR",
+    help="Connect to ADDR (comma separated addresses) for HOST:PORT instead of asking DNS.",
+)
+@click.option(
+    "--connect-to",
+    "connect_to",
+    multiple=True,
+    metavar="HOST1:PORT1:HOST2:PORT2",
+    help="Connect to HOST2:PORT2 for HOST1:PORT1; Host and TLS name stay the URL's.",
+)
+@click.option("-4", "--ipv4", "ipv4", is_flag=True, help="Use IPv4 addresses only.")
+@click.option("-6", "--ipv6", "ipv6", is_flag=True, help="Use IPv6 addresses only.")
+@click.option(
+    "-k", "--insecure", is_flag=True, help="Skip TLS certificate checks (wss://, https proxy)."
+)
 @click.option(
     "--cacert",
     type=FilePath(exists=True),
@@ -595,12 +664,45 @@ def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     help="Trust the CA certificates in FILE (PEM) for wss://.",
 )
 @click.option(
-    "--ws-key",
+    "--cert",
+    type=FilePath(exists=True),
+    callback=pem_key_file,
+    metavar="FILE",
+    help="Present this TLS client certificate (PEM; with its key unless --key).",
+)
+@click.option(
     "--key",
+    "cert_key",
+    type=FilePath(exists=True),
+    callback=pem_key_file,
+    metavar="FILE",
+    help="The private key of --cert (PEM).",
+)
+@click.option(
+    "--ws-key",
     "key",
     metavar="KEY",
     help="Send this Sec-WebSocket-Key instead of a fresh one.",
 )
+@click.option(
+    "--hold",
+    type=float,
+    metavar="SECONDS",
+    callback=lambda ctx, param, value: (
+        value if value is None else finite_seconds(ctx, param, value)
+    ),
+    help="Keep the upgraded connection SECONDS, and report how it ended.",
+)
+@click.option(
+    "--ping",
+    type=float,
+    metavar="SECONDS",
+    callback=lambda ctx, param, value: (
+        value if value is None else finite_seconds(ctx, param, value)
+    ),
+    help="Send a ping every SECONDS after the upgrade and time each pong.",
+)
+@click.option("--send", metavar="TEXT", help="Send TEXT as a message after the upgrade.")
 @click.option(
     "--show-secrets",
     is_flag=True,
@@ -610,74 +712,199 @@ def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 @verbose_option
 @output_options
 @click.pass_context
-def probe(
-    ctx: click.Context,
-    url: str,
-    headers: tuple[str, ...],
-    origin: str | None,
-    protocols: tuple[str, ...],
-    extensions: tuple[str, ...],
-    timeout: float,
-    insecure: bool,
-    cacert: str | None,
-    key: str | None,
-    show_secrets: bool,
-    verbose: bool,
-    fmt: str | None,
-    color: bool | None,
-) -> None:
+def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, parallel: int,
+          **options: Any) -> None:  # fmt: skip
     """Check a live server's opening handshake over ws:// or wss://.
 
     Sends a handshake with a fresh key, reads the response head (at most 64 KiB, within
     --timeout), checks it with the rules of 'wsaccept inspect', prints the request, the response
     and the findings, then closes politely (a Close frame with code 1000 after an upgrade).
     Certificates are checked unless --insecure. When stderr is a terminal, each step is said
-    there as it happens (resolving, connecting, TLS, request sent, waiting).
+    there as it happens (resolving, connecting, TLS, request sent, waiting). Proxies are taken
+    from -x/--proxy or the environment as curl takes them (http_proxy for ws://, https_proxy for
+    wss://, all_proxy, no_proxy; ws_proxy and wss_proxy first). With several URLs (or --file)
+    they are probed --parallel at once and each gets one line (plain) or one JSON object.
 
     \b
     Exit status: 0 the handshake is valid; 1 the server answered but a
     rule failed; 3 no connection (DNS, refused, unreachable); 4 TLS
-    failed; 5 timed out; 2 usage error.
+    failed; 5 timed out; 6 the proxy failed or refused; 2 usage error.
+    With several URLs: the worst, in the order 3, 6, 4, 5, 1, 0.
 
 
     \b
     Examples:
-      wsaccept probe ws://localhost:8080/chat
       wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
-      wsaccept probe --format json --timeout 5 "$ENDPOINT" || exit 1
+      wsaccept probe -x http://proxy.corp:3128 --hold 90 --ping 20 wss://example.com/ws
+      wsaccept probe --format json --file endpoints.txt > results.jsonl
     """
-    from wsaccept_cli.core.request import RequestError, probe_request
-    from wsaccept_cli.core.secrets import redact_exchange
-    from wsaccept_cli.net.probe import outcome, probe_report, run_probe
+    from wsaccept_cli.core.pins import PinError
+    from wsaccept_cli.core.proxyenv import ProxyError
+    from wsaccept_cli.core.request import RequestError
+
+    if not urls and url_file is None:
+        raise click.UsageError("give a URL, or --file FILE with one URL per line")
+    try:
+        settings = probe_settings(ctx, options)
+    except PinError as error:
+        raise click.UsageError(str(error)) from None
+    session = start(ctx, options["fmt"], options["color"], verbose=options["verbose"])
+    if len(urls) == 1 and url_file is None:
+        settings.progress = probe_progress(ctx, options["color"]) or settings.progress
+        try:
+            probe_one(session, urls[0], settings)
+        except (RequestError, ProxyError) as error:
+            raise InputError(str(error)) from None
+    else:
+        probe_many(ctx, session, urls, url_file, settings, parallel)
+    ctx.exit(session.finish("probe"))
+
+
+def probe_settings(ctx: click.Context, options: dict[str, Any]) -> Any:
+    """The probe's Settings from its options (PinError for a bad --resolve/--connect-to)."""
+    from wsaccept_cli.core.pins import Pins
+    from wsaccept_cli.net.endpoint import Settings
+
+    if options["ipv4"] and options["ipv6"]:
+        raise click.UsageError("-4 and -6 cannot be combined")
+    if options["cert_key"] is not None and options["cert"] is None:
+        raise click.UsageError("--key is the private key of --cert; give --cert too")
+    if options["cert"] is not None:
+        import ssl
+
+        try:
+            ssl.create_default_context().load_cert_chain(options["cert"], options["cert_key"])
+        except (OSError, ssl.SSLError) as error:
+            reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or error
+            raise click.UsageError(
+                f"--cert {options['cert']!r}: no PEM certificate and private key that match"
+                f" ({reason})"
+            ) from None
+    if options["send"] is not None:
+        try:
+            options["send"].encode("utf-8")
+        except UnicodeEncodeError:
+            raise click.UsageError("--send: TEXT is not valid UTF-8 (RFC 6455 §5.6)") from None
+    plan = None
+    if any(options[name] is not None for name in ("hold", "ping", "send")):
+        from wsaccept_cli.net.hold import Plan
+
+        plan = Plan(options["hold"], options["ping"], options["send"])
+    return Settings(
+        headers=options["headers"],
+        origin=options["origin"],
+        protocols=options["protocols"],
+        extensions=options["extensions"],
+        key=options["key"],
+        timeout=options["timeout"],
+        proxy=options["proxy"],
+        noproxy=options["noproxy"],
+        environ=environment(ctx).environ,
+        pins=Pins.parse(options["resolve"], options["connect_to"]),
+        family=4 if options["ipv4"] else 6 if options["ipv6"] else 0,
+        insecure=options["insecure"],
+        cacert=options["cacert"],
+        cert=options["cert"],
+        cert_key=options["cert_key"],
+        follow=options["follow"],
+        max_redirs=options["max_redirs"],
+        show_secrets=options["show_secrets"],
+        hold=plan,
+    )
+
+
+def probe_one(session: Session, url: str, settings: Any) -> None:
+    """One URL: its whole report."""
+    from wsaccept_cli.net.endpoint import check
     from wsaccept_cli.ui.views import ProbeView
 
-    try:
-        target, request = probe_request(
-            url, headers, origin=origin, protocols=protocols, extensions=extensions, key=key
-        )
-    except RequestError as error:
-        raise InputError(str(error)) from None
-    session = start(ctx, fmt, color, verbose=verbose)
-    shown_url = target.full_url if show_secrets else target.display_url
-    result = run_probe(
-        target,
-        request,
-        timeout=timeout,
-        insecure=insecure,
-        cacert=cacert,
-        url=shown_url,
-        **probe_progress(ctx, color),
-    )
-    report = probe_report(result)
-    exchange = (result.request, result.response)
-    if not show_secrets:
-        exchange = redact_exchange(target, result.request, result.response, report)
-    session.tally.outcome = ended = outcome(result, report)
+    checked = check(url, settings)
+    session.tally.outcome = checked.outcome
+    result = checked.result
+    view = ProbeView(
+        checked.request, checked.response, checked.report, checked.outcome,
+        result.address, result.timings, checked.extra(), sent=result.sent,
+    )  # fmt: skip
     rendering = session.rendering()
-    view = ProbeView(*exchange, report, ended, result.address, result.timings, sent=result.sent)
     rendering.probe(view)
     session.emit(rendering.take())
-    ctx.exit(session.finish("probe"))
+
+
+def probe_many(
+    ctx: click.Context,
+    session: Session,
+    urls: tuple[str, ...],
+    url_file: str | None,
+    settings: Any,
+    parallel: int,
+) -> None:
+    """Several URLs, probed `parallel` at once, reported in input order: JSON one object
+    each, plain one line each, a table on a terminal; the worst outcome is the exit status."""
+    from wsaccept_cli.net.many import check_all, worst
+    from wsaccept_cli.ui.many import ManyWriter
+    from wsaccept_cli.ui.views import ProbeView
+
+    writer = ManyWriter(session.spec.fmt)
+    session.stdout.write(writer.start())
+    outcomes = []
+    bad = 0
+    with open_capture(ctx, url_file) if url_file else nullcontext_lines() as (read, name):
+        lines = url_lines(urls, read if url_file else None, name)
+        for where, url, checked in check_all(lines, settings, parallel):
+            if isinstance(checked, str):
+                bad += 1
+                session.diagnostics.say("error", where, checked)
+                continue
+            outcomes.append(checked.outcome)
+            if session.spec.fmt == "json":
+                view = ProbeView(
+                    checked.request, checked.response, checked.report, checked.outcome,
+                    checked.result.address, checked.result.timings, checked.extra(),
+                )  # fmt: skip
+                rendering = session.rendering()
+                rendering.probe(view)
+                session.emit(rendering.take())
+            else:
+                session.stdout.write(writer.row(url, checked))
+    session.stdout.write(writer.end(outcomes, bad))
+    session.tally.results += len(outcomes)
+    session.tally.outcome = worst(outcomes)
+    if bad:
+        session.diagnostics.summary("error", f"{bad} URL{'s' if bad != 1 else ''} skipped")
+        session.tally.outcome = None
+        session.tally.bad_lines = bad
+        ctx.exit(ExitCode.USAGE)
+
+
+@contextmanager
+def nullcontext_lines() -> Iterator[tuple[None, str]]:
+    yield None, "arguments"
+
+
+def url_lines(
+    urls: tuple[str, ...], read: Callable[[int], bytes] | None, name: str
+) -> Iterator[tuple[str, str]]:
+    """(where, URL) for each argument, then each line of the file that is not blank or a
+    comment; a line is at most 8 KiB (a longer one is reported, not held)."""
+    for index, url in enumerate(urls, 1):
+        yield f"argument {index}", url
+    if read is None:
+        return
+    pending = b""
+    number = 0
+    while True:
+        chunk = read(65536)
+        pending += chunk
+        *complete, pending = pending.split(b"\n") if chunk else (*pending.split(b"\n"), b"")
+        for line in complete:
+            number += 1
+            text = line.decode("utf-8", "surrogateescape").strip()
+            if text and not text.startswith("#"):
+                yield f"{name} line {number}", text.split(" #", 1)[0].strip()
+        if not chunk:
+            return
+        if len(pending) > 8192:
+            raise InputError(f"{name} line {number + 1} is longer than 8192 bytes")
 
 
 @cli.command(short_help="Print the shell completion script for bash, zsh or fish.")
@@ -699,14 +926,14 @@ def completion(ctx: click.Context, shell: str) -> None:
     start(ctx, "plain", False).stdout.write(completion_script(shell).encode())
 
 
-def probe_progress(ctx: click.Context, color: bool | None) -> dict[str, Any]:
-    """run_probe's progress argument: lines on stderr when it is a terminal, else nothing."""
+def probe_progress(ctx: click.Context, color: bool | None) -> Callable[[str, str], None] | None:
+    """A probe's progress: lines on stderr when it is a terminal, else None (nothing)."""
     env = environment(ctx)
     if env.stderr is None or not env.stderr_is_terminal():
-        return {}
+        return None
     from wsaccept_cli.ui.progress import ProbeProgress
 
-    return {"progress": ProbeProgress(env.stderr, color=env.color(color, env.stderr))}
+    return ProbeProgress(env.stderr, color=env.color(color, env.stderr))
 
 
 def main() -> None:

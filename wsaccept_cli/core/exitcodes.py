@@ -25,6 +25,8 @@ class ExitCode:
     """probe: the TLS handshake failed (certificate refused, protocol error)."""
     TIMEOUT = 5
     """probe: no complete answer within --timeout."""
+    PROXY_FAILED = 6
+    """probe: the proxy could not be reached or refused the tunnel (407, 403, a SOCKS error)."""
     OUTPUT_FAILED = 74
     """Stdout could not be written (a full disk, an I/O error), as sysexits' EX_IOERR."""
     INTERRUPTED = 130

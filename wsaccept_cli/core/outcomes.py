@@ -20,6 +20,8 @@ class ProbeOutcome(enum.Enum):
     """The TLS handshake failed."""
     TIMEOUT = ("timeout", ExitCode.TIMEOUT)
     """No complete response head within the timeout."""
+    PROXY_FAILED = ("proxy_failed", ExitCode.PROXY_FAILED)
+    """The proxy could not be reached, or refused the tunnel (407, 403, 502, a SOCKS error)."""
 
     def __init__(self, label: str, exit_code: int) -> None:
         self.label = label

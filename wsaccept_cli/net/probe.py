@@ -11,12 +11,9 @@ checking what came takes milliseconds after the deadline at most.
 
 from __future__ import annotations
 
-import base64
 import os
-import re
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable
 
@@ -27,6 +24,18 @@ from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request import RequestTarget
 from wsaccept_cli.core.rules import FAIL, INFO, Finding, HandshakeReport, check_handshake
 from wsaccept_cli.core.wording import plural
+from wsaccept_cli.net.connect import (
+    Connected,
+    Deadline,
+    ProbeError,
+    Progress,
+    Route,
+    no_progress,
+    open_connection,
+    tls_failure,
+)
+from wsaccept_cli.net.connect import ms as _ms
+from wsaccept_cli.net.connect import send_all as _send_all
 
 MAX_HEAD = 64 * 1024  # the response head, its blank line included
 MAX_BODY = 4 * 1024
@@ -36,57 +45,21 @@ RECV_SIZE = 16 * 1024
 BODY_WAIT = 0.2  # for a refusal's body after its head, in all (not per piece)
 CLOSE_WAIT = 0.5  # for the echo of our Close frame, in all
 
-# What the probe is doing, as it happens, for a person watching: an event name ("resolving",
-# "connecting", "connected", "tls", "tls_done", "sent", "waiting", "received") and its detail
-# (a host, an address, a TLS version, a byte count). The ui decides whether and how to show it.
-Progress = Callable[[str, str], None]
 
-
-def _no_progress(event: str, detail: str) -> None:
-    """Progress nobody watches."""
-
-
-class ProbeError(Exception):
-    """How a probe ended early: an outcome and a sentence."""
-
-    def __init__(self, outcome: ProbeOutcome, message: str) -> None:
-        super().__init__(message)
-        self.outcome = outcome
-        self.message = message
-
-
-class ProbeResult:
+class ProbeResult(Connected):
     """Everything a probe saw. `outcome` is decided by the caller once the rules have run."""
 
     def __init__(self, url: str, request: bytes) -> None:
+        super().__init__()  # address, pinned, proxy, tls, timings
         self.url = url
         self.request = request
         self.response = b""
         self.body = b""
-        self.address: str | None = None
         self.error: ProbeError | None = None
         self.sent = False  # the whole request went out
         self.head_complete = False
         self.head_cut = False
-        self.timings: dict[str, float | None] = {
-            "connect_ms": None,
-            "tls_ms": None,
-            "first_byte_ms": None,
-            "total_ms": None,
-        }
-
-
-class Deadline:
-    """One timeout for the whole probe, handed out as what is left of it."""
-
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        return left
+        self.held: object = None  # what --hold/--ping/--send saw after the upgrade
 
 
 def run_probe(
@@ -97,21 +70,23 @@ def run_probe(
     insecure: bool = False,
     cacert: str | None = None,
     url: str = "",
-    progress: Progress = _no_progress,
+    route: Route | None = None,
+    after_upgrade: Callable[[socket.socket, ProbeResult], None] | None = None,
+    progress: Progress = no_progress,
 ) -> ProbeResult:
-    """Connect, send `request`, read the response head, close politely; never raises. Each
-    step is told to `progress` as it begins (or ends, for a connection and the request)."""
+    """Connect, send `request`, read the response head, close politely; never raises.
+
+    `route` says how to connect (net.connect); `after_upgrade`, when given, takes over the
+    upgraded connection instead of the polite close (probe --hold/--ping/--send). Each step is
+    told to `progress` as it begins (or ends, for a connection and the request)."""
     result = ProbeResult(url, request)
     deadline = Deadline(timeout)
     started = time.monotonic()
     connection: socket.socket | None = None
     try:
-        connection = _connect(target, deadline, result, started, progress)
-        if target.secure:
-            progress("tls", target.host)
-            connection = _start_tls(connection, target, deadline, result, insecure, cacert)
-            version = connection.version() if isinstance(connection, ssl.SSLSocket) else None
-            progress("tls_done", version or "TLS")
+        route = route or Route(insecure=insecure, cacert=cacert)
+        route.progress = progress
+        connection = open_connection(target, route, deadline, result, started)
         _send_all(connection, request, deadline)
         sent = time.monotonic()
         result.sent = True
@@ -121,6 +96,8 @@ def run_probe(
         progress("received", str(len(result.response)))
         if result.head_complete and not _is_upgrade(result.response):
             _read_body(connection, result, deadline)
+        elif result.head_complete and after_upgrade is not None:
+            after_upgrade(connection, result)
         elif result.head_complete:
             _close_politely(connection, deadline)
     except ProbeError as error:
@@ -128,9 +105,7 @@ def run_probe(
     except TimeoutError:
         result.error = ProbeError(ProbeOutcome.TIMEOUT, _timeout_message(result, timeout))
     except ssl.SSLError as error:
-        result.error = ProbeError(
-            ProbeOutcome.TLS_FAILED, f"TLS failed: {error.reason or error}{_plain_hint(error)}"
-        )
+        result.error = ProbeError(ProbeOutcome.TLS_FAILED, tls_failure(error, route or Route()))
     except OSError as error:
         reason = error.strerror or str(error)
         if result.timings["connect_ms"] is None:
@@ -148,23 +123,8 @@ def run_probe(
     return result
 
 
-# What OpenSSL says when the server answers a ClientHello in plain text (an HTTP 400).
-_PLAIN_REPLY_REASONS = frozenset(
-    ["WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"]
-)
-
-
-def _plain_hint(error: ssl.SSLError) -> str:
-    if error.reason in _PLAIN_REPLY_REASONS:
-        return (
-            " (the server answered in plain text, not TLS: it speaks plain HTTP on this port,"
-            " so try a ws:// URL)"
-        )
-    return ""
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)
+def _bytes(data: bytes) -> str:
+    return plural(len(data), "byte")
 
 
 def _timeout_message(result: ProbeResult, timeout: float) -> str:
@@ -174,181 +134,6 @@ def _timeout_message(result: ProbeResult, timeout: float) -> str:
         got = _bytes(result.response)
         return f"the response head was not complete within {timeout:g} s ({got} came)"
     return f"the server sent nothing within {timeout:g} s"
-
-
-def _resolve(target: RequestTarget, deadline: Deadline) -> list[tuple[int, tuple[str, int]]]:
-    """The addresses of the host, in the resolver's order, within the deadline.
-
-    A host that is no DNS name (an empty label, one over 63 bytes: `host_problem`) fails here
-    without a lookup, as a browser's does; one that the resolver's IDNA step refuses anyway
-    (getaddrinfo raises UnicodeError, a ValueError, in its thread) fails the same way rather
-    than as a traceback from the thread and a wait for the timeout."""
-    if target.host_problem is not None:
-        raise ProbeError(
-            ProbeOutcome.CONNECT_FAILED, f"cannot resolve {target.host}: {target.host_problem}"
-        )
-    answer: list[object] = []
-
-    def lookup() -> None:
-        try:
-            answer.append(socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM))
-        except (OSError, ValueError) as error:  # ValueError: a name IDNA cannot encode
-            answer.append(error)
-
-    worker = threading.Thread(target=lookup, daemon=True)
-    worker.start()
-    worker.join(deadline.left())
-    if not answer:
-        raise TimeoutError
-    found = answer[0]
-    if isinstance(found, OSError):
-        reason = found.strerror if isinstance(found, socket.gaierror) else str(found)
-        raise ProbeError(ProbeOutcome.CONNECT_FAILED, f"cannot resolve {target.host}: {reason}")
-    if isinstance(found, ValueError):  # a label over 63 characters, an empty one, a bad character
-        detail = str(found).rpartition("UnicodeError: ")[2].rstrip(")") or "not a host name"
-        raise ProbeError(
-            ProbeOutcome.CONNECT_FAILED,
-            f"cannot resolve {_escaped(target.host)}: not a valid host name ({_escaped(detail)})",
-        )
-    assert isinstance(found, list)
-    return [(family, address[:2]) for family, _, _, _, address in found]
-
-
-def _connect(
-    target: RequestTarget,
-    deadline: Deadline,
-    result: ProbeResult,
-    started: float,
-    progress: Progress = _no_progress,
-) -> socket.socket:
-    """A TCP connection to the first address that takes one, as clients try them in turn.
-
-    Each address gets an equal share of the time left, so one that swallows packets does not
-    use up the time of the ones after it."""
-    failures = []
-    progress("resolving", target.host)
-    addresses = _resolve(target, deadline)
-    for index, (family, address) in enumerate(addresses):
-        progress("connecting", _show_address(address))
-        connection = socket.socket(family, socket.SOCK_STREAM)
-        connection.settimeout(deadline.left() / (len(addresses) - index))
-        try:
-            connection.connect(address)
-        except TimeoutError:
-            connection.close()
-            if index == len(addresses) - 1:
-                raise
-            failures.append(f"{_show_address(address)}: timed out")
-            continue
-        except OSError as error:
-            connection.close()
-            failures.append(f"{_show_address(address)}: {error.strerror or error}")
-            continue
-        result.address = _show_address(address)
-        result.timings["connect_ms"] = _ms(time.monotonic() - started)
-        progress("connected", result.address)
-        return connection
-    raise ProbeError(ProbeOutcome.CONNECT_FAILED, f"cannot connect to {'; '.join(failures)}")
-
-
-def _bytes(data: bytes) -> str:
-    return plural(len(data), "byte")
-
-
-def _escaped(text: str) -> str:
-    """`text`, or when it holds something that cannot be printed (a lone surrogate from an
-    undecodable argument, a control character) its escaped form, for a message about a name."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
-
-
-def _show_address(address: tuple[str, int]) -> str:
-    host, port = address
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _start_tls(
-    connection: socket.socket,
-    target: RequestTarget,
-    deadline: Deadline,
-    result: ProbeResult,
-    insecure: bool,
-    cacert: str | None,
-) -> socket.socket:
-    """TLS with SNI and certificate checks (unless --insecure); ALPN http/1.1."""
-    try:
-        context = ssl.create_default_context(cafile=cacert)
-    except (OSError, ssl.SSLError) as error:
-        raise ProbeError(
-            ProbeOutcome.TLS_FAILED, f"cannot load --cacert {cacert}: {error}"
-        ) from None
-    if insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    context.set_alpn_protocols(["http/1.1"])
-    began = time.monotonic()
-    connection.settimeout(deadline.left())
-    try:
-        secure = context.wrap_socket(connection, server_hostname=target.host)
-    except ssl.SSLCertVerificationError as error:
-        raise ProbeError(
-            ProbeOutcome.TLS_FAILED,
-            f"the server's certificate was refused: {error.verify_message or error.reason}"
-            f"{_leaf_hint(cacert)}",
-        ) from None
-    result.timings["tls_ms"] = _ms(time.monotonic() - began)
-    return secure
-
-
-_CERTIFICATE = re.compile(
-    rb"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----"
-)
-_BASIC_CONSTRAINTS = b"\x06\x03\x55\x1d\x13"  # the OID 2.5.29.19, DER-encoded
-_TRUE = b"\x01\x01\xff"  # BOOLEAN TRUE
-
-
-def _leaf_hint(cacert: str | None) -> str:
-    """Why a --cacert did not help, when it can tell: a file of server (leaf) certificates,
-    none a CA, which OpenSSL does not take as an anchor of the server's chain."""
-    usual = " (--cacert FILE trusts a private CA; --insecure skips the check)"
-    if cacert is None:
-        return usual
-    try:
-        with open(cacert, "rb") as file:
-            pem = file.read(1024 * 1024)
-        blocks = [base64.b64decode(block) for block in _CERTIFICATE.findall(pem)]
-    except (OSError, ValueError):  # gone since, or a block that is not base64
-        return usual
-    if not blocks or any(_is_ca(der) for der in blocks):
-        return usual
-    return (
-        f" (--cacert {cacert} holds a server certificate, not a CA's: give the certificate of"
-        " the CA that issued the server's)"
-    )
-
-
-def _is_ca(der: bytes) -> bool:
-    """Whether a DER certificate says it is a CA (basicConstraints cA TRUE, RFC 5280
-    §4.2.1.9); one without basicConstraints (an old v1 root), or one this short reading of
-    DER cannot follow, counts as one."""
-    index = der.find(_BASIC_CONSTRAINTS)
-    if index < 0:
-        return True
-    index += len(_BASIC_CONSTRAINTS)
-    if der[index : index + 3] == _TRUE:  # the extension is critical
-        index += 3
-    if der[index : index + 1] != b"\x04" or der[index + 2 : index + 3] != b"\x30":
-        return True  # not OCTET STRING { SEQUENCE ... } with short lengths
-    return der[index + 4 : index + 7] == _TRUE  # the SEQUENCE starts with cA TRUE
-
-
-def _send_all(connection: socket.socket, data: bytes, deadline: Deadline) -> None:
-    """sendall() within the deadline: over TLS, sendall() gives each record the whole timeout
-    again, so a server that reads slowly could stretch it; here each piece gets what is left."""
-    with memoryview(data) as view:
-        sent = 0
-        while sent < len(view):
-            connection.settimeout(deadline.left())
-            sent += connection.send(view[sent:])
 
 
 def _read_head(

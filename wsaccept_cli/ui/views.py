@@ -30,9 +30,11 @@ class ProbeView:
         outcome: ProbeOutcome,
         address: str | None,
         timings: dict[str, float | None],
+        extra: dict[str, Any] | None = None,
         *,
         sent: bool = True,
     ) -> None:
+        self.extra = extra or {}  # proxy, pinned, tls, redirects, intermediary, held (#15)
         self.request = request
         self.sent = sent  # whether the request went out: its transcript is shown only then
         self.response = response
@@ -46,6 +48,9 @@ class ProbeView:
         shown = [f"{label} {self.timings[key]:.1f} ms" for key, label in names.items()
                  if self.timings[key] is not None]  # fmt: skip
         where = f"{self.address}: " if self.address else ""
+        proxy = self.extra.get("proxy") or {}
+        if proxy.get("url"):
+            where = f"via proxy {proxy['url']} ({self.address or 'no connection'}): "
         return f"{where}{', '.join(shown) or 'no connection'}; outcome: {self.outcome}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -57,6 +62,7 @@ class ProbeView:
             "request": _text_lines(self.request),
             "request_sent": self.sent,
             "response": _text_lines(self.response),
+            **self.extra,
         }
 
 

@@ -1,0 +1,53 @@
+"""The output of `probe` with several URLs, in plain and on a terminal: one line per URL (tab
+separated in plain, for `cut` and `awk`; aligned columns under a heading on a terminal, with a
+count of each outcome at the end). JSON output is the one-URL record, one per line."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from wsaccept_cli.ui.text import display, shown
+
+COLUMNS = ("outcome", "status", "ms", "url", "first failure")
+
+
+class ManyWriter:
+    """Lines for the summary of many probes; `row` takes an endpoint's Checked result."""
+
+    def __init__(self, fmt: str) -> None:
+        self.table = fmt == "rich"
+
+    def start(self) -> bytes:
+        if not self.table:
+            return b""
+        return f"{'outcome':16} {'status':>6} {'ms':>9}  url  (first failure)\n".encode()
+
+    def row(self, url: str, checked: Any) -> bytes:
+        response = checked.report.handshake.response
+        status = "" if response is None or response.status is None else str(response.status)
+        total = checked.result.timings.get("total_ms")
+        failed = [f.message for f in checked.report.findings if f.status == "fail"]
+        detail = display(failed[0]) if failed else ""
+        shown_url = display(checked.url or url)
+        label = checked.outcome.label
+        if not self.table:
+            fields = [label, shown_url, status, f"{total:.1f}" if total is not None else "", detail]
+            return ("\t".join(field.replace("\t", " ") for field in fields) + "\n").encode(
+                "utf-8", "backslashreplace"
+            )
+        ms = f"{total:.1f}" if total is not None else "-"
+        line = f"{label:16} {status or '-':>6} {ms:>9}  {shown_url}"
+        if detail:
+            line += f"  ({shown(detail)})"
+        return (line + "\n").encode("utf-8", "backslashreplace")
+
+    def end(self, outcomes: Sequence[Any], bad: int) -> bytes:
+        if not self.table:
+            return b""
+        counts = Counter(outcome.label for outcome in outcomes)
+        parts = [f"{count} {label}" for label, count in sorted(counts.items())]
+        if bad:
+            parts.append(f"{bad} skipped")
+        return f"{len(outcomes) + bad} URLs: {', '.join(parts) or 'none'}\n".encode()
