@@ -25,7 +25,11 @@ from wsaccept_cli.ui.writer import OutputError, TerminatedError, discard_stdout
 if TYPE_CHECKING:
     from wsaccept_cli.core.handshake import Capture
     from wsaccept_cli.core.lines import Block, OverlongLine
+    from wsaccept_cli.core.outcomes import ProbeOutcome
+    from wsaccept_cli.core.request import RequestTarget
     from wsaccept_cli.core.results import Item
+    from wsaccept_cli.core.rules import HandshakeReport
+    from wsaccept_cli.net.h2probe import H2Probe
 
 GENKEY_BATCH = 8192
 # --timeout: long enough for any real server, short enough that a typo (1e9) is caught.
@@ -399,7 +403,7 @@ def inspect(ctx: click.Context, capture: str | None, fmt: str | None, color: boo
     """
     from wsaccept_cli.core.capture import CaptureError, read_capture
     from wsaccept_cli.core.handshake import Capture
-    from wsaccept_cli.core.rules import inspect_handshake
+    from wsaccept_cli.core.rules_h2 import inspect_handshake
 
     if capture is None:
         stdin_or_usage_error(ctx, "FILE")
@@ -532,6 +536,18 @@ def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     help="Print credentials (Authorization, Cookie, Proxy-Authorization, a URL's password) and"
     " Set-Cookie values instead of redacting them.",
 )
+@click.option(
+    "--http2",
+    is_flag=True,
+    help="Probe over HTTP/2 (RFC 8441 extended CONNECT): TLS with ALPN h2 for wss://, cleartext"
+    " with prior knowledge for ws://.",
+)
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Probe over HTTP/1.1 and over HTTP/2 and show both verdicts side by side, with what"
+    " differs.",
+)
 @output_options
 @click.pass_context
 def probe(
@@ -546,6 +562,8 @@ def probe(
     cacert: str | None,
     key: str | None,
     show_secrets: bool,
+    http2: bool,
+    compare: bool,
     fmt: str | None,
     color: bool | None,
 ) -> None:
@@ -580,6 +598,13 @@ def probe(
         raise InputError(str(error)) from None
     session = start(ctx, fmt, color)
     shown_url = target.full_url if show_secrets else target.display_url
+    h2_options = {"timeout": timeout, "insecure": insecure, "cacert": cacert, "url": shown_url,
+                  "show_secrets": show_secrets}  # fmt: skip
+    if http2 and not compare:  # over HTTP/2 alone (RFC 8441)
+        rendering = session.rendering()
+        session.tally.outcome = probe_http2(rendering, target, request, h2_options).outcome
+        session.emit(rendering.take())
+        ctx.exit(session.finish("probe"))
     result = run_probe(
         target, request, timeout=timeout, insecure=insecure, cacert=cacert, url=shown_url
     )
@@ -590,8 +615,39 @@ def probe(
     session.tally.outcome = ended = outcome(result, report)
     rendering = session.rendering()
     rendering.probe(ProbeView(*exchange, report, ended, result.address, result.timings))
+    if compare:  # the same URL over HTTP/2, and the two verdicts side by side
+        http2_probe = probe_http2(rendering, target, request, h2_options)
+        session.tally.outcome = compared(rendering, shown_url, (ended, report), http2_probe)
     session.emit(rendering.take())
     ctx.exit(session.finish("probe"))
+
+
+def probe_http2(
+    rendering: Rendering, target: RequestTarget, request: bytes, options: dict[str, Any]
+) -> H2Probe:
+    """probe --http2: the extended CONNECT made from `request`, sent, judged and rendered."""
+    from wsaccept_cli.net.h2probe import probe_over_http2
+    from wsaccept_cli.ui.views import ProbeView
+
+    h2 = probe_over_http2(target, request, **options)
+    view = ProbeView(*h2.exchange, h2.report, h2.outcome, h2.address, h2.timings, "2", h2.settings)
+    rendering.probe(view)
+    return h2
+
+
+def compared(
+    rendering: Rendering,
+    url: str,
+    http1: tuple[ProbeOutcome, HandshakeReport],
+    http2: H2Probe,
+) -> ProbeOutcome:
+    """probe --compare: HTTP/1.1 and HTTP/2 side by side; the outcome the exit code follows."""
+    from wsaccept_cli.core.compare import Comparison, Side
+
+    sides = Side("HTTP/1.1", *http1), Side("HTTP/2", http2.outcome, http2.report)
+    comparison = Comparison(url, *sides)
+    rendering.comparison(comparison)
+    return comparison.outcome
 
 
 def main() -> None:

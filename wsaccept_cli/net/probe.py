@@ -220,8 +220,9 @@ def _start_tls(
     result: ProbeResult,
     insecure: bool,
     cacert: str | None,
+    alpn: tuple[str, ...] = ("http/1.1",),
 ) -> socket.socket:
-    """TLS with SNI and certificate checks (unless --insecure); ALPN http/1.1."""
+    """TLS with SNI and certificate checks (unless --insecure); ALPN http/1.1 (or `alpn`)."""
     try:
         context = ssl.create_default_context(cafile=cacert)
     except (OSError, ssl.SSLError) as error:
@@ -231,7 +232,7 @@ def _start_tls(
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    context.set_alpn_protocols(["http/1.1"])
+    context.set_alpn_protocols(list(alpn))
     began = time.monotonic()
     connection.settimeout(deadline.left())
     try:

@@ -22,6 +22,7 @@ from wsaccept_cli.ui.text import display, display_bytes, shown
 from wsaccept_cli.ui.views import transcript
 
 if TYPE_CHECKING:
+    from wsaccept_cli.core.compare import Comparison
     from wsaccept_cli.core.rules import HandshakeReport
     from wsaccept_cli.ui.views import ProbeView
 
@@ -145,6 +146,12 @@ class RichRenderer:
         self.console.print()
         self.handshake(probe.report)
         self.console.print(Text(probe.timing_text(), style="dim"))
+
+    def comparison(self, comparison: Comparison) -> None:
+        from wsaccept_cli.ui.render_compare import comparison_table
+
+        self.console.print()
+        self.console.print(comparison_table(comparison))
 
     def _start(self, headers: tuple[str, str, str], *, numbered: bool) -> None:
         if self.headers is None:

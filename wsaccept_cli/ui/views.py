@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from wsaccept_cli.ui.text import shown
 
 if TYPE_CHECKING:
+    from wsaccept_cli.core.compare import Comparison
     from wsaccept_cli.core.outcomes import ProbeOutcome
     from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
     from wsaccept_cli.core.rules import HandshakeReport
@@ -29,7 +30,11 @@ class ProbeView:
         outcome: ProbeOutcome,
         address: str | None,
         timings: dict[str, float | None],
+        http_version: str = "1.1",
+        settings: dict[str, int] | None = None,
     ) -> None:
+        self.http_version = http_version  # "2" for probe --http2
+        self.settings = settings  # the server's HTTP/2 SETTINGS, by name
         self.request = request
         self.response = response
         self.report = report
@@ -48,6 +53,8 @@ class ProbeView:
         return {
             **self.report.as_dict(),
             "outcome": self.outcome.label,
+            "http_version": self.http_version,
+            "settings": self.settings,
             "address": self.address,
             "timings": self.timings,
             "request": _text_lines(self.request),
@@ -93,4 +100,5 @@ if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker
         def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None: ...
         def handshake(self, report: HandshakeReport) -> None: ...
         def probe(self, probe: ProbeView) -> None: ...
+        def comparison(self, comparison: Comparison) -> None: ...
         def take(self) -> bytes: ...
