@@ -59,6 +59,8 @@ STREAM = 1  # the one stream a probe opens
 SOURCE = "probe over HTTP/2"
 # Where each phase's timeout is explained: what the server should have sent by then.
 PHASE_SECTIONS = {"settings": "RFC 9113 §3.4", "response": "RFC 8441 §5"}
+PHASE_WAITS = {"tls": "the TLS handshake", "settings": "the server's SETTINGS",
+               "response": "the response"}  # fmt: skip
 
 
 class H2ProbeResult(ProbeResult):
@@ -123,7 +125,8 @@ def run_h2_probe(
             outcome = ProbeOutcome.CONNECT_FAILED
             message = f"connection failed: {reason}"
         else:
-            message = f"the connection broke while waiting for the {result.phase}: {reason}"
+            waited = PHASE_WAITS.get(result.phase, "the close")
+            message = f"the connection broke while waiting for {waited}: {reason}"
         result.error = ProbeError(outcome, message)
     finally:
         if connection is not None:
@@ -230,6 +233,9 @@ class _Session:
         import h2.exceptions
 
         first, self.first_bytes = self.first_bytes, False
+        if first and data.startswith(b"HTTP/"):  # h2 would wait for the rest of a "frame"
+            self.result.failure = _not_http2(data, self.result.alpn, None)
+            return
         try:
             events = self.h2.receive_data(data)
         except h2.exceptions.ProtocolError as error:
@@ -268,9 +274,10 @@ class _Session:
             result.goaway = (code, event.last_stream_id, event.additional_data or b"")
 
     def close_websocket(self) -> None:
-        """A masked Close frame with code 1000 on the stream (RFC 8441 §5: from here on the
-        stream is the WebSocket's connection, RFC 6455 §5.5.1), a short wait for the server's,
-        then END_STREAM."""
+        """A masked Close frame with code 1000 on the stream, which it ends (RFC 8441 §5: the
+        stream is now the WebSocket's connection, RFC 6455 §5.5.1), and a short wait for the
+        server's Close. One DATA frame carries both, so the stream is not written to after
+        the server may have closed it (Hypercorn 0.18 fails on an END_STREAM coming then)."""
         import h2.exceptions
 
         mask = os.urandom(4)
@@ -278,14 +285,13 @@ class _Session:
         masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
         result = self.result
         try:
-            self.h2.send_data(STREAM, bytes([0x88, 0x80 | len(payload)]) + mask + masked)
+            frame = bytes([0x88, 0x80 | len(payload)]) + mask + masked
+            self.h2.send_data(STREAM, frame, end_stream=True)
             self.flush()
             self.pump(
                 lambda: result.echoed or result.ended or result.over(),
                 until=_budget(CLOSE_WAIT, self.deadline),
             )
-            self.h2.end_stream(STREAM)
-            self.flush()
         except (h2.exceptions.H2Error, OSError):
             pass
 
@@ -305,7 +311,7 @@ def _accepted(headers: list[tuple[str, str]]) -> bool:
     return len(status) == 3 and status.startswith("2")
 
 
-def _not_http2(first: bytes, alpn: str | None, error: Exception) -> Finding:
+def _not_http2(first: bytes, alpn: str | None, error: Exception | None) -> Finding:
     """The finding for bytes h2 refused: an HTTP/1.x answer to the connection preface, or a
     broken HTTP/2 peer."""
     if first.startswith(b"HTTP/"):
