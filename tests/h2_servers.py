@@ -123,8 +123,10 @@ def _answer_http1(connection: socket.socket, data: bytes) -> None:
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Accept: " + accept_of(key) + b"\r\n\r\n"
     )
-    while connection.recv(65536):
-        pass
+    while chunk := connection.recv(65536):
+        if chunk[:1] == b"\x88":  # the client's Close: echo one
+            connection.sendall(b"\x88\x02\x03\xe8")
+            return
 
 
 def h2_behaviour(
@@ -158,8 +160,10 @@ def h2_behaviour(
             for event in server.receive_data(data):
                 if isinstance(event, h2.events.RequestReceived) and answer is not None:
                     answer(server, event.stream_id, dict(event.headers))
-                elif isinstance(event, h2.events.DataReceived) and recorder is not None:
-                    recorder.data += event.data  # the client's Close: echo one, end the stream
+                elif isinstance(event, h2.events.DataReceived):
+                    if recorder is not None:
+                        recorder.data += event.data
+                    # the client's Close: echo one, end the stream
                     with contextlib.suppress(h2.exceptions.ProtocolError):
                         server.send_data(event.stream_id, b"\x88\x02\x03\xe8", end_stream=True)
                 elif isinstance(event, h2.events.StreamEnded) and recorder is not None:

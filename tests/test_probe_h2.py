@@ -424,7 +424,8 @@ def test_http2_is_imported_only_by_http2_probes() -> None:
         "    cli.main(sys.argv[1:], prog_name='wsaccept')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "sys.stderr.write(str(sorted(m for m in sys.modules if m.split('.')[0] in ('h2', 'hpack'))))\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('h2', 'hpack')]\n"
+        "sys.stderr.write(str(sorted(loaded)))\n"
     )
     with socket_server(lambda connection: connection.recv(65536) and None) as port:
         url = f"ws://127.0.0.1:{port}/"
