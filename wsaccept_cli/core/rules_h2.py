@@ -224,7 +224,7 @@ def _connection_specific(message: Message, kind: str) -> Iterator[Finding]:
     found = [name for name, _ in message.headers if name.lower() in CONNECTION_SPECIFIC]
     if found:
         yield Finding(
-            f"{kind}.h2_connection_headers",
+            f"{kind}.h2_connection",
             FAIL,
             "RFC 9113 §8.2.2",
             f"{', '.join(map(_show, found))}: connection-specific headers make an HTTP/2 message"
