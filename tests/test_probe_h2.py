@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -435,3 +436,68 @@ def test_http2_is_imported_only_by_http2_probes() -> None:
                 capture_output=True, timeout=30, env=clean_env(), check=False,
             )  # fmt: skip
             assert ("'h2'" in done.stderr.decode()) is loaded, done.stderr
+
+
+def test_tls_to_a_cleartext_server_and_a_tls_server_that_never_finishes(
+    run: Run, hypercorn_h2c: tuple[int, WebSocketApp]
+) -> None:
+    code, record = probe_h2(run, f"wss://127.0.0.1:{hypercorn_h2c[0]}/", "--insecure")
+    assert (code, record["outcome"]) == (4, "tls_failed")
+    assert finding(record, "tls_failed").startswith("fail -: TLS failed: ")
+    with socket_server(drain) as port:
+        code, record = probe_h2(run, f"wss://127.0.0.1:{port}/", "--timeout", "0.5")
+    assert (code, record["outcome"]) == (5, "timeout")
+    assert finding(record, "timeout") == "fail -: the TLS handshake did not finish within 0.5 s"
+
+
+def test_a_reset_connection(run: Run) -> None:
+    def reset_after_reading(connection: socket.socket) -> None:
+        connection.recv(65536)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    with socket_server(reset_after_reading) as port:
+        code, record = probe_h2(run, f"ws://127.0.0.1:{port}/")
+    assert (code, record["outcome"]) == (1, "handshake_failed")
+    assert finding(record, "handshake_failed").startswith(
+        "fail RFC 9113 §3.4: the connection broke while waiting for the server's SETTINGS: "
+    )
+
+
+def test_a_refusal_whose_body_never_comes(run: Run) -> None:
+    def headers_only(server: Any, stream: int, _: Any) -> None:
+        server.send_headers(stream, [(b":status", b"503")])
+
+    with h2_server(1, headers_only) as port:
+        started = time.monotonic()
+        code, record = probe_h2(run, f"ws://127.0.0.1:{port}/")
+    assert time.monotonic() - started < 2
+    assert code == 1
+    assert record["body"] == []
+    assert "the service is unavailable" in finding(record, "response.h2_status")
+
+
+def test_frames_that_break_http2(run: Run) -> None:
+    def data_on_stream_zero(server: Any, stream: int, _: Any) -> None:
+        server._data_to_send += b"\x00\x00\x01\x00\x00\x00\x00\x00\x00x"  # DATA on stream 0
+
+    with h2_server(1, data_on_stream_zero) as port:
+        code, record = probe_h2(run, f"ws://127.0.0.1:{port}/")
+    assert (code, record["outcome"]) == (1, "handshake_failed")
+    assert finding(record, "h2.protocol").startswith(
+        "fail RFC 9113 §5.4.1: the server broke the HTTP/2 protocol: "
+    )
+
+
+def test_h2_in_alpn_but_an_http11_answer(run: Run, ca: trustme.CA, ca_file: str) -> None:
+    def http11(connection: socket.socket) -> None:
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        drain(connection)
+
+    with tls_server(ca, http11, ["h2"]) as port:
+        code, record = probe_h2(run, f"wss://localhost:{port}/", "--cacert", ca_file)
+    assert code == 1
+    assert finding(record, "h2.protocol") == (
+        "fail RFC 9113 §3.2: the server chose h2 in ALPN but answered in HTTP/1.x"
+        " ('HTTP/1.1 400 Bad Request')"
+    )
