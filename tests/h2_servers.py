@@ -35,7 +35,8 @@ from tests.helpers import socket_server
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-Answer = Callable[[h2.connection.H2Connection, int, dict[bytes, bytes]], None]
+RequestHeaders = list[tuple[bytes, bytes]]
+Answer = Callable[[h2.connection.H2Connection, int, RequestHeaders], None]
 
 
 class WebSocketApp:
@@ -159,7 +160,7 @@ def h2_behaviour(
         while data:
             for event in server.receive_data(data):
                 if isinstance(event, h2.events.RequestReceived) and answer is not None:
-                    answer(server, event.stream_id, dict(event.headers))
+                    answer(server, event.stream_id, list(event.headers))
                 elif isinstance(event, h2.events.DataReceived):
                     if recorder is not None:
                         recorder.data += event.data
@@ -191,7 +192,7 @@ class StreamRecorder:
 
 
 def respond(status: bytes, *headers: tuple[bytes, bytes], body: bytes = b"") -> Answer:
-    def answer(server: h2.connection.H2Connection, stream: int, _: dict[bytes, bytes]) -> None:
+    def answer(server: h2.connection.H2Connection, stream: int, _: RequestHeaders) -> None:
         # A 2xx opens the WebSocket: the stream stays open for its frames.
         ended = not body and not status.startswith(b"2")
         server.send_headers(stream, [(b":status", status), *headers], end_stream=ended)
@@ -202,14 +203,14 @@ def respond(status: bytes, *headers: tuple[bytes, bytes], body: bytes = b"") -> 
 
 
 def reset(code: int) -> Answer:
-    def answer(server: h2.connection.H2Connection, stream: int, _: dict[bytes, bytes]) -> None:
+    def answer(server: h2.connection.H2Connection, stream: int, _: RequestHeaders) -> None:
         server.reset_stream(stream, code)
 
     return answer
 
 
 def goaway(code: int, debug: bytes) -> Answer:
-    def answer(server: h2.connection.H2Connection, stream: int, _: dict[bytes, bytes]) -> None:
+    def answer(server: h2.connection.H2Connection, stream: int, _: RequestHeaders) -> None:
         server.close_connection(code, additional_data=debug, last_stream_id=0)
 
     return answer
