@@ -35,7 +35,6 @@ class Browser:
     def __init__(self) -> None:
         self.port = 0
         self.connect: RequestHeaders = []
-        self.opened = threading.Event()
 
     def answer(
         self, server: h2.connection.H2Connection, stream: int, headers: RequestHeaders
