@@ -501,3 +501,27 @@ def test_h2_in_alpn_but_an_http11_answer(run: Run, ca: trustme.CA, ca_file: str)
         "fail RFC 9113 §3.2: the server chose h2 in ALPN but answered in HTTP/1.x"
         " ('HTTP/1.1 400 Bad Request')"
     )
+
+
+def test_a_2xx_that_ends_the_stream(run: Run) -> None:
+    def accept_and_end(server: Any, stream: int, _: Any) -> None:
+        server.send_headers(stream, [(b":status", b"200")], end_stream=True)
+
+    with h2_server(1, accept_and_end) as port:
+        code, record = probe_h2(run, f"ws://127.0.0.1:{port}/")
+    assert (code, record["outcome"]) == (1, "handshake_failed")
+    assert failures(record) == ["h2.stream_ended"]
+
+
+def test_a_graceful_goaway_still_lets_the_answer_come(run: Run) -> None:
+    def goaway_then_answer(server: Any, stream: int, _: Any) -> None:
+        # GOAWAY NO_ERROR naming this stream as the last one (h2 would send no more after it)
+        server._data_to_send += b"\x00\x00\x08\x07\x00\x00\x00\x00\x00" + struct.pack(
+            ">II", stream, 0
+        )
+        server.send_headers(stream, [(b":status", b"200"), (b"set-cookie", b"sid=abcdef; Path=/")])
+
+    with h2_server(1, goaway_then_answer) as port:
+        code, record = probe_h2(run, f"ws://127.0.0.1:{port}/")
+    assert (code, record["outcome"]) == (0, "ok")
+    assert "set-cookie: sid=[redacted; --show-secrets shows it]; Path=/" in record["response"]

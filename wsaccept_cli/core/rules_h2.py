@@ -329,3 +329,13 @@ def goaway_finding(code: int, last_stream: int | None, debug: bytes) -> Finding:
         f"the server sent GOAWAY {error_name(code)} (last stream {last_stream}) before answering"
         f" the extended CONNECT: {meaning}{said}",
     )
+
+
+def ended_at_once_finding() -> Finding:
+    return Finding(
+        "h2.stream_ended",
+        FAIL,
+        "RFC 8441 §5",
+        "the server ended the stream (END_STREAM) with its 2xx: the stream is the WebSocket's"
+        " connection, so the WebSocket is closed as it opens and the server can send nothing",
+    )

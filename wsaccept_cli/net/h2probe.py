@@ -29,6 +29,7 @@ from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport
 from wsaccept_cli.core.rules_h2 import (
     ENABLE_CONNECT_PROTOCOL,
     alpn_finding,
+    ended_at_once_finding,
     extended_connect_findings,
     goaway_finding,
     settings_by_name,
@@ -75,6 +76,7 @@ class H2ProbeResult(ProbeResult):
         self.settings: dict[int, int] | None = None  # the server's first SETTINGS
         self.response_headers: list[tuple[str, str]] | None = None
         self.ended = False  # the server ended the stream (END_STREAM)
+        self.ended_at_once = False  # ... with the HEADERS of its answer
         self.echoed = False  # the server's Close frame came back on the stream
         self.reset: int | None = None  # RST_STREAM's error code
         self.goaway: tuple[int, int | None, bytes] | None = None  # code, last stream, debug
@@ -82,8 +84,10 @@ class H2ProbeResult(ProbeResult):
         self.failure: Finding | None = None  # bytes that were not HTTP/2
 
     def over(self) -> bool:
-        """Whether the server has ended the exchange one way or another."""
-        return bool(self.closed or self.failure or self.goaway or self.reset is not None)
+        """Whether the server has ended the exchange one way or another. A GOAWAY whose last
+        stream is ours (a graceful shutdown after it) still lets the answer come."""
+        refused = self.goaway is not None and (not self.request or (self.goaway[1] or 0) < STREAM)
+        return bool(self.closed or self.failure or refused or self.reset is not None)
 
 
 def run_h2_probe(
@@ -162,6 +166,7 @@ class _Session:
     def __init__(self, connection: socket.socket, result: H2ProbeResult, deadline: Deadline):
         import h2.config
         import h2.connection
+        import h2.settings
 
         self.socket = connection
         self.result = result
@@ -171,6 +176,10 @@ class _Session:
             client_side=True, header_encoding=None, validate_inbound_headers=False
         )
         self.h2 = h2.connection.H2Connection(config)
+        # No server push, as browsers ask (RFC 9113 §6.5.2): a probe has no use for it.
+        self.h2.local_settings = h2.settings.Settings(
+            client=True, initial_values={h2.settings.SettingCodes.ENABLE_PUSH: 0}
+        )
         self.first_bytes = True
         self.sent = 0.0  # when the extended CONNECT went out
 
@@ -259,6 +268,7 @@ class _Session:
                 (name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers
             ]
             result.response = headers_text(result.response_headers)
+            result.ended_at_once = bool(event.stream_ended)
         elif isinstance(event, h2.events.DataReceived):
             self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             if _accepted(result.response_headers or []):  # WebSocket frames: ours closing
@@ -384,6 +394,8 @@ def _transport_findings(result: H2ProbeResult) -> list[Finding]:
     if result.failure is not None:
         return [result.failure]
     if result.response_headers is not None:
+        if result.ended_at_once and _accepted(result.response_headers):
+            return [ended_at_once_finding()]
         return []
     if result.reset is not None:
         return [stream_reset_finding(result.reset)]
