@@ -584,6 +584,7 @@ def probe(
       wsaccept probe ws://localhost:8080/chat
       wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
       wsaccept probe --format json --timeout 5 "$ENDPOINT" || exit 1
+      wsaccept probe --compare wss://example.com/ws
     """
     from wsaccept_cli.core.request import RequestError, probe_request
     from wsaccept_cli.core.secrets import redact_exchange
