@@ -5,6 +5,8 @@ of test_probe_h2 do not reach."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import Run
 from wsaccept_cli.core.compare import Comparison, Side
@@ -181,3 +183,25 @@ def test_inspect_json_of_a_pasted_h2_handshake(run: Run) -> None:
     result = run("inspect", "--format", "json", "-", input=capture)
     assert result.exit_code == 0
     assert '"rule":"response.h2_status","status":"pass"' in result.stdout
+
+
+NAMES = [":method", ":protocol", ":scheme", ":path", ":authority", ":status", "host", "via",
+         "connection", "upgrade", "sec-websocket-version", "sec-websocket-key",
+         "sec-websocket-protocol", "sec-websocket-extensions", "sec-websocket-accept"]  # fmt: skip
+LATIN_1 = st.text(st.characters(max_codepoint=255), max_size=20)  # the model's text: a byte each
+HEADERS = st.lists(st.tuples(st.sampled_from(NAMES), LATIN_1), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(request=HEADERS, response=HEADERS, version=st.sampled_from([None, "2", "3", "1.1"]))
+def test_any_pseudo_header_capture_is_judged_without_error(
+    request: list[tuple[str, str]], response: list[tuple[str, str]], version: str | None
+) -> None:
+    asked = message("request", (":protocol", "websocket"), *request, version=version)
+    answered = message("response", *response, version=version)
+    findings = check_handshake(Handshake(asked, answered, "test"), Capture())
+    assert findings
+    statuses = answered.values(":status")
+    accepted = bool(statuses) and len(statuses[0]) == 3 and statuses[0][0] == "2"
+    if version != "3" and statuses and not accepted:
+        assert any(f.rule == "response.h2_status" and f.status == "fail" for f in findings)
