@@ -131,10 +131,14 @@ def _answer_http1(connection: socket.socket, data: bytes) -> None:
 
 
 def h2_behaviour(
-    enable: int | None, answer: Answer | None, recorder: StreamRecorder | None = None
+    enable: int | None,
+    answer: Answer | None,
+    recorder: StreamRecorder | None = None,
+    reset_stream_on_data: int | None = None,
 ) -> Callable[[socket.socket], None]:
     """A connection handler: HTTP/2 with SETTINGS_ENABLE_CONNECT_PROTOCOL = `enable` (None:
-    absent) and `answer` to each request (None: never answer), or HTTP/1.1 with a 101."""
+    absent) and `answer` to each request (None: never answer), or HTTP/1.1 with a 101. The
+    client's Close frame is echoed, or answered with RST_STREAM `reset_stream_on_data`."""
 
     def behave(connection: socket.socket) -> None:
         connection.settimeout(10)
@@ -166,7 +170,11 @@ def h2_behaviour(
                         recorder.data += event.data
                     # the client's Close: echo one, end the stream
                     with contextlib.suppress(h2.exceptions.ProtocolError):
-                        server.send_data(event.stream_id, b"\x88\x02\x03\xe8", end_stream=True)
+                        if reset_stream_on_data is not None:
+                            server.reset_stream(event.stream_id, reset_stream_on_data)
+                        else:
+                            echo = b"\x88\x02\x03\xe8"
+                            server.send_data(event.stream_id, echo, end_stream=True)
                 elif isinstance(event, h2.events.StreamEnded) and recorder is not None:
                     recorder.ended.set()
             connection.sendall(server.data_to_send())

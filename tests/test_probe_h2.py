@@ -513,3 +513,15 @@ def test_a_2xx_that_ends_the_stream(run: Run) -> None:
         code, record = probe_h2(run, f"ws://127.0.0.1:{port}/")
     assert (code, record["outcome"]) == (1, "handshake_failed")
     assert failures(record) == ["h2.stream_ended"]
+
+
+def test_a_reset_instead_of_a_close_is_a_warning(run: Run) -> None:
+    def accept(server: Any, stream: int, _: Any) -> None:
+        server.send_headers(stream, [(b":status", b"200")])
+
+    with socket_server(h2_behaviour(1, accept, reset_stream_on_data=0x8)) as port:
+        code, record = probe_h2(run, f"ws://127.0.0.1:{port}/")
+    assert (code, record["outcome"], record["verdict"]) == (0, "ok", "warn")
+    assert finding(record, "h2.close").startswith(
+        "warn RFC 8441 §5: the server answered our Close frame with RST_STREAM CANCEL (0x8)"
+    )

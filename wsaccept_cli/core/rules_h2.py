@@ -339,3 +339,14 @@ def ended_at_once_finding() -> Finding:
         "the server ended the stream (END_STREAM) with its 2xx: the stream is the WebSocket's"
         " connection, so the WebSocket is closed as it opens and the server can send nothing",
     )
+
+
+def close_reset_finding(code: int) -> Finding:
+    return Finding(
+        "h2.close",
+        WARN,
+        "RFC 8441 §5",
+        f"the server answered our Close frame with RST_STREAM {error_name(code)}, not a Close"
+        " frame and END_STREAM: over HTTP/2 a reset is the abnormal end of a WebSocket, as a"
+        " TCP reset is over HTTP/1.1",
+    )

@@ -29,6 +29,7 @@ from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport
 from wsaccept_cli.core.rules_h2 import (
     ENABLE_CONNECT_PROTOCOL,
     alpn_finding,
+    close_reset_finding,
     ended_at_once_finding,
     extended_connect_findings,
     goaway_finding,
@@ -394,8 +395,12 @@ def _transport_findings(result: H2ProbeResult) -> list[Finding]:
     if result.failure is not None:
         return [result.failure]
     if result.response_headers is not None:
-        if result.ended_at_once and _accepted(result.response_headers):
+        if not _accepted(result.response_headers):
+            return []
+        if result.ended_at_once:
             return [ended_at_once_finding()]
+        if result.reset is not None and not result.echoed:
+            return [close_reset_finding(result.reset)]
         return []
     if result.reset is not None:
         return [stream_reset_finding(result.reset)]
