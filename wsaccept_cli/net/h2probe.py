@@ -85,10 +85,9 @@ class H2ProbeResult(ProbeResult):
         self.failure: Finding | None = None  # bytes that were not HTTP/2
 
     def over(self) -> bool:
-        """Whether the server has ended the exchange one way or another. A GOAWAY whose last
-        stream is ours (a graceful shutdown after it) still lets the answer come."""
-        refused = self.goaway is not None and (not self.request or (self.goaway[1] or 0) < STREAM)
-        return bool(self.closed or self.failure or refused or self.reset is not None)
+        """Whether the server has ended the exchange one way or another. Any GOAWAY ends it:
+        h2 takes no frame after one, even on a stream the GOAWAY lets finish."""
+        return bool(self.closed or self.failure or self.goaway or self.reset is not None)
 
 
 def run_h2_probe(
