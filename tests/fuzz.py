@@ -169,7 +169,7 @@ def atheris_child(target: str, libfuzzer_args: list[str]) -> None:
 
     with atheris.instrument_imports(include=["wsaccept_cli"]):
         from wsaccept_cli.core import capture as capture_module
-        from wsaccept_cli.core import keys, rules
+        from wsaccept_cli.core import keys, rules_h2
         from wsaccept_cli.core.handshake import Capture
         from wsaccept_cli.core.request import RequestTarget
         from wsaccept_cli.net import probe
@@ -187,7 +187,7 @@ def atheris_child(target: str, libfuzzer_args: list[str]) -> None:
         try:
             handshakes = capture_module.read_capture(read, found)
             for number, handshake in enumerate(handshakes, start=1):
-                report = rules.inspect_handshake(number, handshake, found)
+                report = rules_h2.inspect_handshake(number, handshake, found)
                 report.as_dict()
                 report.describe()
         except capture_module.CaptureError:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from wsaccept_cli.core.capture import CaptureError, read_capture
 from wsaccept_cli.core.handshake import Capture
-from wsaccept_cli.core.rules import inspect_handshake
+from wsaccept_cli.core.rules_h2 import inspect_handshake
 
 CASES_DIR = Path(__file__).resolve().parent / "cases" / "inspect"
 CASES = sorted(p for p in CASES_DIR.iterdir() if p.suffix in (".http", ".curl", ".har", ".txt"))

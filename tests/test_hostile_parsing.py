@@ -39,7 +39,7 @@ from wsaccept_cli.core.capture import header_line, read_capture
 from wsaccept_cli.core.handshake import MAX_HEADERS, MAX_VALUE, Capture
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request import RequestTarget
-from wsaccept_cli.core.rules import inspect_handshake
+from wsaccept_cli.core.rules_h2 import inspect_handshake
 from wsaccept_cli.net.probe import MAX_HEAD, ProbeResult, run_probe
 
 TIME_BOUND = 10.0  # seconds for a megabyte: linear code takes a fraction of one

@@ -25,7 +25,12 @@ from wsaccept_cli.ui.writer import OutputError, TerminatedError, discard_stdout
 if TYPE_CHECKING:
     from wsaccept_cli.core.handshake import Capture
     from wsaccept_cli.core.lines import Block, OverlongLine
+    from wsaccept_cli.core.outcomes import ProbeOutcome
+    from wsaccept_cli.core.request import RequestTarget
     from wsaccept_cli.core.results import Item
+    from wsaccept_cli.core.rules import HandshakeReport
+    from wsaccept_cli.net.endpoint import Settings
+    from wsaccept_cli.net.h2probe import H2Probe
 
 GENKEY_BATCH = 8192
 # --timeout: long enough for any real server, short enough that a typo (1e9) is caught.
@@ -709,6 +714,18 @@ def pem_key_file(ctx: click.Context, param: click.Parameter, value: str | None) 
     help="Print credentials (Authorization, Cookie, Proxy-Authorization, a URL's password) and"
     " Set-Cookie values instead of redacting them.",
 )
+@click.option(
+    "--http2",
+    is_flag=True,
+    help="Probe over HTTP/2 (RFC 8441 extended CONNECT): TLS with ALPN h2 for wss://, cleartext"
+    " with prior knowledge for ws://.",
+)
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Probe over HTTP/1.1 and over HTTP/2 and show both verdicts side by side, with what"
+    " differs.",
+)
 @verbose_option
 @output_options
 @click.pass_context
@@ -736,6 +753,7 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
     Examples:
       wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
       wsaccept probe -x http://proxy.corp:3128 --hold 90 --ping 20 wss://example.com/ws
+      wsaccept probe --compare wss://example.com/ws
       wsaccept probe --format json --file endpoints.txt > results.jsonl
     """
     from wsaccept_cli.core.pins import PinError
@@ -744,6 +762,13 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
 
     if not urls and url_file is None:
         raise click.UsageError("give a URL, or --file FILE with one URL per line")
+    http2, compare = options.pop("http2"), options.pop("compare")
+    if (http2 or compare) and (len(urls) != 1 or url_file is not None):
+        raise click.UsageError("--http2 and --compare probe one URL")
+    if (http2 or compare) and (
+        options["follow"] or any(options[name] is not None for name in ("hold", "ping", "send"))
+    ):
+        raise click.UsageError("-L, --hold, --ping and --send work over HTTP/1.1 only")
     try:
         settings = probe_settings(ctx, options)
     except PinError as error:
@@ -752,7 +777,7 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
     if len(urls) == 1 and url_file is None:
         settings.progress = probe_progress(ctx, options["color"]) or settings.progress
         try:
-            probe_one(session, urls[0], settings)
+            probe_one(session, urls[0], settings, http2=http2, compare=compare)
         except (RequestError, ProxyError) as error:
             raise InputError(str(error)) from None
     else:
@@ -813,11 +838,20 @@ def probe_settings(ctx: click.Context, options: dict[str, Any]) -> Any:
     )
 
 
-def probe_one(session: Session, url: str, settings: Any) -> None:
-    """One URL: its whole report."""
+def probe_one(
+    session: Session, url: str, settings: Settings, *, http2: bool = False, compare: bool = False
+) -> None:
+    """One URL: its whole report (over HTTP/2 with --http2; over both, compared, with
+    --compare)."""
     from wsaccept_cli.net.endpoint import check
     from wsaccept_cli.ui.views import ProbeView
 
+    if http2 and not compare:  # over HTTP/2 alone (RFC 8441)
+        target, request = settings.request(url, settings.headers)
+        rendering = session.rendering()
+        session.tally.outcome = probe_http2(rendering, target, request, settings).outcome
+        session.emit(rendering.take())
+        return
     checked = check(url, settings)
     session.tally.outcome = checked.outcome
     result = checked.result
@@ -827,6 +861,11 @@ def probe_one(session: Session, url: str, settings: Any) -> None:
     )  # fmt: skip
     rendering = session.rendering()
     rendering.probe(view)
+    if compare:  # the same URL over HTTP/2, and the two verdicts side by side
+        target, request = settings.request(url, settings.headers)
+        http1 = (checked.outcome, checked.report)
+        http2_probe = probe_http2(rendering, target, request, settings)
+        session.tally.outcome = compared(rendering, checked.url, http1, http2_probe)
     session.emit(rendering.take())
 
 
@@ -934,6 +973,48 @@ def probe_progress(ctx: click.Context, color: bool | None) -> Callable[[str, str
     from wsaccept_cli.ui.progress import ProbeProgress
 
     return ProbeProgress(env.stderr, color=env.color(color, env.stderr))
+
+
+def probe_http2(
+    rendering: Rendering, target: RequestTarget, request: bytes, settings: Settings
+) -> H2Probe:
+    """probe --http2: the extended CONNECT made from `request`, sent over the route the
+    settings give (proxy, pins, TLS), judged and rendered."""
+    from wsaccept_cli.net.h2probe import probe_over_http2
+    from wsaccept_cli.ui.views import ProbeView
+
+    shown_url = target.full_url if settings.show_secrets else target.display_url
+    route = settings.route(target)
+    route.progress = settings.progress
+    h2 = probe_over_http2(
+        target,
+        request,
+        timeout=settings.timeout,
+        route=route,
+        url=shown_url,
+        show_secrets=settings.show_secrets,
+    )
+    view = ProbeView(
+        *h2.exchange, h2.report, h2.outcome, h2.address, h2.timings, h2.extra,
+        http_version="2", settings=h2.settings,
+    )  # fmt: skip
+    rendering.probe(view)
+    return h2
+
+
+def compared(
+    rendering: Rendering,
+    url: str,
+    http1: tuple[ProbeOutcome, HandshakeReport],
+    http2: H2Probe,
+) -> ProbeOutcome:
+    """probe --compare: HTTP/1.1 and HTTP/2 side by side; the outcome the exit code follows."""
+    from wsaccept_cli.core.compare import Comparison, Side
+
+    sides = Side("HTTP/1.1", *http1), Side("HTTP/2", http2.outcome, http2.report)
+    comparison = Comparison(url, *sides)
+    rendering.comparison(comparison)
+    return comparison.outcome
 
 
 def main() -> None:

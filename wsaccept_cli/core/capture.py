@@ -264,13 +264,13 @@ def _is_websocket_entry(entry: dict[str, Any]) -> bool:
     headers = request.get("headers", []) if isinstance(request, dict) else []
     return any(
         isinstance(h, dict)
-        and _har_text(h.get("name", "")).lower() == "upgrade"
+        and _har_text(h.get("name", "")).lower() in ("upgrade", ":protocol")  # RFC 8441 too
         and "websocket" in _har_text(h.get("value", "")).lower()
         for h in (headers if isinstance(headers, list) else [])
     )
 
 
-_HAR_VERSION = re.compile(r"(?i)(?:HTTP/)?([0-9]+(?:\.[0-9]+)?)")
+_HAR_VERSION = re.compile(r"(?i)(?:HTTP/|h)?([0-9]+(?:\.[0-9]+)?)")  # h2, h3: ALPN names
 
 
 def _har_text(value: Any) -> str:

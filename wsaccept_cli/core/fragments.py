@@ -7,7 +7,8 @@ key and its accept they are, instead of failing every header the paste left out.
 from __future__ import annotations
 
 from wsaccept_cli.core.handshake import Capture, Handshake, Message
-from wsaccept_cli.core.rules import INFO, Finding, HandshakeReport, inspect_handshake
+from wsaccept_cli.core.rules import INFO, Finding, HandshakeReport
+from wsaccept_cli.core.rules_h2 import inspect_handshake
 
 PAIR_RULES = ("request.key", "response.accept")
 _ONLY = {"request": "sec-websocket-key", "response": "sec-websocket-accept"}

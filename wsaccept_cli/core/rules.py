@@ -59,12 +59,6 @@ STATUS_MEANINGS = {
     504: "a proxy timed out waiting for the WebSocket backend",
 }
 
-H2_EXPLANATION = (
-    "HTTP/2 extended CONNECT (RFC 8441; HTTP/3: RFC 9220): the request carries :protocol"
-    " websocket and the server answers :status 200; there is no Sec-WebSocket-Key or Accept by"
-    " design, so those rules do not apply"
-)
-
 
 class Finding:
     """One rule's verdict on one handshake."""
@@ -159,8 +153,6 @@ def verdict(findings: list[Finding]) -> str:
 def check_handshake(handshake: Handshake, capture: Capture) -> list[Finding]:
     """Every rule that applies to `handshake`, in the order a reader would check them."""
     request, response = handshake.request, handshake.response
-    if request is not None and request.values(":protocol"):
-        return list(_h2_findings(request, response))
     findings: list[Finding] = []
     if request is None:
         findings.append(Finding("request", WARN, "§4.1", "the capture has no request"))
@@ -676,32 +668,4 @@ def _middlebox_findings(request: Message | None, response: Message | None) -> It
             "§4.1",
             "the 101 has neither Upgrade nor Connection: a proxy that drops hop-by-hop"
             " headers is the usual cause",
-        )
-
-
-def _h2_findings(request: Message, response: Message | None) -> Iterator[Finding]:
-    yield Finding("request.h2", INFO, "RFC 8441 §4", H2_EXPLANATION)
-    method = request.values(":method")
-    protocol = request.tokens(":protocol")
-    yield Finding(
-        "request.h2_method",
-        PASS if method == ["CONNECT"] else FAIL,
-        "RFC 8441 §4",
-        f":method is {', '.join(method) or 'missing'}; extended CONNECT needs CONNECT",
-    )
-    yield Finding(
-        "request.h2_protocol",
-        PASS if protocol == ["websocket"] else FAIL,
-        "RFC 8441 §4",
-        f":protocol is {', '.join(protocol) or 'missing'}; it must be websocket",
-    )
-    yield _version(request)
-    if response is not None:
-        status = response.values(":status") or ([str(response.status)] if response.status else [])
-        ok = status[:1] == ["200"]
-        yield Finding(
-            "response.h2_status",
-            PASS if ok else FAIL,
-            "RFC 8441 §5",
-            f":status is {', '.join(status) or 'missing'}; a 2xx accepts the WebSocket",
         )

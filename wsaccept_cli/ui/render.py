@@ -17,6 +17,7 @@ from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
 from wsaccept_cli.ui.text import display_bytes, json_safe, shown
 
 if TYPE_CHECKING:
+    from wsaccept_cli.core.compare import Comparison
     from wsaccept_cli.core.rules import HandshakeReport
     from wsaccept_cli.ui.views import ProbeView, Renderer
 
@@ -134,6 +135,12 @@ class PlainRenderer(BufferedRenderer):
         self.handshake(probe.report)
         self.pieces.append(f"{probe.timing_text()}\n".encode())
 
+    def comparison(self, comparison: Comparison) -> None:
+        from wsaccept_cli.ui.render_compare import comparison_lines
+
+        text = "\n".join(comparison_lines(comparison)) + "\n"
+        self.pieces.append(text.encode("utf-8", "backslashreplace"))
+
 
 class HttpResponseRenderer(PlainRenderer):
     """compute --response: a complete 101 response per key instead of the accept alone."""
@@ -221,6 +228,9 @@ class JsonRenderer(BufferedRenderer):
     def probe(self, probe: ProbeView) -> None:
         self._record(probe.as_dict())
 
+    def comparison(self, comparison: Comparison) -> None:
+        self._record(comparison.as_dict())
+
     def _record(self, record: dict[str, Any]) -> None:
         import json  # here, not at the top: the fast paths and plain output never need it
 
@@ -264,6 +274,9 @@ class NullRenderer:
         pass
 
     def probe(self, probe: ProbeView) -> None:
+        pass
+
+    def comparison(self, comparison: Comparison) -> None:
         pass
 
     def take(self) -> bytes:

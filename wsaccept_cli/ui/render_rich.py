@@ -25,6 +25,7 @@ from wsaccept_cli.ui.text import display, display_bytes, shown
 from wsaccept_cli.ui.views import transcript
 
 if TYPE_CHECKING:
+    from wsaccept_cli.core.compare import Comparison
     from wsaccept_cli.core.keys import Problem
     from wsaccept_cli.core.rules import HandshakeReport
     from wsaccept_cli.ui.views import ProbeView
@@ -256,6 +257,13 @@ class RichRenderer:
             self.console.print()
         self.handshake(probe.report)
         self.console.print(Text(probe.timing_text(), style="dim"))
+        self.pieces.append(self.buffer.take())
+
+    def comparison(self, comparison: Comparison) -> None:
+        from wsaccept_cli.ui.render_compare import comparison_table
+
+        self.console.print()
+        self.console.print(comparison_table(comparison))
         self.pieces.append(self.buffer.take())
 
     def take(self) -> bytes:

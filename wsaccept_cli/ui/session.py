@@ -17,6 +17,7 @@ from wsaccept_cli.core.results import KeyResult, KeyRun, LineError, PairResult, 
 from wsaccept_cli.ui.text import display_bytes
 
 if TYPE_CHECKING:
+    from wsaccept_cli.core.compare import Comparison
     from wsaccept_cli.core.keys import Problem
     from wsaccept_cli.core.lines import Block, OverlongLine
     from wsaccept_cli.core.outcomes import ProbeOutcome
@@ -124,6 +125,9 @@ class Rendering:
     def probe(self, view: ProbeView) -> None:
         self.counts.results += 1
         self.renderer.probe(view)
+
+    def comparison(self, comparison: Comparison) -> None:
+        self.renderer.comparison(comparison)
 
     def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None:
         self.counts.results += len(keys)

@@ -10,6 +10,7 @@ from wsaccept_cli.core.wording import plural
 from wsaccept_cli.ui.text import shown
 
 if TYPE_CHECKING:
+    from wsaccept_cli.core.compare import Comparison
     from wsaccept_cli.core.outcomes import ProbeOutcome
     from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
     from wsaccept_cli.core.rules import HandshakeReport
@@ -31,10 +32,14 @@ class ProbeView:
         address: str | None,
         timings: dict[str, float | None],
         extra: dict[str, Any] | None = None,
+        http_version: str = "1.1",
+        settings: dict[str, int] | None = None,
         *,
         sent: bool = True,
     ) -> None:
         self.extra = extra or {}  # proxy, pinned, tls, redirects, intermediary, held (#15)
+        self.http_version = http_version  # "2" for probe --http2
+        self.settings = settings  # the server's HTTP/2 SETTINGS, by name
         self.request = request
         self.sent = sent  # whether the request went out: its transcript is shown only then
         self.response = response
@@ -57,6 +62,8 @@ class ProbeView:
         return {
             **self.report.as_dict(),
             "outcome": self.outcome.label,
+            "http_version": self.http_version,
+            "settings": self.settings,
             "address": self.address,
             "timings": self.timings,
             "request": _text_lines(self.request),
@@ -112,4 +119,5 @@ if TYPE_CHECKING:  # a Protocol class costs start-up time; only the type checker
         def generated(self, keys: list[bytes], accepts: list[bytes] | None) -> None: ...
         def handshake(self, report: HandshakeReport) -> None: ...
         def probe(self, probe: ProbeView) -> None: ...
+        def comparison(self, comparison: Comparison) -> None: ...
         def take(self) -> bytes: ...
