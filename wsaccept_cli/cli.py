@@ -751,9 +751,8 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
 
     \b
     Examples:
-      wsaccept probe --protocol chat --origin https://app.example wss://example.com/ws
+      wsaccept probe --protocol chat --origin https://app.example --compare wss://example.com/ws
       wsaccept probe -x http://proxy.corp:3128 --hold 90 --ping 20 wss://example.com/ws
-      wsaccept probe --compare wss://example.com/ws
       wsaccept probe --format json --file endpoints.txt > results.jsonl
     """
     from wsaccept_cli.core.pins import PinError
@@ -996,7 +995,7 @@ def probe_http2(
     )
     view = ProbeView(
         *h2.exchange, h2.report, h2.outcome, h2.address, h2.timings, h2.extra,
-        http_version="2", settings=h2.settings,
+        http_version="2", settings=h2.settings, sent=bool(h2.exchange[0]),
     )  # fmt: skip
     rendering.probe(view)
     return h2
