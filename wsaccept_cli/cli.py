@@ -624,39 +624,101 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
     metavar="HOST:PORT",
     help="Where to listen; port 0 lets the OS pick. The first line printed is the URL.",
 )
-@click.option("--cert", type=FilePath(exists=True), metavar="FILE", help="TLS certificate chain"
-              " (PEM) to serve wss://; needs --key.")  # fmt: skip
-@click.option("--key", type=FilePath(exists=True), metavar="FILE", help="The certificate's"
-              " private key (PEM).")  # fmt: skip
-@click.option("--once", is_flag=True, help="End after one connection; its verdict is the exit"
-              " status (0 pass, 1 fail).")  # fmt: skip
-@click.option("--fault", "faults", multiple=True, type=FaultChoice(), metavar="NAME",
-              help="Answer with this deliberate fault (repeatable: connections take turns;"
-              " with --check-client, the faults to run). See --list-faults.")  # fmt: skip
-@click.option("--list-faults", is_flag=True, help="List the faults, each with what a correct"
-              " client must do, and exit.")  # fmt: skip
-@click.option("--grace", type=float, default=1.0, show_default=True, metavar="SECONDS",
-              callback=finite_seconds, help="A client that keeps the connection open this long"
-              " without a frame has accepted the answer.")  # fmt: skip
-@click.option("--check-client", is_flag=True, help="Run CMD once against the correct handshake"
-              " and once per fault ({url} in its arguments, and WSACCEPT_URL, is the URL) and"
-              " print a scoreboard; exit 0 when it did what a correct client does every time.")  # fmt: skip
-@click.option("--timeout", type=float, default=10.0, show_default=True, metavar="SECONDS",
-              callback=finite_seconds, help="--check-client: how long one run of CMD may"
-              " take; then it is killed.")  # fmt: skip
-@click.option("--junit", type=click.Path(dir_okay=False), metavar="FILE",
-              help="--check-client: write a JUnit XML report, one test case per fault.")  # fmt: skip
-@click.option("--upstream", metavar="URL", help="Relay to this ws:// or wss:// server: check"
-              " the client's request and the server's response, forward frames byte for byte.")  # fmt: skip
+@click.option(
+    "--cert",
+    type=FilePath(exists=True),
+    metavar="FILE",
+    help="TLS certificate chain (PEM) to serve wss://; needs --key.",
+)
+@click.option(
+    "--key", type=FilePath(exists=True), metavar="FILE", help="The certificate's private key (PEM)."
+)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="End after one connection; its verdict is the exit status (0 pass, 1 fail).",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    type=FaultChoice(),
+    metavar="NAME",
+    help="Answer with this deliberate fault (repeatable: connections take turns;"
+    " with --check-client, the faults to run). See --list-faults.",
+)
+@click.option(
+    "--list-faults",
+    is_flag=True,
+    help="List the faults, each with what a correct client must do, and exit.",
+)
+@click.option(
+    "--grace",
+    type=float,
+    default=1.0,
+    show_default=True,
+    metavar="SECONDS",
+    callback=finite_seconds,
+    help="A client that keeps the connection open this long"
+    " without a frame has accepted the answer.",
+)
+@click.option(
+    "--check-client",
+    is_flag=True,
+    help="Run CMD once against the correct handshake"
+    " and once per fault ({url} in its arguments, and WSACCEPT_URL, is the URL) and"
+    " print a scoreboard; exit 0 when it did what a correct client does every time.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    callback=finite_seconds,
+    help="--check-client: how long one run of CMD may take; then it is killed.",
+)
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="--check-client: write a JUnit XML report, one test case per fault.",
+)
+@click.option(
+    "--upstream",
+    metavar="URL",
+    help="Relay to this ws:// or wss:// server: check"
+    " the client's request and the server's response, forward frames byte for byte.",
+)
 @click.option("--insecure", is_flag=True, help="--upstream wss://: skip certificate checks.")
-@click.option("--cacert", type=FilePath(exists=True), callback=pem_file, metavar="FILE",
-              help="--upstream wss://: trust the CA certificates in FILE (PEM).")  # fmt: skip
+@click.option(
+    "--cacert",
+    type=FilePath(exists=True),
+    callback=pem_file,
+    metavar="FILE",
+    help="--upstream wss://: trust the CA certificates in FILE (PEM).",
+)
 @output_options
 @click.pass_context
-def serve(ctx: click.Context, command: tuple[str, ...], listen: str, cert: str | None,
-          key: str | None, once: bool, faults: tuple[str, ...], list_faults: bool, grace: float,
-          check_client: bool, timeout: float, junit: str | None, upstream: str | None,
-          insecure: bool, cacert: str | None, fmt: str | None, color: bool | None) -> None:  # fmt: skip
+def serve(
+    ctx: click.Context,
+    command: tuple[str, ...],
+    listen: str,
+    cert: str | None,
+    key: str | None,
+    once: bool,
+    faults: tuple[str, ...],
+    list_faults: bool,
+    grace: float,
+    check_client: bool,
+    timeout: float,
+    junit: str | None,
+    upstream: str | None,
+    insecure: bool,
+    cacert: str | None,
+    fmt: str | None,
+    color: bool | None,
+) -> None:
     """Serve WebSocket handshakes to test clients, or relay to a server and check both sides.
 
     Answers each client with the correct handshake, or with --fault a deliberate fault, checks
@@ -686,20 +748,40 @@ def serve(ctx: click.Context, command: tuple[str, ...], listen: str, cert: str |
         session.emit(fault_list(session, chosen or FAULTS))
         ctx.exit(ExitCode.OK)
     options, address = serve_options(
-        listen, cert, key, grace, upstream, insecure, cacert, chosen, check_client, command, once,
+        listen,
+        cert,
+        key,
+        grace,
+        upstream,
+        insecure,
+        cacert,
+        chosen,
+        check_client,
+        command,
+        once,
         junit,
-    )  # fmt: skip
+    )
     if check_client:
-        ctx.exit(run_check_client(session, command, chosen or FAULTS, options, address, timeout,
-                                  junit))  # fmt: skip
+        ctx.exit(
+            run_check_client(session, command, chosen or FAULTS, options, address, timeout, junit)
+        )
     ctx.exit(run_serve(session, options, address, once))
 
 
 def serve_options(
-    listen: str, cert: str | None, key: str | None, grace: float, upstream: str | None,
-    insecure: bool, cacert: str | None, faults: tuple[Any, ...], check_client: bool,
-    command: tuple[str, ...], once: bool, junit: str | None,
-) -> tuple[Any, tuple[str, int]]:  # fmt: skip
+    listen: str,
+    cert: str | None,
+    key: str | None,
+    grace: float,
+    upstream: str | None,
+    insecure: bool,
+    cacert: str | None,
+    faults: tuple[Any, ...],
+    check_client: bool,
+    command: tuple[str, ...],
+    once: bool,
+    junit: str | None,
+) -> tuple[Any, tuple[str, int]]:
     """The server's options from serve's, or a usage error saying which do not go together."""
     import ssl
 
@@ -759,7 +841,9 @@ def run_serve(session: Session, options: Any, address: tuple[str, int], once: bo
     try:
         served = asyncio.run(run_server(*address, options, listening, result, once=once))
     except OSError as error:
-        raise InputError(f"cannot listen on {address[0]}:{address[1]}: {error.strerror or error}")
+        raise InputError(
+            f"cannot listen on {address[0]}:{address[1]}: {error.strerror or error}"
+        ) from None
     if served is None:  # pragma: no cover - run_server returns only with once
         return ExitCode.OK
     verdict = serve_output.connection_report(served).verdict
@@ -767,9 +851,14 @@ def run_serve(session: Session, options: Any, address: tuple[str, int], once: bo
 
 
 def run_check_client(
-    session: Session, command: tuple[str, ...], faults: Any, options: Any,
-    address: tuple[str, int], timeout: float, junit: str | None,
-) -> int:  # fmt: skip
+    session: Session,
+    command: tuple[str, ...],
+    faults: Any,
+    options: Any,
+    address: tuple[str, int],
+    timeout: float,
+    junit: str | None,
+) -> int:
     """Run the client command once per fault, print the scoreboard, write the JUnit file."""
     import asyncio
 
@@ -784,11 +873,21 @@ def run_check_client(
 
     try:
         runs = asyncio.run(
-            check_client(command, faults, options, host=address[0], port=address[1],
-                         timeout=timeout, on_listening=listening, on_run=scored)
-        )  # fmt: skip
+            check_client(
+                command,
+                faults,
+                options,
+                host=address[0],
+                port=address[1],
+                timeout=timeout,
+                on_listening=listening,
+                on_run=scored,
+            )
+        )
     except OSError as error:
-        raise InputError(f"cannot listen on {address[0]}:{address[1]}: {error.strerror or error}")
+        raise InputError(
+            f"cannot listen on {address[0]}:{address[1]}: {error.strerror or error}"
+        ) from None
     rows = [run.row for run in runs]
     session.emit(serve_output.score_summary(session, rows))
     if junit is not None:

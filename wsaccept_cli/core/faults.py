@@ -105,7 +105,9 @@ class Fault:
 
 def _wrong_accept(bug: WrongAccept) -> Fault:
     def apply(answer: Answer, offer: Offer) -> None:
-        answer.set("Sec-WebSocket-Accept", bug.compute((offer.key or "").encode("latin-1")).decode())
+        answer.set(
+            "Sec-WebSocket-Accept", bug.compute((offer.key or "").encode("latin-1")).decode()
+        )
 
     does = bug.cause.removeprefix("the server ")
     return Fault(bug.name, f"a wrong accept: {does}", MUST_REFUSE, _ACCEPT_RULE, apply)
@@ -113,7 +115,9 @@ def _wrong_accept(bug: WrongAccept) -> Fault:
 
 def _typo(answer: Answer, offer: Offer) -> None:
     key = (offer.key or "").encode("latin-1")
-    answer.set("Sec-WebSocket-Accept", base64.b64encode(hashlib.sha1(key + TYPO_GUID).digest()).decode())
+    answer.set(
+        "Sec-WebSocket-Accept", base64.b64encode(hashlib.sha1(key + TYPO_GUID).digest()).decode()
+    )
 
 
 def _other_key(answer: Answer, offer: Offer) -> None:
@@ -236,8 +240,7 @@ FAULTS: tuple[Fault, ...] = (
         "protocol-not-offered",
         f"Sec-WebSocket-Protocol: {UNOFFERED_PROTOCOL}, which the client did not offer",
         MUST_REFUSE,
-        "RFC 6455 §4.1: a subprotocol that was not in the client's offer MUST fail the"
-        " connection",
+        "RFC 6455 §4.1: a subprotocol that was not in the client's offer MUST fail the connection",
         _setter("Sec-WebSocket-Protocol", UNOFFERED_PROTOCOL),
     ),
     Fault(

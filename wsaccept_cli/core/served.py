@@ -115,7 +115,10 @@ def _client_finding(connection: ServedConnection) -> Finding:
     status = PASS if connection.client_ok else FAIL
     section = "§4.1"
     return Finding(
-        "client.verdict", status, section, f"the client {connection.behaviour} it ({connection.how}); {why}"
+        "client.verdict",
+        status,
+        section,
+        f"the client {connection.behaviour} it ({connection.how}); {why}",
     )
 
 
@@ -123,9 +126,7 @@ def serve_report(connection: ServedConnection) -> HandshakeReport:
     """The connection as a report: the request rules, our answer, the client's verdict."""
     findings = _request_findings(connection.request)
     if connection.request is None:
-        findings.append(
-            Finding("request", FAIL, "§4.1", connection.error or "no request came")
-        )
+        findings.append(Finding("request", FAIL, "§4.1", connection.error or "no request came"))
     else:
         findings += [_answer_finding(connection), _client_finding(connection)]
     return HandshakeReport(connection.number, _handshake(connection, "serve"), findings)

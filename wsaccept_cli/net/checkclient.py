@@ -10,6 +10,7 @@ the client did on the wire is the truth. Network and process code only; rows go 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from wsaccept_cli.core.faults import Fault
 from wsaccept_cli.core.served import ScoreRow, ServedConnection, request_row
-from wsaccept_cli.net.serve import Server, ServeOptions
+from wsaccept_cli.net.serve import ServeOptions, Server
 
 OUTPUT_LIMIT = 64 * 1024  # of each run's stdout and stderr, kept for the JUnit report
 SETTLE = 5.0  # after the command ends, for its connections' verdicts (a grace period or two)
@@ -56,10 +57,8 @@ async def _run_command(argv: list[str], url: str, timeout: float) -> tuple[int |
         status: int | None = await asyncio.wait_for(process.wait(), timeout)
     except (asyncio.TimeoutError, TimeoutError):
         status = None
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         await process.wait()
     try:
         output = await asyncio.wait_for(reading, 1.0)
@@ -70,9 +69,7 @@ async def _run_command(argv: list[str], url: str, timeout: float) -> tuple[int |
 
 async def _settle(server: Server, deadline: float) -> None:
     """Wait until every connection of the run has its verdict, or the deadline."""
-    while time.monotonic() < deadline and any(
-        not c.reported for c in server.connections
-    ):
+    while time.monotonic() < deadline and any(not c.reported for c in server.connections):
         await asyncio.sleep(0.02)
 
 
@@ -88,6 +85,7 @@ async def check_client(
     on_run: Callable[[ClientRun], None],
 ) -> list[ClientRun]:
     """The correct handshake, then each fault, one run each; the request row after the first."""
+    options.faults = ()  # the run chooses the fault (server.fault), not a rotation
     server = Server(options, lambda connection: None)
     base = await server.start(host, port)
     on_listening(base)

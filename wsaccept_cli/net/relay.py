@@ -11,6 +11,7 @@ Network code only: the findings go to the callback, nothing is printed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -121,10 +122,8 @@ async def _pipe_both(
             pass
         finally:
             if sink.can_write_eof() and not sink.is_closing():
-                try:
+                with contextlib.suppress(OSError):
                     sink.write_eof()
-                except OSError:
-                    pass
 
     tasks = [
         asyncio.ensure_future(pipe(reader, up_writer, True)),

@@ -13,6 +13,7 @@ small, well-kept sans-I/O library, imported when the first connection comes).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import re
 import ssl
@@ -203,7 +204,9 @@ class Server:
         refusal = request_refusal(request)
         if refusal is not None:
             connection.response_bytes = refusal.to_bytes()
-            connection.refused_request = f"{refusal.status} {refusal.reason}: {refusal.body.strip()}"
+            connection.refused_request = (
+                f"{refusal.status} {refusal.reason}: {refusal.body.strip()}"
+            )
             self._report(connection)
             await _send(writer, connection.response_bytes)
             return
@@ -285,7 +288,9 @@ class Watch:
         from wsproto.events import CloseConnection, Message, Ping
 
         if isinstance(event, Message):
-            self._write(self.socket.send(type(event)(event.data, message_finished=event.message_finished)))
+            self._write(
+                self.socket.send(type(event)(event.data, message_finished=event.message_finished))
+            )
         elif isinstance(event, Ping):
             self._write(self.socket.send(event.response()))
         elif isinstance(event, CloseConnection) and not self.ended:
@@ -318,10 +323,8 @@ async def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
 
 
 async def _drain(writer: asyncio.StreamWriter) -> None:
-    try:
+    with contextlib.suppress(OSError):
         await writer.drain()
-    except OSError:
-        pass
 
 
 def _bad_request(reason: str) -> bytes:

@@ -128,8 +128,10 @@ def score_summary(session: Session, rows: Sequence[ScoreRow]) -> Rendered:
     if session.spec.fmt == "json":
         record = {"event": "summary", "verdict": verdict, "checks": len(judged), "failed": failed}
         return _record(record), [], _counts(False)
-    what = f"{len(failed)} of {len(judged)} checks failed ({', '.join(failed)})" if failed else (
-        f"all {len(judged)} checks passed"
+    what = (
+        f"{len(failed)} of {len(judged)} checks failed ({', '.join(failed)})"
+        if failed
+        else (f"all {len(judged)} checks passed")
     )
     return f"check-client: {verdict}: {what}\n".encode(), [], _counts(False)
 
@@ -169,7 +171,8 @@ def junit(rows: Sequence[ScoreRow], outputs: Sequence[bytes], seconds: Sequence[
 def _xml_text(text: str) -> str:
     """Text XML 1.0 can carry: other control characters as visible escapes."""
     return "".join(
-        char if char in "\t\n\r" or 0x20 <= ord(char) < 0xD800 or 0xE000 <= ord(char) < 0xFFFE
+        char
+        if char in "\t\n\r" or 0x20 <= ord(char) < 0xD800 or 0xE000 <= ord(char) < 0xFFFE
         else repr(char)[1:-1]
         for char in text
     )
