@@ -324,5 +324,10 @@ def answer_for(request: Message, fault: Fault | None) -> tuple[Answer, str | Non
         return answer, None
     skipped = fault.applies(offer)
     if skipped is None:
+        right = answer.value("Sec-WebSocket-Accept")
         fault.apply(answer, offer)
+        if fault.name.startswith("accept-") and answer.value("Sec-WebSocket-Accept") == right:
+            # The URL-safe alphabet differs only where the accept has '+' or '/': for four keys
+            # in ten it has neither, and the "wrong" accept is the right one.
+            return answer_for(request, None)[0], "for this key the fault makes the right accept"
     return answer, skipped

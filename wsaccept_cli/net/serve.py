@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from wsaccept_cli.core.capture import parse_lines
-from wsaccept_cli.core.faults import Fault, answer_for, request_refusal
+from wsaccept_cli.core.faults import BY_NAME, Fault, answer_for, request_refusal
 from wsaccept_cli.core.handshake import Capture, Message
 from wsaccept_cli.core.served import ACCEPTED, REFUSED, ServedConnection
 
@@ -52,6 +52,7 @@ class ServeOptions:
         tls: ssl.SSLContext | None = None,
         upstream: RequestTarget | None = None,
         upstream_tls: ssl.SSLContext | None = None,
+        fault_by_path: bool = False,
     ) -> None:
         self.faults = faults
         self.grace = grace
@@ -59,6 +60,9 @@ class ServeOptions:
         self.tls = tls
         self.upstream = upstream
         self.upstream_tls = upstream_tls
+        # The fault named by the last segment of the request's path (/accept-sha256), for one
+        # page that tries every fault in turn (a browser) and for --check-client's runs.
+        self.fault_by_path = fault_by_path
 
 
 class HeadError(Exception):
@@ -210,6 +214,9 @@ class Server:
             self._report(connection)
             await _send(writer, connection.response_bytes)
             return
+        if self.options.fault_by_path:
+            name = (request.target or "").partition("?")[0].rsplit("/", 1)[-1]
+            connection.fault = BY_NAME.get(name)
         answer, connection.skipped = answer_for(request, connection.fault)
         connection.response_bytes = answer.to_bytes()
         started = time.monotonic()
