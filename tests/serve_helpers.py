@@ -102,7 +102,9 @@ def serving(args: Sequence[str], **env: str) -> Iterator[Served]:
             process.communicate(timeout=10)
 
 
-def frame(opcode: int, payload: bytes, *, mask: bytes = b"\x01\x02\x03\x04", fin: bool = True) -> bytes:
+def frame(
+    opcode: int, payload: bytes, *, mask: bytes = b"\x01\x02\x03\x04", fin: bool = True
+) -> bytes:
     """A client's (masked) frame."""
     head = bytes([(0x80 if fin else 0) | opcode])
     length = len(payload)

@@ -13,7 +13,7 @@ COMMANDS = sorted(cli.commands)
 
 
 def test_commands() -> None:
-    assert COMMANDS == ["compute", "genkey", "inspect", "probe", "verify"]
+    assert COMMANDS == ["compute", "genkey", "inspect", "probe", "serve", "verify"]
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help"])

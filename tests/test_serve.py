@@ -81,10 +81,13 @@ def test_the_correct_answer_and_each_fault_on_the_wire() -> None:
     request = request_message("chat, superchat", "permessage-deflate")
     correct, _ = answer_for(request, None)
     expected = base64.b64encode(hashlib.sha1(RFC_KEY.encode() + GUID).digest()).decode()
-    assert correct.to_bytes() == (
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Accept: {expected}\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
-    ).encode()
+    assert (
+        correct.to_bytes()
+        == (
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Accept: {expected}\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+        ).encode()
+    )
 
     def wire(name: str) -> bytes:
         return answer_for(request, BY_NAME[name])[0].to_bytes()
@@ -100,7 +103,8 @@ def test_the_correct_answer_and_each_fault_on_the_wire() -> None:
     assert b"Sec-WebSocket-Protocol" not in wire("protocol-missing")
     assert b"Sec-WebSocket-Extensions: x-wsaccept-unoffered\r\n" in wire("extension-not-offered")
     assert b"server_max_window_bits=7" in wire("deflate-bad-params")
-    assert b"\r" not in wire("bare-lf") and wire("bare-lf").endswith(b"\n\n")
+    assert b"\r" not in wire("bare-lf")
+    assert wire("bare-lf").endswith(b"\n\n")
     _, skipped = answer_for(request_message(), BY_NAME["protocol-missing"])
     assert skipped == "the client offered no subprotocol"
 
@@ -117,10 +121,14 @@ def test_list_faults_says_what_a_correct_client_must_do(run: Run) -> None:
     bare_lf = lines[names.index("bare-lf") * 2]
     assert bare_lf.split()[:2] == ["bare-lf", "either"]
     assert "RFC 9112 §2.2" in lines[names.index("bare-lf") * 2 + 1]
-    records = [json.loads(line) for line in run("serve", "--list-faults", "--format", "json").stdout.splitlines()]
+    records = [
+        json.loads(line)
+        for line in run("serve", "--list-faults", "--format", "json").stdout.splitlines()
+    ]
     assert {r["fault"]: r["correct"] for r in records}["protocol-missing"] == "either"
     one = run("serve", "--list-faults", "--fault", "no-accept").stdout.splitlines()
-    assert one[0].split()[:2] == ["no-accept", "refuse"] and len(one) == 2
+    assert one[0].split()[:2] == ["no-accept", "refuse"]
+    assert len(one) == 2
 
 
 # --- usage ----------------------------------------------------------------------------------
@@ -192,10 +200,15 @@ def test_once_with_a_correct_client_prints_the_url_first_and_passes() -> None:
     assert lines[0] == served.url
     assert lines[1].startswith("handshake 1: serve, connection 1 from 127.0.0.1:")
     assert lines[1].endswith(", GET /chat: pass")
-    assert "  info  serve.answer           §4.2.2   answered with a correct 101 Switching Protocols" in lines
+    assert (
+        "  info  serve.answer           §4.2.2   answered with a correct 101 Switching Protocols"
+        in lines
+    )
     assert any(
         line.startswith("  pass  client.verdict ")
-        and line.endswith("the client accepted it (sent a text frame); a correct handshake must be accepted")
+        and line.endswith(
+            "the client accepted it (sent a text frame); a correct handshake must be accepted"
+        )
         for line in lines
     )
     assert served.stderr == b""
@@ -211,9 +224,14 @@ def test_a_client_that_refuses_a_fault_passes_and_one_that_accepts_it_fails() ->
     records = [json.loads(line) for line in served.stdout.splitlines()]
     assert records[0] == {"event": "listening", "url": served.url}
     record = records[1]
-    assert (record["event"], record["fault"], record["client"]) == ("connection", "accept-sha256", "refused")
+    assert (record["event"], record["fault"], record["client"]) == (
+        "connection",
+        "accept-sha256",
+        "refused",
+    )
     assert record["client_detail"] == "closed the connection without sending a frame"
-    assert record["correct"] == ["refuse"] and record["verdict"] == "pass"
+    assert record["correct"] == ["refuse"]
+    assert record["verdict"] == "pass"
     assert record["request"][0] == "GET /chat HTTP/1.1"
     assert record["response"][0] == "HTTP/1.1 101 Switching Protocols"
 
@@ -223,7 +241,10 @@ def test_a_client_that_refuses_a_fault_passes_and_one_that_accepts_it_fails() ->
         assert recv_exactly(connection, 4) == b"\x82\x02\x00\xff"
         connection.close()
         assert served.wait() == 1
-    assert "  fail  client.verdict         §4.1     the client accepted it (sent a binary frame); a correct client must refuse: RFC 6455 §4.1" in served.stdout.decode()
+    verdict = (
+        "  fail  client.verdict         §4.1     the client accepted it (sent a binary frame);"
+    )
+    assert f"{verdict} a correct client must refuse: RFC 6455 §4.1" in served.stdout.decode()
 
 
 def test_a_client_that_keeps_the_connection_open_accepted() -> None:
@@ -232,7 +253,10 @@ def test_a_client_that_keeps_the_connection_open_accepted() -> None:
         time.sleep(0.6)
         connection.close()
         assert served.wait() == 1
-    assert "the client accepted it (kept the connection open for 0.3 s without a frame)" in served.stdout.decode()
+    assert (
+        "the client accepted it (kept the connection open for 0.3 s without a frame)"
+        in served.stdout.decode()
+    )
 
 
 @pytest.mark.parametrize(
@@ -261,7 +285,10 @@ def test_bytes_that_are_no_frame_and_a_frame_wsproto_refuses() -> None:
         connection.close()
         served.wait()
     record = json.loads(served.stdout.splitlines()[1])
-    assert (record["client"], record["client_detail"]) == ("refused", "sent bytes that are not a WebSocket frame")
+    assert (record["client"], record["client_detail"]) == (
+        "refused",
+        "sent bytes that are not a WebSocket frame",
+    )
     with serving(["--once", "--format", "json"]) as served:
         connection, _ = raw_client(served.port, handshake_request(served.port))
         connection.sendall(b"\x81\x05hello")  # an unmasked client frame: still a data frame
@@ -297,10 +324,15 @@ def test_a_request_that_is_no_handshake_gets_400_or_426_and_fails() -> None:
     assert all(record["verdict"] == "fail" for record in records)
     findings = [{f["rule"]: f["message"] for f in record["findings"]} for record in records]
     assert findings[0]["request.key"] == "no Sec-WebSocket-Key header"
-    assert findings[0]["serve.answer"].startswith("answered 400 Bad Request: not a WebSocket handshake")
+    assert findings[0]["serve.answer"].startswith(
+        "answered 400 Bad Request: not a WebSocket handshake"
+    )
     assert findings[1]["serve.answer"].startswith("answered 426 Upgrade Required")
     assert findings[2]["request"] == "what came is no HTTP request"
-    assert findings[3]["request"] == "no request: the peer closed the connection without sending anything"
+    assert (
+        findings[3]["request"]
+        == "no request: the peer closed the connection without sending anything"
+    )
     assert served.stderr == b""
 
 
@@ -341,13 +373,16 @@ def test_wss_with_a_certificate_echoes_for_the_websockets_client(tmp_path: Path)
     issued.private_key_pem.write_to_path(str(key))
     context = ssl.create_default_context()
     authority.configure_trust(context)
-    with serving(["--once", "--cert", str(cert), "--key", str(key), "--format", "rich", "--no-color"]) as served:
+    with serving(
+        ["--once", "--cert", str(cert), "--key", str(key), "--format", "rich", "--no-color"]
+    ) as served:
         assert served.url.startswith("wss://127.0.0.1:")
         got = asyncio.run(_websockets_session(served.url, context))
         assert served.wait() == 0
     assert got == ["chat", "text", b"\x00binary\xff", "x" * 100_000, 1000]
     text = served.stdout.decode()
-    assert "PASS" in text and "client.verdict" in text
+    assert "PASS" in text
+    assert "client.verdict" in text
 
 
 # --- --check-client -------------------------------------------------------------------------
@@ -370,10 +405,13 @@ def test_check_client_scores_a_strict_client_and_writes_junit(tmp_path: Path) ->
         ["skip", "protocol-missing"],
         ["pass", "status-200"],
     ]
-    assert lines[2] == "pass  request                correct: valid   client: valid     every request rule passes"
-    assert lines[4] == (
-        "skip  protocol-missing       correct: either  client: n/a       the client offered no subprotocol"
-    )
+    assert lines[2].split(None, 6) == [
+        "pass", "request", "correct:", "valid", "client:", "valid", "every request rule passes"
+    ]  # fmt: skip
+    assert lines[4].split(None, 6) == [
+        "skip", "protocol-missing", "correct:", "either", "client:", "n/a",
+        "the client offered no subprotocol",
+    ]  # fmt: skip
     assert lines[-1] == "check-client: pass: all 4 checks passed"
     assert result.returncode == 0
     suite = ElementTree.parse(junit).getroot()
@@ -381,9 +419,17 @@ def test_check_client_scores_a_strict_client_and_writes_junit(tmp_path: Path) ->
         "testsuite", "5", "0", "1",
     )  # fmt: skip
     cases = suite.findall("testcase")
-    assert [case.get("name") for case in cases] == ["none", "request", "accept-sha256", "protocol-missing", "status-200"]
+    assert [case.get("name") for case in cases] == [
+        "none",
+        "request",
+        "accept-sha256",
+        "protocol-missing",
+        "status-200",
+    ]
     out = cases[2].find("system-out")
-    assert out is not None and out.text is not None and out.text.startswith("refused: InvalidHeaderValue")
+    assert out is not None
+    assert out.text is not None
+    assert out.text.startswith("refused: InvalidHeaderValue")
 
 
 def test_check_client_fails_a_client_that_ignores_the_accept(tmp_path: Path) -> None:
@@ -400,8 +446,8 @@ def test_check_client_fails_a_client_that_ignores_the_accept(tmp_path: Path) -> 
     )
     junit = tmp_path / "junit.xml"
     result = run_script(
-        ["serve", "--check-client", "--fault", "accept-hex", "--format", "json", "--junit", str(junit),
-         "--", PY, str(script)],
+        ["serve", "--check-client", "--fault", "accept-hex", "--format", "json",
+         "--junit", str(junit), "--", PY, str(script)],
         timeout=60,
     )  # fmt: skip
     assert result.returncode == 1
@@ -411,10 +457,18 @@ def test_check_client_fails_a_client_that_ignores_the_accept(tmp_path: Path) -> 
     assert rows["request"]["result"] == "pass"
     assert (rows["accept-hex"]["client"], rows["accept-hex"]["result"]) == ("accepted", "fail")
     assert rows["accept-hex"]["detail"] == "sent a text frame"
-    assert records[-1] == {"event": "summary", "verdict": "fail", "checks": 3, "failed": ["accept-hex"]}
+    assert records[-1] == {
+        "event": "summary",
+        "verdict": "fail",
+        "checks": 3,
+        "failed": ["accept-hex"],
+    }
     failure = ElementTree.parse(junit).getroot().find("testcase[@name='accept-hex']/failure")
     assert failure is not None
-    assert failure.get("message") == "correct client: refuse; this client: accepted (sent a text frame)"
+    assert (
+        failure.get("message")
+        == "correct client: refuse; this client: accepted (sent a text frame)"
+    )
 
 
 def test_check_client_with_a_client_that_never_connects_or_hangs(tmp_path: Path) -> None:
@@ -423,10 +477,10 @@ def test_check_client_with_a_client_that_never_connects_or_hangs(tmp_path: Path)
     )
     assert result.returncode == 1
     lines = result.stdout.decode().splitlines()
-    assert lines[1] == (
-        "fail  none                   correct: accept  client: nothing   the client made no connection"
-        " (it exited with status 127)"
-    )
+    assert lines[1].split(None, 6) == [
+        "fail", "none", "correct:", "accept", "client:", "nothing",
+        "the client made no connection (it exited with status 127)",
+    ]  # fmt: skip
     started = time.monotonic()
     result = run_script(
         ["serve", "--check-client", "--fault", "no-accept", "--timeout", "0.5", "--", PY, "-c",

@@ -26,7 +26,15 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from tests.helpers import read_request, socket_server
-from tests.serve_helpers import CLIENTS, frame, handshake_request, node_ready, raw_client, recv_exactly, serving
+from tests.serve_helpers import (
+    CLIENTS,
+    frame,
+    handshake_request,
+    node_ready,
+    raw_client,
+    recv_exactly,
+    serving,
+)
 from wsaccept_cli.core.keys import GUID, accept_for
 
 MESSAGES: list[str | bytes] = ["text é", os.urandom(1000), "x" * 300_000, b""]
@@ -60,7 +68,9 @@ def websockets_upstream(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int
             await connection.send(message)
 
     async def start() -> Any:
-        return await serve(handler, "127.0.0.1", 0, subprotocols=["chat"], ssl=tls, compression=None)  # type: ignore[list-item]
+        return await serve(
+            handler, "127.0.0.1", 0, subprotocols=["chat"], ssl=tls, compression=None
+        )  # type: ignore[list-item]
 
     with loop_thread() as loop:
         server = run_in(loop, start())
@@ -84,9 +94,10 @@ def records_of(stdout: bytes) -> list[dict[str, Any]]:
 
 
 def test_websockets_client_to_websockets_server() -> None:
-    with websockets_upstream() as (port, received), serving(
-        ["--upstream", f"ws://127.0.0.1:{port}/chat", "--format", "json"]
-    ) as relay:
+    with (
+        websockets_upstream() as (port, received),
+        serving(["--upstream", f"ws://127.0.0.1:{port}/chat", "--format", "json"]) as relay,
+    ):
         got = asyncio.run(websockets_session(relay.url))
         relay.stop()
     assert got == ["chat", *MESSAGES]
@@ -123,7 +134,10 @@ def test_aiohttp_client_to_aiohttp_server() -> None:
 
     async def client(url: str) -> list[Any]:
         got: list[Any] = []
-        async with aiohttp.ClientSession() as session, session.ws_connect(url, protocols=["chat"]) as ws:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(url, protocols=["chat"]) as ws,
+        ):
             got.append(ws.protocol)
             for message in MESSAGES:
                 await (ws.send_str(message) if isinstance(message, str) else ws.send_bytes(message))
@@ -168,7 +182,9 @@ def test_node_ws_client_to_node_ws_server() -> None:
 def test_frames_are_forwarded_byte_for_byte() -> None:
     """A raw upstream records every byte after the handshake and sends frames of its own."""
     upstream_got = bytearray()
-    from_server = b"\x81\x03srv" + b"\x02\x02ab" + b"\x80\x01c" + b"\x89\x00"  # text, fragments, ping
+    from_server = (
+        b"\x81\x03srv" + b"\x02\x02ab" + b"\x80\x01c" + b"\x89\x00"
+    )  # text, fragments, ping
     done = threading.Event()
 
     heads: list[bytes] = []
@@ -199,9 +215,10 @@ def test_frames_are_forwarded_byte_for_byte() -> None:
         + frame(0x9, b"ping")
         + frame(0x8, (1001).to_bytes(2, "big") + b"bye")
     )
-    with socket_server(upstream) as port, serving(
-        ["--upstream", f"ws://127.0.0.1:{port}/", "--format", "json"]
-    ) as relay:
+    with (
+        socket_server(upstream) as port,
+        serving(["--upstream", f"ws://127.0.0.1:{port}/", "--format", "json"]) as relay,
+    ):
         client, head = raw_client(relay.port, handshake_request(relay.port))
         assert head.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
         rest = head.split(b"\r\n\r\n", 1)[1]
@@ -215,9 +232,11 @@ def test_frames_are_forwarded_byte_for_byte() -> None:
     (record,) = records_of(relay.stdout)
     assert record["verdict"] == "pass"
     assert record["request"][1] == f"Host: 127.0.0.1:{relay.port}"  # as the client sent it
-    assert heads == [handshake_request(relay.port).replace(  # Host rewritten, nothing else
-        f"Host: 127.0.0.1:{relay.port}".encode(), f"Host: 127.0.0.1:{port}".encode()
-    )]
+    assert heads == [
+        handshake_request(relay.port).replace(  # Host rewritten, nothing else
+            f"Host: 127.0.0.1:{relay.port}".encode(), f"Host: 127.0.0.1:{port}".encode()
+        )
+    ]
 
 
 def test_a_broken_upstream_is_diagnosed_and_the_client_refuses_it() -> None:
@@ -235,16 +254,18 @@ def test_a_broken_upstream_is_diagnosed_and_the_client_refuses_it() -> None:
         )
         connection.recv(100)
 
-    with socket_server(broken) as port, serving(
-        ["--upstream", f"ws://127.0.0.1:{port}/", "--once"]
-    ) as relay:
-        with pytest.raises(Exception, match="Sec-WebSocket-Accept|subprotocol"):
+    with (
+        socket_server(broken) as port,
+        serving(["--upstream", f"ws://127.0.0.1:{port}/", "--once"]) as relay,
+    ):
+        with pytest.raises(Exception, match=r"Sec-WebSocket-Accept|subprotocol"):
             asyncio.run(websockets_session(relay.url))
         assert relay.wait() == 1
     text = relay.stdout.decode()
     assert "  fail  response.accept        §4.2.2   Sec-WebSocket-Accept is " in text
     assert "the server hashed the base64-decoded key bytes instead of the key text" in text
-    assert "  fail  response.protocol      §4.1     the server chose 'v9', which the client did not offer" in text
+    protocol = "  fail  response.protocol      §4.1     the server chose 'v9'"
+    assert f"{protocol}, which the client did not offer" in text
 
 
 def test_an_unreachable_upstream_is_a_502_and_a_finding() -> None:
@@ -263,14 +284,20 @@ def test_an_unreachable_upstream_is_a_502_and_a_finding() -> None:
     def silent(connection: socket.socket) -> None:
         read_request(connection)  # and close without answering
 
-    with socket_server(silent) as port, serving(["--upstream", f"ws://127.0.0.1:{port}/", "--once", "--format", "json"]) as relay:
+    with (
+        socket_server(silent) as port,
+        serving(["--upstream", f"ws://127.0.0.1:{port}/", "--once", "--format", "json"]) as relay,
+    ):
         connection, head = raw_client(relay.port, handshake_request(relay.port))
         connection.close()
         assert head.startswith(b"HTTP/1.1 502 Bad Gateway\r\n")
         assert relay.wait() == 1
     (record,) = records_of(relay.stdout)
     rules = {f["rule"]: f["message"] for f in record["findings"]}
-    assert rules["upstream"] == "the upstream sent no response: the peer closed the connection without sending anything"
+    assert (
+        rules["upstream"]
+        == "the upstream sent no response: the peer closed the connection without sending anything"
+    )
 
 
 def test_a_wss_upstream_with_cacert(tmp_path: Path) -> None:
@@ -279,12 +306,16 @@ def test_a_wss_upstream_with_cacert(tmp_path: Path) -> None:
     authority.issue_cert("localhost", "127.0.0.1").configure_cert(context)
     cacert = tmp_path / "ca.pem"
     authority.cert_pem.write_to_path(str(cacert))
-    with websockets_upstream(context) as (port, received):
-        with serving(["--upstream", f"wss://localhost:{port}/", "--cacert", str(cacert), "--once"]) as relay:
+    with websockets_upstream(context) as (port, _received):
+        with serving(
+            ["--upstream", f"wss://localhost:{port}/", "--cacert", str(cacert), "--once"]
+        ) as relay:
             got = asyncio.run(websockets_session(relay.url))
             assert relay.wait() == 0
         assert got == ["chat", *MESSAGES]
-        with serving(["--upstream", f"wss://localhost:{port}/", "--once", "--format", "json"]) as relay:
+        with serving(
+            ["--upstream", f"wss://localhost:{port}/", "--once", "--format", "json"]
+        ) as relay:
             connection, head = raw_client(relay.port, handshake_request(relay.port))
             connection.close()
             assert relay.wait() == 1

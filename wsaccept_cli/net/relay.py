@@ -17,10 +17,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from wsaccept_cli.core.rules import Finding
+from wsaccept_cli.net.heads import HeadError, parse_head, read_head, send
 
 if TYPE_CHECKING:
+    from wsaccept_cli.core.request import RequestTarget
     from wsaccept_cli.core.served import ServedConnection
-    from wsaccept_cli.net.serve import ServeOptions
 
 RELAY_SIZE = 64 * 1024
 
@@ -54,40 +55,38 @@ async def relay(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     rest: bytes,
-    options: ServeOptions,
+    upstream: tuple[RequestTarget, ssl.SSLContext | None, float],
     report: Callable[[ServedConnection], None],
 ) -> None:
-    """Forward one client's handshake, check it, relay its frames both ways."""
-    from wsaccept_cli.net.serve import HeadError, _send, parse_head, read_head
-
-    target = options.upstream
-    assert target is not None
+    """Forward one client's handshake to the upstream (its URL, TLS context and the time its
+    answer may take), check it, relay its frames both ways."""
+    target, tls, head_timeout = upstream
     connection.upstream = target.display_url
     try:
         up_reader, up_writer = await asyncio.wait_for(
             asyncio.open_connection(
                 target.host,
                 target.port,
-                ssl=options.upstream_tls if target.secure else None,
+                ssl=tls if target.secure else None,
                 server_hostname=target.host if target.secure else None,
             ),
-            options.head_timeout,
+            head_timeout,
         )
     except (OSError, asyncio.TimeoutError, TimeoutError, ssl.SSLError) as error:
         reason = getattr(error, "strerror", None) or str(error) or "timed out"
         connection.upstream_error = f"cannot connect to the upstream {target.display_url}: {reason}"
         report(connection)
-        await _send(writer, _bad_gateway(connection.upstream_error))
+        await send(writer, _bad_gateway(connection.upstream_error))
         return
     try:
         path = target.path if target.path != "/" else None
         up_writer.write(rewrite_request(connection.request_bytes, path, target.host_header) + rest)
         try:
-            head, body = await read_head(up_reader, options.head_timeout)
+            head, body = await read_head(up_reader, head_timeout)
         except HeadError as error:
             connection.upstream_error = f"the upstream sent no response: {error}"
             report(connection)
-            await _send(writer, _bad_gateway(connection.upstream_error))
+            await send(writer, _bad_gateway(connection.upstream_error))
             return
         connection.response_bytes = head
         connection.response = parse_head(head, "response")

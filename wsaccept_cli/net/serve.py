@@ -15,24 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import re
 import ssl
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from wsaccept_cli.core.capture import parse_lines
 from wsaccept_cli.core.faults import BY_NAME, Fault, answer_for, request_refusal
-from wsaccept_cli.core.handshake import Capture, Message
 from wsaccept_cli.core.served import ACCEPTED, REFUSED, ServedConnection
+from wsaccept_cli.net.heads import MAX_HEAD, READ_SIZE, HeadError, parse_head, read_head, send
 
 if TYPE_CHECKING:
     from wsaccept_cli.core.request import RequestTarget
 
-MAX_HEAD = 64 * 1024
-READ_SIZE = 64 * 1024
-_HEAD_END = re.compile(rb"\r?\n\r?\n")
-_LINE_END = re.compile(r"\r?\n")
 # Close codes a client sends when it fails the connection (RFC 6455 §7.4.1): protocol error,
 # and an extension it needs that the server did not negotiate.
 _REFUSING_CODES = {1002, 1010}
@@ -65,10 +59,6 @@ class ServeOptions:
         self.fault_by_path = fault_by_path
 
 
-class HeadError(Exception):
-    """A peer that sent no complete head: why, as a sentence."""
-
-
 def listen_address(text: str) -> tuple[str, int]:
     """HOST:PORT (an IPv6 host in brackets) taken apart; ValueError saying why it is not one."""
     host, colon, port = text.rpartition(":")
@@ -84,39 +74,6 @@ def listen_address(text: str) -> tuple[str, int]:
 def url_of(host: str, port: int, secure: bool) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"{'wss' if secure else 'ws'}://{shown}:{port}/"
-
-
-def parse_head(head: bytes, kind: str) -> Message | None:
-    """A request or response head as the handshake model, by the capture parser."""
-    lines = _LINE_END.split(head.decode("latin-1"))
-    handshakes = list(parse_lines(enumerate(lines, 1), Capture(), curl=False))
-    for handshake in handshakes:
-        message = handshake.request if kind == "request" else handshake.response
-        if message is not None:
-            message.line = None
-            return message
-    return None
-
-
-async def read_head(reader: asyncio.StreamReader, timeout: float) -> tuple[bytes, bytes]:
-    """A head and what came after it, within `timeout` and MAX_HEAD bytes."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    while (found := _HEAD_END.search(data)) is None:
-        if len(data) > MAX_HEAD:
-            raise HeadError(f"the head is over {MAX_HEAD // 1024} KiB")
-        left = deadline - time.monotonic()
-        try:
-            chunk = await asyncio.wait_for(reader.read(READ_SIZE), max(left, 0))
-        except (asyncio.TimeoutError, TimeoutError):
-            raise HeadError(
-                f"no complete head within {timeout:g} s ({len(data)} bytes came)"
-            ) from None
-        if not chunk:
-            what = f"after {len(data)} bytes of its head" if data else "without sending anything"
-            raise HeadError(f"the peer closed the connection {what}")
-        data += chunk
-    return data[: found.end()], data[found.end() :]
 
 
 class Server:
@@ -175,11 +132,16 @@ class Server:
             connection.request = parse_head(head, "request")
             if connection.request is None:
                 connection.error = "what came is no HTTP request"
-                await _send(writer, _bad_request(connection.error))
+                await send(writer, _bad_request(connection.error))
             elif self.options.upstream is not None:
                 from wsaccept_cli.net.relay import relay
 
-                await relay(connection, reader, writer, rest, self.options, self._report)
+                upstream = (
+                    self.options.upstream,
+                    self.options.upstream_tls,
+                    self.options.head_timeout,
+                )
+                await relay(connection, reader, writer, rest, upstream, self._report)
             else:
                 await self._serve(connection, reader, writer, rest)
         except HeadError as error:
@@ -212,7 +174,7 @@ class Server:
                 f"{refusal.status} {refusal.reason}: {refusal.body.strip()}"
             )
             self._report(connection)
-            await _send(writer, connection.response_bytes)
+            await send(writer, connection.response_bytes)
             return
         if self.options.fault_by_path:
             name = (request.target or "").partition("?")[0].rsplit("/", 1)[-1]
@@ -220,7 +182,7 @@ class Server:
         answer, connection.skipped = answer_for(request, connection.fault)
         connection.response_bytes = answer.to_bytes()
         started = time.monotonic()
-        await _send(writer, connection.response_bytes)
+        await send(writer, connection.response_bytes)
         from wsproto.connection import Connection, ConnectionType
 
         socket = Connection(ConnectionType.SERVER)
@@ -322,11 +284,6 @@ class Watch:
                 break
             self.socket.receive_data(data)
         await _drain(self.writer)
-
-
-async def _send(writer: asyncio.StreamWriter, data: bytes) -> None:
-    writer.write(data)
-    await writer.drain()
 
 
 async def _drain(writer: asyncio.StreamWriter) -> None:
