@@ -3,6 +3,7 @@ first line), the real client programs in tests/serve_clients/, and raw WebSocket
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import shutil
@@ -10,12 +11,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpers import clean_env, script_path
+from wsaccept_cli.core.served import ServedConnection
+from wsaccept_cli.net.serve import ServeOptions, Server
 
 CLIENTS = Path(__file__).resolve().parent / "serve_clients"
 NODE_MODULES = Path(__file__).resolve().parent / "node" / "node_modules"
@@ -147,3 +151,21 @@ def recv_exactly(connection: socket.socket, size: int) -> bytes:
             break
         data += chunk
     return data
+
+
+@contextmanager
+def server_thread(options: ServeOptions) -> Iterator[tuple[str, list[ServedConnection]]]:
+    """The serve server in a thread of this process, its connections collected."""
+    loop = asyncio.new_event_loop()
+    seen: list[ServedConnection] = []
+    server = Server(options, seen.append)
+    url = loop.run_until_complete(server.start("127.0.0.1", 0))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield url, seen
+    finally:
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -30,13 +30,16 @@ from tests.serve_helpers import (
     handshake_request,
     raw_client,
     recv_exactly,
+    server_thread,
     serving,
 )
 from wsaccept_cli.core.diagnose import WRONG_ACCEPTS, diagnose_accept
 from wsaccept_cli.core.faults import BY_NAME, FAULTS, OTHER_KEY, answer_for
 from wsaccept_cli.core.handshake import Message
 from wsaccept_cli.core.keys import GUID, accept_for
-from wsaccept_cli.net.serve import listen_address, parse_head
+from wsaccept_cli.core.served import ServedConnection, serve_report
+from wsaccept_cli.net.heads import parse_head
+from wsaccept_cli.net.serve import ServeOptions, listen_address
 
 PY = sys.executable
 CLIENTS = Path(__file__).resolve().parent / "serve_clients"
@@ -300,56 +303,80 @@ def test_bytes_that_are_no_frame_and_a_frame_wsproto_refuses() -> None:
     assert record["client_detail"].startswith("sent a text frame (")
 
 
+def wait_for(seen: list[ServedConnection], count: int) -> list[ServedConnection]:
+    """The first `count` connections reported, within 10 s."""
+    deadline = time.monotonic() + 10
+    while len(seen) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(seen) >= count, f"{len(seen)} of {count} connections reported"
+    return sorted(seen[:count], key=lambda connection: connection.number)
+
+
 def test_a_request_that_is_no_handshake_gets_400_or_426_and_fails() -> None:
-    with serving(["--format", "json"]) as served:
-        no_key = handshake_request(served.port).replace(b"Sec-WebSocket-Key", b"X-Key")
-        connection, head = raw_client(served.port, no_key)
+    with server_thread(ServeOptions(head_timeout=1)) as (url, seen):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        no_key = handshake_request(port).replace(b"Sec-WebSocket-Key", b"X-Key")
+        connection, head = raw_client(port, no_key)
         connection.close()
         assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
-        version = handshake_request(served.port).replace(b"Version: 13", b"Version: 8")
-        connection, head = raw_client(served.port, version)
+        wait_for(seen, 1)
+        version = handshake_request(port).replace(b"Version: 13", b"Version: 8")
+        connection, head = raw_client(port, version)
         connection.close()
         assert head.startswith(b"HTTP/1.1 426 Upgrade Required\r\n")
         assert b"Sec-WebSocket-Version: 13\r\n" in head
-        garbage = socket.create_connection(("127.0.0.1", served.port))
-        garbage.sendall(b"\x16\x03\x01 hello\r\n\r\n")
-        assert garbage.recv(100).startswith(b"HTTP/1.1 400 Bad Request")
-        garbage.close()
-        silent = socket.create_connection(("127.0.0.1", served.port))
-        silent.close()
-        time.sleep(0.5)
-        assert served.stop() == -signal.SIGINT  # ended by the signal itself: $? is 130
-    records = [json.loads(line) for line in served.stdout.splitlines()[1:]]
-    assert len(records) == 4
-    assert all(record["verdict"] == "fail" for record in records)
-    findings = [{f["rule"]: f["message"] for f in record["findings"]} for record in records]
+        wait_for(seen, 2)
+        with socket.create_connection(("127.0.0.1", port)) as garbage:
+            garbage.sendall(b"\x16\x03\x01 hello\r\n\r\n")
+            assert garbage.recv(100).startswith(b"HTTP/1.1 400 Bad Request")
+        wait_for(seen, 3)
+        socket.create_connection(("127.0.0.1", port)).close()
+        wait_for(seen, 4)
+        with socket.create_connection(("127.0.0.1", port)) as slow:
+            slow.sendall(b"GET / HTTP/1.1\r\n")  # and nothing more within head_timeout
+            connections = wait_for(seen, 5)
+    reports = [serve_report(connection) for connection in connections]
+    assert [report.verdict for report in reports] == ["fail"] * 5
+    findings = [{f.rule: f.message for f in report.findings} for report in reports]
     assert findings[0]["request.key"] == "no Sec-WebSocket-Key header"
-    assert findings[0]["serve.answer"].startswith(
-        "answered 400 Bad Request: not a WebSocket handshake"
+    assert findings[0]["serve.answer"] == (
+        "answered 400 Bad Request: not a WebSocket handshake (RFC 6455 §4.1):"
+        " not exactly one Sec-WebSocket-Key"
     )
+    assert findings[0]["client.verdict"] == "the request is no WebSocket handshake: not upgraded"
     assert findings[1]["serve.answer"].startswith("answered 426 Upgrade Required")
     assert findings[2]["request"] == "what came is no HTTP request"
-    assert (
-        findings[3]["request"]
-        == "no request: the peer closed the connection without sending anything"
+    assert findings[3]["request"] == (
+        "no request: the peer closed the connection without sending anything"
     )
-    assert served.stderr == b""
+    assert findings[4]["request"] == "no request: no complete head within 1 s (16 bytes came)"
 
 
-def test_repeated_faults_take_turns_and_ctrl_c_ends_quietly() -> None:
-    with serving(["--fault", "no-accept", "--fault", "bare-lf"]) as served:
+def test_repeated_faults_take_turns() -> None:
+    faults = (BY_NAME["no-accept"], BY_NAME["bare-lf"])
+    with server_thread(ServeOptions(faults=faults, grace=0.2)) as (url, seen):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
         heads = []
         for _ in range(3):
-            connection, head = raw_client(served.port, handshake_request(served.port))
+            connection, head = raw_client(port, handshake_request(port))
             heads.append(head)
             connection.close()
-        time.sleep(0.5)
-        assert served.stop() == -signal.SIGINT  # ended by the signal itself: $? is 130
+        connections = wait_for(seen, 3)
     assert b"Sec-WebSocket-Accept" not in heads[0]
     assert heads[1].startswith(b"HTTP/1.1 101 Switching Protocols\nUpgrade")
     assert b"Sec-WebSocket-Accept" not in heads[2]
+    assert [c.fault.name for c in connections if c.fault] == ["no-accept", "bare-lf", "no-accept"]
+    assert {(c.behaviour, c.client_ok) for c in connections} == {("refused", True)}
+
+
+def test_ctrl_c_ends_serve_quietly() -> None:
+    with serving(["--fault", "no-accept"]) as served:
+        connection, _ = raw_client(served.port, handshake_request(served.port))
+        connection.close()
+        time.sleep(0.3)
+        assert served.stop() == -signal.SIGINT  # ended by the signal itself: $? is 130
     assert served.stderr == b""
-    assert served.stdout.decode().count("handshake ") == 3
+    assert served.stdout.decode().count("handshake 1: serve, connection 1 from") == 1
 
 
 async def _websockets_session(url: str, context: ssl.SSLContext | None) -> list[object]:

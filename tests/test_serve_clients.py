@@ -5,14 +5,10 @@ on the wire, so each row is compared with the client's own account of the run (i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -20,10 +16,9 @@ from xml.etree import ElementTree
 import pytest
 
 from tests.helpers import clean_env, script_path
-from tests.serve_helpers import client_command, node_ready
+from tests.serve_helpers import client_command, node_ready, server_thread
 from wsaccept_cli.core.faults import FAULTS
-from wsaccept_cli.core.served import ServedConnection
-from wsaccept_cli.net.serve import ServeOptions, Server
+from wsaccept_cli.net.serve import ServeOptions
 
 WRONG_ACCEPTS = [fault.name for fault in FAULTS if fault.name.startswith("accept-")]
 
@@ -126,24 +121,6 @@ function attempt(name) {
 }
 (async () => { for (const name of names) { await attempt(name); } console.log("RESULT done"); })();
 </script>"""
-
-
-@contextmanager
-def server_thread(options: ServeOptions) -> Iterator[tuple[str, list[ServedConnection]]]:
-    """The serve server in a thread of this process, its connections collected."""
-    loop = asyncio.new_event_loop()
-    seen: list[ServedConnection] = []
-    server = Server(options, seen.append)
-    url = loop.run_until_complete(server.start("127.0.0.1", 0))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield url, seen
-    finally:
-        asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def chromium_flags(profile: Path) -> list[str]:

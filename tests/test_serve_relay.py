@@ -96,10 +96,12 @@ def records_of(stdout: bytes) -> list[dict[str, Any]]:
 def test_websockets_client_to_websockets_server() -> None:
     with (
         websockets_upstream() as (port, received),
-        serving(["--upstream", f"ws://127.0.0.1:{port}/chat", "--format", "json"]) as relay,
+        serving(
+            ["--upstream", f"ws://127.0.0.1:{port}/chat", "--format", "json", "--once"]
+        ) as relay,
     ):
         got = asyncio.run(websockets_session(relay.url))
-        relay.stop()
+        assert relay.wait() == 0
     assert got == ["chat", *MESSAGES]
     assert received == MESSAGES
     (record,) = records_of(relay.stdout)
@@ -146,9 +148,11 @@ def test_aiohttp_client_to_aiohttp_server() -> None:
 
     with loop_thread() as loop:
         runner, port = run_in(loop, start())
-        with serving(["--upstream", f"ws://127.0.0.1:{port}/ws", "--format", "json"]) as relay:
+        with serving(
+            ["--upstream", f"ws://127.0.0.1:{port}/ws", "--format", "json", "--once"]
+        ) as relay:
             got = asyncio.run(client(relay.url))
-            relay.stop()
+            assert relay.wait() == 0
         run_in(loop, runner.cleanup())
     assert got == ["chat", *MESSAGES]
     (record,) = records_of(relay.stdout)
@@ -163,14 +167,16 @@ def test_node_ws_client_to_node_ws_server() -> None:
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
-        with serving(["--upstream", f"ws://127.0.0.1:{port}/", "--format", "json"]) as relay:
+        with serving(
+            ["--upstream", f"ws://127.0.0.1:{port}/", "--format", "json", "--once"]
+        ) as relay:
             client = subprocess.run(
                 ["node", str(CLIENTS / "node_ws_relay_client.js"), relay.url],
                 capture_output=True,
                 timeout=30,
                 check=False,
             )
-            relay.stop()
+            assert relay.wait() == 0
     finally:
         server.communicate(b"", timeout=10)
     assert json.loads(client.stdout) == {"protocol": "chat", "same": True}
@@ -217,7 +223,7 @@ def test_frames_are_forwarded_byte_for_byte() -> None:
     )
     with (
         socket_server(upstream) as port,
-        serving(["--upstream", f"ws://127.0.0.1:{port}/", "--format", "json"]) as relay,
+        serving(["--upstream", f"ws://127.0.0.1:{port}/", "--format", "json", "--once"]) as relay,
     ):
         client, head = raw_client(relay.port, handshake_request(relay.port))
         assert head.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
@@ -226,7 +232,7 @@ def test_frames_are_forwarded_byte_for_byte() -> None:
         rest += recv_exactly(client, len(from_server) - len(rest))
         assert done.wait(10)
         client.close()
-        relay.stop()
+        assert relay.wait() == 0
     assert rest == from_server
     assert bytes(upstream_got) == to_server
     (record,) = records_of(relay.stdout)

@@ -192,8 +192,8 @@ def cli(ctx: click.Context) -> None:
 
     Sec-WebSocket-Accept is base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), taken
     over the Sec-WebSocket-Key exactly as sent. compute, verify and genkey work on keys;
-    inspect checks a captured handshake, probe a live server. Results go to stdout,
-    diagnostics to stderr.
+    inspect checks a captured handshake, probe a live server, serve tests clients (and relays
+    to a server). Results go to stdout, diagnostics to stderr.
 
     \b
     Exit status: 0 success; 1 a check failed (a mismatch, an invalid key
@@ -680,7 +680,7 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
 )
 @click.option(
     "--junit",
-    type=click.Path(dir_okay=False),
+    type=FilePath(),
     metavar="FILE",
     help="--check-client: write a JUnit XML report, one test case per fault.",
 )
@@ -791,9 +791,8 @@ def serve_options(
         raise click.UsageError("a command is run only with --check-client")
     if check_client and not command:
         raise click.UsageError("--check-client needs a command after '--', e.g. -- CMD {url}")
-    for given, name in ((junit, "--junit"),):
-        if given and not check_client:
-            raise click.UsageError(f"{name} goes with --check-client")
+    if junit and not check_client:
+        raise click.UsageError("--junit goes with --check-client")
     if check_client and (once or upstream):
         raise click.UsageError("--check-client cannot be combined with --once or --upstream")
     if upstream and faults:

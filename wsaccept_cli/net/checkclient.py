@@ -87,6 +87,7 @@ async def check_client(
     """The correct handshake, then each fault, one run each; the request row after the first."""
     options.faults = ()  # the run chooses the fault (server.fault), not a rotation
     server = Server(options, lambda connection: None)
+    server.recording = True
     base = await server.start(host, port)
     on_listening(base)
     runs: list[ClientRun] = []

@@ -54,8 +54,8 @@ class ServeOptions:
         self.tls = tls
         self.upstream = upstream
         self.upstream_tls = upstream_tls
-        # The fault named by the last segment of the request's path (/accept-sha256), for one
-        # page that tries every fault in turn (a browser) and for --check-client's runs.
+        # The fault named by the last segment of the request's path (/accept-sha256): one page
+        # can try every fault in turn (the tests' headless browser does).
         self.fault_by_path = fault_by_path
 
 
@@ -85,11 +85,13 @@ class Server:
         self.options = options
         self.on_result = on_result
         self.fault: Fault | None = options.faults[0] if options.faults else None
-        self.connections: list[ServedConnection] = []  # those of the current check run
+        self.connections: list[ServedConnection] = []  # those of the current check run, if kept
         self.pending: set[asyncio.Task[Any]] = set()
         self.finished = asyncio.Event()  # set when a connection has ended (for --once)
         self._numbers = itertools.count(1)
-        self._fault_cycle = itertools.cycle(options.faults) if options.faults else None
+        self._fault_cycle = itertools.cycle(options.faults)
+        self.first: ServedConnection | None = None  # for --once
+        self.recording = False  # keep every connection in `connections` (--check-client)
         self._server: asyncio.Server | None = None
         self.url = ""
 
@@ -111,9 +113,9 @@ class Server:
 
     def _next_fault(self) -> Fault | None:
         """The fault for a new connection: --fault NAME given several times takes turns."""
-        if self._fault_cycle is None:
-            return self.fault
-        return next(self._fault_cycle) if len(self.options.faults) > 1 else self.fault
+        if len(self.options.faults) > 1:
+            return next(self._fault_cycle)
+        return self.fault
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.ensure_future(self._handle(reader, writer))
@@ -125,7 +127,9 @@ class Server:
         shown = f"[{peer[0]}]:{peer[1]}" if ":" in peer[0] else f"{peer[0]}:{peer[1]}"
         connection = ServedConnection(next(self._numbers), shown)
         connection.fault = self._next_fault()
-        self.connections.append(connection)
+        self.first = self.first or connection
+        if self.recording:  # not always: a server that runs for days must not keep them all
+            self.connections.append(connection)
         try:
             head, rest = await read_head(reader, self.options.head_timeout)
             connection.request_bytes = head
@@ -148,6 +152,8 @@ class Server:
             connection.error = f"no request: {error}"
         except (OSError, ssl.SSLError) as error:
             connection.error = connection.error or f"the connection broke: {error}"
+        except Exception as error:  # pragma: no cover - a bug here must not end the server
+            connection.error = f"wsaccept failed on this connection: {error!r}"
         finally:
             self._report(connection)
             writer.close()
@@ -325,6 +331,6 @@ async def run_server(
             await server.finished.wait()
             server.finished.clear()
             if once:
-                return server.connections[0]
+                return server.first
     finally:
         await server.close()
