@@ -29,6 +29,7 @@ from tests.serve_helpers import (
     frame,
     handshake_request,
     raw_client,
+    read_first_line,
     recv_exactly,
     server_thread,
     serving,
@@ -373,10 +374,10 @@ def test_ctrl_c_ends_serve_quietly() -> None:
     with serving(["--fault", "no-accept"]) as served:
         connection, _ = raw_client(served.port, handshake_request(served.port))
         connection.close()
-        time.sleep(0.3)
+        heading = read_first_line(served.process.stdout, 10)  # the connection's report
         assert served.stop() == -signal.SIGINT  # ended by the signal itself: $? is 130
+    assert heading.startswith(b"handshake 1: serve, connection 1 from 127.0.0.1:")
     assert served.stderr == b""
-    assert served.stdout.decode().count("handshake 1: serve, connection 1 from") == 1
 
 
 async def _websockets_session(url: str, context: ssl.SSLContext | None) -> list[object]:
@@ -510,12 +511,15 @@ def test_check_client_with_a_client_that_never_connects_or_hangs(tmp_path: Path)
     ]  # fmt: skip
     started = time.monotonic()
     result = run_script(
-        ["serve", "--check-client", "--fault", "no-accept", "--timeout", "0.5", "--", PY, "-c",
-         "import time; time.sleep(30)"],
+        ["serve", "--check-client", "--fault", "no-accept", "--timeout", "0.5", "--format", "rich",
+         "--color", "--", PY, "-c", "import time; time.sleep(30)"],
     )  # fmt: skip
     assert time.monotonic() - started < 15
     assert result.returncode == 1
-    assert "the client made no connection (it was killed after 0.5 s)" in result.stdout.decode()
+    text = result.stdout.decode()
+    assert "the client made no connection (it was killed after 0.5 s)" in text
+    assert "\x1b[31mfail\x1b[0m  none " in text  # rich, in colour
+    assert "check-client: fail: 2 of 2 checks failed (none, no-accept)" in text
 
 
 def test_signal_stops_serve_with_its_exit_status() -> None:

@@ -116,7 +116,7 @@ def score_row(session: Session, row: ScoreRow) -> Rendered:
         text = Text()
         text.append(f"{row.status:4}", style=_STYLES.get(row.status, ""))
         text.append(rest)
-        renderer.console.print(text)
+        renderer.console.print(text, soft_wrap=True)  # one line per row, as in plain
         return renderer.buffer.take(), [], _counts(failed)
     return f"{row.status:4}{rest}\n".encode(), [], _counts(failed)
 
