@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import ssl
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 
-from tests.helpers import RFC_KEY, Run, run_script
+from tests.helpers import RFC_KEY, Run, clean_env, run_script, script_path
 from tests.serve_helpers import (
     frame,
     handshake_request,
@@ -542,3 +543,39 @@ def test_a_wrong_accept_that_happens_to_be_right_is_no_fault() -> None:
     answer, skipped = answer_for(request, BY_NAME["accept-urlsafe"])
     assert skipped == "for this key the fault makes the right accept"
     assert answer.to_bytes() == answer_for(request, None)[0].to_bytes()
+
+
+def test_ctrl_c_during_check_client_kills_the_client_and_what_it_started(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    script = f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}; sleep 60"
+    process = subprocess.Popen(
+        [script_path(), "serve", "--check-client", "--", "sh", "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+    read_first_line(process.stdout, 20)
+    deadline = time.monotonic() + 10
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = [int(pid) for pid in pids.read_text().split()]
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == -signal.SIGINT
+    assert stderr == b""
+    for pid in started:  # the client and the process it left in the background: both ended
+        assert process_state(pid) in (None, "Z"), pid  # gone, or a zombie no one reaped yet
+
+
+def process_state(pid: int) -> str | None:
+    """A process's state letter (R, S, Z, …), or None when there is no such process."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        state = next(line.split()[1] for line in status.splitlines() if line.startswith("State:"))
+        if state == "Z" or time.monotonic() > deadline:
+            return state
+        time.sleep(0.05)

@@ -830,6 +830,9 @@ def run_serve(session: Session, options: Any, address: tuple[str, int], once: bo
 
     from wsaccept_cli.net.serve import run_server
     from wsaccept_cli.ui import serve_output
+    from wsaccept_cli.ui.writer import GUARD
+
+    GUARD.install()  # Ctrl-C and SIGTERM unwind the server (and a client's process group)
 
     def listening(url: str) -> None:
         session.emit(serve_output.listening(session, url))
@@ -863,6 +866,9 @@ def run_check_client(
 
     from wsaccept_cli.net.checkclient import check_client
     from wsaccept_cli.ui import serve_output
+    from wsaccept_cli.ui.writer import GUARD
+
+    GUARD.install()  # Ctrl-C and SIGTERM unwind the runs: the client's process group is killed
 
     def listening(url: str) -> None:
         session.emit(serve_output.listening(session, url))

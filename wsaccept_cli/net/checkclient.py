@@ -53,11 +53,13 @@ async def _run_command(argv: list[str], url: str, timeout: float) -> tuple[int |
         return 127, f"cannot run {argv[0]}: {error.strerror or error}\n".encode()
     assert process.stdout is not None
     reading = asyncio.ensure_future(process.stdout.read(OUTPUT_LIMIT))
+    status: int | None = None
     try:
-        status: int | None = await asyncio.wait_for(process.wait(), timeout)
+        status = await asyncio.wait_for(process.wait(), timeout)
     except (asyncio.TimeoutError, TimeoutError):
-        status = None
-        with contextlib.suppress(ProcessLookupError):
+        pass
+    finally:  # at the timeout, on Ctrl-C, and for what the client left running in its group
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         await process.wait()
     try:
