@@ -231,9 +231,10 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "http10-101",
         "HTTP/1.0 101 (HTTP/1.0 has no protocol switch)",
-        MUST_REFUSE,
-        "RFC 6455 §4.1 and §4.2.2: the handshake is HTTP/1.1 or later; RFC 9110 §7.8: Upgrade"
-        " is not defined for HTTP/1.0",
+        EITHER,
+        "RFC 6455 §4.2.2: the server MUST answer HTTP/1.1 101, but the client's checks of §4.1"
+        " leave the version out, so a client may accept (Chromium, Node ws, aiohttp do); a"
+        " strict one refuses (websockets)",
         _http10,
     ),
     Fault(
