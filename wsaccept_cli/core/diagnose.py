@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from functools import partial
 
 from wsaccept_cli.core.keys import GUID, accept_for
 
@@ -18,52 +17,110 @@ def _b64_sha1(data: bytes) -> bytes:
     return base64.b64encode(hashlib.sha1(data).digest())
 
 
-def _candidates(key: bytes) -> Iterator[tuple[str, Callable[[], bytes]]]:
-    """(cause, value) for each known bug, most common first; values computed lazily."""
-    yield (
+class WrongAccept:
+    """One known bug: its short name (the `serve --fault` that makes it), the sentence that
+    names it in a diagnosis, and the wrong accept it makes of a key."""
+
+    __slots__ = ("cause", "compute", "name")
+
+    def __init__(self, name: str, cause: str, compute: Callable[[bytes], bytes]) -> None:
+        self.name = name
+        self.cause = cause
+        self.compute = compute
+
+
+def _decoded(key: bytes) -> bytes:
+    return _b64_sha1(base64.b64decode(key + b"=" * (-len(key) % 4), validate=False) + GUID)
+
+
+def _trimmed_cause(label: str) -> str:
+    return f"the server hashed the key with {label} (it did not trim the header value)"
+
+
+# Most common first: the first whose value equals a received accept names the cause. `serve`
+# makes its wrong-accept faults from this same table, so the two cannot drift apart.
+WRONG_ACCEPTS: tuple[WrongAccept, ...] = (
+    WrongAccept(
+        "accept-decoded-key",
         "the server hashed the base64-decoded key bytes instead of the key text",
-        lambda: _b64_sha1(base64.b64decode(key + b"=" * (-len(key) % 4), validate=False) + GUID),
-    )
-    yield (
+        _decoded,
+    ),
+    WrongAccept(
+        "accept-key-without-padding",
         "the server hashed the key without its '=' padding",
-        lambda: _b64_sha1(key.rstrip(b"=") + GUID),
-    )
-    for label, variant in (
-        ("a trailing CR LF", key + b"\r\n"),
-        ("a trailing LF", key + b"\n"),
-        ("a trailing CR", key + b"\r"),
-        ("a trailing space", key + b" "),
-        ("a leading space", b" " + key),
-    ):
-        cause = f"the server hashed the key with {label} (it did not trim the header value)"
-        yield cause, partial(_b64_sha1, variant + GUID)
-    yield ("the server used the GUID in lowercase", lambda: _b64_sha1(key + GUID.lower()))
-    yield ("the server put the GUID before the key", lambda: _b64_sha1(GUID + key))
-    yield (
+        lambda key: _b64_sha1(key.rstrip(b"=") + GUID),
+    ),
+    WrongAccept(
+        "accept-trailing-crlf",
+        _trimmed_cause("a trailing CR LF"),
+        lambda key: _b64_sha1(key + b"\r\n" + GUID),
+    ),
+    WrongAccept(
+        "accept-trailing-lf",
+        _trimmed_cause("a trailing LF"),
+        lambda key: _b64_sha1(key + b"\n" + GUID),
+    ),
+    WrongAccept(
+        "accept-trailing-cr",
+        _trimmed_cause("a trailing CR"),
+        lambda key: _b64_sha1(key + b"\r" + GUID),
+    ),
+    WrongAccept(
+        "accept-trailing-space",
+        _trimmed_cause("a trailing space"),
+        lambda key: _b64_sha1(key + b" " + GUID),
+    ),
+    WrongAccept(
+        "accept-leading-space",
+        _trimmed_cause("a leading space"),
+        lambda key: _b64_sha1(b" " + key + GUID),
+    ),
+    WrongAccept(
+        "accept-guid-lowercase",
+        "the server used the GUID in lowercase",
+        lambda key: _b64_sha1(key + GUID.lower()),
+    ),
+    WrongAccept(
+        "accept-guid-first",
+        "the server put the GUID before the key",
+        lambda key: _b64_sha1(GUID + key),
+    ),
+    WrongAccept(
+        "accept-hex-base64",
         "the server base64-encoded the hex digest instead of the raw 20-byte digest",
-        lambda: base64.b64encode(hashlib.sha1(key + GUID).hexdigest().encode()),
-    )
-    yield (
+        lambda key: base64.b64encode(hashlib.sha1(key + GUID).hexdigest().encode()),
+    ),
+    WrongAccept(
+        "accept-hex",
         "the server sent the hex digest instead of its base64",
-        lambda: hashlib.sha1(key + GUID).hexdigest().encode(),
-    )
-    yield (
+        lambda key: hashlib.sha1(key + GUID).hexdigest().encode(),
+    ),
+    WrongAccept(
+        "accept-sha256",
         "the server used SHA-256 instead of SHA-1",
-        lambda: base64.b64encode(hashlib.sha256(key + GUID).digest()),
-    )
-    yield (
+        lambda key: base64.b64encode(hashlib.sha256(key + GUID).digest()),
+    ),
+    WrongAccept(
+        "accept-no-padding",
         "the server dropped the base64 padding ('=')",
-        lambda: accept_for(key).rstrip(b"="),
-    )
-    yield (
+        lambda key: accept_for(key).rstrip(b"="),
+    ),
+    WrongAccept(
+        "accept-urlsafe",
         "the server used the URL-safe base64 alphabet ('-' and '_')",
-        lambda: base64.urlsafe_b64encode(hashlib.sha1(key + GUID).digest()),
-    )
-    yield ("the server echoed the key back instead of its accept", lambda: key)
-    yield (
+        lambda key: base64.urlsafe_b64encode(hashlib.sha1(key + GUID).digest()),
+    ),
+    WrongAccept(
+        "accept-key-echoed",
+        "the server echoed the key back instead of its accept",
+        lambda key: key,
+    ),
+    WrongAccept(
+        "accept-no-guid",
         "the server hashed the key alone, without the GUID",
-        lambda: _b64_sha1(key),
-    )
+        _b64_sha1,
+    ),
+)
 
 
 def _guid_typos() -> Iterator[tuple[str, bytes]]:
@@ -98,10 +155,10 @@ def diagnose_accept(
     key: bytes, received: bytes, other_keys: Sequence[tuple[bytes, int | None]] = ()
 ) -> str:
     """The known bug that turns `key` into `received`, as a sentence; or say that none does."""
-    for cause, compute in _candidates(key):
+    for candidate in WRONG_ACCEPTS:
         try:
-            if compute() == received:
-                return cause
+            if candidate.compute(key) == received:
+                return candidate.cause
         except ValueError:  # a key that is not base64 has no decoded bytes to hash
             continue
     for other, line in other_keys:

@@ -1,0 +1,134 @@
+"""`wsaccept serve --upstream URL`: a relay that checks both sides of each handshake.
+
+The client's request goes to the upstream with two lines changed so that the upstream sees a
+request for itself, as a reverse proxy sends it: the request target (when the upstream URL has a
+path) and Host. Everything else, the key included, is forwarded as it came, so the upstream's
+Sec-WebSocket-Accept is checked against the client's own key. The upstream's response head is
+forwarded unchanged, then the bytes of both directions, frames included, byte for byte.
+Network code only: the findings go to the callback, nothing is printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from wsaccept_cli.net.heads import HeadError, parse_head, read_head, send
+
+if TYPE_CHECKING:
+    from wsaccept_cli.core.request import RequestTarget
+    from wsaccept_cli.core.served import ServedConnection
+
+RELAY_SIZE = 64 * 1024
+
+
+def rewrite_request(head: bytes, path: str | None, host: str) -> bytes:
+    """The client's head with the request target replaced by `path` (if given) and the Host
+    header by `host`; every other byte as it came."""
+    lines = head.split(b"\n")
+    if path is not None:
+        method, _, rest = lines[0].partition(b" ")
+        _target, _, version = rest.partition(b" ")
+        lines[0] = b" ".join([method, path.encode("ascii"), version])
+    for index, line in enumerate(lines[1:], 1):
+        name, colon, _ = line.partition(b":")
+        if colon and name.strip().lower() == b"host":
+            ending = b"\r" if line.endswith(b"\r") else b""
+            lines[index] = b"Host: " + host.encode("ascii") + ending
+    return b"\n".join(lines)
+
+
+async def relay(
+    connection: ServedConnection,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    rest: bytes,
+    upstream: tuple[RequestTarget, ssl.SSLContext | None, float],
+    report: Callable[[ServedConnection], None],
+) -> None:
+    """Forward one client's handshake to the upstream (its URL, TLS context and the time its
+    answer may take), check it, relay its frames both ways."""
+    target, tls, head_timeout = upstream
+    connection.upstream = target.display_url
+    try:
+        up_reader, up_writer = await asyncio.wait_for(
+            asyncio.open_connection(
+                target.host,
+                target.port,
+                ssl=tls if target.secure else None,
+                server_hostname=target.host if target.secure else None,
+            ),
+            head_timeout,
+        )
+    except (OSError, asyncio.TimeoutError, TimeoutError, ssl.SSLError) as error:
+        reason = getattr(error, "strerror", None) or str(error) or "timed out"
+        connection.upstream_error = f"cannot connect to the upstream {target.display_url}: {reason}"
+        report(connection)
+        await send(writer, _bad_gateway(connection.upstream_error))
+        return
+    try:
+        path = target.path if target.path != "/" else None
+        up_writer.write(rewrite_request(connection.request_bytes, path, target.host_header) + rest)
+        try:
+            head, body = await read_head(up_reader, head_timeout)
+        except HeadError as error:
+            connection.upstream_error = f"the upstream sent no response: {error}"
+            report(connection)
+            await send(writer, _bad_gateway(connection.upstream_error))
+            return
+        connection.response_bytes = head
+        connection.response = parse_head(head, "response")
+        writer.write(head + body)
+        report(connection)
+        connection.received += len(body)
+        await _pipe_both(connection, reader, writer, up_reader, up_writer)
+    finally:
+        up_writer.close()
+
+
+async def _pipe_both(
+    connection: ServedConnection,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    up_reader: asyncio.StreamReader,
+    up_writer: asyncio.StreamWriter,
+) -> None:
+    """Both directions until either side closes; then the other is closed too."""
+
+    async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter, up: bool) -> None:
+        try:
+            while data := await source.read(RELAY_SIZE):
+                if up:
+                    connection.sent += len(data)
+                else:
+                    connection.received += len(data)
+                sink.write(data)
+                await sink.drain()
+        except OSError:
+            pass
+        finally:
+            if sink.can_write_eof() and not sink.is_closing():
+                with contextlib.suppress(OSError):
+                    sink.write_eof()
+
+    tasks = [
+        asyncio.ensure_future(pipe(reader, up_writer, True)),
+        asyncio.ensure_future(pipe(up_reader, writer, False)),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, timeout=1.0)  # the other side's last bytes, then close
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _bad_gateway(reason: str) -> bytes:
+    body = f"wsaccept relay: {reason}\n"
+    return (
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+        f"Content-Length: {len(body.encode())}\r\n\r\n{body}"
+    ).encode()

@@ -1,0 +1,178 @@
+"""What `wsaccept serve` prints: the URL it listens on (the first line, for scripts), each
+connection's report, the fault list, and the scoreboard of --check-client; plus its JUnit XML.
+
+A connection is shown as a handshake report through the session's own renderer (plain, rich),
+so it looks like every other report; in JSON it is that report's record with the fields of
+serve added. Everything from a peer passes the display boundary (`ui.text`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from wsaccept_cli.core.served import relay_report, serve_report
+from wsaccept_cli.ui.text import json_safe, shown
+
+if TYPE_CHECKING:
+    from wsaccept_cli.core.faults import Fault
+    from wsaccept_cli.core.rules import HandshakeReport
+    from wsaccept_cli.core.served import ScoreRow, ServedConnection
+    from wsaccept_cli.ui.session import Counts, Rendered, Session
+
+_STYLES = {"pass": "green", "fail": "red", "skip": "yellow"}
+
+
+def _record(record: dict[str, Any]) -> bytes:
+    encoded = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return json_safe(encoded).encode("utf-8", "backslashreplace") + b"\n"
+
+
+def _counts(failed: bool) -> Counts:
+    from wsaccept_cli.ui.session import Counts
+
+    counts = Counts()
+    counts.results = 1
+    counts.failed = int(failed)
+    return counts
+
+
+def listening(session: Session, url: str) -> Rendered:
+    """The first line: the URL (in JSON, an object holding it)."""
+    if session.spec.fmt == "json":
+        return _record({"event": "listening", "url": url}), [], _counts(False)
+    return f"{url}\n".encode(), [], _counts(False)
+
+
+def connection_report(connection: ServedConnection) -> HandshakeReport:
+    if connection.upstream is not None:
+        return relay_report(connection)
+    return serve_report(connection)
+
+
+def connection(session: Session, served: ServedConnection) -> Rendered:
+    """One connection, as its report."""
+    report = connection_report(served)
+    if session.spec.fmt == "json":
+        return _record(connection_record(served, report)), [], _counts(report.verdict == "fail")
+    rendering = session.rendering()
+    rendering.handshake(report)
+    return rendering.take()
+
+
+def connection_record(served: ServedConnection, report: HandshakeReport) -> dict[str, Any]:
+    text = _text
+    return {
+        "event": "connection",
+        **report.as_dict(),
+        "peer": served.peer,
+        "fault": served.fault.name if served.fault is not None else None,
+        "fault_applied": served.fault is not None and served.skipped is None,
+        "client": served.behaviour,
+        "client_detail": served.how or served.error,
+        "correct": sorted(served.expected) if served.upstream is None else None,
+        "upstream": served.upstream,
+        "request": text(served.request_bytes),
+        "response": text(served.response_bytes),
+        "bytes_from_client": served.sent,
+        "bytes_from_server": served.received,
+    }
+
+
+def _text(head: bytes) -> list[str]:
+    lines = head.decode("utf-8", "backslashreplace").replace("\r\n", "\n").split("\n")
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def fault_list(session: Session, faults: Sequence[Fault]) -> Rendered:
+    """--list-faults: each fault, what a correct client must do, what the server does, why."""
+    if session.spec.fmt == "json":
+        out = b"".join(
+            _record({"fault": f.name, "correct": f.expect_text, "does": f.does, "why": f.why})
+            for f in faults
+        )
+        return out, [], _counts(False)
+    width = max(len(fault.name) for fault in faults)
+    lines = [f"{f.name:{width}}  {f.expect_text:6}  {f.does}\n{'':{width}}          {f.why}"
+             for f in faults]  # fmt: skip
+    return ("\n".join(lines) + "\n").encode(), [], _counts(False)
+
+
+def score_row(session: Session, row: ScoreRow) -> Rendered:
+    """One scoreboard line, as the run ends."""
+    failed = row.status == "fail"
+    if session.spec.fmt == "json":
+        return _record({"event": "score", **row.as_dict()}), [], _counts(failed)
+    rest = f"  {row.name:22} correct: {row.expect:6}  client: {row.did:8}  {shown(row.detail)}"
+    if session.spec.fmt == "rich":
+        from rich.text import Text
+
+        from wsaccept_cli.ui.render_rich import RichRenderer
+
+        renderer = RichRenderer(color=session.spec.color, terminal=session.spec.terminal)
+        text = Text()
+        text.append(f"{row.status:4}", style=_STYLES.get(row.status, ""))
+        text.append(rest)
+        renderer.console.print(text, soft_wrap=True)  # one line per row, as in plain
+        return renderer.buffer.take(), [], _counts(failed)
+    return f"{row.status:4}{rest}\n".encode(), [], _counts(failed)
+
+
+def score_summary(session: Session, rows: Sequence[ScoreRow]) -> Rendered:
+    failed = [row.name for row in rows if row.status == "fail"]
+    judged = [row for row in rows if row.status != "skip"]
+    verdict = "fail" if failed else "pass"
+    if session.spec.fmt == "json":
+        record = {"event": "summary", "verdict": verdict, "checks": len(judged), "failed": failed}
+        return _record(record), [], _counts(False)
+    what = (
+        f"{len(failed)} of {len(judged)} checks failed ({', '.join(failed)})"
+        if failed
+        else (f"all {len(judged)} checks passed")
+    )
+    return f"check-client: {verdict}: {what}\n".encode(), [], _counts(False)
+
+
+def junit(rows: Sequence[ScoreRow], outputs: Sequence[bytes], seconds: Sequence[float]) -> bytes:
+    """A JUnit XML report: one test case per fault, for CI systems to show."""
+    from xml.etree import ElementTree
+
+    failures = sum(row.status == "fail" for row in rows)
+    skipped = sum(row.status == "skip" for row in rows)
+    suite = ElementTree.Element(
+        "testsuite",
+        name="wsaccept serve --check-client",
+        tests=str(len(rows)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time=f"{sum(seconds):.3f}",
+    )
+    for row, output, took in zip(rows, outputs, seconds):
+        case = ElementTree.SubElement(
+            suite, "testcase", classname="wsaccept.check-client", name=row.name, time=f"{took:.3f}"
+        )
+        message = f"correct client: {row.expect}; this client: {row.did} ({row.detail})"
+        if row.status == "fail":
+            failure = ElementTree.SubElement(case, "failure", message=_xml_text(message))
+            failure.text = _xml_text(row.fault.why if row.fault is not None else message)
+        elif row.status == "skip":
+            ElementTree.SubElement(case, "skipped", message=_xml_text(row.detail))
+        if output:
+            out = ElementTree.SubElement(case, "system-out")
+            out.text = _xml_text(output.decode("utf-8", "replace"))
+    body = ElementTree.tostring(suite, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'.encode()
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can carry: other control characters as visible escapes."""
+    return "".join(
+        char
+        if char in "\t\n\r" or 0x20 <= ord(char) < 0xD800 or 0xE000 <= ord(char) < 0xFFFE
+        else repr(char)[1:-1]
+        for char in text
+    )
