@@ -204,7 +204,7 @@ def test_once_with_a_correct_client_prints_the_url_first_and_passes() -> None:
     lines = served.stdout.decode().splitlines()
     assert lines[0] == served.url
     assert lines[1].startswith("handshake 1: serve, connection 1 from 127.0.0.1:")
-    assert lines[1].endswith(", GET /chat: pass")
+    assert lines[1].endswith(", GET /chat: pass — 8 passed, 1 info")
     assert (
         "  info  serve.answer           §4.2.2   answered with a correct 101 Switching Protocols"
         in lines

@@ -1104,6 +1104,7 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
     metavar="FILE",
     help="--upstream wss://: trust the CA certificates in FILE (PEM).",
 )
+@verbose_option
 @output_options
 @click.pass_context
 def serve(
@@ -1122,6 +1123,7 @@ def serve(
     upstream: str | None,
     insecure: bool,
     cacert: str | None,
+    verbose: bool,
     fmt: str | None,
     color: bool | None,
 ) -> None:
@@ -1146,7 +1148,7 @@ def serve(
     from wsaccept_cli.core.faults import BY_NAME, FAULTS
 
     chosen = tuple(BY_NAME[name] for name in faults)
-    session = start(ctx, fmt, color)
+    session = start(ctx, fmt, color, verbose=verbose)
     if list_faults:
         from wsaccept_cli.ui.serve_output import fault_list
 

@@ -18,15 +18,22 @@ if TYPE_CHECKING:
 
 # What the eye should land on first: a failure, then a warning, then an explanation.
 _SHOWN_ORDER = {"fail": 0, "warn": 1, "info": 2}
+# Findings shown even when they pass: `serve`'s verdict on the client is what its report is
+# about, whichever way it went.
+ALWAYS_SHOWN = frozenset(["client.verdict"])
 
 
 def shown_findings(report: HandshakeReport, *, verbose: bool) -> list[Finding]:
     """Every finding in rule order when verbose; else the failures, warnings and explanations,
-    failures first (each kind keeps its rule order)."""
+    failures first (each kind keeps its rule order), and the verdicts always shown last."""
     if verbose:
         return report.findings
-    kept = [finding for finding in report.findings if finding.status in _SHOWN_ORDER]
-    return sorted(kept, key=lambda finding: _SHOWN_ORDER[finding.status])
+    kept = [
+        finding
+        for finding in report.findings
+        if finding.status in _SHOWN_ORDER or finding.rule in ALWAYS_SHOWN
+    ]
+    return sorted(kept, key=lambda finding: _SHOWN_ORDER.get(finding.status, len(_SHOWN_ORDER)))
 
 
 def tally_text(report: HandshakeReport) -> str:

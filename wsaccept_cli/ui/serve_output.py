@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from wsaccept_cli.core.faults import FAULTS
 from wsaccept_cli.core.served import relay_report, serve_report
 from wsaccept_cli.ui.text import json_safe, shown
 
@@ -87,6 +88,11 @@ def _text(head: bytes) -> list[str]:
     return lines
 
 
+# The scoreboard's first column: as wide as the longest fault name (or `request`), so that
+# the columns line up whatever the row.
+NAME_WIDTH = max(len(fault.name) for fault in FAULTS) + 1
+
+
 def fault_list(session: Session, faults: Sequence[Fault]) -> Rendered:
     """--list-faults: each fault, what a correct client must do, what the server does, why."""
     if session.spec.fmt == "json":
@@ -106,7 +112,8 @@ def score_row(session: Session, row: ScoreRow) -> Rendered:
     failed = row.status == "fail"
     if session.spec.fmt == "json":
         return _record({"event": "score", **row.as_dict()}), [], _counts(failed)
-    rest = f"  {row.name:22} correct: {row.expect:6}  client: {row.did:8}  {shown(row.detail)}"
+    name = f"{row.name:{NAME_WIDTH}}"
+    rest = f"  {name} correct: {row.expect:6}  client: {row.did:8}  {shown(row.detail)}"
     if session.spec.fmt == "rich":
         from rich.text import Text
 
