@@ -185,3 +185,5 @@ def test_http2_predictions_need_a_status() -> None:
     assert describe(predict_clients(Handshake(request, response, "-"))) == (
         "refused by Chromium (a subprotocol that was not offered); accepted by Firefox"
     )
+    request.version = "3"  # HTTP/3 (RFC 9220): explained by inspect, not predicted
+    assert predict_clients(Handshake(request, response, "-")) == ()
