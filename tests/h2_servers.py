@@ -168,6 +168,7 @@ def h2_behaviour(
                 elif isinstance(event, h2.events.DataReceived):
                     if recorder is not None:
                         recorder.data += event.data
+                        recorder.streams.add(event.stream_id)
                     # the client's Close: echo one, end the stream
                     with contextlib.suppress(h2.exceptions.ProtocolError):
                         if reset_stream_on_data is not None:
@@ -196,6 +197,7 @@ class StreamRecorder:
 
     def __init__(self) -> None:
         self.data = b""
+        self.streams: set[int] = set()  # the streams DATA came on
         self.ended = threading.Event()
 
 

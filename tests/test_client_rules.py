@@ -362,7 +362,7 @@ def test_deflate_parameters_agree_with_websockets(
     assert (deflate_problem(parameters, response=response) is None) == valid
 
 
-def test_predictions_need_a_request_line_and_status_and_skip_http2() -> None:
+def test_predictions_need_a_request_line_and_status_and_are_for_browsers_over_http2() -> None:
     from wsaccept_cli.core.clients import ClientVerdict, predict_clients
     from wsaccept_cli.core.exchange import parse_exchange
 
@@ -373,5 +373,5 @@ def test_predictions_need_a_request_line_and_status_and_skip_http2() -> None:
     assert len(predict_clients(handshake)) == 6
     h2 = b":method: CONNECT\r\n:protocol: websocket\r\n\r\n"
     handshake, _ = parse_exchange(h2, b"HTTP/2 200 OK\r\n\r\n")
-    assert predict_clients(handshake) == ()
+    assert [v.client for v in predict_clients(handshake) if v.accepts] == ["Chromium", "Firefox"]
     assert repr(ClientVerdict("curl", True, None)) == "ClientVerdict('curl', True, None)"

@@ -25,6 +25,7 @@ from tests.client_corpus import (
 from tests.helpers import RFC_ACCEPT, RFC_KEY, Run
 from wsaccept_cli.core.clients import CLIENTS, describe, predict_clients
 from wsaccept_cli.core.exchange import parse_exchange
+from wsaccept_cli.core.handshake import Handshake, Message
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -151,3 +152,38 @@ def test_wsaccept_fails_what_every_strict_client_refuses_and_passes_what_all_acc
             assert case.verdict() == "fail", case.name
         if case.verdict() == "pass":
             assert all(strict), case.name
+
+
+H2_REQUEST = (
+    ":method: CONNECT\n:protocol: websocket\n:scheme: https\n:authority: example.com\n"
+    ":path: /chat\nsec-websocket-version: 13\nsec-websocket-protocol: chat\n"
+    "sec-websocket-extensions: permessage-deflate; client_max_window_bits\n"
+)
+
+
+def test_inspect_predicts_the_browsers_for_a_pasted_http2_handshake(run: Run) -> None:
+    """Over HTTP/2 (RFC 8441) the browsers want 200 exactly; the other clients do not speak it."""
+    capture = H2_REQUEST + "\n:status: 204\n"
+    plain = run("inspect", input=capture).stdout.splitlines()
+    assert "  clients: refused by Chromium, Firefox (status 204, not 200)" in plain
+    record = json.loads(run("inspect", "--format", "json", input=capture).stdout)
+    assert record["clients"] == [
+        {"client": "Chromium", "accepts": False, "reason": "status 204, not 200"},
+        {"client": "Firefox", "accepts": False, "reason": "status 204, not 200"},
+    ]
+    capture = H2_REQUEST + "\n:status: 200\n"
+    plain = run("inspect", input=capture).stdout.splitlines()
+    assert "  clients: refused by Chromium (no subprotocol chosen); accepted by Firefox" in plain
+
+
+def test_http2_predictions_need_a_status() -> None:
+    request, response = Message("request", 1), Message("response", 9)
+    request.add_header(":protocol", "websocket")
+    response.add_header("sec-websocket-protocol", "chat")
+    assert predict_clients(Handshake(request, response, "-")) == ()
+    response.add_header(":status", "200")
+    assert describe(predict_clients(Handshake(request, response, "-"))) == (
+        "refused by Chromium (a subprotocol that was not offered); accepted by Firefox"
+    )
+    request.version = "3"  # HTTP/3 (RFC 9220): explained by inspect, not predicted
+    assert predict_clients(Handshake(request, response, "-")) == ()

@@ -215,6 +215,19 @@ def test_200_with_a_subprotocol_not_offered(run: Run) -> None:
     assert "set-cookie: sid=[redacted; --show-secrets shows it]; Path=/" in record["response"]
 
 
+def test_browsers_predicted_for_a_204(run: Run) -> None:
+    """RFC 8441 allows any 2xx, but the browsers open the WebSocket on a 200 only."""
+    with h2_server(1, respond(b"204")) as port:
+        code, record = probe_h2(run, f"ws://127.0.0.1:{port}/")
+        plain = run("probe", "--http2", f"ws://127.0.0.1:{port}/", "--timeout", "2").stdout
+    assert (code, record["outcome"]) == (0, "ok")  # RFC 8441 allows it; the clients line tells
+    assert record["clients"] == [
+        {"client": "Chromium", "accepts": False, "reason": "status 204, not 200"},
+        {"client": "Firefox", "accepts": False, "reason": "status 204, not 200"},
+    ]
+    assert "  clients: refused by Chromium, Firefox (status 204, not 200)" in plain.splitlines()
+
+
 @pytest.mark.parametrize(
     ("code", "name", "meaning"),
     [

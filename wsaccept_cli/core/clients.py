@@ -9,6 +9,14 @@ client, making this request (its subprotocol offer) with its own usual extension
 this response?"; `tests/test_clients.py` runs every client here against a corpus of responses
 (`tests/client_corpus.py`) and fails on any difference from what they actually do.
 
+WebSockets over HTTP/2 (RFC 8441: an extended CONNECT, a request with a `:protocol`
+pseudo-header) have their own table, `H2_CLIENTS`: the browsers, which open a WebSocket on the
+page's HTTP/2 connection when the server allows it, and there want the status 200 exactly (not
+any 2xx) and check the subprotocol and extensions as they do over HTTP/1.1. Node ws, websockets,
+aiohttp and curl do not implement RFC 8441 (they always open an HTTP/1.1 connection), so no
+prediction is made for them there. `tests/test_browser_h2.py` compares the table with headless
+Chromium and Firefox ESR.
+
 Pure code: a Handshake in, one ClientVerdict per client out.
 """
 
@@ -81,6 +89,13 @@ Check = Callable[[Facts], "str | None"]  # the reason a client refuses, or None
 def status_101(facts: Facts) -> str | None:
     status = facts.response.status
     return None if status == 101 else f"status {status}, not 101"
+
+
+def status_200(facts: Facts) -> str | None:
+    """Over HTTP/2 the `:status` pseudo-header, exactly 200 (RFC 8441 §5 allows any 2xx)."""
+    values = facts.response.values(":status")
+    status = values[0] if values else str(facts.response.status)
+    return None if status == "200" else f"status {status}, not 200"
 
 
 def http_1_1(facts: Facts) -> str | None:
@@ -394,13 +409,46 @@ CLIENTS: tuple[Client, ...] = (
 )
 
 
+H2_CLIENTS: tuple[Client, ...] = (
+    # chromium/src net/websockets/websocket_stream.cc (WebSocketStreamRequestImpl::
+    # OnResponseStarted: over HTTP/2 only `response_code == HTTP_OK` goes on to the upgrade,
+    # any other status fails the handshake as an unexpected response code), then
+    # websocket_http2_handshake_stream.cc (ValidateUpgradeResponse: ValidateSubProtocol,
+    # ValidateExtensions, the same checks as over HTTP/1.1, in websocket_handshake_stream_base.cc).
+    # No Upgrade, Connection or accept: HTTP/2 has none.
+    Client(
+        "Chromium",
+        "net/websockets/websocket_http2_handshake_stream.cc",
+        (status_200, protocol_strict, extensions_strict),
+    ),
+    # gecko netwerk/protocol/websocket/WebSocketChannel.cpp (OnStartRequest: a response in
+    # HTTP/2 must have the status 200, `(versionMajor == 2 && status != 200)` refuses; Upgrade,
+    # Connection and the accept are checked "only on http/1.x websocket upgrades"; then the same
+    # subprotocol check and HandleExtensions as over HTTP/1.1).
+    Client(
+        "Firefox",
+        "netwerk/protocol/websocket/WebSocketChannel.cpp",
+        (status_200, protocol_if_offered, extensions_firefox),
+    ),
+)
+
+
 def predict_clients(handshake: Handshake) -> tuple[ClientVerdict, ...]:
     """Each client's verdict on the handshake's response; none without a request and a
-    response with a status line (nothing to predict from), nor for HTTP/2 (RFC 8441)."""
+    response with a status (nothing to predict from). An HTTP/2 extended CONNECT (RFC 8441)
+    is predicted for the clients that open WebSockets over HTTP/2 only (`H2_CLIENTS`); one over
+    HTTP/3 (RFC 9220) for none."""
     request, response = handshake.request, handshake.response
-    if request is None or response is None or response.status is None:
+    if request is None or response is None:
         return ()
     if request.values(":protocol"):
+        if response.status is None and not response.values(":status"):
+            return ()
+        if any((m.version or "").startswith("3") for m in (request, response)):
+            return ()  # HTTP/3 (RFC 9220): explained, not checked (core.rules_h2), nor predicted
+        facts = Facts(request, response)
+        return tuple(client.verdict(facts) for client in H2_CLIENTS)
+    if response.status is None:
         return ()
     facts = Facts(request, response)
     return tuple(client.verdict(facts) for client in CLIENTS)

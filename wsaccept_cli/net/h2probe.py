@@ -366,16 +366,8 @@ def h2_probe_report(result: H2ProbeResult) -> HandshakeReport:
         findings.append(settings_finding(result.settings))
     if request is not None:
         findings += extended_connect_findings(request, response)
-        findings += client_findings(handshake)
     findings += _transport_findings(result)
     return HandshakeReport(1, handshake, findings)
-
-
-def client_findings(handshake: Handshake) -> list[Finding]:
-    """Hook for the per-client predictions (issue #13's core/clients.py, which takes a
-    handshake): what each browser or library would make of this HTTP/2 handshake goes here,
-    as it does for HTTP/1.1. None until that module exists."""
-    return []
 
 
 def _message(kind: str, headers: Headers) -> Message:
