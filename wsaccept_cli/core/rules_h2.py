@@ -244,10 +244,19 @@ def _response_findings(request: Message | None, response: Message) -> Iterator[F
     if status is None:
         yield Finding("response.h2_status", FAIL, "RFC 8441 §5", "the response has no :status")
         return
-    if len(status) == 3 and status.startswith("2") and status.isdigit():
+    if status == "200":
         yield Finding(
             "response.h2_status", PASS, "RFC 8441 §5", f":status is {status}: the server accepts"
         )
+    elif len(status) == 3 and status.startswith("2") and status.isdigit():
+        yield Finding(
+            "response.h2_status",
+            WARN,
+            "RFC 8441 §5",
+            f":status is {status}: RFC 8441 accepts any 2xx, but Chromium and Firefox open the"
+            " WebSocket only on 200",
+        )
+    if len(status) == 3 and status.startswith("2") and status.isdigit():
         yield from _not_used(response, "sec-websocket-accept", "Sec-WebSocket-Accept")
         yield from _connection_specific(response, "response")
         yield from _negotiated(request, response)
