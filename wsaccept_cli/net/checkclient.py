@@ -40,8 +40,8 @@ def command_for(command: Sequence[str], url: str) -> list[str]:
 
 async def _run_command(argv: list[str], url: str, timeout: float) -> tuple[int | None, bytes]:
     environment = {**os.environ, "WSACCEPT_URL": url}
-    try:
-        process = await asyncio.create_subprocess_exec(
+    starting = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -49,8 +49,14 @@ async def _run_command(argv: list[str], url: str, timeout: float) -> tuple[int |
             env=environment,
             start_new_session=True,
         )
+    )
+    try:
+        process = await asyncio.shield(starting)
     except OSError as error:
         return 127, f"cannot run {argv[0]}: {error.strerror or error}\n".encode()
+    except asyncio.CancelledError:  # Ctrl-C while the client was being started: it may run
+        await _kill_once_started(starting)
+        raise
     assert process.stdout is not None
     reading = asyncio.ensure_future(process.stdout.read(OUTPUT_LIMIT))
     status: int | None = None
@@ -67,6 +73,16 @@ async def _run_command(argv: list[str], url: str, timeout: float) -> tuple[int |
     except (asyncio.TimeoutError, TimeoutError):
         output = b""
     return status, output
+
+
+async def _kill_once_started(starting: asyncio.Future[asyncio.subprocess.Process]) -> None:
+    """Kill the client's process group as soon as it exists (it may already have started what
+    it leaves in the background)."""
+    with contextlib.suppress(OSError):
+        process = await starting
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
 
 
 async def _settle(server: Server, deadline: float) -> None:
