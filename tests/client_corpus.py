@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.helpers import stop_process
 from wsaccept_cli.core.clients import CLIENTS, ClientVerdict, predict_clients
 from wsaccept_cli.core.exchange import parse_exchange
 from wsaccept_cli.core.keys import GUID, accept_for
@@ -555,12 +556,7 @@ def run_browser(client: str, server: CorpusServer, budget: float = 90) -> dict[s
         try:
             server.wait_all(budget)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop_process(process)
     return {name: server.result(name) for name in server.cases}
 
 

@@ -11,9 +11,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
 import socket
 import ssl
 import threading
@@ -31,10 +29,9 @@ import trustme
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from tests.helpers import socket_server
+from tests.helpers import accept_of, key_of, socket_server
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 RequestHeaders = list[tuple[bytes, bytes]]
 Answer = Callable[[h2.connection.H2Connection, int, RequestHeaders], None]
 
@@ -105,10 +102,6 @@ def hypercorn_server(
         loop.close()
 
 
-def accept_of(key: bytes) -> bytes:
-    return base64.b64encode(hashlib.sha1(key + GUID).digest())
-
-
 def _answer_http1(connection: socket.socket, data: bytes) -> None:
     """A valid 101 to an HTTP/1.1 handshake, then wait for the client to close."""
     while b"\r\n\r\n" not in data:
@@ -116,13 +109,9 @@ def _answer_http1(connection: socket.socket, data: bytes) -> None:
         if not chunk:
             return
         data += chunk
-    key = b""
-    for line in data.split(b"\r\n"):
-        if line.lower().startswith(b"sec-websocket-key:"):
-            key = line.split(b":", 1)[1].strip()
     connection.sendall(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Accept: " + accept_of(key) + b"\r\n\r\n"
+        b"Sec-WebSocket-Accept: " + accept_of(key_of(data)) + b"\r\n\r\n"
     )
     while chunk := connection.recv(65536):
         if chunk[:1] == b"\x88":  # the client's Close: echo one

@@ -3,7 +3,10 @@ installed script with pipes), and a peak-memory measurement of a run."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import contextlib
+import hashlib
 import os
 import shutil
 import socket
@@ -22,6 +25,44 @@ RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 RFC_ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 Run = Callable[..., Result]
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def key_of(request: bytes) -> bytes:
+    """The Sec-WebSocket-Key of a raw request head (empty when it has none)."""
+    for line in request.split(b"\r\n"):
+        if line.lower().startswith(b"sec-websocket-key:"):
+            return line.split(b":", 1)[1].strip()
+    return b""
+
+
+def accept_of(key: bytes) -> bytes:
+    """The right accept, computed here with hashlib, independently of wsaccept's own code."""
+    return base64.b64encode(hashlib.sha1(key + GUID).digest())
+
+
+@contextmanager
+def event_loop_thread() -> Iterator[asyncio.AbstractEventLoop]:
+    """An asyncio loop running in a thread of its own, for servers the tests start."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield loop
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+
+
+def stop_process(process: subprocess.Popen[bytes], wait: float = 10) -> None:
+    """Terminate a process the test started, and kill it if it does not end within `wait`."""
+    process.terminate()
+    try:
+        process.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=wait)
 
 
 def invoke(

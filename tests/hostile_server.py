@@ -23,16 +23,15 @@ swallowed: a client that hangs up is what these servers expect).
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
 
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+from tests.helpers import accept_of
+
 HEAD_END = b"\r\n\r\n"
 REQUEST_LIMIT = 1024 * 1024  # a request head longer than this is taken as it is
 
@@ -165,10 +164,6 @@ def read_head(connection: socket.socket, timeout: float = 5) -> bytes:
         data += chunk
     connection.settimeout(None)
     return data
-
-
-def accept_of(key: bytes) -> bytes:
-    return base64.b64encode(hashlib.sha1(key + GUID).digest())
 
 
 def upgrade_head(accept: bytes, *extra: bytes) -> bytes:

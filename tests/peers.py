@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
+from tests.helpers import stop_process
+
 START_WAIT = 10.0
 
 
@@ -73,12 +75,7 @@ def running(
         wait_for_port(port, process)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process, 5)
         if process.stdout:
             process.stdout.close()
 

@@ -29,7 +29,7 @@ import trustme
 
 from tests.client_corpus import browser_command
 from tests.h2_servers import RequestHeaders, StreamRecorder, h2_behaviour, tls_server
-from tests.helpers import Run
+from tests.helpers import Run, stop_process
 from wsaccept_cli.core.clients import predict_clients
 from wsaccept_cli.core.handshake import Handshake, Message
 
@@ -137,12 +137,7 @@ def observe(browser: str, server: Server, ca: trustme.CA) -> dict[str, str | Non
             while None in server.outcomes().values() and time.monotonic() < end:
                 time.sleep(0.05)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop_process(process)
     return server.outcomes()
 
 

@@ -11,10 +11,8 @@ import json
 import os
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,24 +21,18 @@ import pytest
 import trustme
 from websockets.asyncio.server import ServerConnection, serve
 
-from tests.helpers import Run, read_request, socket_server
+from tests.helpers import (
+    GUID,
+    Run,
+    accept_of,
+    event_loop_thread,
+    key_of,
+    read_request,
+    socket_server,
+)
 from wsaccept_cli.net.probe import MAX_HEAD
 
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 HEAD_END = b"\r\n\r\n"
-
-
-@contextmanager
-def event_loop_thread() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield loop
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
 
 
 def run_in(loop: asyncio.AbstractEventLoop, coroutine: Awaitable[Any]) -> Any:
@@ -97,17 +89,6 @@ def aiohttp_server() -> Iterator[int]:
         runner, port = run_in(loop, start())
         yield port
         run_in(loop, runner.cleanup())
-
-
-def key_of(request: bytes) -> bytes:
-    for line in request.split(b"\r\n"):
-        if line.lower().startswith(b"sec-websocket-key:"):
-            return line.split(b":", 1)[1].strip()
-    return b""
-
-
-def accept_of(key: bytes) -> bytes:
-    return base64.b64encode(hashlib.sha1(key + GUID).digest())
 
 
 def answering(make: Callable[[bytes], bytes], then: Callable[[socket.socket], None] | None = None):

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.helpers import Run, read_request, run_script, socket_server
+from tests.helpers import Run, accept_of, key_of, read_request, run_script, socket_server
 from tests.peers import EchoServer, free_port
 from tests.test_probe_proxies import NO_PROXY_ENV
 
@@ -226,18 +226,7 @@ def test_a_peer_that_closes_is_reported_with_its_code(run: Run) -> None:
 
 def test_a_reset_after_the_upgrade(run: Run) -> None:
     def upgrade_then_drop(connection: socket.socket) -> None:
-        import base64
-        import hashlib
-
-        request = read_request(connection)
-        key = next(
-            line.split(b":", 1)[1].strip()
-            for line in request.split(b"\r\n")
-            if line.lower().startswith(b"sec-websocket-key")
-        )
-        accept = base64.b64encode(
-            hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
-        )
+        accept = accept_of(key_of(read_request(connection)))
         connection.sendall(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
@@ -350,17 +339,7 @@ def upgrading_then(frames: bytes) -> Callable[[socket.socket], None]:
     """A scripted server: a valid 101, then `frames` as they are, then it waits."""
 
     def behave(connection: socket.socket) -> None:
-        import base64
-        import hashlib
-
-        request = read_request(connection)
-        key = next(
-            line.split(b":", 1)[1].strip()
-            for line in request.split(b"\r\n")
-            if line.lower().startswith(b"sec-websocket-key")
-        )
-        guid = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-        accept = base64.b64encode(hashlib.sha1(key + guid).digest())
+        accept = accept_of(key_of(read_request(connection)))
         connection.sendall(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n" + frames

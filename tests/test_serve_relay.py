@@ -25,7 +25,7 @@ import trustme
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from tests.helpers import read_request, socket_server
+from tests.helpers import event_loop_thread, key_of, read_request, socket_server
 from tests.serve_helpers import (
     CLIENTS,
     frame,
@@ -38,19 +38,6 @@ from tests.serve_helpers import (
 from wsaccept_cli.core.keys import GUID, accept_for
 
 MESSAGES: list[str | bytes] = ["text é", os.urandom(1000), "x" * 300_000, b""]
-
-
-@contextmanager
-def loop_thread() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield loop
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
 
 
 def run_in(loop: asyncio.AbstractEventLoop, coroutine: Any) -> Any:
@@ -72,7 +59,7 @@ def websockets_upstream(tls: ssl.SSLContext | None = None) -> Iterator[tuple[int
             handler, "127.0.0.1", 0, subprotocols=["chat"], ssl=tls, compression=None
         )  # type: ignore[list-item]
 
-    with loop_thread() as loop:
+    with event_loop_thread() as loop:
         server = run_in(loop, start())
         yield server.sockets[0].getsockname()[1], received
         server.close()
@@ -146,7 +133,7 @@ def test_aiohttp_client_to_aiohttp_server() -> None:
                 got.append((await ws.receive(timeout=5)).data)
         return got
 
-    with loop_thread() as loop:
+    with event_loop_thread() as loop:
         runner, port = run_in(loop, start())
         with serving(
             ["--upstream", f"ws://127.0.0.1:{port}/ws", "--format", "json", "--once"]
@@ -198,11 +185,7 @@ def test_frames_are_forwarded_byte_for_byte() -> None:
     def upstream(connection: socket.socket) -> None:
         head = read_request(connection)
         heads.append(head)
-        key = next(
-            line.split(b":", 1)[1].strip()
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"sec-websocket-key:")
-        )
+        key = key_of(head)
         connection.sendall(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept_for(key) + b"\r\n\r\n" + from_server
@@ -248,11 +231,7 @@ def test_frames_are_forwarded_byte_for_byte() -> None:
 def test_a_broken_upstream_is_diagnosed_and_the_client_refuses_it() -> None:
     def broken(connection: socket.socket) -> None:
         head = read_request(connection)
-        key = next(
-            line.split(b":", 1)[1].strip()
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"sec-websocket-key:")
-        )
+        key = key_of(head)
         wrong = base64.b64encode(hashlib.sha1(base64.b64decode(key) + GUID).digest())
         connection.sendall(
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -543,10 +543,8 @@ def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> 
 
 def pem_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """--cacert must hold PEM certificates: found out before connecting, not as a TLS failure."""
-    if value is None:
+    if pem_key_file(ctx, param, value) is None:
         return None
-    if not os.path.isfile(value):  # a FIFO or a device would be read until it ends, or for ever
-        raise click.BadParameter(f"{value!r} is not a regular file")
     import ssl
 
     try:
@@ -565,7 +563,8 @@ def optional_seconds(
 
 
 def pem_key_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """--cert/--key must be regular files (a FIFO would be read for ever)."""
+    """--cert/--key (and --cacert) must be regular files: a FIFO or a device would be read
+    until it ends, or for ever."""
     if value is not None and not os.path.isfile(value):
         raise click.BadParameter(f"{value!r} is not a regular file")
     return value
@@ -693,18 +692,14 @@ def pem_key_file(ctx: click.Context, param: click.Parameter, value: str | None) 
     "--hold",
     type=float,
     metavar="SECONDS",
-    callback=lambda ctx, param, value: (
-        value if value is None else finite_seconds(ctx, param, value)
-    ),
+    callback=optional_seconds,
     help="Keep the upgraded connection SECONDS, and report how it ended.",
 )
 @click.option(
     "--ping",
     type=float,
     metavar="SECONDS",
-    callback=lambda ctx, param, value: (
-        value if value is None else finite_seconds(ctx, param, value)
-    ),
+    callback=optional_seconds,
     help="Send a ping every SECONDS after the upgrade and time each pong.",
 )
 @click.option("--send", metavar="TEXT", help="Send TEXT as a message after the upgrade.")

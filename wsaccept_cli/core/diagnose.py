@@ -33,8 +33,13 @@ def _decoded(key: bytes) -> bytes:
     return _b64_sha1(base64.b64decode(key + b"=" * (-len(key) % 4), validate=False) + GUID)
 
 
-def _trimmed_cause(label: str) -> str:
-    return f"the server hashed the key with {label} (it did not trim the header value)"
+def _untrimmed(name: str, label: str, before: bytes, after: bytes) -> WrongAccept:
+    """The key hashed with the whitespace around it that a server should have trimmed."""
+    return WrongAccept(
+        name,
+        f"the server hashed the key with {label} (it did not trim the header value)",
+        lambda key: _b64_sha1(before + key + after + GUID),
+    )
 
 
 # Most common first: the first whose value equals a received accept names the cause. `serve`
@@ -50,31 +55,11 @@ WRONG_ACCEPTS: tuple[WrongAccept, ...] = (
         "the server hashed the key without its '=' padding",
         lambda key: _b64_sha1(key.rstrip(b"=") + GUID),
     ),
-    WrongAccept(
-        "accept-trailing-crlf",
-        _trimmed_cause("a trailing CR LF"),
-        lambda key: _b64_sha1(key + b"\r\n" + GUID),
-    ),
-    WrongAccept(
-        "accept-trailing-lf",
-        _trimmed_cause("a trailing LF"),
-        lambda key: _b64_sha1(key + b"\n" + GUID),
-    ),
-    WrongAccept(
-        "accept-trailing-cr",
-        _trimmed_cause("a trailing CR"),
-        lambda key: _b64_sha1(key + b"\r" + GUID),
-    ),
-    WrongAccept(
-        "accept-trailing-space",
-        _trimmed_cause("a trailing space"),
-        lambda key: _b64_sha1(key + b" " + GUID),
-    ),
-    WrongAccept(
-        "accept-leading-space",
-        _trimmed_cause("a leading space"),
-        lambda key: _b64_sha1(b" " + key + GUID),
-    ),
+    _untrimmed("accept-trailing-crlf", "a trailing CR LF", b"", b"\r\n"),
+    _untrimmed("accept-trailing-lf", "a trailing LF", b"", b"\n"),
+    _untrimmed("accept-trailing-cr", "a trailing CR", b"", b"\r"),
+    _untrimmed("accept-trailing-space", "a trailing space", b"", b" "),
+    _untrimmed("accept-leading-space", "a leading space", b" ", b""),
     WrongAccept(
         "accept-guid-lowercase",
         "the server used the GUID in lowercase",
