@@ -21,7 +21,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -38,7 +37,6 @@ from wsaccept_cli.core.keys import GUID, accept_for
 from wsaccept_cli.core.rules import check_handshake, verdict
 
 SAMPLE_KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
-NODE_DIR = Path(__file__).parent / "node"
 
 
 def _b64_sha1(data: bytes) -> bytes:
@@ -61,6 +59,7 @@ class Case:
         protocols: tuple[str, ...] = (),
         body: str = "",
         newline: str = "\r\n",
+        template: bytes | None = None,
     ) -> None:
         self.name = name
         self.summary = summary
@@ -69,8 +68,13 @@ class Case:
         self.protocols = protocols
         self.body = body
         self.newline = newline
+        self.template = template
+        """The whole head as bytes, `{accept}` standing for the key's accept (a generated
+        mutation, `tests/mutations.py`); `lines` and `newline` are then unused."""
 
     def head(self, key: bytes) -> bytes:
+        if self.template is not None:
+            return render_template(self.template, key)
         accept = self.accept(key).decode("latin-1")
         text = self.newline.join(line.replace("{accept}", accept) for line in self.lines)
         return (text + self.newline * 2 + self.body).encode("latin-1")
@@ -106,6 +110,17 @@ class Case:
         """wsaccept's own verdict on the handshake: pass, warn or fail."""
         handshake, capture = parse_exchange(self.request(), self.head(SAMPLE_KEY))
         return verdict(check_handshake(handshake, capture))
+
+
+def render_template(template: bytes, key: bytes) -> bytes:
+    """A mutation's head for a key: `{accept}` is its accept, `{accept-lower}` the accept in
+    lowercase, `{accept-unpadded}` without its `=`."""
+    accept = accept_for(key)
+    return (
+        template.replace(b"{accept}", accept)
+        .replace(b"{accept-lower}", accept.lower())
+        .replace(b"{accept-unpadded}", accept.rstrip(b"="))
+    )
 
 
 UPGRADED = ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket", "Connection: Upgrade"]
@@ -229,9 +244,14 @@ class CorpusServer:
     """Answers `GET /c/<case>/<attempt>` with the case, `GET /` with the browser page; records
     each attempt's outcome: `frame`, `closed`, or nothing yet."""
 
-    def __init__(self, cases: tuple[Case, ...] = CASES, wait: float = 3.0) -> None:
+    def __init__(
+        self, cases: tuple[Case, ...] = CASES, wait: float = 3.0, *, silence_refuses: bool = False
+    ) -> None:
         self.cases = {case.name: case for case in cases}
         self.wait = wait
+        self.silence_refuses = silence_refuses
+        """A client that neither sends a frame nor closes within `wait` refused (the server
+        then closes): the differential's rule, where thousands of cases cannot each be retried."""
         self.outcomes: dict[str, str] = {}
         self.requests: dict[str, bytes] = {}
         self.lock = threading.Condition()
@@ -251,7 +271,11 @@ class CorpusServer:
         self.listener.close()
 
     def url(self, name: str, attempt: int = 0) -> str:
-        return f"ws://127.0.0.1:{self.port}/c/{name}/{attempt}"
+        """The case's URL; a case that offers subprotocols asks the driver for them (the
+        drivers' `?protocols=` contract, tests/drivers.py)."""
+        protocols = self.cases[name].protocols
+        query = f"?protocols={','.join(protocols)}" if protocols else ""
+        return f"ws://127.0.0.1:{self.port}/c/{name}/{attempt}{query}"
 
     def _accept_loop(self) -> None:
         while not self.stop.is_set():
@@ -273,7 +297,7 @@ class CorpusServer:
                     return
                 data += chunk
             head, _, rest = data.partition(b"\r\n\r\n")
-            path = head.split(b" ", 2)[1].decode("latin-1")
+            path = head.split(b" ", 2)[1].decode("latin-1").partition("?")[0]
             if not path.startswith("/c/"):
                 self._serve_page(connection, path)
                 return
@@ -293,12 +317,12 @@ class CorpusServer:
         while not data:
             left = end - time.monotonic()
             if left <= 0:
-                return None
+                return CLOSED if self.silence_refuses else None
             connection.settimeout(left)
             try:
                 data = connection.recv(4096)
             except TimeoutError:
-                return None
+                return CLOSED if self.silence_refuses else None
             except OSError:
                 return CLOSED
             if not data:
@@ -394,97 +418,19 @@ main();
 # The clients ---------------------------------------------------------------------------------
 
 
-def run_websockets(server: CorpusServer, case: Case, attempt: str) -> None:
-    from websockets.sync.client import connect
-
-    with (
-        contextlib.suppress(Exception),
-        connect(
-            server.url(case.name, int(attempt)),
-            subprotocols=list(case.protocols) or None,  # type: ignore[arg-type]
-            open_timeout=3,
-        ) as ws,
-    ):
-        ws.send("hello")
-
-
-def run_aiohttp(server: CorpusServer, case: Case, attempt: str) -> None:
-    import asyncio
-
-    import aiohttp
-
-    async def go() -> None:
-        timeout = aiohttp.ClientTimeout(total=3)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            with contextlib.suppress(Exception):
-                async with session.ws_connect(
-                    server.url(case.name, int(attempt)), protocols=case.protocols
-                ) as ws:
-                    await ws.send_str("hello")
-
-    asyncio.run(go())
-
-
-def run_curl(server: CorpusServer, case: Case, attempt: str) -> None:
-    from curl_cffi import requests as curl_requests
-
-    headers = {"Sec-WebSocket-Protocol": ", ".join(case.protocols)} if case.protocols else {}
-    with contextlib.suppress(Exception), curl_requests.Session() as session:
-        ws = session.ws_connect(server.url(case.name, int(attempt)), headers=headers, timeout=3)
-        try:
-            ws.send(b"hello", flags=1)  # CurlWsFlag.TEXT
-        finally:
-            ws.close()
-
-
-def curl_available() -> bool:
-    try:
-        import curl_cffi  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def node_available() -> bool:
-    return shutil.which("node") is not None and (NODE_DIR / "node_modules" / "ws").is_dir()
-
-
-def run_node(server: CorpusServer, items: list[tuple[Case, str]]) -> None:
-    """Node ws against many attempts in one process (Node starts in about 50 ms)."""
-    work = [
-        {"url": server.url(case.name, int(attempt)), "protocols": list(case.protocols)}
-        for case, attempt in items
-    ]
-    subprocess.run(
-        ["node", str(NODE_DIR / "corpus_client.js")],
-        input=json.dumps(work).encode(),
-        cwd=NODE_DIR,
-        timeout=10 + 4 * len(work),
-        check=False,
-        capture_output=True,
-    )
-
-
-PYTHON_DRIVERS: dict[str, Callable[[CorpusServer, Case, str], None]] = {
-    "websockets": run_websockets,
-    "aiohttp": run_aiohttp,
-    "curl": run_curl,
-}
-
-
 def run_client(client: str, server: CorpusServer, cases: tuple[Case, ...] = CASES,
                rounds: int = 3) -> dict[str, str | None]:  # fmt: skip
-    """Each case's outcome with `client`: pending attempts are retried, up to `rounds`."""
+    """Each case's outcome with `client`, run by its driver (`tests/drivers.py`): pending
+    attempts are retried, up to `rounds`."""
+    from tests.drivers import DRIVERS
+
     outcomes: dict[str, str | None] = {case.name: None for case in cases}
     for attempt in range(rounds):
         todo = [case for case in cases if outcomes[case.name] is None]
         if not todo:
             break
-        if client == "Node ws":
-            run_node(server, [(case, str(attempt)) for case in todo])
+        DRIVERS[client].run([server.url(case.name, attempt) for case in todo], server.wait)
         for case in todo:
-            if client != "Node ws":
-                PYTHON_DRIVERS[client](server, case, str(attempt))
             outcomes[case.name] = server.wait_for(f"{case.name}/{attempt}", server.wait + 1)
     return outcomes
 

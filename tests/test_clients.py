@@ -14,30 +14,18 @@ import pytest
 from tests.client_corpus import (
     BY_NAME,
     CASES,
-    browser_available,
-    curl_available,
     mismatches,
-    node_available,
     observe,
     readme_table,
     table,
 )
+from tests.drivers import missing
 from tests.helpers import RFC_ACCEPT, RFC_KEY, Run
 from wsaccept_cli.core.clients import CLIENTS, describe, predict_clients
 from wsaccept_cli.core.exchange import parse_exchange
 from wsaccept_cli.core.handshake import Handshake, Message
 
 README = Path(__file__).parent.parent / "README.md"
-
-
-def _available(client: str) -> bool:
-    if client in ("Chromium", "Firefox"):
-        return browser_available(client)
-    if client == "Node ws":
-        return node_available()
-    if client == "curl":
-        return curl_available()
-    return True
 
 
 @pytest.mark.parametrize(
@@ -50,8 +38,8 @@ def _available(client: str) -> bool:
     ],
 )
 def test_real_clients_do_what_wsaccept_predicts(client: str) -> None:
-    if not _available(client):
-        pytest.skip(f"{client} is not installed here")
+    if (why := missing(client)) is not None:
+        pytest.skip(why)
     observed = observe(client)
     assert set(observed) == set(BY_NAME)
     assert mismatches(client, observed) == []

@@ -14,8 +14,8 @@ HTTP/1.1 parser: llhttp (`vendor/llhttp`, `src/llhttp/http.ts`) as for Node, but
 - control bytes in a value are taken (`header_value_lenient`), but aiohttp refuses NUL itself
   (`_process_header`: "reject null bytes in header values");
 - limits (`_http_parser.pyx` cb_on_status, cb_on_header_field, cb_on_header_value,
-  _process_header): a reason phrase over 8190 bytes, a name plus value over 8190 bytes, more
-  than 128 fields.
+  _process_header): a reason phrase over 8190 bytes, a value (folded whole) over 8190 bytes, a
+  name over 8190 bytes, more than 128 fields.
 The pure-Python fallback (`aiohttp/http_parser.py`, used when the C extension is missing or
 AIOHTTP_NO_EXTENSIONS is set) is stricter about whitespace before the colon and obs-fold.
 Interim responses: `ClientResponse.start` (aiohttp/client_reqrep.py) reads on past every 1xx
@@ -31,7 +31,11 @@ from __future__ import annotations
 
 import wsaccept_cli.core.clientmodels.wschecks as wschecks
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar
-from wsaccept_cli.core.clientmodels.node_ws import LLHTTP_STATUS_LINE, LLHTTP_VERSIONS
+from wsaccept_cli.core.clientmodels.node_ws import (
+    LLHTTP_STATUS_LINE,
+    LLHTTP_VERSIONS,
+    llhttp_framing,
+)
 from wsaccept_cli.core.clientmodels.profile import Profile
 
 GRAMMAR = Grammar(
@@ -46,11 +50,14 @@ GRAMMAR = Grammar(
     obs_fold="join-raw",
     first_line_fold="field",
     value_controls=b"\x00",
-    lone_cr="refuse",
+    lone_cr="after-empty-value",
     max_reason=8190,
-    max_field=8190,
+    max_value=8190,
+    max_name=8190,
+    leading_bytes=True,
     max_fields=128,
     interim=frozenset(range(100, 200)) - {101},
+    framing=llhttp_framing,
 )
 
 PROFILE = Profile(

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 
 import wsaccept_cli.core.clientmodels.wschecks as wschecks
-from wsaccept_cli.core.clientmodels.httpgrammar import Grammar
+from wsaccept_cli.core.clientmodels.httpgrammar import Grammar, Head
 from wsaccept_cli.core.clientmodels.profile import Facts, Profile
 
 # llhttp's status line: `HTTP/` D `.` D SP 3DIGIT [SP reason]; the reason is any bytes but
@@ -42,14 +42,38 @@ LLHTTP_STATUS_LINE = re.compile(
 )
 LLHTTP_VERSIONS = frozenset({"0.9", "1.0", "1.1", "2.0"})
 
+_DIGITS = re.compile(r"[0-9]+ *")
+
+
+def llhttp_framing(head: Head) -> str | None:
+    """llhttp's checks of the framing fields, made while it reads them (`header_value_content_
+    length_once`, `header_value_content_length`, checkInvalidTransferEncoding): one
+    Content-Length of digits (spaces after them), and never with Transfer-Encoding ("Content-
+    Length can't be present with Transfer-Encoding"), in strict and lenient modes alike."""
+    lengths = [value for name, value in zip_raw(head) if name == "content-length"]
+    if len(lengths) > 1:
+        return "Content-Length more than once"
+    if lengths and not _DIGITS.fullmatch(lengths[0].lstrip(" \t")):
+        return "a Content-Length that is not a number"
+    if lengths and head.values("transfer-encoding"):
+        return "Content-Length with Transfer-Encoding"
+    return None
+
+
+def zip_raw(head: Head) -> list[tuple[str, str]]:
+    return [(name.lower(), raw) for (name, _), raw in zip(head.fields, head.raw_values)]
+
+
 GRAMMAR = Grammar(
     status_line=LLHTTP_STATUS_LINE,
     versions=LLHTTP_VERSIONS,
     leading_empty_lines=True,
+    leading_bytes=True,
     lone_cr="refuse",
     max_head=16 * 1024,
     head_counts="fields",
     interim=frozenset(range(100, 200)) - {101},
+    framing=llhttp_framing,
 )
 
 
@@ -59,7 +83,9 @@ def llhttp_upgrade(facts: Facts) -> str | None:
     or the line's end)."""
     if not facts.response.values("upgrade"):
         return "no Upgrade"
-    for value in facts.response.values("connection"):
+    for name, value in zip_raw(facts.response):
+        if name != "connection":
+            continue
         for token in value.lower().split(","):
             if token.lstrip(" \t").rstrip(" ") == "upgrade":
                 return None
@@ -76,6 +102,6 @@ PROFILE = Profile(
         wschecks.upgrade_joined_is_websocket,
         wschecks.accept_joined,
         wschecks.protocol_joined,
-        wschecks.extensions_node,
+        wschecks.node_extensions,
     ),
 )
