@@ -381,14 +381,19 @@ class CorpusServer:
                 self.lock.wait(left)
             return self.outcomes[attempt]
 
-    def wait_all(self, timeout: float) -> None:
-        end = time.monotonic() + timeout
+    def wait_progress(self, end: float, stall: float) -> bool:
+        """Wait until every case has an outcome (True), the monotonic time `end`, or `stall`
+        seconds without a new outcome (False)."""
         with self.lock:
+            seen, quiet_until = len(self.outcomes), time.monotonic() + stall
             while not all(self._decided(name) for name in self.cases):
-                left = end - time.monotonic()
-                if left <= 0:
-                    return
-                self.lock.wait(left)
+                now = time.monotonic()
+                if now >= end or now >= quiet_until:
+                    return False
+                self.lock.wait(min(end, quiet_until) - now)
+                if len(self.outcomes) != seen:
+                    seen, quiet_until = len(self.outcomes), time.monotonic() + stall
+            return True
 
 
 BROWSER_PAGE = """<!doctype html><meta charset="utf-8"><title>corpus</title><script>
@@ -487,22 +492,30 @@ def browser_available(client: str) -> bool:
     return os.access(CHROMIUM if client == "Chromium" else FIREFOX, os.X_OK)
 
 
-def run_browser(client: str, server: CorpusServer, budget: float = 90) -> dict[str, str | None]:
+def run_browser(
+    client: str, server: CorpusServer, budget: float = 90, stall: float = 45, launches: int = 3
+) -> dict[str, str | None]:
     """One browser process, one page that opens every case's WebSocket in turn and asks again
-    for the cases still without an outcome; waits at most `budget` seconds."""
-    with tempfile.TemporaryDirectory(prefix="wsaccept-browser-") as profile:
-        env = {**os.environ, "HOME": profile, "MOZ_CRASHREPORTER_DISABLE": "1"}
-        process = subprocess.Popen(
-            browser_command(client, profile, f"http://127.0.0.1:{server.port}/"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-        try:
-            server.wait_all(budget)
-        finally:
-            stop_process(process)
+    for the cases still without an outcome; waits at most `budget` seconds. A browser that
+    makes no progress for `stall` seconds (a crashed page) is stopped and launched again for the
+    cases left, at most `launches` times."""
+    end = time.monotonic() + budget
+    for _ in range(launches):
+        with tempfile.TemporaryDirectory(prefix="wsaccept-browser-") as profile:
+            env = {**os.environ, "HOME": profile, "MOZ_CRASHREPORTER_DISABLE": "1"}
+            process = subprocess.Popen(
+                browser_command(client, profile, f"http://127.0.0.1:{server.port}/"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+            try:
+                finished = server.wait_progress(end, stall)
+            finally:
+                stop_process(process)
+        if finished or time.monotonic() >= end:
+            break
     return {name: server.result(name) for name in server.cases}
 
 

@@ -60,10 +60,7 @@ class Outcome:
         )
 
     def line(self) -> str:
-        if self.accepted is None:
-            did = "never decided"
-        else:
-            did = "opened" if self.accepted else "refused"
+        did = {None: "never decided", True: "opened", False: "refused"}[self.accepted]
         said = (
             "no prediction"
             if self.predicted is None
@@ -184,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{client:<12} {good:>6} {len(outcomes) - good:>9} {undecided:>10} {took[client]:>8.1f}"
         )
         wrong += [(by_name[o.case.name], o) for o in outcomes if not o.agrees]
-    for mutation, outcome in wrong:
+    for _, outcome in wrong:
         print(f"  {outcome.line()}")
     if wrong and not args.no_minimise:
         minimal = []

@@ -5,7 +5,7 @@ HTTP/1.1 parser: llhttp (`vendor/llhttp`, `src/llhttp/http.ts`) as for Node, but
 `HttpResponseParser.__init__` sets `llhttp_set_lenient_headers` and
 `llhttp_set_lenient_optional_cr_before_lf` (unless aiohttp runs in debug mode):
 - a bare LF ends a line;
-- whitespace before the colon is taken, but only after a name llhttp special-cases (Upgrade,
+- spaces (not tabs) before the colon are taken, but only after a name llhttp special-cases (Upgrade,
   Connection, Content-Length, Transfer-Encoding, Proxy-Connection): it stays in the name, so
   `Upgrade : websocket` is a field named `Upgrade ` (`header_field_colon_discard_ws`); after any
   other name it fails (`header_field_general_otherwise`);
@@ -35,6 +35,7 @@ from wsaccept_cli.core.clientmodels.node_ws import (
     LLHTTP_STATUS_LINE,
     LLHTTP_VERSIONS,
     llhttp_framing,
+    llhttp_interim,
 )
 from wsaccept_cli.core.clientmodels.profile import Profile
 
@@ -44,6 +45,7 @@ GRAMMAR = Grammar(
     bare_lf=True,
     leading_empty_lines=True,
     space_before_colon="keep",
+    space_before_colon_chars=b" ",
     space_before_colon_names=frozenset(
         {"connection", "content-length", "proxy-connection", "transfer-encoding", "upgrade"}
     ),
@@ -58,6 +60,7 @@ GRAMMAR = Grammar(
     max_fields=128,
     interim=frozenset(range(100, 200)) - {101},
     framing=llhttp_framing,
+    interim_check=llhttp_interim,
 )
 
 PROFILE = Profile(

@@ -16,7 +16,8 @@ checkprotoprefix):
   ("Carriage return found in header"), a field line without a colon ("Header without colon");
   a name with whitespace before its colon is kept as it is, so it matches no field curl looks
   for;
-- one line over 100 KiB (CURL_MAX_HTTP_HEADER) or a head over 300 KiB
+- a line of 100 KiB (CURL_MAX_HTTP_HEADER, the size of its buffer with the line, its line
+  ending and a NUL: `lib/curlx/dynbuf.c`) or a head over 300 KiB
   (MAX_HTTP_RESP_HEADER_SIZE) fails.
 Interim responses: every 1xx but 101 is skipped and the next response read
 (http_on_1xx_response).
@@ -51,7 +52,7 @@ GRAMMAR = Grammar(
     value_controls=b"\x00",
     lone_cr="refuse",
     line_controls=b"\x00",
-    max_line=100 * 1024,
+    max_line=100 * 1024 - 1,
     max_head=300 * 1024,
     interim=frozenset(range(100, 200)) - {101},
 )

@@ -134,7 +134,7 @@ def _push(dest: dict[str, list[object]], name: str, elem: object) -> None:
     dest.setdefault(name, []).append(elem)
 
 
-def _ws_parse(header: str) -> dict[str, list[dict[str, list[object]]]]:  # noqa: C901, PLR0912, PLR0915
+def _ws_parse(header: str) -> dict[str, list[dict[str, list[object]]]]:
     offers: dict[str, list[object]] = {}
     params: dict[str, list[object]] = {}
     must_unescape = is_escaping = in_quotes = False
@@ -228,7 +228,7 @@ def _ws_parse(header: str) -> dict[str, list[dict[str, list[object]]]]:  # noqa:
                     must_unescape = False
                 _push(params, param_name, value)
                 if char == ",":
-                    _push(offers, extension_name, params)  # type: ignore[arg-type]
+                    _push(offers, extension_name, params)
                     params, extension_name = {}, None
                 param_name = None
                 start = end = -1
@@ -272,3 +272,71 @@ def js_number(text: str) -> float:
     if _JS_DECIMAL.fullmatch(text):
         return float(text.replace("Infinity", "inf"))
     return float("nan")
+
+
+# Chromium, net/websockets/websocket_extension_parser.cc ---------------------------------------
+
+
+def chromium_extensions(data: str) -> list[tuple[str, list[Parameter]]] | None:
+    """WebSocketExtensionParser::Parse: `token *(";" token ["=" (token / quoted token)])`
+    items separated by commas, SP and HTAB skipped around every part; None (Chromium's empty
+    result) when anything is left over or malformed. A quoted value may escape characters with
+    a backslash and must be a non-empty run of token characters."""
+    pos, extensions = 0, []
+
+    def spaces(at: int) -> int:
+        while at < len(data) and data[at] in " \t":
+            at += 1
+        return at
+
+    def token(at: int) -> tuple[str, int] | None:
+        at = spaces(at)
+        match = _TOKEN.match(data, at)
+        return None if match is None else (match.group(), match.end())
+
+    while True:
+        found = token(pos)
+        if found is None:
+            return None
+        name, pos = found
+        parameters: list[Parameter] = []
+        while data[spaces(pos) : spaces(pos) + 1] == ";":
+            found = token(spaces(pos) + 1)
+            if found is None:
+                return None
+            key, pos = found
+            value: str | None = None
+            if data[spaces(pos) : spaces(pos) + 1] == "=":
+                pos = spaces(spaces(pos) + 1)
+                if data[pos : pos + 1] == '"':
+                    quoted = _chromium_quoted(data, pos + 1)
+                    if quoted is None:
+                        return None
+                    value, pos = quoted
+                else:
+                    found = token(pos)
+                    if found is None:
+                        return None
+                    value, pos = found
+            parameters.append((key, value))
+        extensions.append((name, parameters))
+        pos = spaces(pos)
+        if data[pos : pos + 1] != ",":
+            return extensions if pos == len(data) else None
+        pos += 1
+
+
+def _chromium_quoted(data: str, pos: int) -> tuple[str, int] | None:
+    value = []
+    while pos < len(data) and data[pos] != '"':
+        if data[pos] == "\\":
+            pos += 1
+            if pos == len(data):
+                return None
+        if not _TOKEN.fullmatch(data[pos]):
+            return None
+        value.append(data[pos])
+        pos += 1
+    if pos == len(data) or not value:
+        return None
+    return "".join(value), pos + 1

@@ -92,6 +92,10 @@ class Grammar:
     any other 1xx than 101 is taken as the final response."""
     trim_value: bytes = b" \t"
     """Bytes stripped from both ends of a value."""
+    interim_check: Callable[[Head], str | None] | None = None
+    """What an interim response does to the rest (returns why the client then fails)."""
+    space_before_colon_chars: bytes = b" \t"
+    """The whitespace `space_before_colon` applies to; any other before the colon refuses."""
     framing: Callable[[Head], str | None] | None = None
     """A check of the head's framing fields (Content-Length, Transfer-Encoding) the parser makes
     before handing the response on, returning why it fails, or None."""
@@ -174,6 +178,8 @@ def parse_head(data: bytes, grammar: Grammar) -> Head:
         if grammar.framing is not None and (problem := grammar.framing(head)) is not None:
             raise RefusalError(problem)
         if head.status is not None and head.status in grammar.interim:
+            if grammar.interim_check is not None and (why := grammar.interim_check(head)):
+                raise RefusalError(why)
             interim.append(head)
             data = data[end:]
             continue
@@ -257,6 +263,9 @@ def _field(line: bytes, grammar: Grammar) -> tuple[bytes, bytes] | None:
         return None
     name, value = line[:colon], line[colon + 1 :]
     if name[-1:] in (b" ", b"\t"):
+        gap = name[len(name.rstrip(b" \t")) :]
+        if gap.strip(grammar.space_before_colon_chars):
+            raise RefusalError("whitespace between a field name and its colon")
         only = grammar.space_before_colon_names
         if only is not None and name.rstrip(b" \t").lower().decode("latin-1") not in only:
             raise RefusalError("whitespace between a field name and its colon")

@@ -7,7 +7,10 @@ cite the source each one models.
 
 from __future__ import annotations
 
+from typing import cast
+
 from wsaccept_cli.core.clientmodels.headerlists import (
+    ExtensionItem,
     Item,
     extension_item,
     js_number,
@@ -247,7 +250,8 @@ def websockets_extensions(facts: Facts) -> str | None:
     if parsed is None:
         return "malformed Sec-WebSocket-Extensions"
     accepted = 0
-    for name, parameters in parsed:  # type: ignore[misc]
+    for item in parsed:
+        name, parameters = cast("ExtensionItem", item)
         if name != DEFLATE or accepted or deflate_problem(parameters, response=True, exact=True):
             return "an extension it does not support (or its parameters)"
         accepted += 1
