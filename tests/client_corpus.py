@@ -232,6 +232,90 @@ CASES: tuple[Case, ...] = (
          "deflate-twice"),
     _ext("permessage-deflate;", "an empty extension parameter", "deflate-empty-param"),
 )  # fmt: skip
+
+
+def _raw(name: str, summary: str, template: bytes, protocols: tuple[str, ...] = ()) -> Case:
+    return Case(name, summary, [], protocols=protocols, template=template)
+
+
+_GOOD = b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+_OK = b"HTTP/1.1 101 Switching Protocols\r\n" + _GOOD
+_FILL = b"X-Filler: "
+
+# One case per class of the differential generator (tests/mutations.py): the README's table shows
+# each client on each, and test_clients.py runs them against the real clients.
+CLASS_CASES: tuple[Case, ...] = (
+    _raw("status-no-reason", "no reason phrase (`HTTP/1.1 101`)",
+         b"HTTP/1.1 101\r\n" + _GOOD + b"\r\n"),
+    _raw("status-lowercase", "`http/1.1` in lowercase", b"http/1.1 101 Switching Protocols\r\n"
+         + _GOOD + b"\r\n"),
+    _raw("status-two-spaces", "two spaces after the version",
+         b"HTTP/1.1  101 Switching Protocols\r\n" + _GOOD + b"\r\n"),
+    _raw("status-http2", "an `HTTP/2` status line", b"HTTP/2 101 Switching Protocols\r\n"
+         + _GOOD + b"\r\n"),
+    _raw("leading-crlf", "an empty line before the status line", b"\r\n" + _OK + b"\r\n"),
+    _raw("interim-100", "`100 Continue` before the 101",
+         b"HTTP/1.1 100 Continue\r\n\r\n" + _OK + b"\r\n"),
+    _raw("interim-103", "`103 Early Hints` before the 101",
+         b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" + _OK + b"\r\n"),
+    _raw("interim-http10", "an HTTP/1.0 `100 Continue` before the 101",
+         b"HTTP/1.0 100 Continue\r\n\r\n" + _OK + b"\r\n"),
+    _raw("space-before-colon", "`Upgrade : websocket`", b"HTTP/1.1 101 Switching Protocols\r\n"
+         b"Upgrade : websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"),
+    _raw("line-without-colon", "a field line without a colon", _OK + b"X-No-Colon\r\n\r\n"),
+    _raw("nul-in-value", "a NUL in a field value", _OK + b"X-Bytes: a\x00b\r\n\r\n"),
+    _raw("control-in-value", "a control character in a field value",
+         _OK + b"X-Bytes: a\x01b\r\n\r\n"),
+    _raw("lone-cr", "a CR alone inside a line", _OK + b"X-Bytes: a\rb\r\n\r\n"),
+    _raw("obs-fold-accept", "the accept on an obs-fold line",
+         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         b"Sec-WebSocket-Accept:\r\n {accept}\r\n\r\n"),
+    _raw("obs-fold-other", "an obs-fold line in another field",
+         _OK + b"X-Folded: a\r\n b\r\n\r\n"),
+    _raw("upgrade-trailing-comma", "`Upgrade: websocket,`", b"HTTP/1.1 101 Switching Protocols"
+         b"\r\nUpgrade: websocket,\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}"
+         b"\r\n\r\n"),
+    _raw("connection-trailing-tab", "`Connection: Upgrade` and a tab",
+         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\t\r\n"
+         b"Sec-WebSocket-Accept: {accept}\r\n\r\n"),
+    _raw("protocol-trailing-comma", "`Sec-WebSocket-Protocol: chat,`",
+         _OK + b"Sec-WebSocket-Protocol: chat,\r\n\r\n", ("chat",)),
+    _raw("extension-name-case", "`Permessage-Deflate` in another case",
+         _OK + b"Sec-WebSocket-Extensions: Permessage-Deflate\r\n\r\n"),
+    _raw("extension-parameter-case", "a deflate parameter in another case",
+         _OK + b"Sec-WebSocket-Extensions: permessage-deflate; Server_No_Context_Takeover\r\n\r\n"),
+    _raw("extension-empty-item", "an empty item before permessage-deflate",
+         _OK + b"Sec-WebSocket-Extensions: , permessage-deflate\r\n\r\n"),
+    _raw("deflate-client-bits-8", "`client_max_window_bits=8`",
+         _OK + b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=8\r\n\r\n"),
+    _raw("deflate-server-bits-quoted", "`server_max_window_bits=\"10\"`",
+         _OK + b'Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits="10"'
+         b"\r\n\r\n"),
+    _raw("accept-merged", "two accepts merged into one list",
+         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         b"Sec-WebSocket-Accept: {accept}, {accept}\r\n\r\n"),
+    _raw("length-and-chunked", "Content-Length with Transfer-Encoding",
+         _OK + b"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    _raw("head-over-16k", "a head over 16 KiB", _OK + _FILL + b"a" * 16400 + b"\r\n\r\n"),
+    _raw("line-over-8k", "a line over 8 KiB", _OK + _FILL + b"a" * 8190 + b"\r\n\r\n"),
+    _raw("fields-129", "129 fields", _OK + b"".join(b"X-F%d: v\r\n" % i for i in range(126))
+         + b"\r\n"),
+)  # fmt: skip
+MUTATIONS = Path(__file__).parent / "cases" / "mutations.json"
+
+
+def _saved_mutations() -> tuple[Case, ...]:
+    """The disagreements `python -m tests.differential --save` minimised and kept."""
+    if not MUTATIONS.exists():
+        return ()
+    return tuple(
+        _raw(entry["name"], entry["summary"], entry["template"].encode("latin-1"),
+             tuple(entry["protocols"]))
+        for entry in json.loads(MUTATIONS.read_text())
+    )  # fmt: skip
+
+
+CASES = CASES + CLASS_CASES + _saved_mutations()
 BY_NAME = {case.name: case for case in CASES}
 
 
@@ -493,7 +577,7 @@ def browser_available(client: str) -> bool:
 
 
 def run_browser(
-    client: str, server: CorpusServer, budget: float = 90, stall: float = 45, launches: int = 3
+    client: str, server: CorpusServer, budget: float = 90, stall: float = 12, launches: int = 4
 ) -> dict[str, str | None]:
     """One browser process, one page that opens every case's WebSocket in turn and asks again
     for the cases still without an outcome; waits at most `budget` seconds. A browser that
@@ -521,7 +605,7 @@ def run_browser(
 
 def observe(client: str, cases: tuple[Case, ...] = CASES) -> dict[str, str | None]:
     """Run `client` against `cases`: each case's outcome, `frame`, `closed` or None."""
-    with CorpusServer(cases) as server:
+    with CorpusServer(cases, silence_refuses=True) as server:
         if client in ("Chromium", "Firefox"):
             return run_browser(client, server)
         return run_client(client, server, cases)

@@ -189,7 +189,8 @@ def space_before_colon(rng: random.Random, draft: Draft) -> str:
 def odd_line(rng: random.Random, draft: Draft) -> str:
     line = _pick(rng, [b"X-No-Colon", b"HTTP/1.1 101 Switching Protocols", b": empty-name",
                        b"X Y: z", b"X@Y: z", b"X\xe9: z", b"(X): z", b"X-A:b", b"X-Empty:",
-                       b"X-Empty: ", b"\x00X: y", b"X-Slash/: y", b"X{}: y", b"X\"Q\": y"])  # fmt: skip
+                       b"X-Empty: ", b"\x00X: y", b"X-Slash/: y", b"X{}: y",
+                       b"X\"Q\": y"])  # fmt: skip
     draft.lines.insert(rng.randrange(len(draft.lines) + 1), line)
     return f"odd-line {_show(line)}"
 

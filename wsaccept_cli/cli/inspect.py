@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from wsaccept_cli.cli.base import InputError, command, environment, start, stdin_or_usage_error
-from wsaccept_cli.cli.options import output_options, verbose_option
+from wsaccept_cli.cli.options import clients_option, output_options, verbose_option
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.inputs import open_input
 
@@ -18,10 +18,16 @@ if TYPE_CHECKING:
 @command()
 @click.argument("capture", required=False, metavar="[FILE|-]", type=FilePath(allow_dash=True))
 @verbose_option
+@clients_option
 @output_options
 @click.pass_context
 def inspect(
-    ctx: click.Context, capture: str | None, verbose: bool, fmt: str | None, color: bool | None
+    ctx: click.Context,
+    capture: str | None,
+    verbose: bool,
+    clients: tuple[str, ...] | None,
+    fmt: str | None,
+    color: bool | None,
 ) -> None:
     """Check a captured opening handshake, rule by rule, and explain what is wrong.
 
@@ -50,7 +56,7 @@ def inspect(
 
     if capture is None:
         stdin_or_usage_error(ctx, "FILE")
-    session = start(ctx, fmt, color, verbose=verbose)
+    session = start(ctx, fmt, color, verbose=verbose, clients=clients)
     rendering = session.rendering()
     found = Capture()
     with open_input(environment(ctx), capture) as (read, _name):

@@ -10,6 +10,7 @@ import click
 
 from wsaccept_cli.cli.base import InputError, command, environment, start
 from wsaccept_cli.cli.options import (
+    clients_option,
     connection_settings,
     handshake_options,
     options,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     " differs.",
 )
 @verbose_option
+@clients_option
 @output_options
 @click.pass_context
 def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, parallel: int,
@@ -105,7 +107,9 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
         settings = connection_settings(environment(ctx).environ, values)
     except PinError as error:
         raise click.UsageError(str(error)) from None
-    session = start(ctx, values["fmt"], values["color"], verbose=values["verbose"])
+    session = start(
+        ctx, values["fmt"], values["color"], verbose=values["verbose"], clients=values["clients"]
+    )
     if len(urls) == 1 and url_file is None:
         settings.progress = probe_progress(ctx, values["color"]) or settings.progress
         try:

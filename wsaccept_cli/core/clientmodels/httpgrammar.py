@@ -96,6 +96,9 @@ class Grammar:
     """What an interim response does to the rest (returns why the client then fails)."""
     space_before_colon_chars: bytes = b" \t"
     """The whitespace `space_before_colon` applies to; any other before the colon refuses."""
+    field_sizes: Callable[[list[tuple[bytes, bytes]]], str | None] | None = None
+    """A client's own size rule over the field lines (raw name, value after the colon), for
+    a limit no `max_*` describes; returns why it fails."""
     framing: Callable[[Head], str | None] | None = None
     """A check of the head's framing fields (Content-Length, Transfer-Encoding) the parser makes
     before handing the response on, returning why it fails, or None."""
@@ -231,6 +234,11 @@ def _parse_one(lines: list[bytes], grammar: Grammar, *, after_interim: bool) -> 
                 more = line.strip(b" \t") if grammar.obs_fold == "join" else line
                 joined = value + b" " + more if grammar.obs_fold == "join" else value + more
                 fields[-1] = (name, joined if value.strip(b" \t") else more)
+                unfolded = len(name) + 1 + len(fields[-1][1]) + 2
+                if grammar.max_line is not None and unfolded > grammar.max_line:
+                    raise RefusalError(
+                        f"an unfolded line of {unfolded} bytes (over {grammar.max_line})"
+                    )
                 continue
             elif grammar.obs_fold == "field":
                 line = line.lstrip(b" \t")
@@ -239,9 +247,12 @@ def _parse_one(lines: list[bytes], grammar: Grammar, *, after_interim: bool) -> 
             fields.append(field_)
             if grammar.max_fields is not None and len(fields) > grammar.max_fields:
                 raise RefusalError(f"more than {grammar.max_fields} fields")
+    if grammar.field_sizes is not None and (why := grammar.field_sizes(fields)):
+        raise RefusalError(why)
     for name, value in fields:
-        if grammar.max_value is not None and len(value) > grammar.max_value:
-            raise RefusalError(f"a field value of {len(value)} bytes (over {grammar.max_value})")
+        trimmed = value.strip(grammar.trim_value)
+        if grammar.max_value is not None and len(trimmed) > grammar.max_value:
+            raise RefusalError(f"a field value of {len(trimmed)} bytes (over {grammar.max_value})")
         if grammar.max_name is not None and len(name) > grammar.max_name:
             raise RefusalError(f"a field name of {len(name)} bytes (over {grammar.max_name})")
         head.fields.append(

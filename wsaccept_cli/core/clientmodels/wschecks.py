@@ -240,7 +240,8 @@ def websockets_upgrade(facts: Facts) -> str | None:
 def websockets_extensions(facts: Facts) -> str | None:
     """process_extensions: every extension, by its exact name, must be a permessage-deflate
     whose parameters `permessage_deflate.py` (_extract_parameters, process_response_params)
-    takes, at most once."""
+    takes, at most once; and Python's zlib must take the client's window bits
+    (PerMessageDeflate's compressobj with wbits=-8 raises: raw deflate needs 9 to 15)."""
     values = facts.response.values("sec-websocket-extensions")
     if not values:
         return None
@@ -249,12 +250,12 @@ def websockets_extensions(facts: Facts) -> str | None:
     parsed = rfc7230_values(values, extension_item)
     if parsed is None:
         return "malformed Sec-WebSocket-Extensions"
-    accepted = 0
-    for item in parsed:
+    for index, item in enumerate(parsed):
         name, parameters = cast("ExtensionItem", item)
-        if name != DEFLATE or accepted or deflate_problem(parameters, response=True, exact=True):
+        if name != DEFLATE or index or deflate_problem(parameters, response=True, exact=True):
             return "an extension it does not support (or its parameters)"
-        accepted += 1
+        if ("client_max_window_bits", "8") in parameters:
+            return "client_max_window_bits=8, which zlib cannot deflate with"
     return None
 
 
