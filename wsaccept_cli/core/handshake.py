@@ -42,6 +42,7 @@ class Message:
         self.header_lines = 0  # header lines seen, folded continuation lines included
         self.truncated = False  # some header lines were not kept (see `add_header`, `fold`)
         self.bare_lf = False  # its lines ended in LF alone, seen on the wire (`core.exchange`)
+        self.section: str | None = None  # the developer tools' label pasted above it, if any
 
     def values(self, name: str) -> list[str]:
         """Every value of the header `name`, in order (names compare case-insensitively)."""
