@@ -146,6 +146,7 @@ class _MessageParser:
             return True
         if text[0] in " \t" and message.headers:  # obsolete line folding (RFC 9112 §5.2)
             message.fold(text.strip())
+            message.keep_line(text)
             return True
         header = header_line(text)
         if header is None or _answers_pasted_key(message, header[0]):
@@ -153,6 +154,7 @@ class _MessageParser:
         if _request_after_pasted_response(message, header[0]):
             return False
         message.add_header(*header)
+        message.keep_line(text)
         return True
 
     def _ends_body(self, message: Message, text: str) -> bool:
@@ -178,6 +180,7 @@ class _MessageParser:
             message = Message("response", line, stripped[status.start(1) - len("HTTP/") :])
             message.version, code, reason = status.groups()
             message.status, message.reason = int(code), reason or ""
+            message.keep_line(message.start or stripped)
         elif header:
             message = Message(kind or self.label, line)
             message.add_header(*header)
@@ -214,6 +217,17 @@ def _is_handshake_part(message: Message) -> bool:
     return bool(names & _HANDSHAKE_HEADERS) or any(n.startswith("sec-websocket-") for n in names)
 
 
+MAX_INTERIM = 16
+
+
+def _is_interim(message: Message) -> bool:
+    """An interim response (RFC 9110 §15.2): a 1xx other than 101 Switching Protocols."""
+    status = message.status
+    return (
+        message.kind == "response" and status is not None and 100 <= status < 200 and status != 101
+    )
+
+
 def pair_messages(
     messages: Iterable[Message], source: str, capture: Capture, *, display_order: bool = True
 ) -> Iterator[Handshake]:
@@ -221,7 +235,7 @@ def pair_messages(
     request; browser developer tools show Response Headers *above* Request Headers, so a paste
     from them (`display_order`, decided at its first response, see `_pasted_in_display_order`)
     pairs each response with the request that follows it."""
-    parts = (m for m in messages if _kept_as_handshake_part(m, capture))
+    parts = _with_interim(m for m in messages if _kept_as_handshake_part(m, capture))
     ahead: deque[Message] = deque()
     response_first: bool | None = None if display_order else False
     while True:
@@ -247,6 +261,32 @@ def pair_messages(
                 continue
         response_first = bool(response_first)
         yield Handshake(None, message, source)
+
+
+def _with_interim(parts: Iterator[Message]) -> Iterator[Message]:
+    """The messages, each interim response after a request (a 100 Continue, a 103 Early Hints:
+    at most MAX_INTERIM) kept in `interim` of the final response that follows it; when only
+    interim responses follow a request, the last of them is its answer."""
+    interim: list[Message] = []
+    after_request = False
+    for message in parts:
+        if after_request and _is_interim(message) and len(interim) < MAX_INTERIM:
+            interim.append(message)
+            continue
+        if interim and message.kind != "response":
+            yield _final(interim)
+        elif interim:
+            message.interim = interim
+        interim, after_request = [], message.kind == "request"
+        yield message
+    if interim:
+        yield _final(interim)
+
+
+def _final(interim: list[Message]) -> Message:
+    final = interim.pop()
+    final.interim = interim
+    return final
 
 
 def _kept_as_handshake_part(message: Message, capture: Capture) -> bool:
