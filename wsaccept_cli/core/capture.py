@@ -118,11 +118,13 @@ class _MessageParser:
             return True
         if text[0] in " \t" and message.headers:  # obsolete line folding (RFC 9112 §5.2)
             message.fold(text.strip())
+            message.keep_line(text)
             return True
         header = header_line(text)
         if header is None or _answers_pasted_key(message, header[0]):
             return False
         message.add_header(*header)
+        message.keep_line(text)
         return True
 
     def _ends_body(self, message: Message, text: str) -> bool:
@@ -148,6 +150,7 @@ class _MessageParser:
             message = Message("response", line, stripped[status.start(1) - len("HTTP/") :])
             message.version, code, reason = status.groups()
             message.status, message.reason = int(code), reason or ""
+            message.keep_line(message.start or stripped)
         elif header:
             message = Message(kind or self.label, line)
             message.add_header(*header)
@@ -183,15 +186,31 @@ def _is_handshake_part(message: Message) -> bool:
     return bool(names & _HANDSHAKE_HEADERS) or any(n.startswith("sec-websocket-") for n in names)
 
 
+MAX_INTERIM = 16
+
+
+def _is_interim(message: Message) -> bool:
+    """An interim response (RFC 9110 §15.2): a 1xx other than 101 Switching Protocols."""
+    status = message.status
+    return (
+        message.kind == "response" and status is not None and 100 <= status < 200 and status != 101
+    )
+
+
 def pair_messages(
     messages: Iterable[Message], source: str, capture: Capture
 ) -> Iterator[Handshake]:
     """Requests paired with the responses that follow them, in capture order."""
     pending: Message | None = None
+    interim: list[Message] = []
     for message in messages:
         if not _is_handshake_part(message):
             capture.skipped_lines += 1 + len(message.headers)
             continue
+        if pending is not None and _is_interim(message) and len(interim) < MAX_INTERIM:
+            interim.append(message)  # a 100 Continue or 103 Early Hints: the final one follows
+            continue
+        message.interim, interim = interim, []
         if message.kind == "request":
             key = message.values("sec-websocket-key")
             if key:
@@ -203,7 +222,10 @@ def pair_messages(
             yield Handshake(pending, message, source)
             pending = None
     if pending is not None:
-        yield Handshake(pending, None, source)
+        final = interim.pop() if interim else None  # only interim responses: the last is the answer
+        if final is not None:
+            final.interim = interim
+        yield Handshake(pending, final, source)
 
 
 def _curl_lines(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, str | None]]:

@@ -18,7 +18,12 @@ _LINE_END = re.compile(r"\r?\n")
 
 
 class HeadError(Exception):
-    """A peer that sent no complete head: why, as a sentence."""
+    """A peer that sent no complete head: why, as a sentence; `too_large` when it was over
+    MAX_HEAD (a server answers 431, RFC 6585 §5)."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
 
 
 class NotHTTPError(HeadError):
@@ -47,7 +52,7 @@ async def read_head(
     deadline = time.monotonic() + timeout
     while (found := _HEAD_END.search(data)) is None:
         if len(data) > MAX_HEAD:
-            raise HeadError(f"the head is over {MAX_HEAD // 1024} KiB")
+            raise HeadError(f"the head is over {MAX_HEAD // 1024} KiB", too_large=True)
         left = deadline - time.monotonic()
         try:
             chunk = await asyncio.wait_for(reader.read(READ_SIZE), max(left, 0))
@@ -64,6 +69,8 @@ async def read_head(
     if answer_to is not None and (came := not_http(data, answer_to)) is not None:
         raise NotHTTPError(came)
     end = found.end() if found is not None else len(data)
+    if end > MAX_HEAD:  # the blank line came, but in the piece that passed the limit
+        raise HeadError(f"the head is over {MAX_HEAD // 1024} KiB", too_large=True)
     return data[:end], data[end:]
 
 

@@ -150,6 +150,9 @@ class Server:
                 await self._serve(connection, reader, writer, rest)
         except HeadError as error:
             connection.error = f"no request: {error}"
+            if error.too_large:
+                with contextlib.suppress(OSError):
+                    await send(writer, _refusal(431, "Request Header Fields Too Large", str(error)))
         except (OSError, ssl.SSLError) as error:
             connection.error = connection.error or f"the connection broke: {error}"
         except Exception as error:  # pragma: no cover - a bug here must not end the server
@@ -173,7 +176,7 @@ class Server:
     ) -> None:
         request = connection.request
         assert request is not None
-        refusal = request_refusal(request)
+        refusal = request_refusal(request, connection.request_bytes)
         if refusal is not None:
             connection.response_bytes = refusal.to_bytes()
             connection.refused_request = (
@@ -298,9 +301,13 @@ async def _drain(writer: asyncio.StreamWriter) -> None:
 
 
 def _bad_request(reason: str) -> bytes:
+    return _refusal(400, "Bad Request", reason)
+
+
+def _refusal(status: int, phrase: str, reason: str) -> bytes:
     body = f"{reason}\n"
     return (
-        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+        f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain\r\nConnection: close\r\n"
         f"Content-Length: {len(body)}\r\n\r\n{body}"
     ).encode()
 
