@@ -1,9 +1,9 @@
 // gorilla/websocket's Dialer against URLs read one per line on stdin, the driver contract of
 // tests/clients/__init__.py: one JSON line per URL, "opened" when Dial returned a connection
-// (then a text frame and a Close), else Dial's error. The zero Dialer's defaults:
-// EnableCompression false, so no extension is offered; "?protocol=NAME" in the URL offers that
-// subprotocol. Built offline against Debian's golang-github-gorilla-websocket-dev
-// (GOPATH=/usr/share/gocode, GO111MODULE=off).
+// (then a text frame and a Close), else Dial's error; eight URLs at a time. The zero Dialer's
+// defaults: EnableCompression false, so no extension is offered; "?protocol=NAME" (or
+// "?protocols=A,B") in the URL offers those subprotocols. Built offline against Debian's
+// golang-github-gorilla-websocket-dev (GOPATH=/usr/share/gocode, GO111MODULE=off).
 package main
 
 import (
@@ -13,10 +13,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
+
+const concurrency = 8
 
 type result struct {
 	URL    string `json:"url"`
@@ -30,7 +33,8 @@ func protocols(raw string) []string {
 	if err != nil {
 		return nil
 	}
-	for _, value := range parsed.Query()["protocol"] {
+	query := parsed.Query()
+	for _, value := range append(query["protocol"], query["protocols"]...) {
 		for _, name := range strings.Split(value, ",") {
 			if name = strings.TrimSpace(name); name != "" {
 				names = append(names, name)
@@ -67,9 +71,22 @@ func main() {
 	input.Buffer(make([]byte, 1<<16), 1<<20)
 	output := json.NewEncoder(os.Stdout)
 	output.SetEscapeHTML(false)
+	var lock sync.Mutex
+	var running sync.WaitGroup
+	slots := make(chan struct{}, concurrency)
 	for input.Scan() {
 		if raw := strings.TrimSpace(input.Text()); raw != "" {
-			output.Encode(one(raw, timeout))
+			slots <- struct{}{}
+			running.Add(1)
+			go func() {
+				defer running.Done()
+				found := one(raw, timeout)
+				lock.Lock()
+				output.Encode(found)
+				lock.Unlock()
+				<-slots
+			}()
 		}
 	}
+	running.Wait()
 }

@@ -1,8 +1,9 @@
-// java.net.http.WebSocket (JDK 17) against URLs read one per line on stdin, the driver contract of
-// tests/clients/__init__.py: one JSON line per URL, "opened" when buildAsync completed with a
-// WebSocket (then a text frame and a Close), else the exception it completed with. The JDK offers
-// no extension (OpeningHandshake sends no Sec-WebSocket-Extensions); "?protocol=NAME" in the URL
-// offers that subprotocol. Compiled once per test session with javac (or run as `java Driver.java`).
+// java.net.http.WebSocket (JDK 17) against URLs read one per line on stdin, the driver contract
+// of tests/clients/__init__.py: one JSON line per URL, "opened" when buildAsync completed with a
+// WebSocket (then a text frame and a Close), else the exception it completed with; eight URLs at
+// a time. The JDK offers no extension (OpeningHandshake sends no Sec-WebSocket-Extensions);
+// "?protocol=NAME" (or "?protocols=A,B") in the URL offers those subprotocols. Compiled once per
+// test session with javac.
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -15,19 +16,25 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 public class Driver {
+    static final int CONCURRENCY = 8;
+
     static List<String> protocols(URI uri) {
         List<String> names = new ArrayList<>();
         String query = uri.getRawQuery();
         if (query == null) return names;
         for (String pair : query.split("&")) {
-            if (!pair.startsWith("protocol=")) continue;
-            String value = URLDecoder.decode(pair.substring(9), StandardCharsets.UTF_8);
-            for (String name : value.split(",")) {
-                if (!name.isBlank()) names.add(name.strip());
+            int equals = pair.indexOf('=');
+            String name = equals < 0 ? pair : pair.substring(0, equals);
+            if (!name.equals("protocol") && !name.equals("protocols")) continue;
+            String value = URLDecoder.decode(pair.substring(equals + 1), StandardCharsets.UTF_8);
+            for (String item : value.split(",")) {
+                if (!item.isBlank()) names.add(item.strip());
             }
         }
         return names;
@@ -95,13 +102,21 @@ public class Driver {
         Duration timeout = Duration.ofMillis((long) (seconds * 1000));
         HttpClient client = HttpClient.newHttpClient();
         BufferedReader input = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        ExecutorService pool = Executors.newFixedThreadPool(CONCURRENCY);
         for (String line; (line = input.readLine()) != null; ) {
             String raw = line.strip();
             if (!raw.isEmpty()) {
-                System.out.println(one(client, raw, timeout));
-                System.out.flush();
+                pool.submit(() -> {
+                    String found = one(client, raw, timeout);
+                    synchronized (System.out) {
+                        System.out.println(found);
+                        System.out.flush();
+                    }
+                });
             }
         }
+        pool.shutdown();
+        pool.awaitTermination(1, TimeUnit.DAYS);
         System.exit(0);
     }
 }

@@ -1,7 +1,8 @@
 """Python `websocket-client` against URLs read one per line on stdin (the driver contract of
 `tests/clients/__init__.py`): one JSON line per URL, `opened` when `create_connection` returned
-(then a text frame and a Close), else the library's error. websocket-client offers no extension
-(it has no permessage-deflate); `?protocol=NAME` in the URL offers that subprotocol."""
+(then a text frame and a Close), else the library's error; eight URLs at a time. websocket-client
+offers no extension (it has no permessage-deflate); `?protocol=NAME` (or `?protocols=A,B`) in
+the URL offers those subprotocols."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ import contextlib
 import json
 import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import websocket
 
+CONCURRENCY = 8
+_output = threading.Lock()
+
 
 def protocols(url: str) -> list[str]:
-    values = parse_qs(urlsplit(url).query).get("protocol", [])
+    query = parse_qs(urlsplit(url).query)
+    values = query.get("protocol", []) + query.get("protocols", [])
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
@@ -30,11 +37,17 @@ def one(url: str, timeout: float) -> dict[str, object]:
     return {"url": url, "opened": True, "detail": ""}
 
 
+def report(url: str, timeout: float) -> None:
+    line = json.dumps(one(url, timeout))
+    with _output:
+        print(line, flush=True)
+
+
 def main() -> None:
     timeout = float(os.environ.get("WSACCEPT_DRIVER_TIMEOUT") or 3)
-    for line in sys.stdin:
-        if url := line.strip():
-            print(json.dumps(one(url, timeout)), flush=True)
+    urls = [line.strip() for line in sys.stdin if line.strip()]
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        list(pool.map(lambda url: report(url, timeout), urls))
 
 
 if __name__ == "__main__":
