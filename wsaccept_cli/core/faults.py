@@ -87,6 +87,9 @@ class Offer:
 class Fault:
     """One deliberate fault: what the server does wrong, what a correct client must do, why."""
 
+    stage = "handshake"  # the frame faults (core/frame_faults.py) come after a correct 101
+    section = "§4.1"  # of RFC 6455, where the client's duty is
+
     def __init__(
         self,
         name: str,
