@@ -412,7 +412,8 @@ def _upgrade(c: Catalogue) -> None:
     for value, why in (
         (
             "h2c",
-            "it offers no websocket, and h2c without HTTP2-Settings MUST NOT be upgraded (RFC 7540 §3.2.1)",
+            "it offers no websocket, and h2c without HTTP2-Settings MUST NOT be upgraded"
+            " (RFC 7540 §3.2.1)",
         ),
         ("websockets", "'websockets' is not 'websocket'"),
         ("xwebsocket", "'xwebsocket' is not 'websocket'"),
