@@ -163,9 +163,9 @@ def _pipelined_after_upgrade(observed: Observed, request_: Request, server: Serv
     if observed.ended in ("closed", "reset") or any(f.opcode == 0x8 for f in observed.frames):
         return Verdict(OK, "failed the connection on bytes that are no frame")
     return Verdict(
-        FAILED,
-        "kept the connection open after bytes that are no valid frame (RFC 6455 §5.2: the"
-        " reserved bits and opcode MUST fail it)",
+        INFORMATIONAL,
+        "kept the connection open: it ignored the bytes sent before its 101 (a client MUST"
+        " wait for the 101, RFC 6455 §4.1, so what a server does with them is its own)",
     )
 
 

@@ -410,7 +410,11 @@ def _upgrade(c: Catalogue) -> None:
             must_accept("Upgrade is a list; it includes 'websocket'", refused=NON_STRICT),
         )
     for value, why in (
-        ("h2c", "it offers no websocket"),
+        (
+            "h2c",
+            "it offers no websocket, and h2c without HTTP2-Settings MUST NOT be upgraded"
+            " (RFC 7540 §3.2.1)",
+        ),
         ("websockets", "'websockets' is not 'websocket'"),
         ("xwebsocket", "'xwebsocket' is not 'websocket'"),
         ("", "an empty Upgrade offers nothing"),
@@ -583,7 +587,7 @@ def _version(c: Catalogue) -> None:
             f"Sec-WebSocket-Version: {value}",
             "refuses it with 426 and Sec-WebSocket-Version: 13",
             request(setting("Sec-WebSocket-Version", value)),
-            version_426(f"{value!r} is not 13", must=numeric),
+            version_426(f"{value!r} is not 13", must=numeric, value=value),
         )
     for value in ("13, 8", "8, 13", "13, 13"):
         c.add(
@@ -613,20 +617,29 @@ def _version(c: Catalogue) -> None:
     )
 
 
-def version_426(why: str, *, must: bool = False) -> Judge:
-    """The answer to a version the server does not speak: 426 naming 13 (RFC 6455 §4.2.2).
-    For a version number (`must`), an answer without Sec-WebSocket-Version is FAILED: "it
-    MUST respond with a Sec-WebSocket-Version header field" (§4.4); for a value that is no
-    version, or a list, NON-STRICT."""
+def version_426(why: str, *, must: bool = False, value: str = "") -> Judge:
+    """The answer to a version the server does not speak (RFC 6455 §4.2.2, §4.4): a refusal
+    with a Sec-WebSocket-Version header naming 13 (426 is the example status). For a version
+    number (`must`), a refusal without that header is FAILED: "it MUST respond with a
+    |Sec-WebSocket-Version| header field" (§4.4); for a value that is no version, or a list,
+    NON-STRICT. Upgrading is FAILED, except for 7 and 8 (the hybi drafts, which a server may
+    still speak: INFORMATIONAL) and for a value a lenient number parse reads as 13 ('013',
+    '+13', '13.0': NON-STRICT)."""
 
     def judge(observed: Observed, request_: Request, server: Server) -> Verdict:
         if observed.upgraded:
+            if value in DRAFT_VERSIONS:
+                return Verdict(INFORMATIONAL, f"upgraded: it speaks version {value} (a hybi draft)")
+            if value in LENIENT_13:
+                return Verdict(NON_STRICT, f"upgraded: it reads {value!r} as 13, leniently")
             return Verdict(FAILED, f"upgraded, though {why}")
         versions = [
             v.strip() for v in ",".join(observed.values("sec-websocket-version")).split(",")
         ]
-        if observed.status == 426 and "13" in versions:
-            return Verdict(OK, f"426 with Sec-WebSocket-Version naming 13: {why}")
+        if observed.answered and "13" in versions:
+            return Verdict(
+                OK, f"refused with {observed.status} and Sec-WebSocket-Version naming 13: {why}"
+            )
         if observed.answered:
             return Verdict(
                 FAILED if must else NON_STRICT,
@@ -636,6 +649,10 @@ def version_426(why: str, *, must: bool = False) -> Judge:
         return Verdict(NON_STRICT, f"closed the connection without an HTTP answer: {why}")
 
     return judge
+
+
+DRAFT_VERSIONS = ("7", "8")
+LENIENT_13 = ("013", "+13", "13.0")
 
 
 def register(c: Catalogue) -> None:

@@ -173,6 +173,9 @@ def must_refuse(
 
     def judge(observed: Observed, request: Request, server: Server) -> Verdict:
         if observed.upgraded:
+            other = [t for t in observed.tokens("upgrade") if t != "websocket"]
+            if other and "websocket" not in observed.tokens("upgrade"):
+                return Verdict(upgraded, f"upgraded to {other[0]!r}, though {why}")
             return Verdict(upgraded, f"upgraded, though {why}")
         if observed.answered:
             return Verdict(OK, f"{_refusal(observed)}: {why}")
