@@ -19,7 +19,7 @@ FIN, SYN, RST = 0x01, 0x02, 0x04
 
 
 class Segment:
-    __slots__ = ("dst", "dport", "flags", "missing", "payload", "seq", "src", "sport", "time")
+    __slots__ = ("dport", "dst", "flags", "missing", "payload", "seq", "sport", "src", "time")
 
     def __init__(
         self,

@@ -96,9 +96,10 @@ class Flow:
         else:
             self.tracker.drop(self)
             return
-        self.connection = Connection(_endpoint(*self.client_side), _endpoint(*(
-            receiver if self.client_side == sender else sender
-        )))
+        self.connection = Connection(
+            _endpoint(*self.client_side),
+            _endpoint(*(receiver if self.client_side == sender else sender)),
+        )
 
     def _head_bytes(self, side: str, time: float, data: bytes) -> None:
         role = self.role(side)
@@ -224,9 +225,8 @@ class Flow:
             self.fins.add(side)
             if self.connection is not None and self.connection.ended == "open":
                 self.connection.ended = "fin"
-            if direction.fin_at is not None and direction.next >= direction.fin_at:
-                if self.fins == {"a", "b"}:
-                    self.tracker.end(self)
+            if self.fins == {"a", "b"} and all(d.done() for d in self.directions.values()):
+                self.tracker.end(self)
 
     def finish(self) -> None:
         for direction in self.directions.values():
@@ -238,6 +238,9 @@ class Flow:
         server sent something else, or a head without its blank line."""
         server = "b" if self.client_side == self.a else "a"
         answer = bytes(self.heads[server])
+        if answer and server not in self.fins:
+            self.unreadable = f"the capture ended inside the response head ({len(answer)} bytes)"
+            return Handshake(None, None, "")
         handshake, _ = parse_exchange(self.request, answer)
         if not answer:
             return handshake
@@ -268,6 +271,10 @@ class Flow:
             handshake = self._unended_answer(connection)
         else:
             handshake = Handshake(None, None, "")
+            client = "a" if self.client_side == self.a else "b"
+            if self.phase == "head" and not self.unreadable:
+                part = len(self.heads[client])
+                self.unreadable = f"the capture ended inside the request head ({part} bytes)"
         for message in (handshake.request, handshake.response):
             if message is not None:
                 message.line = None

@@ -118,6 +118,10 @@ class Direction:
         self.next = offset
         self._drain()
 
+    def done(self) -> bool:
+        """Whether every byte up to this side's FIN has been read."""
+        return self.fin_at is not None and self.next >= self.fin_at and not self._waiting
+
     def finish(self, time: float) -> None:
         """The end of the capture (or of the side): whatever is still missing is a gap."""
         while self._waiting:

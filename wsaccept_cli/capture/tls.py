@@ -51,7 +51,8 @@ def _hello(buffer: bytes) -> object | None:
         fragments = b"".join(record.data for record in records if record.type == 22)
         if not fragments:
             return None
-        return ssl.TLSHandshake(fragments).data
+        hello: object = ssl.TLSHandshake(fragments).data
+        return hello
     except (dpkt.Error, struct.error, ValueError, IndexError, ssl.SSL3Exception):
         return None
 

@@ -29,7 +29,7 @@ def report_captured(number: int, handshake: Handshake, capture: Capture) -> Hand
     findings = report_handshake(number, handshake, capture).findings
     if connection.not_http is not None:  # an answer came: not "the capture has no response"
         findings = [finding for finding in findings if finding.rule != "response"]
-    return HandshakeReport(number, handshake, findings + [*_connection_findings(connection)])
+    return HandshakeReport(number, handshake, [*findings, *_connection_findings(connection)])
 
 
 def _connection_findings(connection: Connection) -> Iterator[Finding]:
@@ -66,9 +66,13 @@ def _frame_findings(connection: Connection) -> Iterator[Finding]:
                 " from the capture: its frames after them were not counted",
             )
         if tally.masking_problem:
-            yield Finding("frames.masking", FAIL, "§5.1", f"the {side} sent {tally.masking_problem}")
+            yield Finding(
+                "frames.masking", FAIL, "§5.1", f"the {side} sent {tally.masking_problem}"
+            )
         if tally.protocol_problem:
-            yield Finding("frames.protocol", FAIL, "§5.2", f"the {side} sent {tally.protocol_problem}")
+            yield Finding(
+                "frames.protocol", FAIL, "§5.2", f"the {side} sent {tally.protocol_problem}"
+            )
         if tally.compressed and not connection.deflate_negotiated:
             yield Finding(
                 "frames.rsv1",

@@ -24,7 +24,11 @@ class Endpoint:
         self.port = port
 
     def __str__(self) -> str:
-        return f"[{self.address}]:{self.port}" if ":" in self.address else f"{self.address}:{self.port}"
+        return (
+            f"[{self.address}]:{self.port}"
+            if ":" in self.address
+            else f"{self.address}:{self.port}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {"address": self.address, "port": self.port}
@@ -53,7 +57,7 @@ class Connection:
         self.frames: dict[str, FrameTally] | None = None  # after a 101 only
         self.deflate_negotiated = False
         self.ended = "open"  # "fin", "reset" (or "close" when a Close frame was seen)
-        self.gaps = {side: 0 for side in SIDES}
+        self.gaps = dict.fromkeys(SIDES, 0)
         self.tls: TlsInfo | None = None
         self.mid_connection = False  # the capture has no SYN: it started after the connection
         self.unchecked: list[str] = []  # what could not be checked, and why

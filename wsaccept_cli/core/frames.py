@@ -19,7 +19,7 @@ class FrameTally:
 
     def __init__(self, side: str) -> None:
         self.side = side  # "client" (must mask, RFC 6455 §5.3) or "server" (must not)
-        self.counts = {name: 0 for name in OPCODES.values()}
+        self.counts = dict.fromkeys(OPCODES.values(), 0)
         self.bytes = 0  # payload bytes, as on the wire
         self.compressed = 0  # messages with RSV1 set (permessage-deflate used)
         self.masking_problem: str | None = None
