@@ -234,7 +234,8 @@ class Tcpdump:
     def __init__(self, path: Path, bpf: str, interface: str = "lo", snaplen: int = 0) -> None:
         self.path = path
         self.command = [
-            tcpdump_program(), "-i", interface, "-U", "-s", str(snaplen), "-w", str(path), bpf,
+            tcpdump_program(), "-i", interface, "--immediate-mode", "-U", "-s", str(snaplen),
+            "-w", str(path), bpf,
         ]  # fmt: skip
 
     def __enter__(self) -> Tcpdump:
@@ -242,8 +243,12 @@ class Tcpdump:
             self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         assert self.process.stderr is not None
-        line = self.process.stderr.readline()  # "listening on lo, ..." once it captures
-        assert b"listening" in line, line
+        said = []
+        while not said or b"listening" not in said[-1]:  # "listening on lo, ..." once it captures
+            said.append(self.process.stderr.readline())
+            if not said[-1]:
+                self.process.wait(timeout=10)
+                raise AssertionError(f"tcpdump did not start: {b''.join(said)!r}")
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -360,7 +360,12 @@ class Tracker:
     def tls_bytes(self, flow: Flow, side: str, time: float, data: bytes) -> None:
         from wsaccept_cli.capture.tls import read_hello
 
-        read_hello(flow, side, data)
+        if side in flow.hellos_read:
+            return
+        assert flow.connection is not None
+        if read_hello(flow.connection, flow.role(side), flow.heads[side], data):
+            flow.hellos_read.add(side)
+            flow.heads[side] = bytearray()
 
 
 def _key(segment: Segment) -> Key:

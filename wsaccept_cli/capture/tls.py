@@ -8,38 +8,29 @@ each side's first records while the hello is incomplete, then stops reading the 
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
 
-from wsaccept_cli.core.connection import TlsInfo
-
-if TYPE_CHECKING:
-    from wsaccept_cli.capture.flows import Flow
+from wsaccept_cli.core.connection import Connection, TlsInfo
 
 MAX_HELLO = 32 * 1024
 _SNI, _ALPN = 0, 16
 
 
-def read_hello(flow: Flow, side: str, data: bytes) -> None:
-    """Take the next bytes of a TLS side; fill the connection's TLS record from the hellos."""
-    connection = flow.connection
-    assert connection is not None
+def read_hello(connection: Connection, role: str, buffer: bytearray, data: bytes) -> bool:
+    """Take the next bytes of a TLS side (`buffer` keeps what came before); fill the
+    connection's TLS record from its hello. True once the hello was read, or will never be."""
     if connection.tls is None:
         connection.tls = TlsInfo(None, [], decrypted=False)
-    buffer = flow.heads[side]
-    if side in flow.hellos_read or len(buffer) > MAX_HELLO:
-        return
     buffer += data[: MAX_HELLO + 1 - len(buffer)]
     hello = _hello(bytes(buffer))
     if hello is None:
-        return
-    flow.hellos_read.add(side)
-    flow.heads[side] = bytearray()
+        return len(buffer) > MAX_HELLO
     names, protocols = _extensions(hello)
-    if flow.role(side) == "client":
+    if role == "client":
         connection.tls.sni = names[0] if names else None
         connection.tls.alpn = protocols
     elif protocols:
         connection.tls.alpn = protocols  # the server's choice replaces the offer
+    return True
 
 
 def _hello(buffer: bytes) -> object | None:
