@@ -234,7 +234,8 @@ class Tcpdump:
     def __init__(self, path: Path, bpf: str, interface: str = "lo", snaplen: int = 0) -> None:
         self.path = path
         self.command = [
-            tcpdump_program(), "-i", interface, "--immediate-mode", "-U", "-s", str(snaplen),
+            tcpdump_program(), "-i", interface, "--immediate-mode", "-B", "16384", "-U",
+            "-s", str(snaplen),
             "-w", str(path), bpf,
         ]  # fmt: skip
 
@@ -252,9 +253,9 @@ class Tcpdump:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        time.sleep(0.2)  # the last packets reach the capture
+        time.sleep(0.5)  # the last packets reach the capture
         self.process.send_signal(signal.SIGINT)
-        self.process.communicate(timeout=10)
+        self.report = self.process.communicate(timeout=10)[1].decode()
 
 
 def tcpdump_program() -> str:

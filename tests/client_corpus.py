@@ -273,7 +273,7 @@ class CorpusServer:
                     return
                 data += chunk
             head, _, rest = data.partition(b"\r\n\r\n")
-            path = head.split(b" ", 2)[1].decode("latin-1")
+            path = head.split(b" ", 2)[1].decode("latin-1").partition("?")[0]
             if not path.startswith("/c/"):
                 self._serve_page(connection, path)
                 return

@@ -136,10 +136,10 @@ def test_completion_of_an_unknown_shell_is_a_usage_error() -> None:
 def file_parameters() -> list[tuple[str, str]]:
     """Every argument and option of the command tree that takes a file: (command, option or
     '' for an argument)."""
-    from wsaccept_cli.cli import cli
+    from wsaccept_cli.cli import commands
 
     found = []
-    for name, command in cli.commands.items():
+    for name, command in commands().items():
         for param in command.params:
             if isinstance(param.type, click.Path):
                 option = param.opts[0] if isinstance(param, click.Option) else ""

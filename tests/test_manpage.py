@@ -15,7 +15,7 @@ import click
 import pytest
 
 from wsaccept_cli import __version__
-from wsaccept_cli.cli import cli
+from wsaccept_cli.cli import cli, commands
 from wsaccept_cli.core.exitcodes import ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,10 +45,10 @@ def options_of(command: click.Command) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(commands()))
 def test_every_option_of_every_command_is_documented_in_its_section(name: str) -> None:
     text = section(f"wsaccept {name}")
-    missing = [o for o in options_of(cli.commands[name]) if roff(o) not in text]
+    missing = [o for o in options_of(commands()[name]) if roff(o) not in text]
     assert not missing, f"man page section 'wsaccept {name}' lacks {missing}"
 
 
@@ -59,7 +59,7 @@ def test_the_group_options_are_documented() -> None:
 
 def test_every_command_is_in_the_synopsis() -> None:
     synopsis = section("SYNOPSIS")
-    assert all(f".B wsaccept {name}" in synopsis for name in cli.commands)
+    assert all(f".B wsaccept {name}" in synopsis for name in commands())
 
 
 def test_exit_status_lists_every_code() -> None:

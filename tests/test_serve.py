@@ -579,3 +579,71 @@ def process_state(pid: int) -> str | None:
         if state == "Z" or time.monotonic() > deadline:
             return state
         time.sleep(0.05)
+
+
+# --- the reference server's strict request validation (found by `wsaccept audit`, #25) -------
+
+STRICT_REFUSALS = [
+    # (how the valid request is changed, the reason serve gives in its 400's body)
+    ((b"HTTP/1.1\r\n", b"HTTP/1.0\r\n", 1), "the HTTP version is not 1.1 or a later 1.x"),
+    ((b"Host: 127.0.0.1", b"X-Host: 127.0.0.1", 1), "no Host header (RFC 9112 §3.2)"),
+    ((b"Upgrade:", b"Host: a\r\nUpgrade:", 1), "more than one Host header (RFC 9112 §3.2)"),
+    ((b"Host: 127.0.0.1", b"Host: a@127.0.0.1", 1), "the Host header is not host[:port]"),
+    ((b"GET /chat", b"GET *", 1), "the request target is neither a path nor an absolute URI"),
+    ((b"GET /chat", b"GET /chat#x", 1), "the request target has a fragment"),
+    ((b"Upgrade:", b"X-Audit : 1\r\nUpgrade:", 1), "a header line is not `name: value`"),
+    ((b"Upgrade:", b"X-Audit: 1\r\n 2\r\nUpgrade:", 1), "a header line is folded"),
+    ((b"\r\nUpgrade", b"\nUpgrade", 1), "a line ends in a bare LF"),
+    ((b"Upgrade:", b"X-Audit: a\x00b\r\nUpgrade:", 1), "a header line holds a bare CR or a NUL"),
+    ((b"Upgrade:", b"Content-Length: 5\r\nUpgrade:", 1), "the request has content"),
+    ((b"Upgrade:", b"Content-Length: 0\r\nContent-Length: 0\r\nUpgrade:", 1), "more than one"),
+    ((b"Upgrade:", b"Content-Length: -1\r\nUpgrade:", 1), "a Content-Length is not a number"),
+    ((b"Upgrade:", b"Transfer-Encoding: chunked\r\nUpgrade:", 1), "has a Transfer-Encoding"),
+]
+
+
+@pytest.mark.parametrize(("change", "reason"), STRICT_REFUSALS)
+def test_serve_refuses_what_a_strict_server_refuses(
+    change: tuple[bytes, bytes, int], reason: str
+) -> None:
+    """RFC 6455 §4.1 wants HTTP/1.1 or later; RFC 9112 §3.2 a 400 for a missing, repeated or
+    invalid Host; RFC 9112 §5.1 a 400 for whitespace before a colon; the rest are the shapes two
+    parsers read differently (request smuggling), which the reference server refuses."""
+    with server_thread(ServeOptions(head_timeout=1)) as (url, seen):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        request = handshake_request(port).replace(*change)
+        connection, head = raw_client(port, request)
+        body = connection.recv(4096) if b"Content-Length" in head else b""
+        connection.close()
+        assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n"), head
+        assert reason in (head + body).decode("latin-1"), head + body
+        (served,) = wait_for(seen, 1)
+        assert served.behaviour is None
+
+
+def test_serve_accepts_what_a_strict_server_accepts() -> None:
+    """HTTP/1.2, an absolute-form target, Content-Length: 0 and OWS around values upgrade."""
+    with server_thread(ServeOptions(head_timeout=1, grace=0.1)) as (url, _):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        for change in (
+            (b"HTTP/1.1\r\n", b"HTTP/1.2\r\n", 1),
+            (b"GET /chat", f"GET http://127.0.0.1:{port}/chat".encode(), 1),
+            (b"Upgrade:", b"Content-Length: 0\r\nUpgrade:", 1),
+            (b"Upgrade: websocket", b"Upgrade: \t websocket \t", 1),
+        ):
+            connection, head = raw_client(port, handshake_request(port).replace(*change))
+            connection.close()
+            assert head.startswith(b"HTTP/1.1 101 "), (change, head)
+
+
+def test_serve_answers_an_oversized_head_with_431() -> None:
+    with server_thread(ServeOptions(head_timeout=2)) as (url, seen):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        big = b"X-Big: " + b"a" * (70 * 1024) + b"\r\n"
+        connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+        connection.sendall(handshake_request(port).replace(b"Upgrade:", big + b"Upgrade:"))
+        head = connection.recv(4096)
+        connection.close()
+        assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+        (served,) = wait_for(seen, 1)
+        assert served.error == "no request: the head is over 64 KiB"

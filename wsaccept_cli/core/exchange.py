@@ -35,6 +35,8 @@ def parse_exchange(request: bytes, response: bytes) -> tuple[Handshake, Capture]
     lines += head_lines(response)
     capture = Capture()
     handshake = next(parse_lines(enumerate(lines, start=1), capture, curl=False))
-    if handshake.response is not None and has_bare_lf(response):
-        handshake.response.bare_lf = True
+    if handshake.response is not None:
+        handshake.response.raw = response
+        if has_bare_lf(response):
+            handshake.response.bare_lf = True
     return handshake, capture

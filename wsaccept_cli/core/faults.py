@@ -15,6 +15,7 @@ from collections.abc import Callable
 from wsaccept_cli.core.diagnose import WRONG_ACCEPTS, WrongAccept
 from wsaccept_cli.core.handshake import Message
 from wsaccept_cli.core.keys import GUID, accept_for, key_problems
+from wsaccept_cli.core.request_syntax import body_problem, head_syntax_problem, host_problem
 
 REFUSE, ACCEPT = "refuse", "accept"
 EITHER = frozenset({REFUSE, ACCEPT})
@@ -80,6 +81,9 @@ class Offer:
 
 class Fault:
     """One deliberate fault: what the server does wrong, what a correct client must do, why."""
+
+    stage = "handshake"  # the frame faults (core/frame_faults.py) come after a correct 101
+    section = "§4.1"  # of RFC 6455, where the client's duty is
 
     def __init__(
         self,
@@ -282,22 +286,11 @@ FAULTS: tuple[Fault, ...] = (
 BY_NAME = {fault.name: fault for fault in FAULTS}
 
 
-def request_refusal(request: Message) -> Answer | None:
-    """The 400 or 426 a correct server gives a request it cannot upgrade, or None to upgrade."""
-    keys = request.values("sec-websocket-key")
-    problems = (
-        "the method is not GET"
-        if request.method != "GET"
-        else "no 'websocket' token in Upgrade"
-        if "websocket" not in request.tokens("upgrade")
-        else "no 'upgrade' token in Connection"
-        if "upgrade" not in request.tokens("connection")
-        else "not exactly one Sec-WebSocket-Key"
-        if len(keys) != 1
-        else "the Sec-WebSocket-Key does not decode to 16 bytes"
-        if key_problems(keys[0].encode("latin-1"))
-        else None
-    )
+def request_refusal(request: Message, head: bytes | None = None) -> Answer | None:
+    """The 400 or 426 a correct server gives a request it cannot upgrade, or None to upgrade.
+    With the head's bytes, their strict HTTP/1.1 syntax is checked first (core.request_syntax):
+    the reference server refuses what a lenient one might read differently."""
+    problems = _request_problem(request, head)
     if problems is None and request.values("sec-websocket-version") == ["13"]:
         return None
     answer = Answer("")
@@ -311,6 +304,46 @@ def request_refusal(request: Message) -> Answer | None:
     answer.body = f"not a WebSocket handshake (RFC 6455 §4.1): {problems}\n"
     answer.headers.append(("Content-Length", str(len(answer.body))))
     return answer
+
+
+def _request_problem(request: Message, head: bytes | None) -> str | None:
+    syntax = head_syntax_problem(head) if head is not None else None
+    keys = request.values("sec-websocket-key")
+    return (
+        syntax
+        or _line_problem(request)
+        or host_problem(request.values("host"))
+        or body_problem(request.values("content-length"), request.values("transfer-encoding"))
+        or (
+            "no 'websocket' token in Upgrade"
+            if "websocket" not in request.tokens("upgrade")
+            else "no 'upgrade' token in Connection"
+            if "upgrade" not in request.tokens("connection")
+            else "not exactly one Sec-WebSocket-Key"
+            if len(keys) != 1
+            else "the Sec-WebSocket-Key does not decode to 16 bytes"
+            if key_problems(keys[0].encode("latin-1"))
+            else None
+        )
+    )
+
+
+def _line_problem(request: Message) -> str | None:
+    """The request line: GET, HTTP/1.1 or a later 1.x, a path or an absolute URI without a
+    fragment (RFC 6455 §3, §4.1; RFC 9112 §3.2)."""
+    target = request.target or ""
+    if request.method != "GET":
+        return "the method is not GET"
+    if request.version is None or not request.version.startswith("1.") or request.version < "1.1":
+        return "the HTTP version is not 1.1 or a later 1.x (RFC 6455 §4.1)"
+    if not target.startswith("/") and target.partition("://")[0].lower() not in _SCHEMES:
+        return "the request target is neither a path nor an absolute URI (RFC 9112 §3.2)"
+    if "#" in target:
+        return "the request target has a fragment (RFC 6455 §3)"
+    return None
+
+
+_SCHEMES = ("http", "https", "ws", "wss")
 
 
 def answer_for(request: Message, fault: Fault | None) -> tuple[Answer, str | None]:

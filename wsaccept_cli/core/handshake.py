@@ -46,6 +46,16 @@ class Message:
         self.header_lines = 0  # header lines seen, folded continuation lines included
         self.truncated = False  # some header lines were not kept (see `add_header`, `fold`)
         self.bare_lf = False  # its lines ended in LF alone, seen on the wire (`core.exchange`)
+        self.section: str | None = None  # the developer tools' label pasted above it, if any
+        self.raw: bytes | None = None  # the head's bytes as received, when they were (`exchange`)
+        self.raw_lines: list[str] = []  # a pasted head's lines as written (at most MAX_HEADERS)
+        self.interim: list[Message] = []  # 1xx responses (not 101) that came before this one
+
+    def keep_line(self, text: str) -> None:
+        """Remember a line of the head as written (the client models read it), up to
+        MAX_HEADERS + 1 lines."""
+        if len(self.raw_lines) <= MAX_HEADERS:
+            self.raw_lines.append(text)
 
     def values(self, name: str) -> list[str]:
         """Every value of the header `name`, in order (names compare case-insensitively)."""

@@ -3,8 +3,9 @@
 Network code only, like `probe`, whose connection, TLS and deadline code it uses: it returns what
 happened and never prints. For wss:// it offers ALPN h2 and http/1.1 (a server that picks
 http/1.1 ends the probe with that finding); for ws:// it speaks HTTP/2 over cleartext with prior
-knowledge (RFC 9113 §3.3). It reads the server's SETTINGS and sends the extended CONNECT only when
-SETTINGS_ENABLE_CONNECT_PROTOCOL is 1 (RFC 8441 §3), reads the response head, and after a 2xx
+knowledge (RFC 9113 §3.3). It reads the server's SETTINGS (every frame of its first flight) and
+sends the extended CONNECT only when they set SETTINGS_ENABLE_CONNECT_PROTOCOL to 1 (RFC 8441 §3),
+reads the response head, and after a 2xx
 sends a Close frame on the stream and ends it; after a refusal it reads a little of the body.
 The framing is the `h2` package's (imported here, so only HTTP/2 probes load it).
 
@@ -58,6 +59,12 @@ STREAM = 1  # the one stream a probe opens
 SOURCE = "probe over HTTP/2"
 # Where each phase's timeout is explained: what the server should have sent by then.
 PHASE_SECTIONS = {"settings": "RFC 9113 §3.4", "response": "RFC 8441 §5"}
+# RFC 8441 §3 asks only that the setting is received before the extended CONNECT is sent, so it
+# may come in a later SETTINGS frame of the server's first flight: everything the server sends
+# before it acknowledges our SETTINGS (it reads our preface first), waited for this long at most
+# after its first SETTINGS. Chromium takes the setting from any SETTINGS frame, a 0 after a 1
+# being a protocol error (net/spdy/spdy_session.cc, SpdySession::HandleSetting).
+FIRST_FLIGHT_WAIT = 0.5
 PHASE_WAITS = {"tls": "the TLS handshake", "settings": "the server's SETTINGS",
                "response": "the response"}  # fmt: skip
 
@@ -71,7 +78,8 @@ class H2ProbeResult(ProbeResult):
         self.headers = headers
         self.phase = "connect"  # connect, tls, settings, response, close
         self.alpn: str | None = None  # what TLS ALPN chose; None over cleartext
-        self.settings: dict[int, int] | None = None  # the server's first SETTINGS
+        self.settings: dict[int, int] | None = None  # the server's SETTINGS, first flight
+        self.settings_acknowledged = False  # the server acknowledged ours
         self.response_headers: list[tuple[str, str]] | None = None
         self.ended = False  # the server ended the stream (END_STREAM)
         self.ended_at_once = False  # ... with the HEADERS of its answer
@@ -194,7 +202,14 @@ class _Session:
         self.pump(lambda: result.settings is not None or result.over())
         if result.settings is None or result.over():
             return
-        if result.settings.get(ENABLE_CONNECT_PROTOCOL) != 1:
+        if not self.enabled():  # perhaps in a later SETTINGS frame of the first flight
+            self.pump(
+                lambda: self.enabled() or result.settings_acknowledged or result.over(),
+                until=_budget(FIRST_FLIGHT_WAIT, self.deadline),
+            )
+            if result.over():
+                return
+        if not self.enabled():
             self.goodbye()
             return
         result.phase = "response"
@@ -214,6 +229,10 @@ class _Session:
                 until=_budget(BODY_WAIT, self.deadline),
             )
         self.goodbye()
+
+    def enabled(self) -> bool:
+        """Whether the server's SETTINGS so far enable the extended CONNECT."""
+        return (self.result.settings or {}).get(ENABLE_CONNECT_PROTOCOL) == 1
 
     def flush(self) -> None:
         data = self.h2.data_to_send()
@@ -261,10 +280,14 @@ class _Session:
         import h2.events
 
         result = self.result
-        if isinstance(event, h2.events.RemoteSettingsChanged) and result.settings is None:
-            result.settings = {
+        first_flight = result.phase == "settings" and not result.settings_acknowledged
+        if isinstance(event, h2.events.RemoteSettingsChanged) and first_flight:
+            changed = {
                 int(code): change.new_value for code, change in event.changed_settings.items()
             }
+            result.settings = {**(result.settings or {}), **changed}
+        elif isinstance(event, h2.events.SettingsAcknowledged):
+            result.settings_acknowledged = True
         elif isinstance(event, h2.events.ResponseReceived):
             result.timings["first_byte_ms"] = _ms(time.monotonic() - self.sent)
             result.response_headers = [

@@ -17,7 +17,12 @@ _LINE_END = re.compile(r"\r?\n")
 
 
 class HeadError(Exception):
-    """A peer that sent no complete head: why, as a sentence."""
+    """A peer that sent no complete head: why, as a sentence; `too_large` when it was over
+    MAX_HEAD (a server answers 431, RFC 6585 §5)."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
 
 
 def parse_head(head: bytes, kind: str) -> Message | None:
@@ -38,7 +43,7 @@ async def read_head(reader: asyncio.StreamReader, timeout: float) -> tuple[bytes
     deadline = time.monotonic() + timeout
     while (found := _HEAD_END.search(data)) is None:
         if len(data) > MAX_HEAD:
-            raise HeadError(f"the head is over {MAX_HEAD // 1024} KiB")
+            raise HeadError(f"the head is over {MAX_HEAD // 1024} KiB", too_large=True)
         left = deadline - time.monotonic()
         try:
             chunk = await asyncio.wait_for(reader.read(READ_SIZE), max(left, 0))
@@ -50,6 +55,8 @@ async def read_head(reader: asyncio.StreamReader, timeout: float) -> tuple[bytes
             what = f"after {len(data)} bytes of its head" if data else "without sending anything"
             raise HeadError(f"the peer closed the connection {what}")
         data += chunk
+    if found.end() > MAX_HEAD:  # the blank line came, but in the piece that passed the limit
+        raise HeadError(f"the head is over {MAX_HEAD // 1024} KiB", too_large=True)
     return data[: found.end()], data[found.end() :]
 
 

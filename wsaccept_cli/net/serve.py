@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from wsaccept_cli.core.faults import BY_NAME, Fault, answer_for, request_refusal
+from wsaccept_cli.core.faults import Fault, answer_for, request_refusal
 from wsaccept_cli.core.served import ACCEPTED, REFUSED, ServedConnection
 from wsaccept_cli.net.heads import MAX_HEAD, READ_SIZE, HeadError, parse_head, read_head, send
 
@@ -150,6 +150,9 @@ class Server:
                 await self._serve(connection, reader, writer, rest)
         except HeadError as error:
             connection.error = f"no request: {error}"
+            if error.too_large:
+                with contextlib.suppress(OSError):
+                    await send(writer, _refusal(431, "Request Header Fields Too Large", str(error)))
         except (OSError, ssl.SSLError) as error:
             connection.error = connection.error or f"the connection broke: {error}"
         except Exception as error:  # pragma: no cover - a bug here must not end the server
@@ -173,7 +176,7 @@ class Server:
     ) -> None:
         request = connection.request
         assert request is not None
-        refusal = request_refusal(request)
+        refusal = request_refusal(request, connection.request_bytes)
         if refusal is not None:
             connection.response_bytes = refusal.to_bytes()
             connection.refused_request = (
@@ -183,10 +186,19 @@ class Server:
             await send(writer, connection.response_bytes)
             return
         if self.options.fault_by_path:
+            from wsaccept_cli.core.frame_faults import ALL_BY_NAME
+
             name = (request.target or "").partition("?")[0].rsplit("/", 1)[-1]
-            connection.fault = BY_NAME.get(name)
+            connection.fault = ALL_BY_NAME.get(name)
         answer, connection.skipped = answer_for(request, connection.fault)
         connection.response_bytes = answer.to_bytes()
+        fault = connection.fault
+        if fault is not None and fault.stage == "frame" and connection.skipped is None:
+            from wsaccept_cli.net.frames import serve_frame_fault
+
+            grace = self.options.grace
+            await serve_frame_fault(connection, reader, writer, rest, grace, self._report)
+            return
         started = time.monotonic()
         await send(writer, connection.response_bytes)
         from wsproto.connection import Connection, ConnectionType
@@ -298,9 +310,13 @@ async def _drain(writer: asyncio.StreamWriter) -> None:
 
 
 def _bad_request(reason: str) -> bytes:
+    return _refusal(400, "Bad Request", reason)
+
+
+def _refusal(status: int, phrase: str, reason: str) -> bytes:
     body = f"{reason}\n"
     return (
-        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+        f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain\r\nConnection: close\r\n"
         f"Content-Length: {len(body)}\r\n\r\n{body}"
     ).encode()
 

@@ -1,0 +1,139 @@
+"""Which real WebSocket clients would open a connection on a server's answer, and why the others
+refuse: one model per client, each written from that client's source.
+
+A prediction starts from the raw response head (bytes, interim 1xx responses included) and the
+offer the request made (`Offer`: the key, the subprotocols, whether extensions were offered,
+HTTP/1.1 or HTTP/2). Each client's model runs that client's HTTP/1.1 response parser (a
+`httpgrammar.Grammar`: line endings, status-line and field grammar, obs-fold, size limits,
+interim responses), then its WebSocket checks in its order (`wschecks`), and stops at the first
+refusal. `tests/test_clients.py` and `tests/differential.py` drive every client for real and
+fail on any difference.
+
+Adding a client
+---------------
+1. A module here, `wsaccept_cli/core/clientmodels/<client>.py`, whose docstring cites the
+   client's version and the source files (and functions) each rule models, defining:
+   - `GRAMMAR = Grammar(...)`: its HTTP/1.1 response parser (see `httpgrammar.Grammar` for every
+     switch; start from the one of a client with the same parser, e.g. `node_ws.LLHTTP_*`);
+   - its own checks, if `wschecks` lacks one: `def check(facts: Facts) -> str | None`,
+     returning the refusal as a short phrase;
+   - `PROFILE = Profile(NAME, SOURCE_FILE, GRAMMAR, (check, ...), offers_extensions=...)`, the
+     checks in the client's order; `offers_extensions=False` for a client whose usual request
+     offers no permessage-deflate; `h2_checks=` only for a client that opens WebSockets over
+     HTTP/2 (RFC 8441).
+2. One line in `PROFILES` below (the order is the order of the `clients:` line and the JSON).
+3. A real-client driver, one line in `tests/drivers.py` (`DRIVERS`): a command that reads URLs
+   on stdin and writes one JSON line per URL (see tests/README.md, "Client drivers"), so
+   `tests/differential.py` and `tests/test_clients.py` run the client for real.
+4. Regenerate the README's compatibility table: `python -m tests.client_corpus --table`.
+
+Pure code: bytes and an offer in, one ClientVerdict per client out.
+"""
+
+from __future__ import annotations
+
+from wsaccept_cli.core.clientmodels import aiohttp, chromium, curl, firefox, node_ws, websockets
+from wsaccept_cli.core.clientmodels.httpgrammar import Head
+from wsaccept_cli.core.clientmodels.profile import ClientVerdict, Facts, Offer, Profile
+from wsaccept_cli.core.handshake import Handshake, Message, split_list
+
+__all__ = [
+    "PROFILES",
+    "ClientVerdict",
+    "Facts",
+    "Offer",
+    "Profile",
+    "describe",
+    "names",
+    "offer_of",
+    "predict",
+    "predict_clients",
+    "raw_head",
+]
+
+PROFILES: tuple[Profile, ...] = (
+    chromium.PROFILE,
+    firefox.PROFILE,
+    node_ws.PROFILE,
+    websockets.PROFILE,
+    aiohttp.PROFILE,
+    curl.PROFILE,
+)
+
+
+def names() -> list[str]:
+    """The names of the registered clients, in order."""
+    return [profile.name for profile in PROFILES]
+
+
+def offer_of(request: Message) -> Offer:
+    """What a request offered, as the models need it."""
+    keys = request.values("sec-websocket-key")
+    return Offer(
+        keys[0] if len(keys) == 1 else None,
+        tuple(item for item in split_list(request.values("sec-websocket-protocol")) if item),
+        bool(request.values("sec-websocket-extensions")),
+        http2=bool(request.values(":protocol")),
+    )
+
+
+def raw_head(response: Message) -> bytes:
+    """The response head as it came (`Message.raw`), or as near as a capture without its bytes
+    gives: the status line and fields, each ending in CR LF (LF for a head seen with bare LF)."""
+    if response.raw is not None:
+        return response.raw
+    return b"".join(_pasted_head(message) for message in [*response.interim, response])
+
+
+def _pasted_head(message: Message) -> bytes:
+    end = "\n" if message.bare_lf else "\r\n"
+    lines = message.raw_lines
+    if not lines or message.start is None:
+        version = message.version or "1.1"
+        start = message.start or f"HTTP/{version} {message.status} {message.reason}".rstrip()
+        lines = [start, *(f"{name}: {value}" for name, value in message.headers)]
+    return (end.join(lines) + end + end).encode("latin-1")
+
+
+def predict(head: bytes, offer: Offer) -> tuple[ClientVerdict, ...]:
+    """Every registered client's verdict on a raw HTTP/1.1 response head."""
+    return tuple(profile.predict(head, offer) for profile in PROFILES)
+
+
+def predict_clients(handshake: Handshake) -> tuple[ClientVerdict, ...]:
+    """Each client's verdict on the handshake's response; none without a request and a
+    response with a status (nothing to predict from). An HTTP/2 extended CONNECT (RFC 8441)
+    is predicted for the clients that open WebSockets over HTTP/2 only; one over HTTP/3
+    (RFC 9220) for none."""
+    request, response = handshake.request, handshake.response
+    if request is None or response is None:
+        return ()
+    offer = offer_of(request)
+    if offer.http2:
+        if response.status is None and not response.values(":status"):
+            return ()
+        if any((m.version or "").startswith("3") for m in (request, response)):
+            return ()  # HTTP/3 (RFC 9220): explained, not checked (core.rules_h2), nor predicted
+        head = Head()
+        head.status, head.version, head.fields = response.status, response.version, response.headers
+        verdicts = (profile.predict_h2(head, offer) for profile in PROFILES)
+        return tuple(verdict for verdict in verdicts if verdict is not None)
+    if response.status is None:
+        return ()
+    return predict(raw_head(response), offer)
+
+
+def describe(verdicts: tuple[ClientVerdict, ...]) -> str:
+    """One line: `refused by A, B (reason); C (other reason); accepted by D, E`."""
+    groups: dict[str, list[str]] = {}
+    for verdict in verdicts:
+        if not verdict.accepts:
+            groups.setdefault(verdict.reason or "", []).append(verdict.client)
+    parts = []
+    if groups:
+        refused = "; ".join(f"{', '.join(names)} ({reason})" for reason, names in groups.items())
+        parts.append(f"refused by {refused}")
+    accepted = [verdict.client for verdict in verdicts if verdict.accepts]
+    if accepted:
+        parts.append(f"accepted by {', '.join(accepted)}")
+    return "; ".join(parts)

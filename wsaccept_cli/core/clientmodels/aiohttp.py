@@ -1,0 +1,67 @@
+"""aiohttp 3 `ClientSession.ws_connect`, its response parsed by aiohttp's C parser
+(`aiohttp/_http_parser.pyx`, HttpResponseParser), which is llhttp with lenient flags.
+
+HTTP/1.1 parser: llhttp (`vendor/llhttp`, `src/llhttp/http.ts`) as for Node, but
+`HttpResponseParser.__init__` sets `llhttp_set_lenient_headers` and
+`llhttp_set_lenient_optional_cr_before_lf` (unless aiohttp runs in debug mode):
+- a bare LF ends a line;
+- whitespace before the colon is taken, but only after a name llhttp special-cases (Upgrade,
+  Connection, Content-Length, Transfer-Encoding, Proxy-Connection): it stays in the name, so
+  `Upgrade : websocket` is a field named `Upgrade ` (`header_field_colon_discard_ws`); after any
+  other name it fails (`header_field_general_otherwise`);
+- an obs-fold line continues the value, its leading whitespace kept (`header_value_lws`);
+- a line without a colon, or an empty name, still fails;
+- control bytes in a value are taken (`header_value_lenient`), but aiohttp refuses NUL itself
+  (`_process_header`: "reject null bytes in header values");
+- limits (`_http_parser.pyx` cb_on_status, cb_on_header_field, cb_on_header_value,
+  _process_header): a reason phrase over 8190 bytes, a name plus value over 8190 bytes, more
+  than 128 fields.
+The pure-Python fallback (`aiohttp/http_parser.py`, used when the C extension is missing or
+AIOHTTP_NO_EXTENSIONS is set) is stricter about whitespace before the colon and obs-fold.
+Interim responses: `ClientResponse.start` (aiohttp/client_reqrep.py) reads on past every 1xx
+but 101.
+
+Then `ClientSession._ws_connect` (aiohttp/client.py): the status 101, the first Upgrade value
+lowercased is `websocket`, the first Connection value lowercased is `upgrade`, the first accept
+is right; a subprotocol is looked for, never required. ws_connect's default compress=0 offers
+no extension and ignores Sec-WebSocket-Extensions.
+"""
+
+from __future__ import annotations
+
+import wsaccept_cli.core.clientmodels.wschecks as wschecks
+from wsaccept_cli.core.clientmodels.httpgrammar import Grammar
+from wsaccept_cli.core.clientmodels.node_ws import LLHTTP_STATUS_LINE, LLHTTP_VERSIONS
+from wsaccept_cli.core.clientmodels.profile import Profile
+
+GRAMMAR = Grammar(
+    status_line=LLHTTP_STATUS_LINE,
+    versions=LLHTTP_VERSIONS,
+    bare_lf=True,
+    leading_empty_lines=True,
+    space_before_colon="keep",
+    space_before_colon_names=frozenset(
+        {"connection", "content-length", "proxy-connection", "transfer-encoding", "upgrade"}
+    ),
+    obs_fold="join-raw",
+    first_line_fold="field",
+    value_controls=b"\x00",
+    lone_cr="refuse",
+    max_reason=8190,
+    max_field=8190,
+    max_fields=128,
+    interim=frozenset(range(100, 200)) - {101},
+)
+
+PROFILE = Profile(
+    "aiohttp",
+    "aiohttp/client.py",
+    GRAMMAR,
+    (
+        wschecks.status_101,
+        wschecks.upgrade_first_is_websocket,
+        wschecks.connection_first_is_upgrade,
+        wschecks.accept_first,
+    ),
+    offers_extensions=False,
+)
