@@ -244,7 +244,7 @@ def scripted_proxy(answer: bytes) -> Any:
     ("answer", "message"),
     [
         (b"", "closed the connection without answering to CONNECT"),
-        (b"SSH-2.0-OpenSSH\r\n\r\n", "answered 'SSH-2.0-OpenSSH' to CONNECT"),
+        (b"SSH-2.0-OpenSSH\r\n\r\n", "sent no HTTP response: an SSH banner ('SSH-2.0-OpenSSH')"),
         (
             b"HTTP/1.1 502 Bad Gateway\r\n\r\n",
             "502 Bad Gateway (the proxy could not reach the server)",

@@ -295,7 +295,7 @@ def run_check_client(
         session.emit(serve_output.listening(session, url))
 
     def scored(run: Any) -> None:
-        session.emit(serve_output.score_row(session, run.row))
+        session.emit(serve_output.score_row(session, run.row, run.output))
 
     try:
         runs = asyncio.run(

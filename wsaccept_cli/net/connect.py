@@ -17,6 +17,7 @@ Every wait is bounded by the probe's one Deadline.
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import socket
 import ssl
@@ -25,11 +26,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from wsaccept_cli.core.answered import cannot_be_http, not_http, not_http_message
+from wsaccept_cli.core.exchange import head_lines
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.pins import Pins
 from wsaccept_cli.core.proxyenv import ProxyChoice, ProxyURL
 
 MAX_PROXY_HEAD = 16 * 1024
+MAX_PROXY_LINE_CHECKED = 1024  # of the first line, while reading: enough to tell HTTP from not
 EXPIRY_WARNING_DAYS = 14
 
 
@@ -333,20 +337,28 @@ def _connect_tunnel(
 
 
 def _read_proxy_head(connection: socket.socket, deadline: Deadline) -> bytes:
+    """The proxy's answer head, up to its blank line (CR LF or bare LF endings) and at most
+    MAX_PROXY_HEAD bytes; byte by byte, since what follows the head is the server's."""
     data = bytearray()
-    while b"\r\n\r\n" not in data and len(data) < MAX_PROXY_HEAD:
+    while not data.endswith((b"\r\n\r\n", b"\n\n")) and len(data) < MAX_PROXY_HEAD:
         connection.settimeout(deadline.left())
-        chunk = connection.recv(1)  # byte by byte: what follows the head is the server's
+        chunk = connection.recv(1)
         if not chunk:
             break
         data += chunk
+        if cannot_be_http(data[:MAX_PROXY_LINE_CHECKED]):  # what came with it, to show it
+            connection.settimeout(0.0)  # only what already came (TLS too)
+            with contextlib.suppress(OSError):
+                data += connection.recv(MAX_PROXY_LINE_CHECKED)
+            break
     return bytes(data)
 
 
 def _check_proxy_answer(
     head: bytes, proxy: ProxyURL, authority: str, record: Connected, connection: socket.socket
 ) -> None:
-    lines = head.decode("latin-1").split("\r\n")
+    _check_proxy_head(head, proxy, authority, connection)
+    lines = head_lines(head)
     parts = lines[0].split(" ", 2)
     status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
     assert record.proxy is not None
@@ -377,6 +389,29 @@ def _check_proxy_answer(
     elif status in (502, 503, 504):
         message += " (the proxy could not reach the server)"
     raise ProbeError(ProbeOutcome.PROXY_FAILED, message)
+
+
+def _check_proxy_head(
+    head: bytes, proxy: ProxyURL, authority: str, connection: socket.socket
+) -> None:
+    """A proxy's answer that is no HTTP, or no whole head (over MAX_PROXY_HEAD, or cut off by
+    a close), is a failed proxy: what followed it would be taken for the server's answer."""
+    problem = None
+    if (what := not_http(head)) is not None:
+        problem = not_http_message(what, f"the proxy {proxy.display}")
+    elif head and not head.endswith((b"\r\n\r\n", b"\n\n")):
+        why = (
+            f"is over {MAX_PROXY_HEAD // 1024} KiB"
+            if len(head) >= MAX_PROXY_HEAD
+            else f"ended after {len(head)} bytes"
+        )
+        problem = (
+            f"the proxy {proxy.display}'s answer to CONNECT {authority} {why}, before the end"
+            " of its head; nothing after it can be read as the server's answer"
+        )
+    if problem is not None:
+        connection.close()
+        raise ProbeError(ProbeOutcome.PROXY_FAILED, problem)
 
 
 def _socks(
