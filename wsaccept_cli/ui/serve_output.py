@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from wsaccept_cli.core.faults import FAULTS
+from wsaccept_cli.core.frame_faults import ALL_FAULTS
 from wsaccept_cli.core.served import relay_report, serve_report
 from wsaccept_cli.ui.text import json_safe, shown
 
@@ -126,21 +126,46 @@ def _text(head: bytes) -> list[str]:
 
 # The scoreboard's first column: as wide as the longest fault name (or `request`), so that
 # the columns line up whatever the row.
-NAME_WIDTH = max(len(fault.name) for fault in FAULTS) + 1
+NAME_WIDTH = max(len(fault.name) for fault in ALL_FAULTS) + 1
 
 
 def fault_list(session: Session, faults: Sequence[Fault]) -> Rendered:
     """--list-faults: each fault, what a correct client must do, what the server does, why."""
     if session.spec.fmt == "json":
         out = b"".join(
-            _record({"fault": f.name, "correct": f.expect_text, "does": f.does, "why": f.why})
+            _record(
+                {
+                    "fault": f.name,
+                    "stage": f.stage,
+                    "section": f.section,
+                    "correct": f.expect_text,
+                    "does": f.does,
+                    "why": f.why,
+                }
+            )
             for f in faults
         )
         return out, [], _counts(False)
     width = max(len(fault.name) for fault in faults)
-    lines = [f"{f.name:{width}}  {f.expect_text:6}  {f.does}\n{'':{width}}          {f.why}"
-             for f in faults]  # fmt: skip
-    return ("\n".join(lines) + "\n").encode(), [], _counts(False)
+    correct = max(len(fault.expect_text) for fault in faults)
+    groups = []
+    for stage, heading in FAULT_STAGES:
+        lines = [
+            f"{f.name:{width}}  {f.expect_text:{correct}}  {f.does}\n"
+            f"{'':{width}}  {'':{correct}}  {f.why}"
+            for f in faults
+            if f.stage == stage
+        ]
+        if lines:
+            groups.append("\n".join([heading, *lines]))
+    return ("\n\n".join(groups) + "\n").encode(), [], _counts(False)
+
+
+# --list-faults shows each stage apart, under its heading
+FAULT_STAGES = (
+    ("handshake", "Handshake faults (the 101 is wrong; RFC 6455 §4.1):"),
+    ("frame", "Frame faults (a correct 101, then these frames; the client's answer on the wire):"),
+)
 
 
 ERROR_LINES = 3  # of a failed run's stderr, under its row
