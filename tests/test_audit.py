@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
+
 from tests.helpers import RFC_KEY, Run, accept_of, clean_env, key_of, run_script, socket_server
 from tests.serve_helpers import server_thread
 from wsaccept_cli.core.audit import CATEGORIES, catalogue
@@ -493,3 +495,45 @@ def test_memory_stays_flat_with_the_number_of_cases(tmp_path: Path) -> None:
     assert small[0] == 0
     assert whole[0] == 1  # websockets has FAILED cases (tests/test_audit_servers.py)
     assert whole[1] - small[1] < 12 * 1024, (small[1], whole[1])
+
+
+@pytest.mark.parametrize(
+    ("answer", "enable", "outcome", "why"),
+    [
+        ("200", 1, "OK", "answered 200: the stream is the WebSocket"),
+        ("reset", 1, "FAILED", "refused the valid extended CONNECT its SETTINGS enabled"),
+        ("goaway", 1, "FAILED", "refused the valid extended CONNECT its SETTINGS enabled"),
+        ("none", 1, "FAILED", "refused the valid extended CONNECT its SETTINGS enabled"),
+        ("200", None, "UNIMPLEMENTED", "the server's SETTINGS do not enable the extended"),
+    ],
+)
+def test_how_an_http2_answer_ends_is_what_the_case_observes(
+    answer: str, enable: int | None, outcome: str, why: str
+) -> None:
+    from tests.h2_servers import goaway, h2_server, reset, respond
+    from wsaccept_cli.core.audit import h2_catalogue
+
+    answers = {"200": respond(b"200"), "reset": reset(1), "goaway": goaway(1, b"no"), "none": None}
+    with h2_server(enable, answers[answer]) as port:
+        target = RequestTarget(f"ws://127.0.0.1:{port}/")
+        server = Server(host_header=target.host_header, path=target.path, secure=False)
+        valid = h2_catalogue()[0]
+        (result,) = run_audit([valid], server, target, Route(), timeout=1)
+    assert result.outcome.label == outcome
+    assert result.verdict.why.startswith(why)
+
+
+def test_an_http2_case_that_cannot_connect_says_so() -> None:
+    from wsaccept_cli.core.audit import h2_catalogue
+    from wsaccept_cli.core.audit.model import Observed
+    from wsaccept_cli.net.audit_h2 import exchange_h2
+    from wsaccept_cli.net.connect import ProbeError
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    target = RequestTarget(f"ws://127.0.0.1:{port}/")
+    server = Server(host_header=target.host_header, path="/", secure=False)
+    case = h2_catalogue()[0]
+    with pytest.raises(ProbeError, match=r"cannot connect to 127\.0\.0\.1"):
+        exchange_h2(case.build(case, server), target, Route(), 1, Observed())
