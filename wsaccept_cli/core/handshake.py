@@ -9,8 +9,12 @@ MAX_VALUE characters, BODY_LINES body lines, and MAX_KEYS request keys per captu
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from wsaccept_cli.core.keys import accept_for
+
+if TYPE_CHECKING:
+    from wsaccept_cli.core.connection import Connection
 
 MAX_HEADERS = 256
 # Folding (obsolete, RFC 9112 §5.2) joins continuation lines into one value; past this length
@@ -42,6 +46,7 @@ class Message:
         self.header_lines = 0  # header lines seen, folded continuation lines included
         self.truncated = False  # some header lines were not kept (see `add_header`, `fold`)
         self.bare_lf = False  # its lines ended in LF alone, seen on the wire (`core.exchange`)
+        self.section: str | None = None  # the developer tools' label pasted above it, if any
         self.raw: bytes | None = None  # the head's bytes as received, when they were (`exchange`)
         self.raw_lines: list[str] = []  # a pasted head's lines as written (at most MAX_HEADERS)
         self.interim: list[Message] = []  # 1xx responses (not 101) that came before this one
@@ -108,6 +113,7 @@ class Handshake:
         self.response = response
         self.source = source
         self.url = url
+        self.connection: Connection | None = None  # from a packet capture (`core.connection`)
 
 
 class Capture:

@@ -17,6 +17,7 @@ _HOST = re.compile(
     r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?"
 )  # RFC 9110 §7.2: uri-host [ ":" port ] (RFC 3986 reg-name / IPv4 / IP-literal)
 _CONTENT_LENGTH = re.compile(r"[0-9]+")
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 §5.6.2
 
 
 def head_syntax_problem(head: bytes) -> str | None:

@@ -120,6 +120,12 @@ class HandshakeReport:
         return [printable(line.encode("latin-1")) for line in response.body]
 
     def as_dict(self) -> dict[str, Any]:
+        record = self._record()
+        if self.handshake.connection is not None:  # found in a packet capture
+            record["connection"] = self.handshake.connection.as_dict()
+        return record
+
+    def _record(self) -> dict[str, Any]:
         request, response = self.handshake.request, self.handshake.response
         return {
             "handshake": self.number,

@@ -7,6 +7,7 @@ import asyncio
 import re
 import time
 
+from wsaccept_cli.core.answered import cannot_be_http, not_http
 from wsaccept_cli.core.capture import parse_lines
 from wsaccept_cli.core.handshake import Capture, Message
 
@@ -25,6 +26,10 @@ class HeadError(Exception):
         self.too_large = too_large
 
 
+class NotHTTPError(HeadError):
+    """An answer that is no HTTP response: what came instead, as a phrase (core.answered)."""
+
+
 def parse_head(head: bytes, kind: str) -> Message | None:
     """A request or response head as the handshake model, by the capture parser."""
     lines = _LINE_END.split(head.decode("latin-1"))
@@ -37,8 +42,12 @@ def parse_head(head: bytes, kind: str) -> Message | None:
     return None
 
 
-async def read_head(reader: asyncio.StreamReader, timeout: float) -> tuple[bytes, bytes]:
-    """A head and what came after it, within `timeout` and MAX_HEAD bytes."""
+async def read_head(
+    reader: asyncio.StreamReader, timeout: float, *, answer_to: bytes | None = None
+) -> tuple[bytes, bytes]:
+    """A head and what came after it, within `timeout` and MAX_HEAD bytes. For an answer (to
+    the request `answer_to`), a first line that is no status line ends the read at once, and
+    an answer that is no HTTP response is a HeadError saying what came."""
     data = b""
     deadline = time.monotonic() + timeout
     while (found := _HEAD_END.search(data)) is None:
@@ -55,9 +64,14 @@ async def read_head(reader: asyncio.StreamReader, timeout: float) -> tuple[bytes
             what = f"after {len(data)} bytes of its head" if data else "without sending anything"
             raise HeadError(f"the peer closed the connection {what}")
         data += chunk
-    if found.end() > MAX_HEAD:  # the blank line came, but in the piece that passed the limit
+        if answer_to is not None and cannot_be_http(data[:1024]):
+            break  # not_http below says what came
+    if answer_to is not None and (came := not_http(data, answer_to)) is not None:
+        raise NotHTTPError(came)
+    end = found.end() if found is not None else len(data)
+    if end > MAX_HEAD:  # the blank line came, but in the piece that passed the limit
         raise HeadError(f"the head is over {MAX_HEAD // 1024} KiB", too_large=True)
-    return data[: found.end()], data[found.end() :]
+    return data[:end], data[end:]
 
 
 async def send(writer: asyncio.StreamWriter, data: bytes) -> None:

@@ -17,6 +17,7 @@ import ssl
 import time
 from collections.abc import Callable
 
+from wsaccept_cli.core.answered import cannot_be_http, not_http, not_http_message
 from wsaccept_cli.core.exchange import parse_exchange
 from wsaccept_cli.core.handshake import Message
 from wsaccept_cli.core.keys import printable
@@ -42,6 +43,7 @@ MAX_BODY = 4 * 1024
 HEAD_END = b"\r\n\r\n"
 BARE_LF_END = b"\n\n"  # a head with bare LF line endings (RFC 9112 §2.2 lets us read it)
 RECV_SIZE = 16 * 1024
+_FIRST_LINE_CHECKED = 1024  # while reading; the whole head is checked once it is read
 BODY_WAIT = 0.2  # for a refusal's body after its head, in all (not per piece)
 CLOSE_WAIT = 0.5  # for the echo of our Close frame, in all
 
@@ -60,6 +62,7 @@ class ProbeResult(Connected):
         self.head_complete = False
         self.head_cut = False
         self.held: object = None  # what --hold/--ping/--send saw after the upgrade
+        self.not_http: str | None = None  # what came instead of an HTTP response (core.answered)
 
 
 def run_probe(
@@ -94,7 +97,10 @@ def run_probe(
         progress("waiting", "")
         _read_head(connection, deadline, result, sent)
         progress("received", str(len(result.response)))
-        if result.head_complete and not _is_upgrade(result.response):
+        result.not_http = not_http(result.response, request)
+        if result.not_http is not None:
+            pass  # nothing more is read from, or sent to, what is no HTTP server
+        elif result.head_complete and not _is_upgrade(result.response):
             _read_body(connection, result, deadline)
         elif result.head_complete and after_upgrade is not None:
             after_upgrade(connection, result)
@@ -145,7 +151,9 @@ def _read_head(
     Each recv asks for no more than what is left of MAX_HEAD, so a head cannot slip past the
     limit inside one large piece (an 80 KB head of 10,000 short lines did), and the search for
     the blank line resumes where the last one ended, into a bytearray: a server that drips one
-    byte per recv costs time linear in what it sends, not quadratic."""
+    byte per recv costs time linear in what it sends, not quadratic. A first line that is no
+    status line ends the read at once: nothing after it can make an HTTP response (an SSH
+    server sends its banner and waits)."""
     data = bytearray()
     try:
         searched = 0
@@ -162,6 +170,8 @@ def _read_head(
             if not data:
                 result.timings["first_byte_ms"] = _ms(time.monotonic() - sent)
             data += chunk
+            if cannot_be_http(data[:_FIRST_LINE_CHECKED]):
+                return
         result.body = bytes(data[head_size : head_size + MAX_BODY])
         del data[head_size:]
         result.head_complete = True
@@ -232,8 +242,8 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
     handshake, capture = parse_exchange(result.request, result.response)
     capture.live = True
     handshake.source, handshake.url = "probe", result.url
-    partial = bool(result.response) and not result.head_complete
-    if partial:
+    partial = bool(result.response) and not result.head_complete and result.not_http is None
+    if partial or result.not_http is not None:  # no client would read it as a response
         cut_off, handshake.response = handshake.response, None
     for message in (handshake.request, handshake.response):
         if message is not None:
@@ -243,6 +253,9 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
             line for line in result.body.decode("latin-1").splitlines() if line.strip()
         ][:5]
     findings = check_handshake(handshake, capture) if result.response else []
+    if result.not_http is not None:  # the header rules mean nothing for what is no HTTP
+        findings = [f for f in findings if not f.rule.startswith("response")]
+        findings.append(Finding("response.not_http", FAIL, "-", not_http_message(result.not_http)))
     if partial:
         findings = [f for f in findings if not f.rule.startswith("response")]
         findings.append(_what_came(result, cut_off))
@@ -296,6 +309,8 @@ def _ended(result: ProbeResult) -> bool:
 
 
 def _transport_findings(result: ProbeResult) -> list[Finding]:
+    if result.not_http is not None and result.error is None:
+        return []  # said by response.not_http
     if result.error is not None:
         return [Finding(result.error.outcome.label, FAIL, "-", result.error.message)]
     if result.head_cut:

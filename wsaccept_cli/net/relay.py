@@ -16,7 +16,8 @@ import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from wsaccept_cli.net.heads import HeadError, parse_head, read_head, send
+from wsaccept_cli.core.answered import not_http_message
+from wsaccept_cli.net.heads import HeadError, NotHTTPError, parse_head, read_head, send
 
 if TYPE_CHECKING:
     from wsaccept_cli.core.request import RequestTarget
@@ -71,11 +72,15 @@ async def relay(
         return
     try:
         path = target.path if target.path != "/" else None
-        up_writer.write(rewrite_request(connection.request_bytes, path, target.host_header) + rest)
+        forwarded = rewrite_request(connection.request_bytes, path, target.host_header)
+        up_writer.write(forwarded + rest)
         try:
-            head, body = await read_head(up_reader, head_timeout)
+            head, body = await read_head(up_reader, head_timeout, answer_to=forwarded)
+        except NotHTTPError as error:
+            connection.upstream_error = not_http_message(str(error), "the upstream")
         except HeadError as error:
             connection.upstream_error = f"the upstream sent no response: {error}"
+        if connection.upstream_error is not None:
             report(connection)
             await send(writer, _bad_gateway(connection.upstream_error))
             return

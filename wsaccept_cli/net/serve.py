@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from wsaccept_cli.core.faults import BY_NAME, Fault, answer_for, request_refusal
+from wsaccept_cli.core.faults import Fault, answer_for, request_refusal
 from wsaccept_cli.core.served import ACCEPTED, REFUSED, ServedConnection
 from wsaccept_cli.net.heads import MAX_HEAD, READ_SIZE, HeadError, parse_head, read_head, send
 
@@ -186,10 +186,19 @@ class Server:
             await send(writer, connection.response_bytes)
             return
         if self.options.fault_by_path:
+            from wsaccept_cli.core.frame_faults import ALL_BY_NAME
+
             name = (request.target or "").partition("?")[0].rsplit("/", 1)[-1]
-            connection.fault = BY_NAME.get(name)
+            connection.fault = ALL_BY_NAME.get(name)
         answer, connection.skipped = answer_for(request, connection.fault)
         connection.response_bytes = answer.to_bytes()
+        fault = connection.fault
+        if fault is not None and fault.stage == "frame" and connection.skipped is None:
+            from wsaccept_cli.net.frames import serve_frame_fault
+
+            grace = self.options.grace
+            await serve_frame_fault(connection, reader, writer, rest, grace, self._report)
+            return
         started = time.monotonic()
         await send(writer, connection.response_bytes)
         from wsproto.connection import Connection, ConnectionType
