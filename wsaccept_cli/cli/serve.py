@@ -8,7 +8,13 @@ from typing import Any
 import click
 
 from wsaccept_cli.cli.base import InputError, WsacceptCommand, start
-from wsaccept_cli.cli.options import finite_seconds, output_options, pem_file, verbose_option
+from wsaccept_cli.cli.options import (
+    finite_seconds,
+    options,
+    output_options,
+    pem_file,
+    verbose_option,
+)
 from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.session import Session
@@ -124,6 +130,7 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
     metavar="FILE",
     help="--upstream wss://: trust the CA certificates in FILE (PEM).",
 )
+@options("show_secrets")
 @verbose_option
 @output_options
 @click.pass_context
@@ -143,6 +150,7 @@ def serve(
     upstream: str | None,
     insecure: bool,
     cacert: str | None,
+    show_secrets: bool,
     verbose: bool,
     fmt: str | None,
     color: bool | None,
@@ -203,7 +211,7 @@ def serve(
                 session, command, chosen or ALL_FAULTS, options, address, timeout, junit
             )
         )
-    ctx.exit(run_serve(session, options, address, once))
+    ctx.exit(run_serve(session, options, address, once, show_secrets))
 
 
 def serve_options(
@@ -261,7 +269,9 @@ def serve_options(
     return options, address
 
 
-def run_serve(session: Session, options: Any, address: tuple[str, int], once: bool) -> int:
+def run_serve(
+    session: Session, options: Any, address: tuple[str, int], once: bool, show_secrets: bool
+) -> int:
     """Serve (or relay) until Ctrl-C, or one connection with --once; each connection's report
     is written as its verdict is known."""
     import asyncio
@@ -276,7 +286,7 @@ def run_serve(session: Session, options: Any, address: tuple[str, int], once: bo
         session.emit(serve_output.listening(session, url))
 
     def result(connection: Any) -> None:
-        session.emit(serve_output.connection(session, connection))
+        session.emit(serve_output.connection(session, connection, show_secrets))
 
     try:
         served = asyncio.run(run_server(*address, options, listening, result, once=once))
