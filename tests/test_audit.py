@@ -374,3 +374,45 @@ def test_compute_loads_neither_jinja2_nor_the_audit() -> None:
         [sys.executable, "-c", probe], capture_output=True, timeout=30, env=clean_env(), check=True
     )
     assert ast.literal_eval(result.stdout.decode().splitlines()[-1]) == []
+
+
+# --- over HTTP/2 (RFC 8441), with --http2 -------------------------------------------------------
+
+
+def test_http2_cases_against_hypercorn() -> None:
+    """Hypercorn (cleartext, prior knowledge) enables the extended CONNECT and answers each
+    malformed request with a GOAWAY PROTOCOL_ERROR (h2's validation of what it receives); it
+    answers a Sec-WebSocket-Key with an accept HTTP/2 does not use, and upgrades any
+    :protocol (hypercorn/protocol/h2.py hands every extended CONNECT to the application as a
+    WebSocket)."""
+    from tests.h2_servers import WebSocketApp, hypercorn_server
+    from wsaccept_cli.core.audit import h2_catalogue
+
+    with hypercorn_server(WebSocketApp()) as port:
+        target = RequestTarget(f"ws://127.0.0.1:{port}/chat")
+        server = Server(host_header=target.host_header, path=target.path, secure=False)
+        results = run_audit(list(h2_catalogue()), server, target, Route(), timeout=2)
+    assert {r.case.id: r.outcome.label for r in results} == {
+        "h2.1": "OK", "h2.2": "INFORMATIONAL", "h2.3": "OK", "h2.4": "OK", "h2.5": "OK",
+        "h2.6": "NON-STRICT", "h2.7": "OK", "h2.8": "OK", "h2.9": "NON-STRICT", "h2.10": "OK",
+    }  # fmt: skip
+    by_id = {r.case.id: r for r in results}
+    assert by_id["h2.4"].verdict.why.startswith("reset the stream (GOAWAY PROTOCOL_ERROR)")
+    assert by_id["h2.2"].verdict.why == "not sent: the server enables the extended CONNECT"
+
+
+def test_http2_cases_against_servers_without_rfc_8441(run: Run) -> None:
+    """serve speaks no HTTP/2: h2.1 says so (no SETTINGS), and the rest cannot be sent; the
+    h2 cases need --http2."""
+    with server_thread(ServeOptions(head_timeout=1)) as (url, _):
+        result = run_script(["audit", "--http2", "--category", "h2", "--timeout", "1", url])
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "h2.1" in out
+    assert "no SETTINGS: the server does not speak HTTP/2" in out
+    bad = run("audit", "--list-cases", "--case", "h2.1")
+    assert bad.exit_code == 2
+    assert "'h2.1' is an HTTP/2 case: add --http2" in bad.output
+    listed = run("audit", "--list-cases", "--http2", "--category", "h2").output.splitlines()
+    assert len(listed) == 10
+    assert listed[0].startswith("h2.1")

@@ -114,8 +114,8 @@ OPTIONS: dict[str, Declaration] = {
     "timeout": (("--timeout",), {
         "type": float, "default": 10.0, "show_default": True, "metavar": "SECONDS",
         "callback": finite_seconds,
-        "help": "Give up when the whole exchange (resolve, connect, TLS, response head) takes"
-        " longer.",
+        "help": "Give up when the whole exchange (resolve, connect, TLS, response head, the"
+        " closing handshake) takes longer.",
     }),
     "key": (("--ws-key", "key"), {
         "metavar": "KEY", "help": "Send this Sec-WebSocket-Key instead of a fresh one.",

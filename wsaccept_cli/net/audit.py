@@ -148,7 +148,12 @@ def _run(
     pacer.wait()
     observed = Observed()
     try:
-        exchange(request, target, route, timeout, observed)
+        if case.http2:
+            from wsaccept_cli.net.audit_h2 import exchange_h2
+
+            exchange_h2(request, target, route, timeout, observed)
+        else:
+            exchange(request, target, route, timeout, observed)
     except ProbeError as error:
         if fatal:
             raise UnreachableError(error.outcome, error.message) from None

@@ -21,12 +21,14 @@ CLOSE_NAMES = {1000: "normal", 1002: "protocol error", 1007: "invalid data", 100
 def observed_text(observed: Observed) -> str:
     """What the server did, in a line: its status and the headers that matter, a body excerpt,
     the frames it sent after a 101, or how the connection ended."""
+    if observed.h2_skipped is not None:
+        return observed.h2_skipped
     if observed.status is None:
         return observed.error or _ending(observed)
     parts = [f"{observed.status} {observed.reason}".strip()]
     for name in ("Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions", "Sec-WebSocket-Version"):
         parts += [f"{name}: {value}" for value in observed.values(name)]
-    if observed.upgraded:
+    if observed.upgraded and not observed.http2:
         parts += [_frames_text(observed)]
     elif observed.body:
         excerpt = observed.body[:BODY_SHOWN].decode("latin-1")
