@@ -94,8 +94,9 @@ OPTIONS: dict[str, Declaration] = {
     }),
     "jobs": (("-j", "--jobs"), {
         "type": click.IntRange(min=1), "default": None, "metavar": "N",
-        "help": "Worker processes for large stdin input (output stays in input order);"
-        " 1 keeps all work in one process.  [default: the usable CPUs, up to 8]",
+        "help": "Processes to spread large stdin input over, this one included (output stays"
+        " in input order); 1 keeps all work in one process.  [default: the usable CPUs, up to"
+        " 8]",
     }),
     # Request shaping: what the handshake request says.
     "headers": (("-H", "--header", "headers"), {
