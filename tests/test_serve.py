@@ -346,7 +346,7 @@ def test_a_request_that_is_no_handshake_gets_400_or_426_and_fails() -> None:
         assert b"Sec-WebSocket-Version: 13\r\n" in head
         wait_for(seen, 2)
         with socket.create_connection(("127.0.0.1", port)) as garbage:
-            garbage.sendall(b"\x16\x03\x01 hello\r\n\r\n")
+            garbage.sendall(b"\x01\x02\x03 hello\r\n\r\n")  # a TLS hello: test_wrong_protocol
             assert garbage.recv(100).startswith(b"HTTP/1.1 400 Bad Request")
         wait_for(seen, 3)
         socket.create_connection(("127.0.0.1", port)).close()

@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from wsaccept_cli.core.faults import Fault, answer_for, request_refusal
 from wsaccept_cli.core.served import ACCEPTED, REFUSED, ServedConnection
-from wsaccept_cli.net.heads import MAX_HEAD, READ_SIZE, HeadError, parse_head, read_head, send
+from wsaccept_cli.net.heads import (
+    MAX_HEAD,
+    READ_SIZE,
+    HeadError,
+    WrongProtocolError,
+    parse_head,
+    read_head,
+    send,
+)
 
 if TYPE_CHECKING:
     from wsaccept_cli.core.request import RequestTarget
@@ -151,7 +159,8 @@ class Server:
         if self.recording:  # not always: a server that runs for days must not keep them all
             self.connections.append(connection)
         try:
-            head, rest = await read_head(reader, self.options.head_timeout)
+            scheme = "wss" if self.options.tls is not None else "ws"
+            head, rest = await read_head(reader, self.options.head_timeout, scheme=scheme)
             connection.request_bytes = head
             connection.request = parse_head(head, "request")
             if connection.request is None:
@@ -168,6 +177,10 @@ class Server:
                 await relay(connection, reader, writer, rest, upstream, self._report)
             else:
                 await self._serve(connection, reader, writer, rest)
+        except WrongProtocolError as error:
+            connection.error = str(error)
+            with contextlib.suppress(OSError):
+                await send(writer, error.reply)
         except HeadError as error:
             connection.error = f"no request: {error}"
             if error.too_large:
