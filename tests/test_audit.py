@@ -115,11 +115,10 @@ def not_ok(results: list[Result]) -> dict[str, str]:
 
 
 # What the reference server does that is not OK: it takes every subprotocol it is offered
-# (the first one) and no extension, checks no Origin and no Host against itself, and waits up
-# to its --head-timeout (10 s) for a head.
+# (the first one) and no extension, checks no Origin and no Host against itself, takes an
+# absolute ws:// target, and waits up to its --head-timeout (10 s) for a head.
 SERVE_TABLE = {
     "request.16": "INFORMATIONAL",
-    "host.7": "NON-STRICT",
     "host.8": "INFORMATIONAL",
     "host.9": "INFORMATIONAL",
     "host.10": "INFORMATIONAL",
@@ -563,3 +562,23 @@ def test_an_http2_case_that_cannot_connect_says_so() -> None:
     case = h2_catalogue()[0]
     with pytest.raises(ProbeError, match=r"cannot connect to 127\.0\.0\.1"):
         exchange_h2(case.build(case, server), target, Route(), 1, Observed())
+
+
+def test_http2_cases_over_tls_with_alpn_h2(tmp_path: Path) -> None:
+    import trustme
+
+    from tests.h2_servers import WebSocketApp, hypercorn_server
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    with hypercorn_server(WebSocketApp(), ca, tmp_path) as port:
+        url = f"wss://localhost:{port}/chat"
+        result = run_script(
+            ["audit", "--http2", "--case", "h2.1", "--case", "h2.4", "--cacert",
+             str(tmp_path / "ca.pem"), "-v", url]
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "OK            h2.1          a valid extended CONNECT" in out
+    assert "answered 200: the stream is the WebSocket" in out
+    assert "reset the stream (GOAWAY PROTOCOL_ERROR)" in out

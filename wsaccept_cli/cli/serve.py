@@ -13,6 +13,7 @@ from wsaccept_cli.cli.options import (
     options,
     output_options,
     pem_file,
+    pem_key_file,
     verbose_option,
 )
 from wsaccept_cli.core.exitcodes import ExitCode
@@ -57,11 +58,16 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
 @click.option(
     "--cert",
     type=FilePath(exists=True),
+    callback=pem_key_file,
     metavar="FILE",
     help="TLS certificate chain (PEM) to serve wss://; needs --key.",
 )
 @click.option(
-    "--key", type=FilePath(exists=True), metavar="FILE", help="The certificate's private key (PEM)."
+    "--key",
+    type=FilePath(exists=True),
+    callback=pem_key_file,
+    metavar="FILE",
+    help="The certificate's private key (PEM).",
 )
 @click.option(
     "--once",

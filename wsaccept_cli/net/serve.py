@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import ssl
 import time
 from collections.abc import Callable
@@ -77,7 +78,28 @@ def listen_address(text: str) -> tuple[str, int]:
         host = host[1:-1]
     elif ":" in host:
         raise ValueError(f"{quoted(text)}: an IPv6 address goes in brackets, e.g. [::1]:{port}")
+    if not _is_address(host) and _HOST_NAME.fullmatch(host) is None:
+        hint = " (give its punycode form, or an address)" if not host.isascii() else ""
+        raise ValueError(
+            f"{quoted(text)}: {quoted(host)} is neither an IP address nor a host name{hint}"
+        )
     return host, int(port)
+
+
+# A host name to listen on: ASCII labels of letters, digits and hyphens (RFC 1123 §2.1).
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def _is_address(host: str) -> bool:
+    import ipaddress
+
+    if not host.isascii():
+        return False
+    try:
+        ipaddress.ip_address(host.partition("%")[0])  # an IPv6 zone (fe80::1%eth0) aside
+    except ValueError:
+        return False
+    return True
 
 
 def url_of(host: str, port: int, secure: bool) -> str:
