@@ -25,7 +25,7 @@ from tests.serve_helpers import server_thread
 from wsaccept_cli.core.audit import CATEGORIES, catalogue
 from wsaccept_cli.core.audit.build import frame
 from wsaccept_cli.core.audit.model import Outcome, Result, Server, parse_frames, summary
-from wsaccept_cli.core.faults import BY_NAME
+from wsaccept_cli.core.faults import BY_NAME, FAULTS, Fault
 from wsaccept_cli.core.request import RequestTarget
 from wsaccept_cli.net.audit import run_audit
 from wsaccept_cli.net.connect import Route
@@ -115,11 +115,10 @@ def not_ok(results: list[Result]) -> dict[str, str]:
 
 
 # What the reference server does that is not OK: it takes every subprotocol it is offered
-# (the first one) and no extension, checks no Origin and no Host against itself, and waits up
-# to its --head-timeout (10 s) for a head.
+# (the first one) and no extension, checks no Origin and no Host against itself, takes an
+# absolute ws:// target, and waits up to its --head-timeout (10 s) for a head.
 SERVE_TABLE = {
     "request.16": "INFORMATIONAL",
-    "host.7": "NON-STRICT",
     "host.8": "INFORMATIONAL",
     "host.9": "INFORMATIONAL",
     "host.10": "INFORMATIONAL",
@@ -150,6 +149,32 @@ def test_serve_with_a_wrong_accept_fails_every_case_that_must_upgrade() -> None:
     assert {"request.1", "request.11", "request.26", "upgrade.3", "key.20", "key.21"} <= failed
     assert all("Sec-WebSocket-Accept is" in r.verdict.why for r in results if r.case.id in failed)
     assert {r.case.id: r.outcome for r in results}["key.1"] is Outcome.OK
+
+
+# What each serve --fault implies for the valid handshake (request.1) and a valid variant
+# (request.11, HTTP/1.2): a broken 101 FAILED; an answer a client may accept not.
+ALLOWED_FAULTS = {"upgrade-token-list": "OK", "http10-101": "OK", "protocol-missing": "OK",
+                  "bare-lf": "NON-STRICT"}  # fmt: skip
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda fault: fault.name)
+def test_serve_with_each_fault_scores_what_the_fault_implies(fault: Fault) -> None:
+    with server_thread(ServeOptions(faults=(fault,), grace=0.1)) as (url, _):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        target = RequestTarget(f"ws://127.0.0.1:{port}/")
+        server = Server(host_header=target.host_header, path="/", secure=False)
+        variants = [c for c in catalogue() if c.id in ("request.1", "request.11")]
+        results = run_audit(variants, server, target, Route(), timeout=2)
+    outcomes = [r.outcome.label for r in results]
+    if fault.name in ALLOWED_FAULTS:
+        assert outcomes == [ALLOWED_FAULTS[fault.name]] * 2
+    elif fault.name == "accept-urlsafe":  # wrong only for keys whose accept has '+' or '/'
+        assert "FAILED" in outcomes
+    elif fault.name == "status-200":  # a 200 does not upgrade: the variant tells nothing
+        assert outcomes == ["FAILED", "INFORMATIONAL"]
+        assert results[0].verdict.why.startswith("answered 200 with a Sec-WebSocket-Accept")
+    else:
+        assert outcomes == ["FAILED", "FAILED"], [r.verdict.why for r in results]
 
 
 def lenient(connection: socket.socket) -> None:
@@ -537,3 +562,23 @@ def test_an_http2_case_that_cannot_connect_says_so() -> None:
     case = h2_catalogue()[0]
     with pytest.raises(ProbeError, match=r"cannot connect to 127\.0\.0\.1"):
         exchange_h2(case.build(case, server), target, Route(), 1, Observed())
+
+
+def test_http2_cases_over_tls_with_alpn_h2(tmp_path: Path) -> None:
+    import trustme
+
+    from tests.h2_servers import WebSocketApp, hypercorn_server
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    with hypercorn_server(WebSocketApp(), ca, tmp_path) as port:
+        url = f"wss://localhost:{port}/chat"
+        result = run_script(
+            ["audit", "--http2", "--case", "h2.1", "--case", "h2.4", "--cacert",
+             str(tmp_path / "ca.pem"), "-v", url]
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "OK            h2.1          a valid extended CONNECT" in out
+    assert "answered 200: the stream is the WebSocket" in out
+    assert "reset the stream (GOAWAY PROTOCOL_ERROR)" in out

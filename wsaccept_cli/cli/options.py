@@ -51,11 +51,17 @@ def optional_seconds(
     return None if value is None else finite_seconds(ctx, param, value)
 
 
+MAX_PEM = 1024 * 1024  # a certificate chain or a key; a larger file is the wrong file
+
+
 def pem_key_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """--cert/--key (and --cacert) must be regular files: a FIFO or a device would be read
     until it ends, or for ever."""
     if value is not None and not os.path.isfile(value):
         raise click.BadParameter(f"{value!r} is not a regular file")
+    if value is not None and os.path.getsize(value) > MAX_PEM:
+        size = f"{MAX_PEM // 1024 // 1024} MiB"
+        raise click.BadParameter(f"{value!r} is over {size}; a PEM certificate or key is a few KiB")
     return value
 
 

@@ -13,6 +13,7 @@ from wsaccept_cli.cli.options import (
     options,
     output_options,
     pem_file,
+    pem_key_file,
     verbose_option,
 )
 from wsaccept_cli.core.exitcodes import ExitCode
@@ -57,11 +58,16 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
 @click.option(
     "--cert",
     type=FilePath(exists=True),
+    callback=pem_key_file,
     metavar="FILE",
     help="TLS certificate chain (PEM) to serve wss://; needs --key.",
 )
 @click.option(
-    "--key", type=FilePath(exists=True), metavar="FILE", help="The certificate's private key (PEM)."
+    "--key",
+    type=FilePath(exists=True),
+    callback=pem_key_file,
+    metavar="FILE",
+    help="The certificate's private key (PEM).",
 )
 @click.option(
     "--once",
@@ -278,18 +284,24 @@ def run_serve(
 
     from wsaccept_cli.net.serve import run_server
     from wsaccept_cli.ui import serve_output
-    from wsaccept_cli.ui.writer import GUARD
+    from wsaccept_cli.ui.writer import GUARD, ReaderWatch
 
     GUARD.install()  # Ctrl-C and SIGTERM unwind the server (and a client's process group)
 
+    watch = ReaderWatch(session.stdout)
+
     def listening(url: str) -> None:
-        session.emit(serve_output.listening(session, url))
+        watch.emitting(lambda: session.emit(serve_output.listening(session, url)))
 
     def result(connection: Any) -> None:
-        session.emit(serve_output.connection(session, connection, show_secrets))
+        watch.emitting(
+            lambda: session.emit(serve_output.connection(session, connection, show_secrets))
+        )
 
     try:
-        served = asyncio.run(run_server(*address, options, listening, result, once=once))
+        served = asyncio.run(watch.run(run_server(*address, options, listening, result, once=once)))
+    except BrokenPipeError:
+        raise
     except OSError as error:
         raise InputError(
             f"cannot listen on {address[0]}:{address[1]}: {error.strerror or error}"
@@ -314,29 +326,35 @@ def run_check_client(
 
     from wsaccept_cli.net.checkclient import check_client
     from wsaccept_cli.ui import serve_output
-    from wsaccept_cli.ui.writer import GUARD
+    from wsaccept_cli.ui.writer import GUARD, ReaderWatch
 
     GUARD.install()  # Ctrl-C and SIGTERM unwind the runs: the client's process group is killed
 
+    watch = ReaderWatch(session.stdout)
+
     def listening(url: str) -> None:
-        session.emit(serve_output.listening(session, url))
+        watch.emitting(lambda: session.emit(serve_output.listening(session, url)))
 
     def scored(run: Any) -> None:
-        session.emit(serve_output.score_row(session, run.row, run.output))
+        watch.emitting(lambda: session.emit(serve_output.score_row(session, run.row, run.output)))
 
     try:
         runs = asyncio.run(
-            check_client(
-                command,
-                faults,
-                options,
-                host=address[0],
-                port=address[1],
-                timeout=timeout,
-                on_listening=listening,
-                on_run=scored,
+            watch.run(
+                check_client(
+                    command,
+                    faults,
+                    options,
+                    host=address[0],
+                    port=address[1],
+                    timeout=timeout,
+                    on_listening=listening,
+                    on_run=scored,
+                )
             )
         )
+    except BrokenPipeError:
+        raise
     except OSError as error:
         raise InputError(
             f"cannot listen on {address[0]}:{address[1]}: {error.strerror or error}"

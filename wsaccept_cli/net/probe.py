@@ -162,6 +162,12 @@ def _bytes(data: bytes) -> str:
 def _timeout_message(result: ProbeResult, timeout: float) -> str:
     if result.timings["connect_ms"] is None:
         return f"no connection within {timeout:g} s"
+    if result.url.startswith("wss://") and result.tls is None and not result.sent:
+        return (
+            f"no answer to the TLS handshake within {timeout:g} s: a server that speaks plain"
+            " HTTP on this port waits like this for the rest of a request; if it does, use a"
+            " ws:// URL"
+        )
     if result.response:
         got = _bytes(result.response)
         return f"the response head was not complete within {timeout:g} s ({got} came)"
