@@ -78,6 +78,8 @@ def _replacing(name: str, value: str) -> H2Edit:
 
 
 def _valid(observed: Observed, request: Request, server: Server) -> Verdict:
+    if observed.error is not None and observed.error.startswith("no SETTINGS"):
+        return Verdict(UNIMPLEMENTED, f"{observed.error} (RFC 9113 §3.4)")
     if not observed.h2_enabled:
         return Verdict(
             UNIMPLEMENTED,
@@ -107,6 +109,8 @@ def _h2_refuse(why: str, *, upgraded: object = FAILED) -> Judge:
 
 
 def _key_over_h2(observed: Observed, request: Request, server: Server) -> Verdict:
+    if observed.h2_skipped:
+        return Verdict(INFORMATIONAL, observed.h2_skipped)
     if not observed.h2_enabled:
         return Verdict(INFORMATIONAL, "the server does not enable the extended CONNECT")
     if observed.upgraded and observed.values("sec-websocket-accept"):
