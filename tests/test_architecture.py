@@ -18,9 +18,10 @@ ALLOWED = {
     "core": {"core"},
     "stream": {"core", "stream"},
     "net": {"core", "net"},
+    "capture": {"core", "capture"},
     "ui": {"core", "ui"},
     "fastclick": {"ui"},
-    "cli": {"cli", "core", "stream", "net", "ui", "fastclick", "completion", "package"},
+    "cli": {"cli", "core", "stream", "net", "capture", "ui", "fastclick", "completion", "package"},
     "completion": set(),
     "package": {"launch", "package"},
     "launch": {"cli"},
@@ -32,6 +33,7 @@ FORBIDDEN = {
              "multiprocessing", "concurrent", "signal", "sys", "io", "os", "pathlib", "shutil"},
     "stream": {"click", "rich", "socket", "ssl", "sys"},
     "net": {"click", "rich", "sys"},
+    "capture": {"click", "rich", "socket", "ssl", "sys"},
     "ui": {"click", "socket", "ssl", "multiprocessing", "concurrent"},
 }  # fmt: skip
 

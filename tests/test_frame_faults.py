@@ -6,9 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import subprocess
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
+from tests.helpers import clean_env, script_path
+from tests.serve_helpers import client_command
 from wsaccept_cli.core.faults import FAULTS
 from wsaccept_cli.core.frame_faults import (
     ALL_BY_NAME,
@@ -223,3 +229,36 @@ def test_python_websockets_passes_every_frame_fault() -> None:
         "; a correct client must pong: RFC 6455 §5.5.3: a Pong MUST carry the Ping's application"
         " data exactly (§5.5.2: answer as soon as practical)"
     )
+
+
+def test_check_client_scores_frame_faults_with_junit(tmp_path: Path) -> None:
+    """--check-client, its JSON rows and its JUnit report work for the frame faults."""
+    junit = tmp_path / "frames.xml"
+    process = subprocess.run(
+        [script_path(), "serve", "--check-client", "--format", "json", "--fault", "ping-payload",
+         "--fault", "utf8-invalid", "--fault", "drop-tcp", "--junit", str(junit), "--",
+         *client_command("py_websockets")],
+        capture_output=True, env=clean_env(), timeout=120, check=False,
+    )  # fmt: skip
+    assert (process.returncode, process.stderr) == (0, b"")
+    rows = {
+        record["fault"]: record
+        for record in map(json.loads, process.stdout.splitlines())
+        if record.get("event") == "score"
+    }
+    assert {name: (r["correct"], r["client"], r["result"]) for name, r in rows.items()} == {
+        "none": ("accept", "accepted", "pass"),
+        "request": ("valid", "valid", "pass"),
+        "ping-payload": ("pong", "pong", "pass"),
+        "utf8-invalid": ("fail", "failed", "pass"),
+        "drop-tcp": ("hang up", "hung up", "pass"),
+    }
+    assert rows["utf8-invalid"]["why"].startswith("RFC 6455 §8.1: invalid UTF-8")
+    cases = ElementTree.parse(junit).getroot().iter("testcase")
+    assert [case.get("name") for case in cases] == [
+        "none",
+        "request",
+        "ping-payload",
+        "utf8-invalid",
+        "drop-tcp",
+    ]

@@ -50,6 +50,11 @@ def non_negative_seconds(ctx: click.Context, param: click.Parameter, value: floa
     "--delay", type=float, default=0.0, show_default=True, metavar="SECONDS",
     callback=non_negative_seconds, help="Wait SECONDS between the start of two connections.",
 )  # fmt: skip
+@click.option(
+    "--http2", is_flag=True,
+    help="Also run the HTTP/2 cases (RFC 8441): TLS with ALPN h2 for wss://, cleartext with"
+    " prior knowledge for ws://.",
+)  # fmt: skip
 @options("headers", "origin", "protocols", "extensions")
 @options(*AUDIT_CONNECTION)
 @click.option(
@@ -68,14 +73,15 @@ def audit(ctx: click.Context, /, url: str | None, **values: Any) -> None:
 
     Sends each case of the suite (the request line, Host, Upgrade and Connection, the key, the
     version, body and smuggling shapes, limits, subprotocols, RFC 7692 extensions, Origin, the
-    first frames after the 101) to the server and judges its answer by RFC 6455, 7692, 9110
-    and 9112: OK, NON-STRICT (allowed, but not what the RFC recommends or a strict peer
-    accepts), FAILED (a MUST broken, or a security weakness), INFORMATIONAL (worth knowing, no
-    rule), UNIMPLEMENTED (an optional feature absent). Each case has a stable ID. Plain output
-    shows every case that is not OK (all with -v), a table per category and the counts;
-    --format json one object with every case. Give the session a browser would have (-H
-    'Cookie: ...' or -H 'Authorization: ...') and a foreign Origin that is accepted with it is
-    FAILED (cross-site WebSocket hijacking); without one it is INFORMATIONAL.
+    first frames after the 101; with --http2 the RFC 8441 cases too) to the server and judges
+    its answer by RFC 6455, 7692, 8441, 9110 and 9112: OK, NON-STRICT (allowed, but not what
+    the RFC recommends or a strict peer accepts), FAILED (a MUST broken, or a security
+    weakness), INFORMATIONAL (worth knowing, no rule), UNIMPLEMENTED (an optional feature
+    absent). Each case has a stable ID. Plain output shows every case that is not OK (all
+    with -v), a table per category and the counts; --format json one object with every case.
+    Give the session a browser would have (-H 'Cookie: ...' or -H 'Authorization: ...') and a
+    foreign Origin that is accepted with it is FAILED (cross-site WebSocket hijacking); without
+    one it is INFORMATIONAL.
 
     \b
     Exit status: 0 no case FAILED; 1 at least one FAILED; 3 no connection
@@ -86,11 +92,12 @@ def audit(ctx: click.Context, /, url: str | None, **values: Any) -> None:
     Examples:
       wsaccept audit ws://localhost:8080/chat
       wsaccept audit --category host --category key -v ws://localhost:8080/chat
-      wsaccept audit --html report.html --junit audit.xml -H 'Cookie: session=...' wss://app.example/ws
+      wsaccept audit --html audit.html -H 'Cookie: s=...' --http2 wss://app.example/ws
     """
-    from wsaccept_cli.core.audit import catalogue
+    from wsaccept_cli.core.audit import catalogue, h2_catalogue
 
-    chosen = choose(catalogue(), values.pop("case_ids"), values.pop("categories"))
+    every = catalogue() + (h2_catalogue() if values.pop("http2") else ())
+    chosen = choose(every, values.pop("case_ids"), values.pop("categories"))
     fmt = values["fmt"]
     if values.pop("list_cases"):
         from wsaccept_cli.ui.audit import case_list
@@ -111,12 +118,18 @@ def choose(
     known_ids = {case.id for case in cases}
     known_categories = {case.category for case in cases}
     for case_id in ids:
+        if case_id.startswith("h2.") and "h2" not in known_categories:
+            raise click.BadParameter(
+                f"{case_id!r} is an HTTP/2 case: add --http2", param_hint="--case"
+            )
         if case_id not in known_ids:
             raise click.BadParameter(
                 f"no case {case_id!r} (wsaccept audit --list-cases lists them)",
                 param_hint="--case",
             )
     for name in categories:
+        if name == "h2" and "h2" not in known_categories:
+            raise click.BadParameter("the h2 cases need --http2", param_hint="--category")
         if name not in known_categories:
             raise click.BadParameter(
                 f"no category {name!r}; the categories: {', '.join(sorted(known_categories))}",

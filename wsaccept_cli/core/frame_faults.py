@@ -426,6 +426,8 @@ def _closed(seen: Seen) -> str:
 def judge(fault: FrameFault, seen: Seen) -> tuple[str, bool, str]:
     """What the client did (a word for the scoreboard), whether that is what a correct client
     does, and how (a phrase)."""
+    if seen.bad_frame is not None and seen.bad_frame.lower().startswith("close"):
+        return "bad close", False, f"answered with a Close that is not valid ({seen.bad_frame})"
     if seen.bad_frame is not None:
         return "bad frame", False, f"sent a frame that is not valid ({seen.bad_frame})"
     return _JUDGES[fault.must](fault, seen)

@@ -9,8 +9,12 @@ MAX_VALUE characters, BODY_LINES body lines, and MAX_KEYS request keys per captu
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from wsaccept_cli.core.keys import accept_for
+
+if TYPE_CHECKING:
+    from wsaccept_cli.core.connection import Connection
 
 MAX_HEADERS = 256
 # Folding (obsolete, RFC 9112 §5.2) joins continuation lines into one value; past this length
@@ -109,6 +113,7 @@ class Handshake:
         self.response = response
         self.source = source
         self.url = url
+        self.connection: Connection | None = None  # from a packet capture (`core.connection`)
 
 
 class Capture:

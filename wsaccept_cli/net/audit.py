@@ -148,7 +148,12 @@ def _run(
     pacer.wait()
     observed = Observed()
     try:
-        exchange(request, target, route, timeout, observed)
+        if case.http2:
+            from wsaccept_cli.net.audit_h2 import exchange_h2
+
+            exchange_h2(request, target, route, timeout, observed)
+        else:
+            exchange(request, target, route, timeout, observed)
     except ProbeError as error:
         if fatal:
             raise UnreachableError(error.outcome, error.message) from None
@@ -262,6 +267,7 @@ def _head_end(data: bytearray) -> int:
 
 
 def _parse_head(head: bytes, observed: Observed) -> None:
+    observed.bare_lf = b"\n" in head.replace(b"\r\n", b"")
     lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
     version, _, rest = lines[0].partition(" ")
     status, _, reason = rest.partition(" ")

@@ -206,6 +206,11 @@ async def _one_run(
     server.connections = []
     url = base + (fault.name if fault is not None else "correct")
     started = time.monotonic()
+    if fault is not None and fault.stage == "frame":  # a client's answer may take longer
+        from wsaccept_cli.core.frame_faults import FrameFault
+
+        assert isinstance(fault, FrameFault)
+        timeout = max(timeout, fault.wait(grace) + SETTLE)
     status, output = await _run_command(command_for(command, url), url, timeout)
     await _settle(server, time.monotonic() + max(SETTLE, grace * 2))
     connections: list[ServedConnection] = list(server.connections)

@@ -417,36 +417,110 @@ def _check_proxy_head(
 def _socks(
     proxy: ProxyURL, host: str, port: int, route: Route, deadline: Deadline, record: Connected
 ) -> socket.socket:
-    """A SOCKS tunnel via python-socks; for socks4/socks5 the name is resolved here first."""
-    from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError, ProxyType
-    from python_socks.sync import Proxy
-
+    """A SOCKS tunnel: our own TCP connection to the proxy (bounded like every connection),
+    then python-socks's SOCKS4 or SOCKS5 exchange over it; for socks4/socks5 the name is
+    resolved here first."""
     if not proxy.remote_dns:
         _, address = resolve(host, port, route, deadline, Connected())[0]
         host = address[0]
-    kind = ProxyType.SOCKS5 if proxy.scheme.startswith("socks5") else ProxyType.SOCKS4
-    client = Proxy.create(
-        kind, proxy.host, proxy.port, proxy.user, proxy.password, rdns=proxy.remote_dns
-    )
     assert record.proxy is not None
     record.proxy["address"] = show_address((proxy.host, proxy.port))
+    connection = connect_tcp(
+        proxy.host, proxy.port, Route(family=route.family), deadline, Connected(),
+        outcome=ProbeOutcome.PROXY_FAILED, what=f"the proxy {proxy.display} at ",
+    )  # fmt: skip
     try:
-        connection: socket.socket = client.connect(host, port, timeout=deadline.left())
-    except ProxyTimeoutError:
-        raise TimeoutError from None
-    except ProxyConnectionError as error:
-        raise ProbeError(
-            ProbeOutcome.PROXY_FAILED,
-            f"cannot connect to the proxy {proxy.display}: {error.strerror or error}",
-        ) from None
-    except (ProxyError, OSError) as error:
-        raise ProbeError(
-            ProbeOutcome.PROXY_FAILED,
-            f"the SOCKS proxy {proxy.display} refused the connection to"
-            f" {show_address((host, port))}: {error}",
-        ) from None
+        _socks_over(connection, proxy, host, port, deadline)
+    except BaseException:
+        connection.close()
+        raise
     record.address = record.proxy["address"]
     return connection
+
+
+class _DeadlineStream:
+    """The stream python-socks reads and writes: each recv and send may take only what is left
+    of the deadline, so a proxy that drips its reply cannot stretch the exchange past
+    --timeout (a timeout per read would let it)."""
+
+    def __init__(self, connection: socket.socket, deadline: Deadline) -> None:
+        self.connection, self.deadline = connection, deadline
+
+    def write(self, data: bytes) -> None:
+        send_all(self.connection, data, self.deadline)
+
+    def read(self, max_bytes: int = 65536) -> bytes:
+        self.connection.settimeout(self.deadline.left())
+        return self.connection.recv(max_bytes)
+
+    def read_exactly(self, n: int) -> bytes:
+        data = bytearray()
+        while len(data) < n:
+            packet = self.read(n - len(data))
+            if not packet:
+                raise _SocksClosedError(len(data), n)
+            data += packet
+        return bytes(data)
+
+    def close(self) -> None:
+        pass  # the caller closes the connection
+
+
+class _SocksClosedError(Exception):
+    """The proxy closed the connection in the middle of a reply."""
+
+    def __init__(self, got: int, wanted: int) -> None:
+        super().__init__(f"it closed the connection after {got} of {wanted} reply bytes")
+
+
+# python-socks (3.x) words a reply it cannot read so (its refusals carry the reply's code, or
+# name the login that failed): _protocols/socks4.py, socks5.py.
+_MALFORMED = ("Unexpected", "Malformed", "Invalid", "Empty", "The reserved")
+
+
+def _socks_over(
+    connection: socket.socket, proxy: ProxyURL, host: str, port: int, deadline: Deadline
+) -> None:
+    """The SOCKS exchange over `connection`. A refusal, and any reply python-socks cannot
+    read (short, a wrong version, a bad address type, a domain that is not UTF-8, an absurd
+    length), is a ProbeError naming the proxy and what was wrong; never a traceback."""
+    from python_socks import ProxyType
+    from python_socks._connectors.factory_sync import create_connector
+    from python_socks._protocols.errors import ReplyError
+    from python_socks.sync._resolver import SyncResolver
+
+    kind = ProxyType.SOCKS5 if proxy.scheme.startswith("socks5") else ProxyType.SOCKS4
+    connector = create_connector(
+        proxy_type=kind, username=proxy.user, password=proxy.password,
+        rdns=proxy.remote_dns, resolver=SyncResolver(),
+    )  # fmt: skip
+    refused = (
+        f"the SOCKS proxy {proxy.display} refused the connection to {show_address((host, port))}"
+    )
+    try:
+        connector.connect(stream=_DeadlineStream(connection, deadline), host=host, port=port)  # type: ignore[arg-type]
+    except ReplyError as error:
+        if error.error_code is None and str(error).startswith(_MALFORMED):
+            raise ProbeError(
+                ProbeOutcome.PROXY_FAILED,
+                f"the SOCKS proxy {proxy.display} sent a malformed SOCKS reply: {error}",
+            ) from None
+        raise ProbeError(ProbeOutcome.PROXY_FAILED, f"{refused}: {error}") from None
+    except _SocksClosedError as error:  # as pproxy refuses a login
+        raise ProbeError(ProbeOutcome.PROXY_FAILED, f"{refused}: {error}") from None
+    except (TimeoutError, ProbeError):
+        raise
+    except OSError as error:
+        raise ProbeError(
+            ProbeOutcome.PROXY_FAILED,
+            f"the SOCKS proxy {proxy.display} broke the connection: {error.strerror or error}",
+        ) from None
+    except Exception as error:  # a reply python-socks could not read: the proxy's fault
+        raise ProbeError(
+            ProbeOutcome.PROXY_FAILED,
+            f"the SOCKS proxy {proxy.display} sent a malformed SOCKS reply"
+            f" ({type(error).__name__}: {error})",
+        ) from None
 
 
 def tls_context(route: Route) -> ssl.SSLContext:
@@ -550,6 +624,11 @@ def tls_failure(error: ssl.SSLError, route: Route) -> str:
         message += (
             " (the server answered in plain text, not TLS: it speaks plain HTTP on this port,"
             " so try a ws:// URL)"
+        )
+    elif "UNEXPECTED_EOF" in reason or "EOF occurred" in reason:
+        message += (
+            " (the server closed the connection without a TLS answer: it probably does not"
+            " speak TLS on this port, so try a ws:// URL, or it refused this TLS hello)"
         )
     elif "CERTIFICATE_REQUIRED" in reason or ("HANDSHAKE_FAILURE" in reason and not route.cert):
         message += " (the server may require a client certificate: --cert FILE --key FILE)"

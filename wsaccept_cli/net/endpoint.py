@@ -22,7 +22,8 @@ from wsaccept_cli.net.probe import ProbeResult, outcome, probe_report, run_probe
 
 REDIRECTS = (301, 302, 303, 307, 308)
 SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
-CREDENTIAL_HEADERS = ("authorization", "cookie")  # not sent on to another host (as curl)
+# not sent on to another scheme, host or port (curl, since 7.83: CVE-2022-27776)
+CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 
 
 class Settings:
@@ -165,8 +166,7 @@ def check(url: str, settings: Settings) -> Checked:
         if problem is not None:
             report.findings.append(problem)
             break
-        if hop["host_changed"]:
-            headers = tuple(h for h in headers if not _is_credential(h))
+        headers = _drop_credentials(hop, hops[-1], headers, target)
         try:
             target, request = settings.request(to, headers)
             route = settings.route(target)
@@ -291,6 +291,24 @@ def _next_hop(
     return hop, to, None
 
 
+def _drop_credentials(
+    hop: dict[str, Any], finding: Finding, headers: tuple[str, ...], target: RequestTarget
+) -> tuple[str, ...]:
+    """curl's rule: credentials (-H Authorization, -H Cookie, the URL's user and password) go
+    on only to the same scheme, host and port; the hop and its finding say what was dropped."""
+    changed = [n for n in ("scheme", "host") if hop[f"{n}_changed"]]
+    dropped = [h.partition(":")[0].strip() for h in headers if _is_credential(h)] if changed else []
+    if changed and target.authorization is not None:
+        dropped.append("the URL's user and password")
+    hop["credentials_dropped"] = dropped
+    if dropped:
+        finding.message += (
+            f"; {' and '.join(dropped)} not sent on, since the {' and '.join(changed)} changes"
+            " (as curl)"
+        )
+    return tuple(h for h in headers if not _is_credential(h)) if changed else headers
+
+
 def _is_credential(header: str) -> bool:
     return header.partition(":")[0].strip().lower() in CREDENTIAL_HEADERS
 
@@ -359,10 +377,10 @@ def _intermediary(result: ProbeResult, report: HandshakeReport) -> dict[str, Any
     found = identify(response.status, response.values, body)
     if found is None:
         return None
-    status = FAIL if response.status != 101 else INFO
-    report.findings.append(
-        Finding("response.intermediary", status, "-", found.describe(response.status))
-    )
+    dropped = result.closing in ("dropped", "no-close")
+    status = FAIL if response.status != 101 or dropped else INFO
+    text = found.describe(response.status, dropped=dropped)
+    report.findings.append(Finding("response.intermediary", status, "-", text))
     return found.as_dict()
 
 

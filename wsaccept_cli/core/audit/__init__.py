@@ -21,7 +21,18 @@ def catalogue() -> tuple[Case, ...]:
     return tuple(built.cases)
 
 
+@cache
+def h2_catalogue() -> tuple[Case, ...]:
+    """The HTTP/2 cases (RFC 8441), run on top of the others with --http2."""
+    from wsaccept_cli.core.audit import cases_h2
+    from wsaccept_cli.core.audit.registry import Catalogue
+
+    built = Catalogue()
+    cases_h2.register(built)
+    return tuple(built.cases)
+
+
 CATEGORIES = (
     "request", "host", "upgrade", "key", "version", "framing", "limits",
-    "protocol", "extension", "origin", "after",
+    "protocol", "extension", "origin", "after", "h2",
 )  # fmt: skip

@@ -118,6 +118,8 @@ class Request:
         self.after = after  # None: a Close (1000) when upgraded, as probe closes
         self.after_wait = after_wait
         self.watch_close = watch_close  # after a refusal: does the server close the connection?
+        self.h2_headers: list[tuple[str, str]] | None = None  # an HTTP/2 case's header list
+        self.h2_unless_enabled = False  # sent only to a server that did not enable RFC 8441
 
     @property
     def data(self) -> bytes:
@@ -167,6 +169,10 @@ class Observed:
         self.error: str | None = None
         self.seconds = 0.0
         self.sent_all = True
+        self.http2 = False  # an HTTP/2 case: a 2xx is the upgrade (RFC 8441 §5)
+        self.bare_lf = False  # the response head's lines ended in LF alone
+        self.h2_enabled = False  # the server's SETTINGS enabled the extended CONNECT
+        self.h2_skipped: str | None = None  # why an HTTP/2 case was not sent
 
     def values(self, name: str) -> list[str]:
         name = name.lower()
@@ -177,6 +183,8 @@ class Observed:
 
     @property
     def upgraded(self) -> bool:
+        if self.http2:
+            return self.status is not None and 200 <= self.status < 300
         return self.status == 101
 
     @property
@@ -223,6 +231,7 @@ class Case:
         self.build = build
         self.judge = judge
         self.slow = slow  # waits on purpose (a slow head): started first
+        self.http2 = category == "h2"  # sent over HTTP/2, with --http2
 
     @property
     def key(self) -> str:
