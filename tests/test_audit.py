@@ -115,11 +115,10 @@ def not_ok(results: list[Result]) -> dict[str, str]:
 
 
 # What the reference server does that is not OK: it takes every subprotocol it is offered
-# (the first one) and no extension, checks no Origin and no Host against itself, and waits up
-# to its --head-timeout (10 s) for a head.
+# (the first one) and no extension, checks no Origin and no Host against itself, takes an
+# absolute ws:// target, and waits up to its --head-timeout (10 s) for a head.
 SERVE_TABLE = {
     "request.16": "INFORMATIONAL",
-    "host.7": "NON-STRICT",
     "host.8": "INFORMATIONAL",
     "host.9": "INFORMATIONAL",
     "host.10": "INFORMATIONAL",
@@ -430,14 +429,30 @@ def test_http2_cases_against_hypercorn() -> None:
 
 
 def test_http2_cases_against_servers_without_rfc_8441(run: Run) -> None:
-    """serve speaks no HTTP/2: h2.1 says so (no SETTINGS), and the rest cannot be sent; the
-    h2 cases need --http2."""
+    """serve speaks HTTP/1.1 only (its answer to the HTTP/2 preface is a GOAWAY
+    HTTP_1_1_REQUIRED), a silent server no HTTP at all: h2.1 says UNIMPLEMENTED, and the rest
+    were not sent; the h2 cases need --http2."""
     with server_thread(ServeOptions(head_timeout=1)) as (url, _):
-        result = run_script(["audit", "--http2", "--category", "h2", "--timeout", "1", url])
+        result = run_script(
+            ["audit", "--http2", "--category", "h2", "--timeout", "1", "--format", "json", url]
+        )
     assert result.returncode == 0, result.stderr
-    out = result.stdout.decode()
-    assert "h2.1" in out
-    assert "no SETTINGS: the server does not speak HTTP/2" in out
+    cases = {case["id"]: case for case in json.loads(result.stdout)["cases"]}
+    assert cases["h2.1"]["outcome"] == "UNIMPLEMENTED"
+    for number in range(2, 11):
+        case = cases[f"h2.{number}"]
+        assert case["outcome"] == "INFORMATIONAL", case
+        assert case["observed"].startswith("not sent: "), case
+
+    def no_http(connection: socket.socket) -> None:
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    with socket_server(no_http) as port:
+        silent = run_script(
+            ["audit", "--http2", "--case", "h2.1", "--timeout", "1", f"ws://127.0.0.1:{port}/"]
+        )
+    assert "UNIMPLEMENTED h2.1" in silent.stdout.decode()
     bad = run("audit", "--list-cases", "--case", "h2.1")
     assert bad.exit_code == 2
     assert "'h2.1' is an HTTP/2 case: add --http2" in bad.output
@@ -563,3 +578,23 @@ def test_an_http2_case_that_cannot_connect_says_so() -> None:
     case = h2_catalogue()[0]
     with pytest.raises(ProbeError, match=r"cannot connect to 127\.0\.0\.1"):
         exchange_h2(case.build(case, server), target, Route(), 1, Observed())
+
+
+def test_http2_cases_over_tls_with_alpn_h2(tmp_path: Path) -> None:
+    import trustme
+
+    from tests.h2_servers import WebSocketApp, hypercorn_server
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    with hypercorn_server(WebSocketApp(), ca, tmp_path) as port:
+        url = f"wss://localhost:{port}/chat"
+        result = run_script(
+            ["audit", "--http2", "--case", "h2.1", "--case", "h2.4", "--cacert",
+             str(tmp_path / "ca.pem"), "-v", url]
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "OK            h2.1          a valid extended CONNECT" in out
+    assert "answered 200: the stream is the WebSocket" in out
+    assert "reset the stream (GOAWAY PROTOCOL_ERROR)" in out

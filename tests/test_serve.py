@@ -606,6 +606,7 @@ STRICT_REFUSALS = [
     ((b"Host: 127.0.0.1", b"X-Host: 127.0.0.1", 1), "no Host header (RFC 9112 §3.2)"),
     ((b"Upgrade:", b"Host: a\r\nUpgrade:", 1), "more than one Host header (RFC 9112 §3.2)"),
     ((b"Host: 127.0.0.1", b"Host: a@127.0.0.1", 1), "the Host header is not host[:port]"),
+    ((b"Host: 127.0.0.1", b"Host: \r\nX: 127.0.0.1", 1), "the Host header is empty"),
     ((b"GET /chat", b"GET *", 1), "the request target is neither a path nor an absolute URI"),
     ((b"GET /chat", b"GET /chat#x", 1), "the request target has a fragment"),
     ((b"Upgrade:", b"X-Audit : 1\r\nUpgrade:", 1), "a header line is not `name: value`"),
