@@ -162,6 +162,11 @@ def _bytes(data: bytes) -> str:
 def _timeout_message(result: ProbeResult, timeout: float) -> str:
     if result.timings["connect_ms"] is None:
         return f"no connection within {timeout:g} s"
+    if result.tls_stalled:
+        return (
+            f"the TLS handshake did not finish within {timeout:g} s (the server sent"
+            f" {plural(result.tls_stalled, 'byte')} of it, then nothing more)"
+        )
     if result.url.startswith("wss://") and result.tls is None and not result.sent:
         return (
             f"no answer to the TLS handshake within {timeout:g} s: a server that speaks plain"
