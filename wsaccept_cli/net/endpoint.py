@@ -20,6 +20,7 @@ from wsaccept_cli.core.secrets import Redactor, redact_exchange, request_secrets
 from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.net.connect import EXPIRY_WARNING_DAYS, Progress, Route, no_progress
 from wsaccept_cli.net.probe import ProbeResult, outcome, probe_report, run_probe
+from wsaccept_cli.net.recording import Recorder
 
 REDIRECTS = (301, 302, 303, 307, 308)
 SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
@@ -54,6 +55,7 @@ class Settings:
         hold: Any = None,
         progress: Progress = no_progress,
     ) -> None:
+        self.recorder: Recorder | None = None  # probe --save
         self.headers = headers
         self.origin = origin
         self.protocols = protocols
@@ -218,6 +220,7 @@ def _probe_once(
         route=route,
         after_upgrade=after,
         progress=settings.progress,
+        recorder=settings.recorder,
     )
     return result, probe_report(result)
 
