@@ -356,9 +356,9 @@ class CorpusServer:
 
     def url(self, name: str, attempt: int = 0) -> str:
         """The case's URL; a case that offers subprotocols asks the driver for them (the
-        drivers' `?protocols=` contract, tests/drivers.py)."""
+        drivers' `?protocol=a,b` contract, tests/drivers.py)."""
         protocols = self.cases[name].protocols
-        query = f"?protocols={','.join(protocols)}" if protocols else ""
+        query = f"?protocol={','.join(protocols)}" if protocols else ""
         return f"ws://127.0.0.1:{self.port}/c/{name}/{attempt}{query}"
 
     def _accept_loop(self) -> None:
@@ -391,13 +391,17 @@ class CorpusServer:
                 field, _, value = line.partition(b":")
                 if field.strip().lower() == b"sec-websocket-key":
                     key = value.strip()
-            connection.sendall(self.cases[name].head(key))
-            self._record(f"{name}/{attempt}", head, self._outcome(connection, rest))
+            answer = self.cases[name].head(key)
+            connection.sendall(answer)
+            # a client that reads a large head slowly (byte by byte) gets the time it needs
+            wait = self.wait + len(answer) / 20_000
+            self._record(f"{name}/{attempt}", head, self._outcome(connection, rest, wait))
 
-    def _outcome(self, connection: socket.socket, data: bytes) -> str | None:
+    def _outcome(self, connection: socket.socket, data: bytes, wait: float) -> str | None:
         """A text frame from the client (opcode 1, maybe compressed): it accepted. The
-        connection's end without one: it refused. Neither within the wait: no outcome."""
-        end = time.monotonic() + self.wait
+        connection's end without one: it refused. Neither within `wait` seconds: no outcome
+        (or, with `silence_refuses`, a refusal)."""
+        end = time.monotonic() + wait
         while not data:
             left = end - time.monotonic()
             if left <= 0:
@@ -518,9 +522,10 @@ def run_client(client: str, server: CorpusServer, cases: tuple[Case, ...] = CASE
         todo = [case for case in cases if outcomes[case.name] is None]
         if not todo:
             break
-        DRIVERS[client].run([server.url(case.name, attempt) for case in todo], server.wait)
+        # the driver's own timeout is longer than the server's wait: the server decides
+        DRIVERS[client].run([server.url(case.name, attempt) for case in todo], server.wait + 6)
         for case in todo:
-            outcomes[case.name] = server.wait_for(f"{case.name}/{attempt}", server.wait + 1)
+            outcomes[case.name] = server.wait_for(f"{case.name}/{attempt}", server.wait + 7)
     return outcomes
 
 

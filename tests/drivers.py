@@ -6,9 +6,9 @@ A driver is a command that reads URLs one per line on stdin, opens each with its
 default), and writes one JSON line per URL on stdout:
 `{"url": "...", "opened": true|false, "detail": "..."}`. opened means the client library
 reported the connection open; the driver then sends one text message and closes. detail is the
-client's error when it did not open. A URL whose query has `protocols=a,b` is opened offering
-those subprotocols, in that order. The browsers are not drivers: `client_corpus.run_browser`
-launches each once per run with a page that opens every URL.
+client's error when it did not open. A URL whose query has `protocol=a,b` (repeated or a comma
+list) is opened offering those subprotocols, in that order. The browsers are not drivers:
+`client_corpus.run_browser` launches each once per run with a page that opens every URL.
 
 To add a client: one line in DRIVERS (its profile's name, the command, the directory it runs
 in, and what it needs installed).
@@ -55,9 +55,13 @@ class Driver:
     says what is missing, or None)."""
 
     def __init__(
-        self, argv: list[str], cwd: Path = TESTS, missing: Callable[[], str | None] = lambda: None
+        self,
+        argv: list[str] | Callable[[], list[str]],
+        cwd: Path = TESTS,
+        missing: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.argv = argv
+        """The command, or a function that makes it (a compiled client is built on first use)."""
         self.cwd = cwd
         self.missing = missing
 
@@ -65,7 +69,7 @@ class Driver:
         """Each URL's report: (opened, detail). A URL the driver did not report is absent."""
         env = {**os.environ, "WSACCEPT_DRIVER_TIMEOUT": str(timeout)}
         completed = subprocess.run(
-            self.argv,
+            self.argv if isinstance(self.argv, list) else self.argv(),
             input="".join(f"{url}\n" for url in urls).encode(),
             cwd=self.cwd,
             env=env,
@@ -97,6 +101,17 @@ DRIVERS: dict[str, Driver] = {
 }
 
 
+def _built(name: str) -> Driver:
+    """A client of `tests/clients/` (built on first use: Go, Java, C)."""
+    from tests import clients
+
+    return Driver(lambda: clients.command(name), TESTS, clients.DRIVERS[name].missing)
+
+
+for _name in ("undici", "websocket-client", "tornado", "gorilla", "Java", "libwebsockets"):
+    DRIVERS[_name] = _built(_name)
+
+
 def missing(client: str) -> str | None:
     """Why `client` cannot be run here, or None when it can."""
     if client in BROWSERS:
@@ -106,4 +121,12 @@ def missing(client: str) -> str | None:
     driver = DRIVERS.get(client)
     if driver is None:
         return f"no driver for {client} in tests/drivers.py"
-    return driver.missing()
+    why = driver.missing()
+    if why is None and not isinstance(driver.argv, list):
+        from tests.clients import DriverUnavailableError
+
+        try:
+            driver.argv()  # built once per process (Go, Java, C)
+        except DriverUnavailableError as error:
+            return str(error)
+    return why

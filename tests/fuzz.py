@@ -24,7 +24,17 @@ parser, which is a bug here) and an RSS limit; a crash or timeout leaves the inp
   are what gets fuzzed;
 - probe: the probe's response handling without a socket: the head reader (fed by a fake
   connection, in fuzzed pieces), the body and close waits, `probe_report` and `outcome`;
-- keys: a stdin line through `value_from_line`, the key checks and the accept.
+- keys: a stdin line through `value_from_line`, the key checks and the accept;
+- answer: `core.answered` (is a server's answer HTTP at all?): the early check a reader stops
+  at must agree with the whole check, and a prefix of a status line is never refused;
+- proxy: an HTTP proxy's answer to CONNECT, read from a fake connection in fuzzed pieces and
+  judged (a ProbeError is the expected refusal, anything else a crash);
+- socks: a SOCKS4 or SOCKS5 proxy's replies (python-socks, through a real socket pair) to the
+  probe's own proxy code: a refusal is a ProbeError, never another exception;
+- h2: HTTP/2 frames as the probe over HTTP/2 sees them (h2, the session, the report);
+- serve-request: a request head as `serve` reads it: the parser, the strict request syntax,
+  the refusal, every fault's answer and the report;
+- relay: the relay's rewrite of a request head for its upstream, then the same parser.
 
 It prints, per target, the inputs run, the crashes, the time and libFuzzer's peak RSS.
 """
@@ -32,6 +42,7 @@ It prints, per target, the inputs run, the crashes, the time and libFuzzer's pea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -135,7 +146,9 @@ def _hypothesis_run(
 # Atheris mode: the targets run in a child process, instrumented
 
 
-ATHERIS_TARGETS = ("capture", "har", "probe", "keys")
+ATHERIS_TARGETS = (
+    "capture", "har", "probe", "keys", "answer", "proxy", "socks", "h2", "serve-request", "relay",
+)  # fmt: skip
 
 DICTIONARY = [
     "GET", "POST", "HTTP/1.1", "HTTP/1.0", "HTTP/2", " 101 ", " 400 ", " 426 ", "\r\n", "\r\n\r\n",
@@ -158,7 +171,16 @@ def _seeds(target: str) -> list[bytes]:
     if target == "keys":
         return [b"dGhlIHNhbXBsZSBub25jZQ==", b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r"]
     texts = [p.read_bytes() for p in cases if p.suffix in (".http", ".curl", ".txt")]
-    if target == "probe":  # the response half of each raw capture, after a piece-size byte
+    if target in ("serve-request", "relay"):  # the request half of each raw capture
+        return [t[: t.find(b"\r\n\r\n") + 4] for t in texts if t.startswith(b"GET ")]
+    if target == "socks":
+        return [
+            b"\x00\x05\x00\x05\x00\x00\x01\x7f\x00\x00\x01\x00\x50",
+            b"\x01\x00\x5a\x00\x50\x7f\x00\x00\x01",
+        ]
+    if target == "h2":
+        return [b"\x40\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x08\x00\x00\x00\x01"]
+    if target in ("probe", "answer", "proxy"):  # the response half of each raw capture
         return [b"\x40" + t[t.find(b"HTTP/1") :] for t in texts if b"\nHTTP/1" in t]
     return [b"\x40" + t for t in texts]
 
@@ -203,6 +225,12 @@ def atheris_child(target: str, libfuzzer_args: list[str]) -> None:
             pass
 
         def sendall(self, data: bytes) -> None:
+            pass
+
+        def send(self, data: bytes) -> int:
+            return len(data)
+
+        def close(self) -> None:
             pass
 
         def recv(self, limit: int) -> bytes:
@@ -252,9 +280,106 @@ def atheris_child(target: str, libfuzzer_args: list[str]) -> None:
         "har": har_target,
         "probe": probe_target,
         "keys": keys_target,
+        **_more_targets(FakeConnection, request),
     }[target]
     atheris.Setup([sys.argv[0], *libfuzzer_args], chosen)
     atheris.Fuzz()
+
+
+def _more_targets(fake: Any, request: bytes) -> dict[str, Callable[[bytes], None]]:
+    """The targets of issue 22: what answers a probe (a server, a proxy, an HTTP/2 server) and
+    what a client sends to `serve` and its relay. Imported inside atheris's instrumentation."""
+    import socket
+    import threading
+
+    from wsaccept_cli.core import answered, faults, served
+    from wsaccept_cli.core.proxyenv import ProxyURL
+    from wsaccept_cli.core.request import RequestTarget
+    from wsaccept_cli.core.request_h2 import extended_connect_headers
+    from wsaccept_cli.net import connect, h2probe, heads, relay
+    from wsaccept_cli.net.connect import Connected, Deadline, ProbeError
+
+    def answer_target(data: bytes) -> None:
+        what = answered.not_http(data, request)
+        if answered.cannot_be_http(data):
+            assert what is not None, data
+        if what is not None:
+            answered.not_http_message(what)
+
+    proxy = ProxyURL("http://user:secret@proxy.test:3128")
+
+    def proxy_target(data: bytes) -> None:
+        connection = fake(data[1:], 1 + (data[0] if data else 0) * 37)
+        head = connect._read_proxy_head(connection, Deadline(60))
+        assert len(head) <= connect.MAX_PROXY_HEAD + connect.MAX_PROXY_LINE_CHECKED
+        record = Connected()
+        record.proxy = {}
+        with contextlib.suppress(ProbeError):
+            connect._check_proxy_answer(head, proxy, "fuzz.test:80", record, connection)
+
+    def socks_target(data: bytes) -> None:
+        ours, theirs = socket.socketpair()
+        kind = "socks5h" if data[:1] == b"\x00" else "socks4a"
+        chosen = ProxyURL(f"{kind}://user:secret@127.0.0.1:1080")
+
+        def answer() -> None:
+            try:
+                theirs.recv(4096)
+                theirs.sendall(data[1:])
+                theirs.shutdown(socket.SHUT_WR)
+                while theirs.recv(4096):
+                    pass
+            except OSError:
+                pass
+
+        helper = threading.Thread(target=answer)
+        helper.start()
+        try:
+            connect._socks_over(ours, chosen, "fuzz.test", 80, Deadline(5))
+        except (ProbeError, TimeoutError):
+            pass
+        finally:
+            ours.close()
+            helper.join()
+            theirs.close()
+
+    h2_headers = extended_connect_headers(RequestTarget("wss://fuzz.test/chat"), request)
+
+    def h2_target(data: bytes) -> None:
+        connection = fake(data[1:], 1 + (data[0] if data else 0) * 37)
+        result = h2probe.H2ProbeResult("wss://fuzz.test/chat", h2_headers)
+        result.alpn = "h2"
+        with contextlib.suppress(ProbeError, OSError):
+            h2probe._Session(connection, result, Deadline(60)).exchange()
+        report = h2probe.h2_probe_report(result)
+        report.as_dict()
+        report.describe()
+
+    def serve_request_target(data: bytes) -> None:
+        message = heads.parse_head(data, "request")
+        connection = served.ServedConnection(1, "127.0.0.1:1")
+        connection.request, connection.request_bytes = message, data
+        if message is not None and faults.request_refusal(message, data) is None:
+            fault = faults.FAULTS[data[-1] % len(faults.FAULTS)] if data else None
+            answer, connection.skipped = faults.answer_for(message, fault)
+            connection.fault = fault
+            answer.to_bytes()
+        report = served.serve_report(connection)
+        report.as_dict()
+        report.describe()
+
+    def relay_target(data: bytes) -> None:
+        rewritten = relay.rewrite_request(data, "/up", "upstream.test:8080")
+        heads.parse_head(rewritten, "request")
+
+    return {
+        "answer": answer_target,
+        "proxy": proxy_target,
+        "socks": socks_target,
+        "h2": h2_target,
+        "serve-request": serve_request_target,
+        "relay": relay_target,
+    }
 
 
 def atheris_main(targets: list[str], runs: int, artifacts: Path, workdir: Path | None) -> int:

@@ -15,8 +15,10 @@ import contextlib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,10 +126,12 @@ def h2_behaviour(
     answer: Answer | None,
     recorder: StreamRecorder | None = None,
     reset_stream_on_data: int | None = None,
+    second: SecondSettings | None = None,
 ) -> Callable[[socket.socket], None]:
     """A connection handler: HTTP/2 with SETTINGS_ENABLE_CONNECT_PROTOCOL = `enable` (None:
     absent) and `answer` to each request (None: never answer), or HTTP/1.1 with a 101. The
-    client's Close frame is echoed, or answered with RST_STREAM `reset_stream_on_data`."""
+    client's Close frame is echoed, or answered with RST_STREAM `reset_stream_on_data`. With
+    `second`, a second SETTINGS frame follows the first (see SecondSettings)."""
 
     def behave(connection: socket.socket) -> None:
         connection.settimeout(10)
@@ -150,9 +154,20 @@ def h2_behaviour(
             )
         server.initiate_connection()
         connection.sendall(server.data_to_send())
+        if second is not None and second.when != "after-ack":
+            if second.when == "apart":  # its own TCP segment, a moment later
+                time.sleep(0.05)
+            server.update_settings(second.settings())
+            connection.sendall(server.data_to_send())
+        late = second if second is not None and second.when == "after-ack" else None
         while data:
             for event in server.receive_data(data):
-                if isinstance(event, h2.events.RequestReceived) and answer is not None:
+                if isinstance(event, h2.events.RemoteSettingsChanged) and late is not None:
+                    acknowledgement = server.data_to_send()  # of the client's SETTINGS
+                    server.update_settings(late.settings())
+                    connection.sendall(acknowledgement + server.data_to_send())  # ACK first
+                    late = None
+                elif isinstance(event, h2.events.RequestReceived) and answer is not None:
                     answer(server, event.stream_id, list(event.headers))
                 elif isinstance(event, h2.events.DataReceived):
                     if recorder is not None:
@@ -173,11 +188,30 @@ def h2_behaviour(
     return behave
 
 
+@dataclass
+class SecondSettings:
+    """A second SETTINGS frame with SETTINGS_ENABLE_CONNECT_PROTOCOL = `enable` (None: a frame
+    without it), sent `when`: "together" with the first (one write), "apart" (its own write, a
+    moment later), both in the server's first flight; or "after-ack", after the server has
+    acknowledged the client's SETTINGS (no longer its first flight)."""
+
+    enable: int | None
+    when: str = "together"
+
+    def settings(self) -> dict[int, int]:
+        if self.enable is None:
+            return {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100}
+        return {h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: self.enable}
+
+
 @contextmanager
 def h2_server(
-    enable: int | None = 1, answer: Answer | None = None, recorder: StreamRecorder | None = None
+    enable: int | None = 1,
+    answer: Answer | None = None,
+    recorder: StreamRecorder | None = None,
+    second: SecondSettings | None = None,
 ) -> Iterator[int]:
-    with socket_server(h2_behaviour(enable, answer, recorder)) as port:
+    with socket_server(h2_behaviour(enable, answer, recorder, second=second)) as port:
         yield port
 
 

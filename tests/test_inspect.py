@@ -199,3 +199,166 @@ def test_header_like_lines_in_binary_or_logs_are_not_a_handshake(run: Run) -> No
     )
     assert result.exit_code == 2
     assert "no handshake in the input: found 4 lines" in result.stderr
+
+
+def devtools_paste(*, labels: bool, start_lines: bool, blank: bool, accept: str) -> str:
+    """Headers pasted from Chrome's or Firefox's developer tools, in the order they show them:
+    Response Headers above Request Headers."""
+    response = ["Upgrade: websocket", "Connection: Upgrade", f"Sec-WebSocket-Accept: {accept}"]
+    request = [
+        "Host: example.com",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {RFC_KEY}",
+        "Sec-WebSocket-Version: 13",
+    ]
+    if start_lines:
+        response.insert(0, "HTTP/1.1 101 Switching Protocols")
+        request.insert(0, "GET /chat HTTP/1.1")
+    lines = [*(["Response Headers (129 B)"] if labels else []), *response]
+    lines += [*([""] if blank else []), *(["Request Headers"] if labels else []), *request]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("labels", [True, False], ids=["labels", "no-labels"])
+@pytest.mark.parametrize("start_lines", [True, False], ids=["start-lines", "headers-only"])
+@pytest.mark.parametrize("blank", [True, False], ids=["blank-line", "no-blank-line"])
+@pytest.mark.parametrize(("accept", "exit_code"), [(RFC_ACCEPT, 0), ("A" * 27 + "=", 1)])
+def test_a_devtools_paste_in_display_order_is_one_handshake(
+    labels: bool, start_lines: bool, blank: bool, accept: str, exit_code: int
+) -> None:
+    paste = devtools_paste(labels=labels, start_lines=start_lines, blank=blank, accept=accept)
+    result = invoke("inspect", "--format", "plain", "-", input=paste)
+    assert result.exit_code == exit_code, result.stdout
+    headings = [line for line in result.stdout.splitlines() if line.startswith("handshake")]
+    request_line = paste.splitlines().index("Host: example.com") + 1 - start_lines
+    response_line = 1 + labels
+    verdict = "pass" if exit_code == 0 else "fail"
+    assert len(headings) == 1, result.stdout
+    assert headings[0].startswith(
+        f"handshake 1: raw HTTP, request at line {request_line}, response at line"
+        f" {response_line}: {verdict} — "
+    )
+    assert "the capture has no" not in result.stdout
+    if exit_code:
+        assert f"Sec-WebSocket-Accept is '{accept}', expected '{RFC_ACCEPT}'" in result.stdout
+
+
+def test_several_devtools_pastes_pair_each_response_with_the_request_below_it() -> None:
+    wrong = "A" * 27 + "="
+    paste = devtools_paste(labels=True, start_lines=True, blank=True, accept=RFC_ACCEPT)
+    paste += "\n" + devtools_paste(labels=True, start_lines=True, blank=True, accept=wrong)
+    result = invoke("inspect", "--format", "plain", "-", input=paste)
+    assert result.exit_code == 1
+    headings = [line for line in result.stdout.splitlines() if line.startswith("handshake")]
+    assert [h.split(": ", 2)[1:] for h in headings] == [
+        ["raw HTTP, request at line 8, response at line 2", "pass — 12 passed"],
+        ["raw HTTP, request at line 22, response at line 16", "fail — 11 passed, 1 failed"],
+    ]
+
+
+def test_a_capture_that_starts_with_a_lone_response_keeps_wire_order() -> None:
+    """A packet capture that began after a request went by: its first response stays alone,
+    and the next request is paired with the response that follows it."""
+    request = (
+        f"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {RFC_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    response = (
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Accept: {RFC_ACCEPT}\r\n\r\n"
+    )
+    capture = response.replace(RFC_ACCEPT, "B" * 27 + "=") + request + response
+    result = invoke("inspect", "--format", "plain", "-", input=capture)
+    headings = [line for line in result.stdout.splitlines() if line.startswith("handshake")]
+    assert [h.split(": ", 2)[1] for h in headings] == [
+        "raw HTTP, response at line 1",
+        "raw HTTP, request at line 6, response at line 13",
+    ]
+
+
+def test_curl_output_is_never_taken_as_display_order() -> None:
+    """curl prints a response after its request: a lone '<' response before a '>' request
+    (output of two transfers cut short) is not paired with it."""
+    capture = (
+        "< HTTP/1.1 101 Switching Protocols\n< Upgrade: websocket\n< Connection: Upgrade\n"
+        f"< Sec-WebSocket-Accept: {RFC_ACCEPT}\n<\n"
+        "> GET /chat HTTP/1.1\n> Host: example.com\n> Upgrade: websocket\n"
+        f"> Connection: Upgrade\n> Sec-WebSocket-Key: {RFC_KEY}\n> Sec-WebSocket-Version: 13\n>\n"
+    )
+    result = invoke("inspect", "--format", "plain", "-", input=capture)
+    headings = [line for line in result.stdout.splitlines() if line.startswith("handshake")]
+    assert [h.split(": ", 2)[1] for h in headings] == [
+        "curl -v, response at line 1",
+        "curl -v, request at line 6",
+    ]
+
+
+def test_curl_v_i_output_is_one_handshake() -> None:
+    """`curl -v -i … 2>&1 | wsaccept inspect`: curl writes the response head twice (after '< '
+    on stderr, and unprefixed on stdout for -i); inspect counts it once. A real curl against a
+    real `wsaccept serve` answering with a wrong accept (curl itself never checks it)."""
+    import shutil
+    import subprocess
+
+    from tests.helpers import run_script
+    from tests.serve_helpers import serving
+
+    curl = shutil.which("curl")
+    assert curl, "curl is installed by .ci/run"
+    with serving(["--fault", "accept-hex"]) as served:
+        url = served.url.replace("ws://", "http://") + "chat"
+        done = subprocess.run(
+            [curl, "-v", "-i", "-s", "--max-time", "1", "-H", "Connection: Upgrade",
+             "-H", "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13",
+             "-H", f"Sec-WebSocket-Key: {RFC_KEY}", url],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30, check=False,
+        )  # fmt: skip
+    output = done.stdout.decode("latin-1")
+    assert output.count("HTTP/1.1 101 Switching Protocols") == 2  # the '< ' lines and the copy
+    result = run_script(["inspect", "-"], stdin=done.stdout)
+    lines = result.stdout.decode().splitlines()
+    assert result.returncode == 1
+    assert [line.split(": ", 2)[2] for line in lines if line.startswith("handshake")] == [
+        "fail — 11 passed, 1 failed"
+    ]
+    assert "sent the hex digest instead of its base64" in result.stdout.decode()
+    request_line = output.splitlines().index("> GET /chat HTTP/1.1") + 1
+    response_line = output.splitlines().index("< HTTP/1.1 101 Switching Protocols") + 1
+    assert lines[0].startswith(
+        f"handshake 1: curl -v, request at line {request_line}, response at line {response_line}:"
+    )
+
+
+ESCAPED_CAPTURE = (
+    b"GET /chat HTTP/1.1\r\nHost: exa\x1b]0;x\x07mple.com\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a\\b\r\nX-A: 1\x012\r\n\r\n"
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: a\\b\r\n"
+    b"X-Title: \x1b]0;pwned\x07\r\n\r\n"
+)
+
+
+def test_values_read_as_sent_and_control_characters_fail_their_field() -> None:
+    """A value shows as the README says: ESC as `\\x1b` and a backslash as one backslash (not
+    `\\\\x1b`, `a\\\\b`); a field value holding control characters fails (RFC 9110 §5.5)."""
+    result = invoke("inspect", "-v", "--format", "plain", "-", input=ESCAPED_CAPTURE)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "handshake 1: raw HTTP, request at line 1, response at line 10: fail"
+    expected = [
+        "  fail  request.host           RFC 9110 §5.5  Host is 'exa\\x1b]0;x\\x07mple.com': it"
+        " holds control characters, which make a field value invalid (and no host has them)",
+        "  fail  request.protocol       §4.1     Sec-WebSocket-Protocol has 'a\\b', which is not a"
+        " token",
+        "  fail  request.fields         RFC 9110 §5.5  control characters in the value of 'X-A':"
+        " they make a field value invalid",
+        "  pass  response.protocol      §4.1     the server chose 'a\\b'",
+        "  fail  response.fields        RFC 9110 §5.5  control characters in the value of"
+        " 'X-Title': they make a field value invalid",
+    ]
+    for line in expected:
+        assert line in lines
+    assert "\\\\" not in result.stdout
+    assert "\x1b" not in result.stdout

@@ -18,6 +18,7 @@ import pytest
 import trustme
 
 from tests.h2_servers import (
+    SecondSettings,
     StreamRecorder,
     WebSocketApp,
     drain,
@@ -180,6 +181,42 @@ def test_setting_not_enabled_means_no_connect_is_sent(
     assert record["request"] == []
     assert record["status"] is None
     assert "ENABLE_CONNECT_PROTOCOL" in record["settings"] or enable is None
+
+
+@pytest.mark.parametrize("when", ["together", "apart"])
+def test_the_setting_in_a_second_settings_frame_of_the_first_flight_is_taken(
+    run: Run, when: str
+) -> None:
+    # RFC 8441 §3 asks only that the setting is received before the extended CONNECT: a server
+    # may send it in a later SETTINGS frame (as h2's update_settings does), in the same write or
+    # its own. Chromium takes it from any SETTINGS frame (SpdySession::HandleSetting).
+    with h2_server(None, respond(b"200"), second=SecondSettings(1, when)) as port:
+        code, record = probe_h2(run, f"ws://127.0.0.1:{port}/")
+    assert (code, record["outcome"]) == (0, "ok")
+    assert finding(record, "h2.settings") == (
+        "pass RFC 8441 §3: the server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1"
+    )
+    assert record["settings"]["ENABLE_CONNECT_PROTOCOL"] == 1
+    assert record["request"][0] == ":method: CONNECT"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "seen"),
+    [(None, SecondSettings(None), "is absent"), (None, SecondSettings(1, "after-ack"), "is absent"),
+     (None, SecondSettings(0), "is 0"), (0, SecondSettings(None, "apart"), "is 0")],
+    ids=["absent-in-both", "enabled-after-the-ack", "zero-in-the-second", "zero-then-absent"],
+)  # fmt: skip
+def test_the_setting_is_judged_on_the_whole_first_flight(
+    run: Run, first: int | None, second: SecondSettings, seen: str
+) -> None:
+    # The first flight ends where the server acknowledges the client's SETTINGS: a setting
+    # sent after that came too late for a client deciding whether to send the CONNECT.
+    with h2_server(first, respond(b"200"), second=second) as port:
+        code, record = probe_h2(run, f"ws://127.0.0.1:{port}/")
+    assert (code, record["outcome"]) == (1, "handshake_failed")
+    message = finding(record, "h2.settings")
+    assert message.startswith(f"fail RFC 8441 §3: SETTINGS_ENABLE_CONNECT_PROTOCOL {seen} in")
+    assert record["request"] == []
 
 
 def test_403_with_its_body(run: Run) -> None:

@@ -244,7 +244,7 @@ def scripted_proxy(answer: bytes) -> Any:
     ("answer", "message"),
     [
         (b"", "closed the connection without answering to CONNECT"),
-        (b"SSH-2.0-OpenSSH\r\n\r\n", "answered 'SSH-2.0-OpenSSH' to CONNECT"),
+        (b"SSH-2.0-OpenSSH\r\n\r\n", "sent no HTTP response: an SSH banner ('SSH-2.0-OpenSSH')"),
         (
             b"HTTP/1.1 502 Bad Gateway\r\n\r\n",
             "502 Bad Gateway (the proxy could not reach the server)",
@@ -325,3 +325,32 @@ def test_a_proxy_that_never_answers_connect(run: Run) -> None:
     assert record["findings"][-1]["message"] == (
         f"the proxy http://127.0.0.1:{port} did not answer CONNECT example.test:80 in time"
     )
+
+
+@pytest.mark.parametrize("password", ["pa/ss-9731", "pa?ss-9731", "pa#ss-9731", "pa@ss-9731"])
+@pytest.mark.parametrize("fmt", ["plain", "json", "rich"])
+def test_a_proxy_password_with_url_delimiters_is_never_printed(
+    run: Run, password: str, fmt: str
+) -> None:
+    """Typed unencoded, '/', '?', '#' and '@' end a password at the last '@' (as users mean it);
+    no message shows any of it: a usage error, a refusal (407), an unreachable proxy."""
+    secret = password.split("-")[0][3:] + "-9731"  # what follows the delimiter
+    dead = free_port()
+    with scripted_proxy(
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n"
+    ) as port:
+        results = [
+            run("probe", "--format", fmt, "-x", f"http://bob:{password}@127.0.0.1:{port}",
+                "ws://example.test/", env=NO_PROXY_ENV),
+            run("probe", "--format", fmt, "-x", f"socks5h://bob:{password}@127.0.0.1:{dead}",
+                "ws://example.test/", env=NO_PROXY_ENV),
+            run("probe", "--format", fmt, "-x", f"http://bob:{password}@127.0.0.1:99999",
+                "ws://example.test/", env=NO_PROXY_ENV),
+            run("probe", "--format", fmt, "ws://example.test/",
+                env={**NO_PROXY_ENV, "ws_proxy": f"ftp://bob:{password}@127.0.0.1:1"}),
+        ]  # fmt: skip
+    assert [r.exit_code for r in results] == [6, 6, 2, 2]
+    assert "the credentials in the proxy URL were refused" in results[0].stdout
+    for result in results:
+        assert secret not in result.stdout + result.stderr
+        assert "9731" not in result.stdout + result.stderr

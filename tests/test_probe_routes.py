@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.helpers import Run, accept_of, key_of, read_request, run_script, socket_server
+from tests.helpers import (
+    Run,
+    accept_of,
+    hold_and_answer_close,
+    key_of,
+    read_request,
+    run_script,
+    socket_server,
+)
 from tests.peers import EchoServer, free_port
 from tests.test_probe_proxies import NO_PROXY_ENV
 
@@ -377,3 +385,52 @@ def test_tls_failure_hints() -> None:
     assert tls_failure(error, Route(cert="c.pem")).endswith(
         "(the server refused the client certificate given with --cert)"
     )
+
+
+def test_credentials_are_not_sent_on_when_the_scheme_changes(run: Run, tmp_path: Path) -> None:
+    """wss://app.test/ redirects to ws://app.test:443/: the same host and port, another scheme
+    (a downgrade to cleartext). As curl, -H Cookie and the URL's password are not sent on; the
+    hop says so. One port speaks both: TLS when the first byte is a ClientHello."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("app.test").configure_cert(context)
+    cacert = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(cacert))
+    plain_requests: list[bytes] = []
+
+    def both(connection: socket.socket) -> None:
+        connection.settimeout(5)
+        if connection.recv(1, socket.MSG_PEEK) == b"\x16":
+            with context.wrap_socket(connection, server_side=True) as secure:
+                read_request(secure)
+                secure.sendall(
+                    b"HTTP/1.1 301 Moved\r\nLocation: ws://app.test:443/plain\r\n"
+                    b"Content-Length: 0\r\n\r\n"
+                )
+            return
+        request = read_request(connection)
+        plain_requests.append(request)
+        connection.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept_of(key_of(request)) + b"\r\n\r\n"
+        )
+        hold_and_answer_close(connection, 1)
+
+    with socket_server(both) as port:
+        code, record = probe_json(
+            run, "-L", "--cacert", str(cacert), "--connect-to", f"app.test:443:127.0.0.1:{port}",
+            "-H", "Cookie: session=s3cr3t-cookie", "wss://bob:pw-5678@app.test/",
+        )  # fmt: skip
+    assert (code, record["outcome"]) == (0, "ok")
+    (request,) = plain_requests
+    assert b"Cookie" not in request
+    assert b"Authorization" not in request
+    (hop,) = record["redirects"]
+    assert (hop["scheme_changed"], hop["host_changed"]) == (True, False)
+    assert hop["credentials_dropped"] == ["Cookie", "the URL's user and password"]
+    assert rules(record, "redirect.hop")[0]["message"] == (
+        "301 from wss://bob@app.test/ to ws://app.test:443/plain (the scheme changes); followed"
+        " (-L); Cookie and the URL's user and password not sent on, since the scheme changes"
+        " (as curl)"
+    )
+    assert "s3cr3t-cookie" not in json.dumps(record)

@@ -12,6 +12,7 @@ written for the README's port 8765 in the command and the output.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -24,6 +25,8 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from tests.helpers import clean_env, script_path
+from tests.serve_helpers import serving
+from wsaccept_cli.core.faults import FAULTS, MUST_REFUSE
 
 ROOT = Path(__file__).resolve().parent.parent
 README_PORT = "8765"
@@ -121,3 +124,48 @@ def test_readme_example(number: int, command: str, expected: list[str], chat_ser
         + "\n".join(expected)
         + f"\n--- it printed:\n{printed}"
     )
+
+
+def ci_snippet() -> str:
+    """The README's one-line CI check of a server, as written (the block after its sentence)."""
+    text = (ROOT / "README.md").read_text()
+    after = text.index("To check a server in a CI step")
+    block = text.index("```sh\n", after) + len("```sh\n")
+    return text[block : text.index("```", block)].strip()
+
+
+def test_the_ci_snippet_fails_every_fault_a_client_must_refuse_and_passes_the_right_answer() -> (
+    None
+):
+    """Run as written against a real `wsaccept serve`, once per fault (faults take turns), then
+    against its correct answer: a server that does not upgrade correctly fails the step."""
+    snippet = ci_snippet()
+    assert "ws://localhost:8080/ws" in snippet
+    bin_dir = os.path.dirname(script_path())
+    env = clean_env(PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    refused = [fault.name for fault in FAULTS if fault.expect == MUST_REFUSE]
+    assert "status-200" in refused
+    loop = f'for i in $(seq {len(refused)}); do (\n{snippet}\n); echo "exit $?"; done'
+    fault_args = [arg for name in refused for arg in ("--fault", name)]
+    with serving([*fault_args, "--format", "json"]) as served:
+        url = served.url.rstrip("/") + "/ws"
+        done = subprocess.run(
+            ["bash", "-c", loop.replace("ws://localhost:8080/ws", url)],
+            capture_output=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        served.stop()
+    statuses = done.stdout.decode().split("\n")[:-1]
+    connections = [json.loads(line) for line in served.stdout.splitlines()[1:]]
+    assert [c["fault"] for c in connections] == refused
+    # a fault may happen to give the right answer (the URL-safe alphabet of an accept without
+    # '+' or '/'): serve says so, and the step must pass then
+    expected = ["exit 1" if c["fault_applied"] else "exit 0" for c in connections]
+    assert expected.count("exit 1") >= len(refused) - 1
+    assert statuses == expected, dict(zip(refused, statuses))
+    with serving([]) as served:
+        command = snippet.replace("ws://localhost:8080/ws", served.url.rstrip("/") + "/ws")
+        done = subprocess.run(["bash", "-c", command], env=env, timeout=60, check=False)
+    assert done.returncode == 0

@@ -37,6 +37,7 @@ from tests.serve_helpers import (
 )
 from wsaccept_cli.core.diagnose import WRONG_ACCEPTS, diagnose_accept
 from wsaccept_cli.core.faults import BY_NAME, FAULTS, OTHER_KEY, answer_for
+from wsaccept_cli.core.frame_faults import FRAME_FAULTS
 from wsaccept_cli.core.handshake import Message
 from wsaccept_cli.core.keys import GUID, accept_for
 from wsaccept_cli.core.served import ServedConnection, serve_report
@@ -117,7 +118,10 @@ def test_the_correct_answer_and_each_fault_on_the_wire() -> None:
 def test_list_faults_says_what_a_correct_client_must_do(run: Run) -> None:
     result = run("serve", "--list-faults")
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
+    handshake, frames = result.stdout.split("\n\n")
+    lines = handshake.splitlines()
+    assert lines[0] == "Handshake faults (the 101 is wrong; RFC 6455 §4.1):"
+    lines = lines[1:]
     names = [line.split()[0] for line in lines[::2]]
     assert names == [fault.name for fault in FAULTS]
     assert len(FAULTS) >= 29
@@ -126,14 +130,27 @@ def test_list_faults_says_what_a_correct_client_must_do(run: Run) -> None:
     bare_lf = lines[names.index("bare-lf") * 2]
     assert bare_lf.split()[:2] == ["bare-lf", "either"]
     assert "RFC 9112 §2.2" in lines[names.index("bare-lf") * 2 + 1]
+    frame_lines = frames.splitlines()
+    assert frame_lines[0].startswith("Frame faults (a correct 101, then these frames")
+    assert [line.split()[0] for line in frame_lines[1::2]] == [f.name for f in FRAME_FAULTS]
+    assert frame_lines[1].split()[:2] == ["masked-frame", "fail"]
+    assert frame_lines[2].split()[:3] == ["RFC", "6455", "§5.1:"]
     records = [
         json.loads(line)
         for line in run("serve", "--list-faults", "--format", "json").stdout.splitlines()
     ]
     assert {r["fault"]: r["correct"] for r in records}["protocol-missing"] == "either"
+    by_name = {r["fault"]: r for r in records}
+    assert by_name["close-unanswered"]["correct"] == "hang up"
+    assert (by_name["masked-frame"]["stage"], by_name["masked-frame"]["section"]) == (
+        "frame", "§5.1")  # fmt: skip
+    assert by_name["no-accept"]["stage"] == "handshake"
     one = run("serve", "--list-faults", "--fault", "no-accept").stdout.splitlines()
-    assert one[0].split()[:2] == ["no-accept", "refuse"]
-    assert len(one) == 2
+    assert one[1].split()[:2] == ["no-accept", "refuse"]
+    assert len(one) == 3
+    frame_only = run("serve", "--list-faults", "--fault", "frame").stdout.splitlines()
+    assert frame_only[0].startswith("Frame faults")
+    assert len(frame_only) == 1 + 2 * len(FRAME_FAULTS)
 
 
 # --- usage ----------------------------------------------------------------------------------
@@ -329,7 +346,7 @@ def test_a_request_that_is_no_handshake_gets_400_or_426_and_fails() -> None:
         assert b"Sec-WebSocket-Version: 13\r\n" in head
         wait_for(seen, 2)
         with socket.create_connection(("127.0.0.1", port)) as garbage:
-            garbage.sendall(b"\x16\x03\x01 hello\r\n\r\n")
+            garbage.sendall(b"\x01\x02\x03 hello\r\n\r\n")  # a TLS hello: test_wrong_protocol
             assert garbage.recv(100).startswith(b"HTTP/1.1 400 Bad Request")
         wait_for(seen, 3)
         socket.create_connection(("127.0.0.1", port)).close()
@@ -589,6 +606,7 @@ STRICT_REFUSALS = [
     ((b"Host: 127.0.0.1", b"X-Host: 127.0.0.1", 1), "no Host header (RFC 9112 §3.2)"),
     ((b"Upgrade:", b"Host: a\r\nUpgrade:", 1), "more than one Host header (RFC 9112 §3.2)"),
     ((b"Host: 127.0.0.1", b"Host: a@127.0.0.1", 1), "the Host header is not host[:port]"),
+    ((b"Host: 127.0.0.1", b"Host: \r\nX: 127.0.0.1", 1), "the Host header is empty"),
     ((b"GET /chat", b"GET *", 1), "the request target is neither a path nor an absolute URI"),
     ((b"GET /chat", b"GET /chat#x", 1), "the request target has a fragment"),
     ((b"Upgrade:", b"X-Audit : 1\r\nUpgrade:", 1), "a header line is not `name: value`"),

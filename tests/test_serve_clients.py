@@ -32,9 +32,9 @@ SAMPLE = ["accept-decoded-key", "accept-guid-typo", "no-accept", "two-accepts", 
 def check_client(
     name: str, tmp_path: Path, *options: str, faults: list[str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """`wsaccept serve --check-client` of a real client, every fault (or `faults`), JSON and
-    JUnit."""
-    chosen = [argument for fault in faults or [] for argument in ("--fault", fault)]
+    """`wsaccept serve --check-client` of a real client, every handshake fault (or `faults`),
+    JSON and JUnit (the frame faults: test_serve_frame_clients.py)."""
+    chosen = [argument for fault in faults or ["handshake"] for argument in ("--fault", fault)]
     return subprocess.Popen(
         [script_path(), "serve", "--check-client", "--format", "json", "--timeout", "10",
          *chosen, "--junit", str(tmp_path / f"{name}.xml"), "--", *client_command(name),

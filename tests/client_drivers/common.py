@@ -1,8 +1,9 @@
 """What the Python client drivers share: the driver contract (tests/README.md, "Client
 drivers"). Each driver reads URLs one per line on stdin, opens each with its client (at most
 CONCURRENCY at once), and writes one JSON line per URL, in the order they finish:
-`{"url": ..., "opened": true|false, "detail": ...}`. A URL whose query has `protocols=a,b`
-is opened offering those subprotocols. On open the driver sends one text message and closes."""
+`{"url": ..., "opened": true|false, "detail": ...}`. A URL whose query has `protocol=a,b`
+(repeated or a comma list) is opened offering those subprotocols. On open the driver sends one
+text message and closes."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def timeout() -> float:
 
 
 def protocols(url: str) -> list[str]:
-    """The subprotocols a URL asks the driver to offer (`?protocols=a,b`)."""
-    values = parse_qs(urlsplit(url).query).get("protocols", [])
+    """The subprotocols a URL asks the driver to offer (`?protocol=a,b`, repeated or a list)."""
+    values = parse_qs(urlsplit(url).query).get("protocol", [])
     return [item for value in values for item in value.split(",") if item]
 
 

@@ -1,6 +1,6 @@
 // Client driver (tests/README.md, "Client drivers"): Node ws with its defaults
 // (permessage-deflate offered). Reads URLs one per line on stdin, opens at most 8 at once,
-// writes {"url", "opened", "detail"} per URL; `?protocols=a,b` offers those subprotocols.
+// writes {"url", "opened", "detail"} per URL; `?protocol=a,b` offers those subprotocols.
 'use strict';
 const WebSocket = require('ws');
 
@@ -8,8 +8,8 @@ const TIMEOUT = 1000 * Number(process.env.WSACCEPT_DRIVER_TIMEOUT || 3);
 const CONCURRENCY = 8;
 
 function protocolsOf(url) {
-  const value = new URL(url).searchParams.get('protocols');
-  return value ? value.split(',').filter((item) => item) : [];
+  const values = new URL(url).searchParams.getAll('protocol');
+  return values.flatMap((value) => value.split(',')).filter((item) => item);
 }
 
 function one(url) {

@@ -8,16 +8,27 @@ from typing import Any
 import click
 
 from wsaccept_cli.cli.base import InputError, WsacceptCommand, start
-from wsaccept_cli.cli.options import finite_seconds, output_options, pem_file, verbose_option
+from wsaccept_cli.cli.options import (
+    finite_seconds,
+    options,
+    output_options,
+    pem_file,
+    pem_key_file,
+    verbose_option,
+)
 from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.session import Session
 
 
 def fault_names() -> list[str]:
-    from wsaccept_cli.core.faults import FAULTS
+    from wsaccept_cli.core.frame_faults import ALL_FAULTS
 
-    return [fault.name for fault in FAULTS]
+    return [fault.name for fault in ALL_FAULTS] + list(STAGES)
+
+
+# --fault handshake and --fault frame: every fault of that stage
+STAGES = ("handshake", "frame")
 
 
 class FaultChoice(click.Choice):  # type: ignore[type-arg]
@@ -47,11 +58,16 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
 @click.option(
     "--cert",
     type=FilePath(exists=True),
+    callback=pem_key_file,
     metavar="FILE",
     help="TLS certificate chain (PEM) to serve wss://; needs --key.",
 )
 @click.option(
-    "--key", type=FilePath(exists=True), metavar="FILE", help="The certificate's private key (PEM)."
+    "--key",
+    type=FilePath(exists=True),
+    callback=pem_key_file,
+    metavar="FILE",
+    help="The certificate's private key (PEM).",
 )
 @click.option(
     "--once",
@@ -65,12 +81,14 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
     type=FaultChoice(),
     metavar="NAME",
     help="Answer with this deliberate fault (repeatable: connections take turns;"
-    " with --check-client, the faults to run). See --list-faults.",
+    " with --check-client, the faults to run); 'handshake' or 'frame' for every fault of"
+    " that kind. See --list-faults.",
 )
 @click.option(
     "--list-faults",
     is_flag=True,
-    help="List the faults, each with what a correct client must do, and exit.",
+    help="List the faults, each with what a correct client must do, and exit: those of the"
+    " handshake, then those of the frames after a correct 101.",
 )
 @click.option(
     "--grace",
@@ -118,6 +136,7 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
     metavar="FILE",
     help="--upstream wss://: trust the CA certificates in FILE (PEM).",
 )
+@options("show_secrets")
 @verbose_option
 @output_options
 @click.pass_context
@@ -137,6 +156,7 @@ def serve(
     upstream: str | None,
     insecure: bool,
     cacert: str | None,
+    show_secrets: bool,
     verbose: bool,
     fmt: str | None,
     color: bool | None,
@@ -146,8 +166,11 @@ def serve(
     Answers each client with the correct handshake, or with --fault a deliberate fault, checks
     the client's request with the request rules and reports what the client did with the
     answer: a client that sent a frame, or kept the connection open for --grace seconds,
-    accepted it; one that closed without a frame refused it. After a correct upgrade it echoes
-    messages, answers pings and closes politely. Runs until Ctrl-C, or --once.
+    accepted it; one that closed without a frame refused it. A frame fault follows a correct
+    101 with broken frames (a masked frame, a reserved opcode, invalid UTF-8, a bad Close
+    code...) and judges the client's answer on the wire: the code of its Close, its Pong, its
+    TCP close. After a correct upgrade it echoes messages, answers pings and closes politely.
+    Runs until Ctrl-C, or --once.
 
     \b
     Exit status: 0 the client (or the relayed handshake) passed; 1 it
@@ -159,14 +182,20 @@ def serve(
       wsaccept serve --check-client -- python3 my_client.py {url}
       wsaccept serve --listen 127.0.0.1:8081 --upstream ws://127.0.0.1:8080/ws
     """
-    from wsaccept_cli.core.faults import BY_NAME, FAULTS
+    from wsaccept_cli.core.frame_faults import ALL_BY_NAME, ALL_FAULTS
 
-    chosen = tuple(BY_NAME[name] for name in faults)
+    chosen = tuple(
+        fault
+        for name in faults
+        for fault in (
+            [f for f in ALL_FAULTS if f.stage == name] if name in STAGES else [ALL_BY_NAME[name]]
+        )
+    )
     session = start(ctx, fmt, color, verbose=verbose)
     if list_faults:
         from wsaccept_cli.ui.serve_output import fault_list
 
-        session.emit(fault_list(session, chosen or FAULTS))
+        session.emit(fault_list(session, chosen or ALL_FAULTS))
         ctx.exit(ExitCode.OK)
     options, address = serve_options(
         listen,
@@ -184,9 +213,11 @@ def serve(
     )
     if check_client:
         ctx.exit(
-            run_check_client(session, command, chosen or FAULTS, options, address, timeout, junit)
+            run_check_client(
+                session, command, chosen or ALL_FAULTS, options, address, timeout, junit
+            )
         )
-    ctx.exit(run_serve(session, options, address, once))
+    ctx.exit(run_serve(session, options, address, once, show_secrets))
 
 
 def serve_options(
@@ -244,25 +275,33 @@ def serve_options(
     return options, address
 
 
-def run_serve(session: Session, options: Any, address: tuple[str, int], once: bool) -> int:
+def run_serve(
+    session: Session, options: Any, address: tuple[str, int], once: bool, show_secrets: bool
+) -> int:
     """Serve (or relay) until Ctrl-C, or one connection with --once; each connection's report
     is written as its verdict is known."""
     import asyncio
 
     from wsaccept_cli.net.serve import run_server
     from wsaccept_cli.ui import serve_output
-    from wsaccept_cli.ui.writer import GUARD
+    from wsaccept_cli.ui.writer import GUARD, ReaderWatch
 
     GUARD.install()  # Ctrl-C and SIGTERM unwind the server (and a client's process group)
 
+    watch = ReaderWatch(session.stdout)
+
     def listening(url: str) -> None:
-        session.emit(serve_output.listening(session, url))
+        watch.emitting(lambda: session.emit(serve_output.listening(session, url)))
 
     def result(connection: Any) -> None:
-        session.emit(serve_output.connection(session, connection))
+        watch.emitting(
+            lambda: session.emit(serve_output.connection(session, connection, show_secrets))
+        )
 
     try:
-        served = asyncio.run(run_server(*address, options, listening, result, once=once))
+        served = asyncio.run(watch.run(run_server(*address, options, listening, result, once=once)))
+    except BrokenPipeError:
+        raise
     except OSError as error:
         raise InputError(
             f"cannot listen on {address[0]}:{address[1]}: {error.strerror or error}"
@@ -287,29 +326,35 @@ def run_check_client(
 
     from wsaccept_cli.net.checkclient import check_client
     from wsaccept_cli.ui import serve_output
-    from wsaccept_cli.ui.writer import GUARD
+    from wsaccept_cli.ui.writer import GUARD, ReaderWatch
 
     GUARD.install()  # Ctrl-C and SIGTERM unwind the runs: the client's process group is killed
 
+    watch = ReaderWatch(session.stdout)
+
     def listening(url: str) -> None:
-        session.emit(serve_output.listening(session, url))
+        watch.emitting(lambda: session.emit(serve_output.listening(session, url)))
 
     def scored(run: Any) -> None:
-        session.emit(serve_output.score_row(session, run.row))
+        watch.emitting(lambda: session.emit(serve_output.score_row(session, run.row, run.output)))
 
     try:
         runs = asyncio.run(
-            check_client(
-                command,
-                faults,
-                options,
-                host=address[0],
-                port=address[1],
-                timeout=timeout,
-                on_listening=listening,
-                on_run=scored,
+            watch.run(
+                check_client(
+                    command,
+                    faults,
+                    options,
+                    host=address[0],
+                    port=address[1],
+                    timeout=timeout,
+                    on_listening=listening,
+                    on_run=scored,
+                )
             )
         )
+    except BrokenPipeError:
+        raise
     except OSError as error:
         raise InputError(
             f"cannot listen on {address[0]}:{address[1]}: {error.strerror or error}"

@@ -18,11 +18,19 @@ quadratic. Python 3.10 has no possessive quantifiers or atomic groups, hence the
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from typing import Any
 
-from wsaccept_cli.core.handshake import BODY_LINES, Capture, Handshake, Message
+from wsaccept_cli.core.handshake import (
+    BODY_LINES,
+    MAX_KEY_LENGTH,
+    Capture,
+    Handshake,
+    Message,
+)
+from wsaccept_cli.core.keys import accept_for
 from wsaccept_cli.core.lines import READ_SIZE, OverlongLine, read_blocks
 
 # A method in capitals, or a standard one in any case (`get`, which the method rule fails): not
@@ -81,8 +89,28 @@ def _answers_pasted_key(message: Message, name: str) -> bool:
     )
 
 
+_REQUEST_ONLY = frozenset(["host", "sec-websocket-key", "sec-websocket-version", "origin"])
+_RESPONSE_ONLY = frozenset(["sec-websocket-accept", "server", "date"])
+
+
+def _request_after_pasted_response(message: Message, name: str) -> bool:
+    """Whether a pasted header line starts the request below a pasted response (developer
+    tools show the response's headers first; a paste may have no blank line between)."""
+    if message.start is not None or message.kind == "request":
+        return False
+    if name.lower() not in _REQUEST_ONLY:
+        return False
+    return any(n.lower() in _RESPONSE_ONLY for n, _ in message.headers)
+
+
 def _is_label(text: str) -> str | None:
-    return _LABELS.get(text.strip().rstrip(":").lower())
+    """The section a developer tools label starts ("request" or "response"), or None. Firefox
+    adds the size: "Response Headers (213 B)"; it is cut with str methods (a regular expression
+    searched from every one of a long run of spaces would take quadratic time)."""
+    text = text.strip().rstrip(":")
+    if text.endswith("B)"):
+        text = text.rpartition("(")[0].rstrip()
+    return _LABELS.get(text.lower())
 
 
 class _MessageParser:
@@ -123,6 +151,8 @@ class _MessageParser:
         header = header_line(text)
         if header is None or _answers_pasted_key(message, header[0]):
             return False
+        if _request_after_pasted_response(message, header[0]):
+            return False
         message.add_header(*header)
         message.keep_line(text)
         return True
@@ -135,7 +165,7 @@ class _MessageParser:
             _request_line(stripped)
             or _status_line(stripped)
             or _is_label(stripped)
-            or (message.kind == "request" and stripped and header_line(stripped))
+            or ((message.kind == "request" or message.start is None) and header_line(stripped))
         )
 
     def _idle_line(self, line: int, text: str, kind: str | None) -> None:
@@ -160,6 +190,7 @@ class _MessageParser:
             if stripped and not label:
                 self.capture.skipped_lines += 1
             return
+        message.section = self.label
         self.current, self.in_body, self.label = message, False, None
 
     def _finish(self) -> Iterator[Message]:
@@ -198,43 +229,114 @@ def _is_interim(message: Message) -> bool:
 
 
 def pair_messages(
-    messages: Iterable[Message], source: str, capture: Capture
+    messages: Iterable[Message], source: str, capture: Capture, *, display_order: bool = True
 ) -> Iterator[Handshake]:
-    """Requests paired with the responses that follow them, in capture order."""
-    pending: Message | None = None
-    interim: list[Message] = []
-    for message in messages:
-        if not _is_handshake_part(message):
-            capture.skipped_lines += 1 + len(message.headers)
-            continue
-        if pending is not None and _is_interim(message) and len(interim) < MAX_INTERIM:
-            interim.append(message)  # a 100 Continue or 103 Early Hints: the final one follows
-            continue
-        message.interim, interim = interim, []
+    """Requests paired with their responses. On the wire and in `curl -v` a response follows its
+    request; browser developer tools show Response Headers *above* Request Headers, so a paste
+    from them (`display_order`, decided at its first response, see `_pasted_in_display_order`)
+    pairs each response with the request that follows it."""
+    parts = _with_interim(m for m in messages if _kept_as_handshake_part(m, capture))
+    ahead: deque[Message] = deque()
+    response_first: bool | None = None if display_order else False
+    while True:
+        while len(ahead) < 3 and (part := next(parts, None)) is not None:
+            ahead.append(part)
+        if not ahead:
+            return
+        message = ahead.popleft()
+        follower = ahead[0] if ahead else None
         if message.kind == "request":
-            key = message.values("sec-websocket-key")
-            if key:
-                capture.add_key(key[0], message.line)
-            if pending is not None:
-                yield Handshake(pending, None, source)
-            pending = message
-        else:
-            yield Handshake(pending, message, source)
-            pending = None
-    if pending is not None:
-        final = interim.pop() if interim else None  # only interim responses: the last is the answer
-        if final is not None:
-            final.interim = interim
-        yield Handshake(pending, final, source)
+            response_first = bool(response_first)
+            _remember_key(message, capture)
+            pairs = follower is not None and follower.kind != "request" and not response_first
+            yield Handshake(message, ahead.popleft() if pairs else None, source)
+            continue
+        if follower is not None and follower.kind == "request" and response_first is not False:
+            after = ahead[1] if len(ahead) > 1 else None
+            if response_first is None:
+                response_first = _pasted_in_display_order(message, follower, after)
+            if response_first:
+                _remember_key(ahead.popleft(), capture)
+                yield Handshake(follower, message, source)
+                continue
+        response_first = bool(response_first)
+        yield Handshake(None, message, source)
+
+
+def _with_interim(parts: Iterator[Message]) -> Iterator[Message]:
+    """The messages, each interim response after a request (a 100 Continue, a 103 Early Hints:
+    at most MAX_INTERIM) kept in `interim` of the final response that follows it; when only
+    interim responses follow a request, the last of them is its answer."""
+    interim: list[Message] = []
+    after_request = False
+    for message in parts:
+        if after_request and _is_interim(message) and len(interim) < MAX_INTERIM:
+            interim.append(message)
+            continue
+        if interim and message.kind != "response":
+            yield _final(interim)
+        elif interim:
+            message.interim = interim
+        interim, after_request = [], message.kind == "request"
+        yield message
+    if interim:
+        yield _final(interim)
+
+
+def _final(interim: list[Message]) -> Message:
+    final = interim.pop()
+    final.interim = interim
+    return final
+
+
+def _kept_as_handshake_part(message: Message, capture: Capture) -> bool:
+    if _is_handshake_part(message):
+        return True
+    capture.skipped_lines += 1 + len(message.headers)
+    return False
+
+
+def _remember_key(request: Message, capture: Capture) -> None:
+    key = request.values("sec-websocket-key")
+    if key:
+        capture.add_key(key[0], request.line)
+
+
+def _pasted_in_display_order(response: Message, request: Message, after: Message | None) -> bool:
+    """Whether a response followed by a request is a paste from developer tools (the response
+    answers the request below it) rather than a capture that starts after a request went by.
+    The section labels tell; else the accept answering the key below it; else what follows
+    the request: the end or another request (a paste), or a response (the wire)."""
+    if response.section == "response" or request.section == "request":
+        return True
+    if _answers(response, request):
+        return True
+    if after is not None and after.kind == "response" and _answers(after, request):
+        return False
+    return after is None or after.kind == "request"
+
+
+def _answers(response: Message, request: Message) -> bool:
+    keys, accepts = request.values("sec-websocket-key"), response.values("sec-websocket-accept")
+    if len(keys) != 1 or len(accepts) != 1 or len(keys[0]) > MAX_KEY_LENGTH:
+        return False
+    return accept_for(keys[0].encode("latin-1")).decode() == accepts[0]
 
 
 def _curl_lines(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, str | None]]:
-    """`curl -v` output as plain HTTP lines: '> ' request, '< ' response, '* ' dropped."""
+    """`curl -v` output as plain HTTP lines: '> ' request, '< ' response, '* ' dropped. With
+    `-i` curl also writes the response head to stdout, unprefixed: that copy (a status line
+    up to its blank line) is dropped, so the response counts once; other unprefixed lines (a
+    body) are kept."""
+    copy = False
     for line, text in lines:
         if text.startswith(("> ", "< ")) or text in (">", "<"):
+            copy = False
             yield line, text[2:], "request" if text[0] == ">" else "response"
         elif text.startswith(("* ", "{ [", "} [")) or text in ("*", "{", "}"):
             continue
+        elif copy or _STATUS_LINE.fullmatch(text.strip()):
+            copy = bool(text.strip())  # the copy ends at its blank line
         else:
             yield line, text, None
 
@@ -256,7 +358,8 @@ def parse_lines(
             yield from parser.feed(line, text, kind)
         yield from parser.close()
 
-    yield from pair_messages(messages(), "curl -v" if curl else "raw HTTP", capture)
+    source = "curl -v" if curl else "raw HTTP"
+    yield from pair_messages(messages(), source, capture, display_order=not curl)
 
 
 def parse_har(document: Any, capture: Capture) -> Iterator[Handshake]:

@@ -15,7 +15,12 @@ from collections.abc import Callable
 from wsaccept_cli.core.diagnose import WRONG_ACCEPTS, WrongAccept
 from wsaccept_cli.core.handshake import Message
 from wsaccept_cli.core.keys import GUID, accept_for, key_problems
-from wsaccept_cli.core.request_syntax import body_problem, head_syntax_problem, host_problem
+from wsaccept_cli.core.request_syntax import (
+    TOKEN,
+    body_problem,
+    head_syntax_problem,
+    host_problem,
+)
 
 REFUSE, ACCEPT = "refuse", "accept"
 EITHER = frozenset({REFUSE, ACCEPT})
@@ -81,6 +86,9 @@ class Offer:
 
 class Fault:
     """One deliberate fault: what the server does wrong, what a correct client must do, why."""
+
+    stage = "handshake"  # the frame faults (core/frame_faults.py) come after a correct 101
+    section = "§4.1"  # of RFC 6455, where the client's duty is
 
     def __init__(
         self,
@@ -320,9 +328,18 @@ def _request_problem(request: Message, head: bytes | None) -> str | None:
             if len(keys) != 1
             else "the Sec-WebSocket-Key does not decode to 16 bytes"
             if key_problems(keys[0].encode("latin-1"))
-            else None
+            else _protocols_problem(request.items("sec-websocket-protocol"))
         )
     )
+
+
+def _protocols_problem(protocols: list[str]) -> str | None:
+    """RFC 6455 §4.1: the subprotocols offered are tokens, each once."""
+    if not all(TOKEN.fullmatch(protocol) for protocol in protocols):
+        return "a subprotocol offered is not a token (RFC 6455 §4.1)"
+    if len(set(protocols)) != len(protocols):
+        return "a subprotocol is offered twice (RFC 6455 §4.1)"
+    return None
 
 
 def _line_problem(request: Message) -> str | None:

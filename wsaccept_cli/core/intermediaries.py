@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from wsaccept_cli.core.wording import quoted
+
 GATEWAY_FAILURES = (502, 503, 504)
 
 
@@ -198,8 +200,15 @@ class Intermediary:
             "idle_timeout": self.product.idle,
         }
 
-    def describe(self, status: int | None) -> str:
-        """The finding's sentence for a response with `status`."""
+    def describe(self, status: int | None, *, dropped: bool = False) -> str:
+        """The finding's sentence for a response with `status` (`dropped`: a 101 after which
+        the connection was closed at once)."""
+        if status == 101 and dropped:
+            return (
+                f"the 101 came through {self.name} ({self.evidence}) and the connection was"
+                " closed right after it: the application probably got a request without the"
+                f" upgrade (HTTP/1.0, Connection: close) and ended it; {self.product.fix}"
+            )
         if status == 101:
             return f"passed through {self.name} ({self.evidence}); if idle connections drop: " + (
                 self.product.idle
@@ -228,7 +237,7 @@ def identify(
         if product.body is not None and product.body.search(text):
             evidence = product.body.search(text)
             assert evidence is not None
-            return Intermediary(product, f"its error page: {evidence.group()!r}", True)
+            return Intermediary(product, f"its error page: {quoted(evidence.group())}", True)
     for product in PRODUCTS:
         for name, pattern in product.headers:
             for value in header(name):

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from wsaccept_cli.core.keys import accept_for, generate_keys
+from wsaccept_cli.core.userinfo import url_without_password
 
 URL_OPTION = "URL"
 HEADER_OPTION = "-H"
@@ -316,7 +317,7 @@ class RequestTarget:
 
     def __init__(self, url: str) -> None:
         url = url.strip(" ")  # WHATWG URL §4.4 strips leading and trailing spaces
-        safe = _without_password(url)
+        safe = url_without_password(url)
         found = _CONTROL.search(url)
         if found:
             in_safe = _CONTROL.search(safe)
@@ -388,25 +389,6 @@ def _at(userinfo: str) -> str:
 
 def _unique(values: Iterable[bytes]) -> tuple[bytes, ...]:
     return tuple(dict.fromkeys(value for value in values if value))
-
-
-def _without_password(url: str) -> str:
-    """The URL with its password replaced by '…', for messages about a URL that could not be
-    taken apart (RFC 3986 §3.2.1: a password is never rendered); the user name too when there
-    is no password, for then the name is the credential, as display_url has it. An '@' past
-    the authority may end a password that holds an unencoded '/', '?' or '#': then everything
-    up to the last '@' is hidden, since a message cannot tell."""
-    _, slashes, rest = url.partition("://")
-    start = len(url) - len(rest)
-    end = start + next((i for i, char in enumerate(rest) if char in "/?#\\"), len(rest))
-    userinfo, at_sign, _ = url[start:end].rpartition("@")
-    if slashes and not at_sign and "@" in rest:
-        return url[:start] + "…" + url[url.rindex("@") :]
-    if not slashes or not at_sign or not userinfo:
-        return url
-    user, _, password = userinfo.partition(":")
-    hidden = f"{user}:…" if password else "…"
-    return url[:start] + hidden + url[start + len(userinfo) :]
 
 
 def _split_hostport(hostport: str, safe: str) -> tuple[str, str]:

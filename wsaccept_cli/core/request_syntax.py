@@ -17,6 +17,7 @@ _HOST = re.compile(
     r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?"
 )  # RFC 9110 §7.2: uri-host [ ":" port ] (RFC 3986 reg-name / IPv4 / IP-literal)
 _CONTENT_LENGTH = re.compile(r"[0-9]+")
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 §5.6.2
 
 
 def head_syntax_problem(head: bytes) -> str | None:
@@ -46,6 +47,8 @@ def host_problem(hosts: list[str]) -> str | None:
         return "no Host header (RFC 9112 §3.2)"
     if len(hosts) > 1:
         return "more than one Host header (RFC 9112 §3.2)"
+    if not hosts[0]:
+        return "the Host header is empty, but a ws:// URI has an authority (RFC 9112 §3.2)"
     if _HOST.fullmatch(hosts[0]) is None:
         return "the Host header is not host[:port] (RFC 9110 §7.2)"
     return None

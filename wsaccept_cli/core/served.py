@@ -40,6 +40,8 @@ class ServedConnection:
         self.skipped: str | None = None  # why the fault did not apply to this request
         self.refused_request: str | None = None  # our 400/426: why the request was no handshake
         self.behaviour: str | None = None  # ACCEPTED or REFUSED, once the client showed it
+        # A frame fault: whether what the client did (`behaviour`, a word) is right
+        self.frame_ok: bool | None = None
         self.how = ""  # what the client did, as a phrase
         self.error: str | None = None  # how the connection broke before a verdict
         self.upstream: str | None = None  # the relay's upstream URL
@@ -68,6 +70,8 @@ class ServedConnection:
         """Whether the client did what a correct client does (a refused request never is)."""
         if self.refused_request is not None or self.behaviour is None:
             return False
+        if self.frame_ok is not None:
+            return self.frame_ok
         return _did(self.behaviour) in self.expected
 
 
@@ -107,6 +111,13 @@ def _client_finding(connection: ServedConnection) -> Finding:
             f"no verdict: {connection.error or 'the connection ended before the answer'}",
         )
     fault = connection.fault
+    if connection.frame_ok is not None and fault is not None:
+        return Finding(
+            "client.verdict",
+            PASS if connection.frame_ok else FAIL,
+            fault.section,
+            f"the client {connection.how}; a correct client must {fault.expect_text}: {fault.why}",
+        )
     must = " or ".join(sorted(connection.expected))
     if fault is None or connection.skipped is not None:
         why = "a correct handshake must be accepted"
@@ -177,6 +188,13 @@ class ScoreRow:
             self.did, self.status = "nothing", FAIL
             self.detail = problem or "the client made no connection"
             return
+        tries = f" ({len(connections)} connections)" if len(connections) > 1 else ""
+        framed = [c for c in judged if c.frame_ok is not None]
+        if framed:  # a frame fault: the first wrong answer, else the first answer
+            chosen = next((c for c in framed if not c.frame_ok), framed[0])
+            self.did, self.status = chosen.behaviour or "", PASS if chosen.frame_ok else FAIL
+            self.detail = f"{chosen.how}{tries}"
+            return
         accepted = [c for c in judged if c.behaviour == ACCEPTED]
         chosen = accepted[0] if accepted else judged[0]
         self.did = ACCEPTED if accepted else REFUSED
@@ -184,7 +202,6 @@ class ScoreRow:
         if fault is None and any(c.refused_request for c in connections):
             ok = False
         self.status = PASS if ok else FAIL
-        tries = f" ({len(connections)} connections)" if len(connections) > 1 else ""
         self.detail = f"{chosen.how}{tries}"
 
     def as_dict(self) -> dict[str, object]:

@@ -17,6 +17,7 @@ Every wait is bounded by the probe's one Deadline.
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import socket
 import ssl
@@ -25,11 +26,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from wsaccept_cli.core.answered import cannot_be_http, not_http, not_http_message
+from wsaccept_cli.core.exchange import head_lines
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.pins import Pins
 from wsaccept_cli.core.proxyenv import ProxyChoice, ProxyURL
+from wsaccept_cli.core.wording import quoted
 
 MAX_PROXY_HEAD = 16 * 1024
+MAX_PROXY_LINE_CHECKED = 1024  # of the first line, while reading: enough to tell HTTP from not
 EXPIRY_WARNING_DAYS = 14
 
 
@@ -103,6 +108,7 @@ class Connected:
         self.pinned: list[str] = []  # the --connect-to / --resolve entries that applied
         self.proxy: dict[str, Any] | None = None
         self.tls: dict[str, Any] | None = None
+        self.tls_stalled: int | None = None  # bytes of a TLS handshake that timed out
         self.timings: dict[str, float | None] = {
             "connect_ms": None,
             "tls_ms": None,
@@ -333,20 +339,28 @@ def _connect_tunnel(
 
 
 def _read_proxy_head(connection: socket.socket, deadline: Deadline) -> bytes:
+    """The proxy's answer head, up to its blank line (CR LF or bare LF endings) and at most
+    MAX_PROXY_HEAD bytes; byte by byte, since what follows the head is the server's."""
     data = bytearray()
-    while b"\r\n\r\n" not in data and len(data) < MAX_PROXY_HEAD:
+    while not data.endswith((b"\r\n\r\n", b"\n\n")) and len(data) < MAX_PROXY_HEAD:
         connection.settimeout(deadline.left())
-        chunk = connection.recv(1)  # byte by byte: what follows the head is the server's
+        chunk = connection.recv(1)
         if not chunk:
             break
         data += chunk
+        if cannot_be_http(data[:MAX_PROXY_LINE_CHECKED]):  # what came with it, to show it
+            connection.settimeout(0.0)  # only what already came (TLS too)
+            with contextlib.suppress(OSError):
+                data += connection.recv(MAX_PROXY_LINE_CHECKED)
+            break
     return bytes(data)
 
 
 def _check_proxy_answer(
     head: bytes, proxy: ProxyURL, authority: str, record: Connected, connection: socket.socket
 ) -> None:
-    lines = head.decode("latin-1").split("\r\n")
+    _check_proxy_head(head, proxy, authority, connection)
+    lines = head_lines(head)
     parts = lines[0].split(" ", 2)
     status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
     assert record.proxy is not None
@@ -356,7 +370,11 @@ def _check_proxy_answer(
         return
     connection.close()
     if status is None:
-        said = f"answered {lines[0][:80]!r}" if head else "closed the connection without answering"
+        said = (
+            f"answered {quoted(lines[0][:80])}"
+            if head
+            else "closed the connection without answering"
+        )
         raise ProbeError(
             ProbeOutcome.PROXY_FAILED, f"the proxy {proxy.display} {said} to CONNECT {authority}"
         )
@@ -379,39 +397,136 @@ def _check_proxy_answer(
     raise ProbeError(ProbeOutcome.PROXY_FAILED, message)
 
 
+def _check_proxy_head(
+    head: bytes, proxy: ProxyURL, authority: str, connection: socket.socket
+) -> None:
+    """A proxy's answer that is no HTTP, or no whole head (over MAX_PROXY_HEAD, or cut off by
+    a close), is a failed proxy: what followed it would be taken for the server's answer."""
+    problem = None
+    if (what := not_http(head)) is not None:
+        problem = not_http_message(what, f"the proxy {proxy.display}")
+    elif head and not head.endswith((b"\r\n\r\n", b"\n\n")):
+        why = (
+            f"is over {MAX_PROXY_HEAD // 1024} KiB"
+            if len(head) >= MAX_PROXY_HEAD
+            else f"ended after {len(head)} bytes"
+        )
+        problem = (
+            f"the proxy {proxy.display}'s answer to CONNECT {authority} {why}, before the end"
+            " of its head; nothing after it can be read as the server's answer"
+        )
+    if problem is not None:
+        connection.close()
+        raise ProbeError(ProbeOutcome.PROXY_FAILED, problem)
+
+
 def _socks(
     proxy: ProxyURL, host: str, port: int, route: Route, deadline: Deadline, record: Connected
 ) -> socket.socket:
-    """A SOCKS tunnel via python-socks; for socks4/socks5 the name is resolved here first."""
-    from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError, ProxyType
-    from python_socks.sync import Proxy
-
+    """A SOCKS tunnel: our own TCP connection to the proxy (bounded like every connection),
+    then python-socks's SOCKS4 or SOCKS5 exchange over it; for socks4/socks5 the name is
+    resolved here first."""
     if not proxy.remote_dns:
         _, address = resolve(host, port, route, deadline, Connected())[0]
         host = address[0]
-    kind = ProxyType.SOCKS5 if proxy.scheme.startswith("socks5") else ProxyType.SOCKS4
-    client = Proxy.create(
-        kind, proxy.host, proxy.port, proxy.user, proxy.password, rdns=proxy.remote_dns
-    )
     assert record.proxy is not None
     record.proxy["address"] = show_address((proxy.host, proxy.port))
+    connection = connect_tcp(
+        proxy.host, proxy.port, Route(family=route.family), deadline, Connected(),
+        outcome=ProbeOutcome.PROXY_FAILED, what=f"the proxy {proxy.display} at ",
+    )  # fmt: skip
     try:
-        connection: socket.socket = client.connect(host, port, timeout=deadline.left())
-    except ProxyTimeoutError:
-        raise TimeoutError from None
-    except ProxyConnectionError as error:
-        raise ProbeError(
-            ProbeOutcome.PROXY_FAILED,
-            f"cannot connect to the proxy {proxy.display}: {error.strerror or error}",
-        ) from None
-    except (ProxyError, OSError) as error:
-        raise ProbeError(
-            ProbeOutcome.PROXY_FAILED,
-            f"the SOCKS proxy {proxy.display} refused the connection to"
-            f" {show_address((host, port))}: {error}",
-        ) from None
+        _socks_over(connection, proxy, host, port, deadline)
+    except BaseException:
+        connection.close()
+        raise
     record.address = record.proxy["address"]
     return connection
+
+
+class _DeadlineStream:
+    """The stream python-socks reads and writes: each recv and send may take only what is left
+    of the deadline, so a proxy that drips its reply cannot stretch the exchange past
+    --timeout (a timeout per read would let it)."""
+
+    def __init__(self, connection: socket.socket, deadline: Deadline) -> None:
+        self.connection, self.deadline = connection, deadline
+
+    def write(self, data: bytes) -> None:
+        send_all(self.connection, data, self.deadline)
+
+    def read(self, max_bytes: int = 65536) -> bytes:
+        self.connection.settimeout(self.deadline.left())
+        return self.connection.recv(max_bytes)
+
+    def read_exactly(self, n: int) -> bytes:
+        data = bytearray()
+        while len(data) < n:
+            packet = self.read(n - len(data))
+            if not packet:
+                raise _SocksClosedError(len(data), n)
+            data += packet
+        return bytes(data)
+
+    def close(self) -> None:
+        pass  # the caller closes the connection
+
+
+class _SocksClosedError(Exception):
+    """The proxy closed the connection in the middle of a reply."""
+
+    def __init__(self, got: int, wanted: int) -> None:
+        super().__init__(f"it closed the connection after {got} of {wanted} reply bytes")
+
+
+# python-socks (3.x) words a reply it cannot read so (its refusals carry the reply's code, or
+# name the login that failed): _protocols/socks4.py, socks5.py.
+_MALFORMED = ("Unexpected", "Malformed", "Invalid", "Empty", "The reserved")
+
+
+def _socks_over(
+    connection: socket.socket, proxy: ProxyURL, host: str, port: int, deadline: Deadline
+) -> None:
+    """The SOCKS exchange over `connection`. A refusal, and any reply python-socks cannot
+    read (short, a wrong version, a bad address type, a domain that is not UTF-8, an absurd
+    length), is a ProbeError naming the proxy and what was wrong; never a traceback."""
+    from python_socks import ProxyType
+    from python_socks._connectors.factory_sync import create_connector
+    from python_socks._protocols.errors import ReplyError
+    from python_socks.sync._resolver import SyncResolver
+
+    kind = ProxyType.SOCKS5 if proxy.scheme.startswith("socks5") else ProxyType.SOCKS4
+    connector = create_connector(
+        proxy_type=kind, username=proxy.user, password=proxy.password,
+        rdns=proxy.remote_dns, resolver=SyncResolver(),
+    )  # fmt: skip
+    refused = (
+        f"the SOCKS proxy {proxy.display} refused the connection to {show_address((host, port))}"
+    )
+    try:
+        connector.connect(stream=_DeadlineStream(connection, deadline), host=host, port=port)  # type: ignore[arg-type]
+    except ReplyError as error:
+        if error.error_code is None and str(error).startswith(_MALFORMED):
+            raise ProbeError(
+                ProbeOutcome.PROXY_FAILED,
+                f"the SOCKS proxy {proxy.display} sent a malformed SOCKS reply: {error}",
+            ) from None
+        raise ProbeError(ProbeOutcome.PROXY_FAILED, f"{refused}: {error}") from None
+    except _SocksClosedError as error:  # as pproxy refuses a login
+        raise ProbeError(ProbeOutcome.PROXY_FAILED, f"{refused}: {error}") from None
+    except (TimeoutError, ProbeError):
+        raise
+    except OSError as error:
+        raise ProbeError(
+            ProbeOutcome.PROXY_FAILED,
+            f"the SOCKS proxy {proxy.display} broke the connection: {error.strerror or error}",
+        ) from None
+    except Exception as error:  # a reply python-socks could not read: the proxy's fault
+        raise ProbeError(
+            ProbeOutcome.PROXY_FAILED,
+            f"the SOCKS proxy {proxy.display} sent a malformed SOCKS reply"
+            f" ({type(error).__name__}: {error})",
+        ) from None
 
 
 def tls_context(route: Route) -> ssl.SSLContext:
@@ -441,22 +556,42 @@ def start_tls(
     began = time.monotonic()
     connection.settimeout(deadline.left())
     route.progress("tls", host)
+    secure = context.wrap_socket(connection, server_hostname=host, do_handshake_on_connect=False)
     try:
-        secure = context.wrap_socket(connection, server_hostname=host)
+        secure.do_handshake()
     except ssl.SSLCertVerificationError as error:
-        connection.close()
+        secure.close()
         raise ProbeError(
             ProbeOutcome.TLS_FAILED,
             f"the server's certificate was refused: {error.verify_message or error.reason}"
             f"{_leaf_hint(route.cacert)}",
         ) from None
     except ssl.SSLError as error:
-        connection.close()
+        secure.close()
         raise ProbeError(ProbeOutcome.TLS_FAILED, tls_failure(error, route)) from None
+    except TimeoutError:  # how much of its side of the handshake the server sent, for the report
+        record.tls_stalled = bytes_received(secure)
+        secure.close()
+        raise
+    except OSError:
+        secure.close()
+        raise
     record.timings["tls_ms"] = ms(time.monotonic() - began)
     record.tls = tls_summary(secure, route)
     route.progress("tls_done", secure.version() or "TLS")
     return secure
+
+
+def bytes_received(connection: socket.socket) -> int:
+    """The bytes the kernel received on a TCP connection (Linux TCP_INFO, tcpi_bytes_received at
+    offset 128 of struct tcp_info since Linux 4.1); 0 where that cannot be known."""
+    import struct
+
+    try:
+        info = connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return 0
+    return int(struct.unpack_from("Q", info, 128)[0]) if len(info) >= 136 else 0
 
 
 _CERTIFICATE = re.compile(
@@ -515,6 +650,11 @@ def tls_failure(error: ssl.SSLError, route: Route) -> str:
         message += (
             " (the server answered in plain text, not TLS: it speaks plain HTTP on this port,"
             " so try a ws:// URL)"
+        )
+    elif "UNEXPECTED_EOF" in reason or "EOF occurred" in reason:
+        message += (
+            " (the server closed the connection without a TLS answer: it probably does not"
+            " speak TLS on this port, so try a ws:// URL, or it refused this TLS hello)"
         )
     elif "CERTIFICATE_REQUIRED" in reason or ("HANDSHAKE_FAILURE" in reason and not route.cert):
         message += " (the server may require a client certificate: --cert FILE --key FILE)"

@@ -17,12 +17,15 @@ from wsaccept_cli.core.proxyenv import choose_proxy
 from wsaccept_cli.core.request import RequestTarget, probe_request
 from wsaccept_cli.core.rules import FAIL, INFO, WARN, Finding, HandshakeReport, verdict
 from wsaccept_cli.core.secrets import Redactor, redact_exchange, request_secrets
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.net.connect import EXPIRY_WARNING_DAYS, Progress, Route, no_progress
 from wsaccept_cli.net.probe import ProbeResult, outcome, probe_report, run_probe
+from wsaccept_cli.net.recording import Recorder
 
 REDIRECTS = (301, 302, 303, 307, 308)
 SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
-CREDENTIAL_HEADERS = ("authorization", "cookie")  # not sent on to another host (as curl)
+# not sent on to another scheme, host or port (curl, since 7.83: CVE-2022-27776)
+CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 
 
 class Settings:
@@ -52,6 +55,7 @@ class Settings:
         hold: Any = None,
         progress: Progress = no_progress,
     ) -> None:
+        self.recorder: Recorder | None = None  # probe --save
         self.headers = headers
         self.origin = origin
         self.protocols = protocols
@@ -165,8 +169,7 @@ def check(url: str, settings: Settings) -> Checked:
         if problem is not None:
             report.findings.append(problem)
             break
-        if hop["host_changed"]:
-            headers = tuple(h for h in headers if not _is_credential(h))
+        headers = _drop_credentials(hop, hops[-1], headers, target)
         try:
             target, request = settings.request(to, headers)
             route = settings.route(target)
@@ -217,6 +220,7 @@ def _probe_once(
         route=route,
         after_upgrade=after,
         progress=settings.progress,
+        recorder=settings.recorder,
     )
     return result, probe_report(result)
 
@@ -274,7 +278,10 @@ def _next_hop(
             hop,
             to,
             Finding(
-                "redirect.location", FAIL, "-", f"the Location {location!r} is not a ws:// URL"
+                "redirect.location",
+                FAIL,
+                "-",
+                f"the Location {quoted(location)} is not a ws:// URL",
             ),
         )
     if next_target.full_url in seen:
@@ -289,6 +296,24 @@ def _next_hop(
             f"more than {settings.max_redirs} redirects (--max-redirs)",
         )  # fmt: skip
     return hop, to, None
+
+
+def _drop_credentials(
+    hop: dict[str, Any], finding: Finding, headers: tuple[str, ...], target: RequestTarget
+) -> tuple[str, ...]:
+    """curl's rule: credentials (-H Authorization, -H Cookie, the URL's user and password) go
+    on only to the same scheme, host and port; the hop and its finding say what was dropped."""
+    changed = [n for n in ("scheme", "host") if hop[f"{n}_changed"]]
+    dropped = [h.partition(":")[0].strip() for h in headers if _is_credential(h)] if changed else []
+    if changed and target.authorization is not None:
+        dropped.append("the URL's user and password")
+    hop["credentials_dropped"] = dropped
+    if dropped:
+        finding.message += (
+            f"; {' and '.join(dropped)} not sent on, since the {' and '.join(changed)} changes"
+            " (as curl)"
+        )
+    return tuple(h for h in headers if not _is_credential(h)) if changed else headers
 
 
 def _is_credential(header: str) -> bool:
@@ -359,10 +384,10 @@ def _intermediary(result: ProbeResult, report: HandshakeReport) -> dict[str, Any
     found = identify(response.status, response.values, body)
     if found is None:
         return None
-    status = FAIL if response.status != 101 else INFO
-    report.findings.append(
-        Finding("response.intermediary", status, "-", found.describe(response.status))
-    )
+    dropped = result.closing in ("dropped", "no-close")
+    status = FAIL if response.status != 101 or dropped else INFO
+    text = found.describe(response.status, dropped=dropped)
+    report.findings.append(Finding("response.intermediary", status, "-", text))
     return found.as_dict()
 
 
@@ -374,7 +399,7 @@ def _held_findings(held: dict[str, Any]) -> list[Finding]:
         text = f"still open after {after:g} s; closed politely with 1000"
         found.append(Finding("session.end", INFO, "§7.1.2", text))
     elif held["ended"] == "closed":
-        reason = f" {held['close_reason']!r}" if held["close_reason"] else ""
+        reason = f" {quoted(held['close_reason'])}" if held["close_reason"] else ""
         text = f"closed by the peer after {after:g} s with {held['close_code']}{reason}"
         found.append(Finding("session.end", WARN, "§7.1.5", text))
     else:
@@ -394,10 +419,10 @@ def _held_findings(held: dict[str, Any]) -> list[Finding]:
         messages = held["messages"]
         if messages:
             first = messages[0]
-            text = f"sent {held['sent']!r}; came back: {first['data'][:200]!r}"
+            text = f"sent {quoted(held['sent'])}; came back: {quoted(first['data'][:200])}"
             text += f" after {first['rtt_ms']:.1f} ms" if first["rtt_ms"] is not None else ""
             found.append(Finding("session.message", INFO, "§6", text))
         else:
-            found.append(Finding("session.message", WARN, "§6", f"sent {held['sent']!r}; no"
+            found.append(Finding("session.message", WARN, "§6", f"sent {quoted(held['sent'])}; no"
                                  " message came back"))  # fmt: skip
     return found

@@ -3,8 +3,9 @@
 Network code only, like `probe`, whose connection, TLS and deadline code it uses: it returns what
 happened and never prints. For wss:// it offers ALPN h2 and http/1.1 (a server that picks
 http/1.1 ends the probe with that finding); for ws:// it speaks HTTP/2 over cleartext with prior
-knowledge (RFC 9113 §3.3). It reads the server's SETTINGS and sends the extended CONNECT only when
-SETTINGS_ENABLE_CONNECT_PROTOCOL is 1 (RFC 8441 §3), reads the response head, and after a 2xx
+knowledge (RFC 9113 §3.3). It reads the server's SETTINGS (every frame of its first flight) and
+sends the extended CONNECT only when they set SETTINGS_ENABLE_CONNECT_PROTOCOL to 1 (RFC 8441 §3),
+reads the response head, and after a 2xx
 sends a Close frame on the stream and ends it; after a refusal it reads a little of the body.
 The framing is the `h2` package's (imported here, so only HTTP/2 probes load it).
 
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from wsaccept_cli.core.handshake import Handshake, Message
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request_h2 import Headers, extended_connect_headers, headers_text
-from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport
+from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport, verdict
 from wsaccept_cli.core.rules_h2 import (
     ENABLE_CONNECT_PROTOCOL,
     alpn_finding,
@@ -38,6 +39,7 @@ from wsaccept_cli.core.rules_h2 import (
     stream_reset_finding,
 )
 from wsaccept_cli.core.secrets import redact_exchange
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.net.connect import Deadline, ProbeError, Route, open_connection, tls_failure
 from wsaccept_cli.net.connect import ms as _ms
 from wsaccept_cli.net.connect import send_all as _send_all
@@ -58,6 +60,12 @@ STREAM = 1  # the one stream a probe opens
 SOURCE = "probe over HTTP/2"
 # Where each phase's timeout is explained: what the server should have sent by then.
 PHASE_SECTIONS = {"settings": "RFC 9113 §3.4", "response": "RFC 8441 §5"}
+# RFC 8441 §3 asks only that the setting is received before the extended CONNECT is sent, so it
+# may come in a later SETTINGS frame of the server's first flight: everything the server sends
+# before it acknowledges our SETTINGS (it reads our preface first), waited for this long at most
+# after its first SETTINGS. Chromium takes the setting from any SETTINGS frame, a 0 after a 1
+# being a protocol error (net/spdy/spdy_session.cc, SpdySession::HandleSetting).
+FIRST_FLIGHT_WAIT = 0.5
 PHASE_WAITS = {"tls": "the TLS handshake", "settings": "the server's SETTINGS",
                "response": "the response"}  # fmt: skip
 
@@ -71,11 +79,13 @@ class H2ProbeResult(ProbeResult):
         self.headers = headers
         self.phase = "connect"  # connect, tls, settings, response, close
         self.alpn: str | None = None  # what TLS ALPN chose; None over cleartext
-        self.settings: dict[int, int] | None = None  # the server's first SETTINGS
+        self.settings: dict[int, int] | None = None  # the server's SETTINGS, first flight
+        self.settings_acknowledged = False  # the server acknowledged ours
         self.response_headers: list[tuple[str, str]] | None = None
         self.ended = False  # the server ended the stream (END_STREAM)
         self.ended_at_once = False  # ... with the HEADERS of its answer
         self.echoed = False  # the server's Close frame came back on the stream
+        self.failed_websocket = False  # the rules failed the 2xx: the stream was reset, no Close
         self.reset: int | None = None  # RST_STREAM's error code
         self.goaway: tuple[int, int | None, bytes] | None = None  # code, last stream, debug
         self.closed = False  # the server closed the TCP connection
@@ -194,7 +204,14 @@ class _Session:
         self.pump(lambda: result.settings is not None or result.over())
         if result.settings is None or result.over():
             return
-        if result.settings.get(ENABLE_CONNECT_PROTOCOL) != 1:
+        if not self.enabled():  # perhaps in a later SETTINGS frame of the first flight
+            self.pump(
+                lambda: self.enabled() or result.settings_acknowledged or result.over(),
+                until=_budget(FIRST_FLIGHT_WAIT, self.deadline),
+            )
+            if result.over():
+                return
+        if not self.enabled():
             self.goodbye()
             return
         result.phase = "response"
@@ -206,7 +223,9 @@ class _Session:
         if result.response_headers is None:
             return
         result.phase = "close"
-        if _accepted(result.response_headers):
+        if _accepted(result.response_headers) and self.rules_fail():
+            self.fail_websocket()
+        elif _accepted(result.response_headers):
             self.close_websocket()
         else:
             self.pump(
@@ -214,6 +233,10 @@ class _Session:
                 until=_budget(BODY_WAIT, self.deadline),
             )
         self.goodbye()
+
+    def enabled(self) -> bool:
+        """Whether the server's SETTINGS so far enable the extended CONNECT."""
+        return (self.result.settings or {}).get(ENABLE_CONNECT_PROTOCOL) == 1
 
     def flush(self) -> None:
         data = self.h2.data_to_send()
@@ -261,10 +284,14 @@ class _Session:
         import h2.events
 
         result = self.result
-        if isinstance(event, h2.events.RemoteSettingsChanged) and result.settings is None:
-            result.settings = {
+        first_flight = result.phase == "settings" and not result.settings_acknowledged
+        if isinstance(event, h2.events.RemoteSettingsChanged) and first_flight:
+            changed = {
                 int(code): change.new_value for code, change in event.changed_settings.items()
             }
+            result.settings = {**(result.settings or {}), **changed}
+        elif isinstance(event, h2.events.SettingsAcknowledged):
+            result.settings_acknowledged = True
         elif isinstance(event, h2.events.ResponseReceived):
             result.timings["first_byte_ms"] = _ms(time.monotonic() - self.sent)
             result.response_headers = [
@@ -285,6 +312,26 @@ class _Session:
         elif isinstance(event, h2.events.ConnectionTerminated):
             code = int(event.error_code) if event.error_code is not None else 0
             result.goaway = (code, event.last_stream_id, event.additional_data or b"")
+
+    def rules_fail(self) -> bool:
+        """Whether the RFC 8441 rules fail the 2xx: then the client fails the WebSocket
+        connection (RFC 6455 §4.1), with no Close frame."""
+        request = _message("request", self.result.headers)
+        response = _message("response", self.result.response_headers or [])
+        return verdict(list(extended_connect_findings(request, response))) == FAIL
+
+    def fail_websocket(self) -> None:
+        """Fail the WebSocket connection: over HTTP/2 its connection is the stream (RFC 8441
+        §5), so the stream is reset (CANCEL), and no Close frame is sent."""
+        import h2.errors
+        import h2.exceptions
+
+        self.result.failed_websocket = True
+        try:
+            self.h2.reset_stream(STREAM, h2.errors.ErrorCodes.CANCEL)
+            self.flush()
+        except (h2.exceptions.H2Error, OSError):
+            pass
 
     def close_websocket(self) -> None:
         """A masked Close frame with code 1000 on the stream, which it ends (RFC 8441 §5: the
@@ -334,7 +381,8 @@ def _not_http2(first: bytes, alpn: str | None, error: Exception | None) -> Findi
                 "h2.prior_knowledge",
                 FAIL,
                 "RFC 9113 §3.3",
-                f"the server answered the HTTP/2 connection preface with {line!r}: it does not"
+                f"the server answered the HTTP/2 connection preface with {quoted(line)}: it does"
+                " not"
                 " speak HTTP/2 over cleartext (prior knowledge); browsers use HTTP/2 only over"
                 " TLS, so ws:// WebSockets stay on HTTP/1.1",
             )
@@ -342,7 +390,7 @@ def _not_http2(first: bytes, alpn: str | None, error: Exception | None) -> Findi
             "h2.protocol",
             FAIL,
             "RFC 9113 §3.2",
-            f"the server chose h2 in ALPN but answered in HTTP/1.x ({line!r})",
+            f"the server chose h2 in ALPN but answered in HTTP/1.x ({quoted(line)})",
         )
     return Finding(
         "h2.protocol", FAIL, "RFC 9113 §5.4.1", f"the server broke the HTTP/2 protocol: {error}"

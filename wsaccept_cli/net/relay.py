@@ -16,7 +16,8 @@ import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from wsaccept_cli.net.heads import HeadError, parse_head, read_head, send
+from wsaccept_cli.core.answered import not_http_message
+from wsaccept_cli.net.heads import HeadError, NotHTTPError, parse_head, read_head, send
 
 if TYPE_CHECKING:
     from wsaccept_cli.core.request import RequestTarget
@@ -26,19 +27,26 @@ RELAY_SIZE = 64 * 1024
 
 
 def rewrite_request(head: bytes, path: str | None, host: str) -> bytes:
-    """The client's head with the request target replaced by `path` (if given) and the Host
-    header by `host`; every other byte as it came."""
+    """The client's head with the request target replaced by `path` (if given) and exactly one
+    Host header, the upstream's, right after the request line: every Host line of the client's
+    is dropped with its continuation lines (obsolete folding, RFC 9112 §5.2), and one is added
+    when the client sent none. Every other byte as it came."""
     lines = head.split(b"\n")
+    ending = b"\r" if lines[0].endswith(b"\r") else b""
     if path is not None:
         method, _, rest = lines[0].partition(b" ")
         _target, _, version = rest.partition(b" ")
         lines[0] = b" ".join([method, path.encode("ascii"), version])
-    for index, line in enumerate(lines[1:], 1):
+    # a continuation line first (folding nothing) would fold into our Host: dropped too
+    kept, in_host = [lines[0], b"Host: " + host.encode("ascii") + ending], True
+    for line in lines[1:]:
+        if in_host and line[:1] in (b" ", b"\t"):
+            continue  # a continuation of a Host line
         name, colon, _ = line.partition(b":")
-        if colon and name.strip().lower() == b"host":
-            ending = b"\r" if line.endswith(b"\r") else b""
-            lines[index] = b"Host: " + host.encode("ascii") + ending
-    return b"\n".join(lines)
+        in_host = bool(colon) and name.strip().lower() == b"host"
+        if not in_host:
+            kept.append(line)
+    return b"\n".join(kept)
 
 
 async def relay(
@@ -71,11 +79,15 @@ async def relay(
         return
     try:
         path = target.path if target.path != "/" else None
-        up_writer.write(rewrite_request(connection.request_bytes, path, target.host_header) + rest)
+        forwarded = rewrite_request(connection.request_bytes, path, target.host_header)
+        up_writer.write(forwarded + rest)
         try:
-            head, body = await read_head(up_reader, head_timeout)
+            head, body = await read_head(up_reader, head_timeout, answer_to=forwarded)
+        except NotHTTPError as error:
+            connection.upstream_error = not_http_message(str(error), "the upstream")
         except HeadError as error:
             connection.upstream_error = f"the upstream sent no response: {error}"
+        if connection.upstream_error is not None:
             report(connection)
             await send(writer, _bad_gateway(connection.upstream_error))
             return

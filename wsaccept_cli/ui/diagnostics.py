@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import TextIO
 
+import click
+
 from wsaccept_cli.ui.text import display
 
 SHOWN_PER_KIND = 10
 
-# The one place wsaccept writes colour by hand: the label of a stderr line. rich would colour it
-# too, but importing rich.console costs about 30 ms (`python -X importtime`, bench/README.md),
-# half again a plain one-liner's start-up, for three SGR codes.
-_SGR = {"error": "31", "warning": "33", "note": "36"}  # red, yellow, cyan
+# The label of a stderr line is coloured by click.style (click is loaded already): rich would
+# colour it too, but importing rich.console costs about 30 ms (`python -X importtime`,
+# bench/README.md), half again a plain one-liner's start-up, for three colours.
+_COLOUR = {"error": "red", "warning": "yellow", "note": "cyan"}
 
 
 class Diagnostics:
@@ -43,7 +45,7 @@ class Diagnostics:
         """One line on stderr; if stderr cannot take it, results on stdout still go on."""
         label = f"{kind}:"
         if self.color:
-            label = f"\x1b[{_SGR[kind]}m{label}\x1b[0m"
+            label = click.style(label, fg=_COLOUR[kind])
         if self.stream is None:
             return
         try:

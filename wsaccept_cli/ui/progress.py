@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
+import click
+
 from wsaccept_cli.core.wording import plural
 from wsaccept_cli.ui.text import display
 
@@ -39,7 +41,7 @@ class ProbeProgress:
         elapsed = (time.monotonic() - self.started) * 1000
         line = f"* {elapsed:6.1f} ms  {display(text)}"
         if self.color:
-            line = f"\x1b[2m{line}\x1b[0m"
+            line = click.style(line, dim=True)  # faint: it is said, not the result
         if self.stream is None:
             return
         try:

@@ -132,6 +132,8 @@ class PlainRenderer(BufferedRenderer):
             from wsaccept_cli.core.clients import describe  # not at start-up: inspect only
 
             lines.append(f"  clients: {shown(describe(chosen))}")
+        if report.handshake.connection is not None:
+            lines.append(f"  connection: {shown(report.handshake.connection.summary_line())}")
         lines += [f"  body  | {shown(line)}" for line in report.body()]
         self.pieces.append(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
 

@@ -251,6 +251,9 @@ class RichRenderer:
 
             text.append("\n  clients", style="bold")
             text.append(f": {shown(describe(chosen))}")
+        if report.handshake.connection is not None:
+            text.append("\n  connection", style="bold")
+            text.append(f": {shown(report.handshake.connection.summary_line())}")
         for line in report.body():
             text.append(f"\n  body | {shown(line)}", style="dim")
         text.append("\n")  # the blank line between handshakes, in the same print

@@ -12,13 +12,15 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from wsaccept_cli.core.faults import FAULTS
+from wsaccept_cli.core.frame_faults import ALL_FAULTS
 from wsaccept_cli.core.served import relay_report, serve_report
 from wsaccept_cli.ui.text import json_safe, shown
 
 if TYPE_CHECKING:
     from wsaccept_cli.core.faults import Fault
+    from wsaccept_cli.core.kept import ClientOutput
     from wsaccept_cli.core.rules import HandshakeReport
+    from wsaccept_cli.core.secrets import Redactor
     from wsaccept_cli.core.served import ScoreRow, ServedConnection
     from wsaccept_cli.ui.session import Counts, Rendered, Session
 
@@ -52,18 +54,52 @@ def connection_report(connection: ServedConnection) -> HandshakeReport:
     return serve_report(connection)
 
 
-def connection(session: Session, served: ServedConnection) -> Rendered:
-    """One connection, as its report."""
+def connection(session: Session, served: ServedConnection, show_secrets: bool = False) -> Rendered:
+    """One connection, as its report; credentials redacted unless `show_secrets`."""
     report = connection_report(served)
+    redactor = None if show_secrets else served_redactor(served)
+    if redactor is not None:
+        for finding in report.findings:
+            finding.message = redactor.redact_text(finding.message)
     if session.spec.fmt == "json":
-        return _record(connection_record(served, report)), [], _counts(report.verdict == "fail")
+        record = connection_record(served, report, redactor)
+        return _record(record), [], _counts(report.verdict == "fail")
     rendering = session.rendering()
     rendering.handshake(report)
     return rendering.take()
 
 
-def connection_record(served: ServedConnection, report: HandshakeReport) -> dict[str, Any]:
+def served_redactor(served: ServedConnection) -> Redactor:
+    """What a client sent (Authorization, Proxy-Authorization, Cookie) and what the server set
+    (Set-Cookie values) kept out of every output format, as `probe` keeps them: the header
+    values themselves, and the same secrets wherever else they are echoed."""
+    from wsaccept_cli.core.secrets import Redactor, message_secrets
+
+    found = message_secrets(_crlf(served.request_bytes))
+    for line in _crlf(served.response_bytes).split(b"\r\n"):
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() == b"set-cookie":
+            found.append(value.split(b";", 1)[0].partition(b"=")[2].strip())
+    return Redactor(found)
+
+
+def _crlf(head: bytes) -> bytes:
+    """A head with bare LF line endings as CR LF ones, for the header readers of core.secrets."""
+    return head.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def connection_record(
+    served: ServedConnection, report: HandshakeReport, redactor: Redactor | None = None
+) -> dict[str, Any]:
     text = _text
+    request, response, detail = (
+        served.request_bytes,
+        served.response_bytes,
+        served.how or served.error,
+    )
+    if redactor is not None:
+        request, response = redactor.redact(request), redactor.redact(response)
+        detail = redactor.redact_text(detail) if detail else detail
     return {
         "event": "connection",
         **report.as_dict(),
@@ -71,11 +107,11 @@ def connection_record(served: ServedConnection, report: HandshakeReport) -> dict
         "fault": served.fault.name if served.fault is not None else None,
         "fault_applied": served.fault is not None and served.skipped is None,
         "client": served.behaviour,
-        "client_detail": served.how or served.error,
+        "client_detail": detail,
         "correct": sorted(served.expected) if served.upstream is None else None,
         "upstream": served.upstream,
-        "request": text(served.request_bytes),
-        "response": text(served.response_bytes),
+        "request": text(request),
+        "response": text(response),
         "bytes_from_client": served.sent,
         "bytes_from_server": served.received,
     }
@@ -90,30 +126,85 @@ def _text(head: bytes) -> list[str]:
 
 # The scoreboard's first column: as wide as the longest fault name (or `request`), so that
 # the columns line up whatever the row.
-NAME_WIDTH = max(len(fault.name) for fault in FAULTS) + 1
+NAME_WIDTH = max(len(fault.name) for fault in ALL_FAULTS) + 1
 
 
 def fault_list(session: Session, faults: Sequence[Fault]) -> Rendered:
     """--list-faults: each fault, what a correct client must do, what the server does, why."""
     if session.spec.fmt == "json":
         out = b"".join(
-            _record({"fault": f.name, "correct": f.expect_text, "does": f.does, "why": f.why})
+            _record(
+                {
+                    "fault": f.name,
+                    "stage": f.stage,
+                    "section": f.section,
+                    "correct": f.expect_text,
+                    "does": f.does,
+                    "why": f.why,
+                }
+            )
             for f in faults
         )
         return out, [], _counts(False)
     width = max(len(fault.name) for fault in faults)
-    lines = [f"{f.name:{width}}  {f.expect_text:6}  {f.does}\n{'':{width}}          {f.why}"
-             for f in faults]  # fmt: skip
-    return ("\n".join(lines) + "\n").encode(), [], _counts(False)
+    correct = max(len(fault.expect_text) for fault in faults)
+    groups = []
+    for stage, heading in FAULT_STAGES:
+        lines = [
+            f"{f.name:{width}}  {f.expect_text:{correct}}  {f.does}\n"
+            f"{'':{width}}  {'':{correct}}  {f.why}"
+            for f in faults
+            if f.stage == stage
+        ]
+        if lines:
+            groups.append("\n".join([heading, *lines]))
+    return ("\n\n".join(groups) + "\n").encode(), [], _counts(False)
 
 
-def score_row(session: Session, row: ScoreRow) -> Rendered:
-    """One scoreboard line, as the run ends."""
+# --list-faults shows each stage apart, under its heading
+FAULT_STAGES = (
+    ("handshake", "Handshake faults (the 101 is wrong; RFC 6455 §4.1):"),
+    ("frame", "Frame faults (a correct 101, then these frames; the client's answer on the wire):"),
+)
+
+
+ERROR_LINES = 3  # of a failed run's stderr, under its row
+ERROR_WIDTH = 200  # characters of each
+
+
+def run_notes(row: ScoreRow, output: ClientOutput | None) -> list[str]:
+    """The lines under a row: the last lines of a failed client's stderr (why curl, or a
+    missing command, failed), and the processes the client left running."""
+    if output is None:
+        return []
+    notes = []
+    if row.status == "fail":
+        notes += [f"stderr: {line}" for line in output.stderr.last_lines(ERROR_LINES)]
+    killed = [str(pid) for pid, done in output.left if done]
+    alive = [str(pid) for pid, done in output.left if not done]
+    outside = "which the client left running outside its process group"
+    if killed:
+        notes.append(f"killed {_processes(killed)}, {outside}")
+    if alive:
+        notes.append(f"{_processes(alive)}, {outside}, could not be killed: still running")
+    return notes
+
+
+def _processes(pids: list[str]) -> str:
+    return f"process{'es' if len(pids) > 1 else ''} {', '.join(pids)}"
+
+
+def score_row(session: Session, row: ScoreRow, output: ClientOutput | None = None) -> Rendered:
+    """One scoreboard line, as the run ends; under a failed one, the last lines of the
+    client's stderr (escaped, cut, dimmed at a terminal)."""
     failed = row.status == "fail"
+    notes = run_notes(row, output)
     if session.spec.fmt == "json":
-        return _record({"event": "score", **row.as_dict()}), [], _counts(failed)
+        record = {"event": "score", **row.as_dict(), "notes": notes}
+        return _record(record), [], _counts(failed)
     name = f"{row.name:{NAME_WIDTH}}"
     rest = f"  {name} correct: {row.expect:6}  client: {row.did:8}  {shown(row.detail)}"
+    below = [f"{'':6}{shown(note, ERROR_WIDTH)}" for note in notes]
     if session.spec.fmt == "rich":
         from rich.text import Text
 
@@ -123,9 +214,16 @@ def score_row(session: Session, row: ScoreRow) -> Rendered:
         text = Text()
         text.append(f"{row.status:4}", style=_STYLES.get(row.status, ""))
         text.append(rest)
+        for line in below:
+            text.append("\n")
+            text.append(line, style="dim")
         renderer.console.print(text, soft_wrap=True)  # one line per row, as in plain
         return renderer.buffer.take(), [], _counts(failed)
-    return f"{row.status:4}{rest}\n".encode(), [], _counts(failed)
+    return (
+        "".join(f"{line}\n" for line in [f"{row.status:4}{rest}", *below]).encode(),
+        [],
+        _counts(failed),
+    )
 
 
 def score_summary(session: Session, rows: Sequence[ScoreRow]) -> Rendered:
@@ -143,7 +241,9 @@ def score_summary(session: Session, rows: Sequence[ScoreRow]) -> Rendered:
     return f"check-client: {verdict}: {what}\n".encode(), [], _counts(False)
 
 
-def junit(rows: Sequence[ScoreRow], outputs: Sequence[bytes], seconds: Sequence[float]) -> bytes:
+def junit(
+    rows: Sequence[ScoreRow], outputs: Sequence[ClientOutput], seconds: Sequence[float]
+) -> bytes:
     """A JUnit XML report: one test case per fault, for CI systems to show."""
     from xml.etree import ElementTree
 
@@ -168,9 +268,9 @@ def junit(rows: Sequence[ScoreRow], outputs: Sequence[bytes], seconds: Sequence[
             failure.text = _xml_text(row.fault.why if row.fault is not None else message)
         elif row.status == "skip":
             ElementTree.SubElement(case, "skipped", message=_xml_text(row.detail))
-        if output:
-            out = ElementTree.SubElement(case, "system-out")
-            out.text = _xml_text(output.decode("utf-8", "replace"))
+        for tag, kept in (("system-out", output.stdout), ("system-err", output.stderr)):
+            if kept:
+                ElementTree.SubElement(case, tag).text = _xml_text(kept.text())
     body = ElementTree.tostring(suite, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'.encode()
 

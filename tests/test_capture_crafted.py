@@ -1,0 +1,462 @@
+"""`inspect` of pcap/pcapng files crafted with dpkt: what a live capture cannot produce on
+demand (reordering, retransmission, overlap, a lost segment, a cut head, a snap length), every
+link type and file variant, and hostile files. tshark, an independent reader, agrees on what
+each file holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dpkt
+import pytest
+
+from tests.captures import (
+    REQUEST,
+    RESPONSE,
+    Conversation,
+    close_frame,
+    frame,
+    lazily,
+    null_loopback,
+    pcapng_section,
+    raw_ip,
+    sll,
+    sll2,
+    tshark_handshakes,
+    vlan,
+    write_pcap,
+)
+from tests.helpers import invoke
+
+
+def records(path: Path, *args: str) -> tuple[int, list[dict[str, Any]], str]:
+    result = invoke("inspect", "--format", "json", *args, str(path))
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    return result.exit_code, lines, result.stderr
+
+
+def only(path: Path) -> dict[str, Any]:
+    _code, found, _ = records(path)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def findings(record: dict[str, Any], status: str | None = None) -> dict[str, str]:
+    return {
+        f["rule"]: f["message"]
+        for f in record["findings"]
+        if status is None or f["status"] == status
+    }
+
+
+def test_a_whole_connection_has_its_report_and_connection(tmp_path: Path) -> None:
+    talk = Conversation().websocket()
+    path = write_pcap(tmp_path / "ws.pcap", talk.frames)
+    code, found, stderr = records(path)
+    assert (code, stderr, len(found)) == (0, "", 1)
+    record = found[0]
+    assert (record["status"], record["verdict"]) == (101, "pass")
+    assert record["source"] == "TCP 10.0.0.1:40000 -> 10.0.0.2:8080"
+    assert record["connection"] == {
+        "client": {"address": "10.0.0.1", "port": 40000},
+        "server": {"address": "10.0.0.2", "port": 8080},
+        "started_at": "2023-11-14T22:13:20.004000Z",
+        "handshake_ms": 1.0,
+        "frames": {
+            "client": {
+                "continuation": 0,
+                "text": 1,
+                "binary": 0,
+                "close": 1,
+                "ping": 0,
+                "pong": 0,
+                "bytes": 10,
+            },
+            "server": {
+                "continuation": 0,
+                "text": 1,
+                "binary": 0,
+                "close": 1,
+                "ping": 0,
+                "pong": 0,
+                "bytes": 7,
+            },
+        },
+        "deflate": {"negotiated": False, "used": False},
+        "masking": {"client": "ok", "server": "ok"},
+        "close": {
+            "client": {"code": 1000, "reason": "bye"},
+            "server": {"code": 1000, "reason": ""},
+            "first": "client",
+            "ended": "close",
+        },
+        "gaps": {"client": 0, "server": 0},
+        "tls": None,
+    }
+    assert tshark_handshakes(path) == [(40000, 8080, "101")]
+
+
+def test_plain_output_adds_a_connection_line(tmp_path: Path) -> None:
+    path = write_pcap(tmp_path / "ws.pcap", Conversation().websocket().frames)
+    result = invoke("inspect", "--format", "plain", str(path))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].startswith(
+        "handshake 1: TCP 10.0.0.1:40000 -> 10.0.0.2:8080: pass"
+    )
+    assert result.stdout.splitlines()[-1] == (
+        "  connection: 2023-11-14T22:13:20.004000Z, 10.0.0.1:40000 -> 10.0.0.2:8080, 1.0 ms,"
+        " client 1 msg 10 B, server 1 msg 7 B, ended close, client closed first"
+    )
+
+
+def reordered(conversation: Conversation, data: bytes, order: list[int], size: int = 20) -> None:
+    packets = conversation.segments("client", data, size)
+    for index in order:
+        conversation.add(packets[index])
+
+
+def test_reordered_retransmitted_and_overlapping_segments_are_read_in_order(
+    tmp_path: Path,
+) -> None:
+    talk = Conversation().handshake()
+    packets = talk.segments("client", REQUEST, 30)
+    for index in [0, 2, 1, 1, 4, 3, 0, *range(5, len(packets))]:
+        talk.add(packets[index])
+    # an overlap: a segment resent with 10 more bytes than before, after the rest
+    overlap = talk.packet("client", dpkt.tcp.TH_ACK, REQUEST[30:90], seq=1001 + 30)
+    talk.add(overlap)
+    talk.send("server", RESPONSE, 50).fin("client").fin("server")
+    record = only(write_pcap(tmp_path / "reordered.pcap", talk.frames))
+    assert (record["status"], record["verdict"]) == (101, "pass")
+    assert record["connection"]["gaps"] == {"client": 0, "server": 0}
+    assert record["connection"]["close"]["ended"] == "fin"
+
+
+def test_a_lost_segment_in_the_request_is_a_gap_and_a_warning(tmp_path: Path) -> None:
+    talk = Conversation().handshake()
+    packets = talk.segments("client", REQUEST, 40)
+    for packet in packets[:1] + packets[2:]:
+        talk.add(packet)
+    talk.send("server", RESPONSE).fin("client").fin("server")
+    path = write_pcap(tmp_path / "lost.pcap", talk.frames)
+    code, found, _ = records(path)
+    assert code == 0  # a warning: neither a guessed pass nor a guessed fail
+    record = found[0]
+    assert record["verdict"] == "warn"
+    assert record["connection"]["gaps"] == {"client": 40, "server": 0}
+    assert findings(record) == {
+        "capture.incomplete": "40 bytes of the request head are missing (a lost segment, or cut"
+        " by the snap length): the handshake could not be checked"
+    }
+
+
+def test_a_lost_segment_in_the_frames_stops_their_count(tmp_path: Path) -> None:
+    talk = Conversation().handshake().send("client", REQUEST).send("server", RESPONSE)
+    talk.send("server", frame(0x1, b"a" * 10, mask=False))
+    lost = talk.segments("server", frame(0x2, b"b" * 300, mask=False), 100)
+    talk.add(lost[0])
+    talk.add(lost[2])
+    talk.add(lost[3])
+    talk.send("server", frame(0x1, b"after", mask=False)).fin("server").fin("client")
+    record = only(write_pcap(tmp_path / "lost-frames.pcap", talk.frames))
+    assert record["verdict"] == "warn"
+    assert record["connection"]["gaps"] == {"client": 0, "server": 100}
+    assert record["connection"]["frames"]["server"]["text"] == 1
+    assert findings(record, "warn") == {
+        "capture.gap": "100 bytes the server sent after the handshake are missing from the"
+        " capture: its frames after them were not counted"
+    }
+
+
+def test_a_capture_cut_mid_head_is_a_warning(tmp_path: Path) -> None:
+    talk = Conversation().handshake().send("client", REQUEST)
+    talk.send("server", RESPONSE[:60])
+    record = only(write_pcap(tmp_path / "cut.pcap", talk.frames))
+    assert (record["verdict"], record["status"]) == ("warn", None)
+    assert record["connection"]["close"]["ended"] == "open"
+    assert findings(record) == {
+        "capture.incomplete": "the capture ended inside the response head (60 bytes): the"
+        " handshake could not be checked"
+    }
+    talk = Conversation().handshake().send("client", REQUEST[:50])
+    record = only(write_pcap(tmp_path / "cut-request.pcap", talk.frames))
+    assert findings(record) == {
+        "capture.incomplete": "the capture ended inside the request head (50 bytes): the"
+        " handshake could not be checked"
+    }
+
+
+def test_a_head_the_server_ended_early_is_checked_as_far_as_it_went(tmp_path: Path) -> None:
+    talk = Conversation().handshake().send("client", REQUEST)
+    talk.send("server", RESPONSE[:60]).fin("server").fin("client")
+    record = only(write_pcap(tmp_path / "short.pcap", talk.frames))
+    assert (record["verdict"], record["status"]) == ("fail", 101)
+    assert "the response head never ended" in findings(record, "warn")["capture.incomplete"]
+
+
+def test_snap_length_96_is_reported_not_guessed(tmp_path: Path) -> None:
+    talk = Conversation().websocket()
+    path = write_pcap(tmp_path / "snap.pcap", talk.frames, snaplen=96)
+    record = only(path)
+    assert record["verdict"] == "warn"
+    assert record["status"] is None
+    message = findings(record, "warn")["capture.incomplete"]
+    assert "cut by the snap length" in message
+    assert record["connection"]["gaps"]["client"] > 0
+
+
+def test_a_capture_started_after_the_request_checks_the_response_only(tmp_path: Path) -> None:
+    talk = Conversation().websocket()
+    frames = [f for f in talk.frames if REQUEST[:20] not in f[1]][3:]  # no SYN, no request
+    record = only(write_pcap(tmp_path / "mid.pcap", frames))
+    assert record["status"] == 101
+    assert record["verdict"] == "warn"
+    assert "started after the request" in findings(record, "warn")["capture.incomplete"]
+
+
+def test_reset_without_close_is_reported_as_reset(tmp_path: Path) -> None:
+    talk = Conversation().handshake().send("client", REQUEST).send("server", RESPONSE)
+    talk.reset("server")
+    record = only(write_pcap(tmp_path / "rst.pcap", talk.frames))
+    assert record["connection"]["close"] == {
+        "client": None, "server": None, "first": None, "ended": "reset",
+    }  # fmt: skip
+
+
+def test_frame_faults_fail(tmp_path: Path) -> None:
+    talk = Conversation().handshake().send("client", REQUEST).send("server", RESPONSE)
+    talk.send("client", frame(0x1, b"unmasked", mask=False))
+    talk.send("server", frame(0x1, b"masked", mask=True, rsv1=True))
+    talk.fin("client").fin("server")
+    code, found, _ = records(write_pcap(tmp_path / "faults.pcap", talk.frames))
+    assert code == 1
+    assert findings(found[0], "fail") == {
+        "frames.masking": "the server sent a masked frame (a server must not mask, RFC 6455 §5.1)",
+        "frames.rsv1": "the server set RSV1 on 1 messages, but no extension that defines it was"
+        " negotiated (clients fail the connection)",
+    }
+
+
+def test_a_wrong_accept_fails_with_its_diagnosis(tmp_path: Path) -> None:
+    talk = Conversation().handshake().send("client", REQUEST)
+    talk.send(
+        "server", RESPONSE.replace(b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo")
+    )
+    talk.fin("server").fin("client")
+    code, found, _ = records(write_pcap(tmp_path / "bad.pcap", talk.frames))
+    assert code == 1
+    assert "dropped the base64 padding" in findings(found[0], "fail")["response.accept"]
+
+
+def test_a_non_http_answer_fails(tmp_path: Path) -> None:
+    talk = Conversation().handshake().send("client", REQUEST)
+    talk.send("server", b"SSH-2.0-OpenSSH_9.2\r\n\r\n").fin("server").fin("client")
+    record = only(write_pcap(tmp_path / "ssh.pcap", talk.frames))
+    assert findings(record, "fail") == {
+        "response.http": "the server answered 23 bytes that are not an HTTP response, starting"
+        " 'SSH-2.0-OpenSSH_9.2\\r\\n\\r\\n'"
+    }
+
+
+LINK_TYPES = {
+    "ethernet": (1, lambda f: f),
+    "vlan": (1, vlan),
+    "sll": (113, sll),
+    "sll2": (276, sll2),
+    "raw": (101, raw_ip),
+    "null": (0, null_loopback),
+}
+
+
+@pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6"])
+@pytest.mark.parametrize("link", sorted(LINK_TYPES))
+def test_every_link_type_over_ipv4_and_ipv6(tmp_path: Path, link: str, v6: bool) -> None:
+    linktype, wrap = LINK_TYPES[link]
+    talk = Conversation(v6=v6).websocket()
+    path = write_pcap(
+        tmp_path / "l.pcap", [(t, wrap(f)) for t, f in talk.frames], linktype=linktype
+    )
+    record = only(path)
+    assert (record["status"], record["verdict"]) == (101, "pass")
+    address = "2001:db8::1" if v6 else "10.0.0.1"
+    assert record["connection"]["client"] == {"address": address, "port": 40000}
+    assert tshark_handshakes(path) == [(40000, 8080, "101")]
+
+
+@pytest.mark.parametrize(
+    ("big_endian", "nano"), [(False, False), (True, False), (False, True), (True, True)]
+)
+def test_pcap_in_both_byte_orders_and_resolutions(
+    tmp_path: Path, big_endian: bool, nano: bool
+) -> None:
+    talk = Conversation().websocket()
+    path = write_pcap(tmp_path / "f.pcap", talk.frames, big_endian=big_endian, nano=nano)
+    record = only(path)
+    assert record["connection"]["started_at"] == "2023-11-14T22:13:20.004000Z"
+    assert record["connection"]["handshake_ms"] == 1.0
+    assert tshark_handshakes(path) == [(40000, 8080, "101")]
+
+
+def test_pcapng_with_sections_and_interfaces_of_different_link_types(tmp_path: Path) -> None:
+    first = Conversation(sport=40001).websocket()
+    second = Conversation(sport=40002, v6=True).websocket()
+    third = Conversation(sport=40003).websocket()
+    sections = [
+        pcapng_section([1, 276], [(0, t, f) for t, f in first.frames]
+                       + [(1, t, sll2(f)) for t, f in second.frames]),
+        pcapng_section([101], [(0, t, raw_ip(f)) for t, f in third.frames], big_endian=True),
+    ]  # fmt: skip
+    path = tmp_path / "several.pcapng"
+    path.write_bytes(b"".join(sections))
+    code, found, stderr = records(path)
+    assert (code, stderr) == (0, "")
+    assert sorted(r["connection"]["client"]["port"] for r in found) == [40001, 40002, 40003]
+    assert {r["verdict"] for r in found} == {"pass"}
+    assert tshark_handshakes(path) == [(p, 8080, "101") for p in (40001, 40002, 40003)]
+
+
+def test_interleaved_connections_are_each_reported(tmp_path: Path) -> None:
+    talks = [Conversation(sport=50000 + n).websocket() for n in range(5)]
+    frames = sorted((t + n * 0.0001, f) for n, c in enumerate(talks) for t, f in c.frames)
+    path = write_pcap(tmp_path / "interleaved.pcap", frames)
+    code, found, _ = records(path)
+    assert code == 0
+    assert sorted(r["connection"]["client"]["port"] for r in found) == list(range(50000, 50005))
+    assert tshark_handshakes(path) == [(50000 + n, 8080, "101") for n in range(5)]
+
+
+def test_summary_is_one_row_per_connection_and_the_counts(tmp_path: Path) -> None:
+    good = Conversation(sport=40001).websocket()
+    bad = Conversation(sport=40002, start=1.7e9 + 1).handshake().send("client", REQUEST)
+    bad.send("server", b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n").fin("server")
+    path = write_pcap(tmp_path / "two.pcap", sorted(good.frames + bad.frames))
+    result = invoke("inspect", "--summary", str(path))
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "#fields\tts\tclient\tserver\tstatus\tverdict\thandshake_ms\tclient_frames\tserver_frames"
+        "\tclient_close\tserver_close\tclosed_first\tended\tgaps\ttls\n"
+        "2023-11-14T22:13:20.004000Z\t10.0.0.1:40001\t10.0.0.2:8080\t101\tpass\t1.0\ttext=1,close=1"
+        "\ttext=1,close=1\t1000\t1000\tclient\tclose\t0\t-\n"
+        "2023-11-14T22:13:21.004000Z\t10.0.0.1:40002\t10.0.0.2:8080\t403\tfail\t1.0\t-\t-\t-\t-\t-"
+        "\tfin\t0\t-\n"
+        "#connections\t2\t1 fail, 1 pass\n"
+        "#server\t10.0.0.2:8080\t1 fail, 1 pass\n"
+    )
+    summary = invoke("inspect", "--summary", "--format", "json", str(path)).stdout.splitlines()
+    assert json.loads(summary[-1]) == {
+        "connections": 2, "verdicts": {"pass": 1, "fail": 1},
+        "servers": {"10.0.0.2:8080": {"pass": 1, "fail": 1}},
+    }  # fmt: skip
+
+
+def test_summary_of_text_input_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "h.http"
+    path.write_bytes(REQUEST + RESPONSE)
+    result = invoke("inspect", "--summary", str(path))
+    assert result.exit_code == 2
+    assert "--summary is for packet captures" in result.stderr
+
+
+# -- hostile captures ----------------------------------------------------------------------
+
+
+def test_a_capture_without_a_handshake_exits_2(tmp_path: Path) -> None:
+    talk = Conversation().handshake().send("client", b"\x00\x01binary protocol").fin("client")
+    result = invoke("inspect", str(write_pcap(tmp_path / "none.pcap", talk.frames)))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "wsaccept: error: no WebSocket handshake in the capture: 5 packets, 5 of them TCP, no"
+        " HTTP upgrade request and no TLS among them\n"
+    )
+
+
+def test_a_truncated_file_reports_what_it_read_with_a_warning(tmp_path: Path) -> None:
+    good = Conversation(sport=40001).websocket()
+    later = Conversation(sport=40002, start=1.7e9 + 5).websocket()
+    path = write_pcap(tmp_path / "t.pcap", good.frames + later.frames)
+    path.write_bytes(path.read_bytes()[:-30])
+    code, found, stderr = records(path)
+    assert code == 0
+    assert [r["connection"]["client"]["port"] for r in found] == [40001, 40002]
+    assert "the capture ends inside a packet (truncated after" in stderr
+
+
+@pytest.mark.parametrize("length", [0xFFFFFFF0, 0x7FFFFFFC, 13])
+def test_absurd_block_lengths_are_a_clear_warning(tmp_path: Path, length: int) -> None:
+    talk = Conversation().websocket()
+    section = pcapng_section([1], [(0, t, f) for t, f in talk.frames])
+    block = (6).to_bytes(4, "little") + length.to_bytes(4, "little") + b"\0" * 64
+    path = tmp_path / "absurd.pcapng"
+    path.write_bytes(section + block)
+    code, found, stderr = records(path)
+    assert (code, len(found)) == (0, 1)
+    assert stderr.startswith("wsaccept: warning: the capture is damaged: a block at byte")
+
+
+def test_a_head_that_never_ends_is_a_finding_in_bounded_memory(tmp_path: Path) -> None:
+    talk = Conversation().handshake()
+    talk.send("client", b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nX: " + b"a" * 200_000)
+    talk.fin("client")
+    record = only(write_pcap(tmp_path / "endless.pcap", talk.frames))
+    assert findings(record) == {
+        "capture.incomplete": "the request head did not end within 64 KiB: the handshake could"
+        " not be checked"
+    }
+
+
+def tiny_segments(count: int) -> Any:
+    """A pcap of one WebSocket connection whose client then sends `count` one-byte segments,
+    generated as it is read."""
+    import struct
+
+    talk = Conversation().handshake().send("client", REQUEST).send("server", RESPONSE)
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)
+
+    def chunks() -> Any:
+        yield header
+        for when, data in talk.frames:
+            yield struct.pack("<IIII", int(when), 0, len(data), len(data)) + data
+        template = talk.packet("client", dpkt.tcp.TH_ACK, b"\x81")
+        seq_at = 14 + 20 + 4
+        for n in range(count):
+            seq = (talk.seq["client"] + n) % (1 << 32)
+            packet = template[:seq_at] + seq.to_bytes(4, "big") + template[seq_at + 4 :]
+            yield struct.pack("<IIII", 1_700_000_100, 0, len(packet), len(packet)) + packet
+
+    return lazily(chunks())
+
+
+def test_a_flood_of_tiny_segments_takes_linear_time_and_bounded_memory() -> None:
+    """Read in-process from a generator: the frame parser sees 200 000 one-byte pieces of
+    frame headers (the CI sample of bench/capture_scale.py's billion)."""
+    import tracemalloc
+
+    from wsaccept_cli.capture import CaptureReading
+
+    tracemalloc.start()
+    reading = CaptureReading(tiny_segments(200_000))  # type: ignore[arg-type]
+    found = list(reading.handshakes())
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert reading.packets == 200_005
+    assert len(found) == 1
+    frames = found[0].connection.frames  # type: ignore[union-attr]
+    assert frames["client"].counts["text"] > 0
+    assert peak < 20 * 1024 * 1024
+
+
+def test_nothing_raw_reaches_the_terminal(tmp_path: Path) -> None:
+    talk = Conversation().handshake().send("client", REQUEST.replace(b"/chat", b"/\x1b[31mred"))
+    talk.send("server", RESPONSE.replace(b"Switching Protocols", b"OK\x1b]0;pwned\x07"))
+    talk.send("client", close_frame(1000, b"\x1b[2J", mask=True))
+    talk.fin("client").fin("server")
+    path = write_pcap(tmp_path / "raw.pcap", talk.frames)
+    for fmt in ("plain", "json", "rich"):
+        output = invoke("inspect", "-v", "--format", fmt, str(path)).stdout
+        assert "\x1b[31m" not in output
+        assert "\x07" not in output
+        assert "\x1b[2J" not in output
+    output = invoke("inspect", "--format", "json", str(path)).stdout
+    assert json.loads(output)["connection"]["close"]["client"]["reason"] == "\x1b[2J"

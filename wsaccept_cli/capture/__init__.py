@@ -1,0 +1,74 @@
+"""Packet captures (pcap and pcapng): the WebSocket handshakes in them, each with its connection.
+
+A layer of its own between the core and the commands: reading a capture is I/O-bound and uses
+dpkt, so it is not the pure core, and it neither prints nor touches the network. Packets are
+read as they come (`packets`), decoded to TCP segments (`decode`), put back in order per
+connection and direction (`tcp`), and the connections that carry a handshake followed to their
+end (`flows`); each one is handed on as a Handshake whose `connection` says what the capture
+showed of it, as soon as it ends, so `tcpdump -U -w - | wsaccept inspect -` reports live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from wsaccept_cli.capture.packets import CaptureFileError, Source, is_capture_file, read_packets
+from wsaccept_cli.capture.tshark import DecryptionError, Decryptor
+from wsaccept_cli.core.handshake import Handshake
+
+__all__ = ["CaptureFileError", "CaptureReading", "DecryptionError", "Decryptor", "is_capture_file"]
+
+
+class CaptureReading:
+    """One capture being read; its counts say what it held once the handshakes are taken."""
+
+    def __init__(
+        self, read: Callable[[int], bytes], first: bytes = b"", decryptor: Decryptor | None = None
+    ) -> None:
+        self.source = Source(read, first)
+        self.decryptor = decryptor
+        self.packets = 0
+        self.segments = 0
+        self.connections = 0  # connections with a handshake or TLS, reported
+        self.evicted = 0
+        self.error: str | None = None  # why reading stopped before the end of the file
+
+    @property
+    def truncated(self) -> bool:
+        return self.source.truncated
+
+    def handshakes(self) -> Iterator[Handshake]:
+        """Each connection that held a handshake (or TLS), as it ends, then the rest."""
+        from wsaccept_cli.capture.decode import segment
+        from wsaccept_cli.capture.flows import Tracker
+
+        tracker = Tracker()
+        tracker.decryptor = self.decryptor
+        packets = read_packets(self.source)
+        while True:
+            try:
+                packet = next(packets, None)
+            except CaptureFileError as error:
+                self.error = str(error)
+                break
+            if packet is None:
+                break
+            self.packets += 1
+            found = segment(packet.time, packet.linktype, packet.data)
+            if found is None:
+                continue
+            self.segments += 1
+            tracker.segment(found)
+            if tracker.ended:
+                yield from self._results(tracker.take_ended())
+        yield from self._results(tracker.finish())
+        self.evicted = tracker.evicted
+
+    def _results(self, flows: Iterator[object]) -> Iterator[Handshake]:
+        from wsaccept_cli.capture.flows import Flow
+
+        for flow in flows:
+            assert isinstance(flow, Flow)
+            for handshake in flow.results():
+                self.connections += 1
+                yield handshake

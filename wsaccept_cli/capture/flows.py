@@ -1,0 +1,441 @@
+"""Connections of a capture, followed from their first bytes to their end, and the WebSocket
+handshakes found in them by content (a request with an Upgrade, on any port).
+
+Each TCP connection is put back in order both ways (`capture.tcp`). Its client's first bytes
+decide what it is: an HTTP request (followed while it could be an upgrade), a TLS ClientHello
+(listed with its SNI and ALPN), or anything else (dropped at once, and remembered only as a key
+in a bounded table so its later packets cost a look-up). A followed connection keeps at most
+MAX_HEAD bytes of a head and, after a 101, a few bytes of frame state per side: memory stays
+bounded however long the capture or the connections are.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import OrderedDict
+from collections.abc import Iterator
+from functools import partial
+
+from wsaccept_cli.capture.decode import FIN, RST, SYN, Segment
+from wsaccept_cli.capture.h2 import PREFACE, H2Connection
+from wsaccept_cli.capture.tcp import Budget, Direction
+from wsaccept_cli.capture.tshark import Decryptor
+from wsaccept_cli.core.connection import Connection, Endpoint
+from wsaccept_cli.core.exchange import parse_exchange
+from wsaccept_cli.core.handshake import Handshake
+
+MAX_HEAD = 64 * 1024
+MAX_FOLLOWED = 4096  # connections followed at once before their fate is known
+MAX_DROPPED = 100_000  # keys of connections known not to matter, remembered to skip them
+_REQUEST_START = re.compile(rb"[A-Z]{1,20} [^ \r\n]")
+_UPGRADE = re.compile(rb"(?im)^(?:upgrade[ \t]*:|sec-websocket-)")
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_TLS_START = (b"\x16\x03",)
+Key = tuple[bytes, int, bytes, int]
+
+
+class Flow:
+    """A followed connection: its two directions and what has been read of them."""
+
+    def __init__(self, tracker: Tracker, key: Key, a: tuple[bytes, int], time: float) -> None:
+        self.tracker = tracker
+        self.key = key
+        self.a = a  # the side the first packet came from
+        self.client_side: tuple[bytes, int] | None = None
+        self.phase = "new"
+        self.heads = {"a": bytearray(), "b": bytearray()}
+        self.head_times: dict[str, float] = {}
+        self.pending_frames: list[tuple[float, bytes | None]] = []  # the client's, before 101
+        self.connection: Connection | None = None
+        self.unreadable = ""  # why a head could not be read (a gap in it), once known
+        self.request = b""
+        self.handshake: Handshake | None = None
+        self.fins: set[str] = set()
+        self.hellos_read: set[str] = set()  # the TLS sides whose hello was read
+        self.h2: H2Connection | None = None
+        self.first_time = self.last_time = time
+        self.directions = {
+            side: Direction(partial(self.data, side), partial(self.gap, side), tracker.budget)
+            for side in ("a", "b")
+        }
+
+    def side_of(self, segment: Segment) -> str:
+        return "a" if (segment.src, segment.sport) == self.a else "b"
+
+    def other(self, side: str) -> str:
+        return "b" if side == "a" else "a"
+
+    def role(self, side: str) -> str:
+        """'client' or 'server' for a side, once the client is known."""
+        point = self.a if side == "a" else self._b()
+        return "client" if point == self.client_side else "server"
+
+    def _b(self) -> tuple[bytes, int]:
+        src, sport, dst, dport = self.key
+        return (dst, dport) if (src, sport) == self.a else (src, sport)
+
+    # -- what the bytes are ----------------------------------------------------------------
+
+    def data(self, side: str, time: float, data: bytes) -> None:
+        if self.phase == "new":
+            self._first_bytes(side, time, data)
+        if self.phase == "head":
+            self._head_bytes(side, time, data)
+        elif self.phase == "frames" and self.connection and self.connection.frames:
+            self.connection.frames[self.role(side)].feed(data, time)
+        elif self.phase == "tls":
+            self.tracker.tls_bytes(self, side, time, data)
+        elif self.phase == "h2" and self.h2 is not None:
+            self.h2.feed(self.role(side), time, data)
+
+    def _first_bytes(self, side: str, time: float, data: bytes) -> None:
+        sender = self.a if side == "a" else self._b()
+        receiver = self._b() if side == "a" else self.a
+        if data.startswith(PREFACE[: len(data)]) and data[:3] == b"PRI":
+            self.client_side, self.phase = sender, "h2"
+        elif _REQUEST_START.match(data[:22]):
+            self.client_side, self.phase = sender, "head"
+        elif data.startswith(b"HTTP/"):  # the answer first: the capture missed the request
+            self.client_side, self.phase = receiver, "head"
+        elif data.startswith(_TLS_START):
+            self.client_side, self.phase = sender, "tls"
+        else:
+            self.tracker.drop(self)
+            return
+        self.connection = Connection(
+            _endpoint(*self.client_side),
+            _endpoint(*(receiver if self.client_side == sender else sender)),
+        )
+        if self.phase == "h2":
+            self.h2 = H2Connection(self.connection)
+
+    def _head_bytes(self, side: str, time: float, data: bytes) -> None:
+        role = self.role(side)
+        if role == "client" and self.request:  # sent before the 101 came: frames, maybe
+            self.pending_frames.append((time, data))
+            return
+        head = self.heads[side]
+        self.head_times.setdefault(side, time)
+        before = len(head)
+        head += data[: MAX_HEAD + 4 - before]
+        if role == "server" and not self.request and not self._request_missed():
+            return  # the answer before the request, in capture order: read once it ends
+        end = _HEAD_END.search(head, max(0, before - 3))
+        if end is None:
+            if len(head) > MAX_HEAD:
+                what = "request" if role == "client" else "response"
+                self.give_up(f"the {what} head did not end within {MAX_HEAD // 1024} KiB")
+            return
+        rest = bytes(head[end.end() :]) + data[MAX_HEAD + 4 - before :]
+        del head[end.end() :]
+        if role == "client":
+            self._request_ended(side, bytes(head), time, rest)
+        else:
+            self._response_ended(side, bytes(head), time, rest)
+
+    def _request_missed(self) -> bool:
+        """Whether the capture started after the request: no SYN, and the answer came first."""
+        client = "a" if self.client_side == self.a else "b"
+        server = self.other(client)
+        return not self.heads[client] and self.directions[server].mid_connection
+
+    def _request_ended(self, side: str, head: bytes, time: float, rest: bytes) -> None:
+        if not _UPGRADE.search(head):
+            self.tracker.drop(self)  # a plain HTTP request: not a WebSocket connection
+            return
+        self.request = head
+        self.heads[side] = bytearray()
+        assert self.connection is not None
+        self.connection.started_at = self.head_times[side]
+        if rest:
+            self.pending_frames.append((time, rest))
+        server = self.other(side)
+        answer = self.heads[server]
+        if answer:  # the response came first in capture order: read it now
+            self.heads[server] = bytearray()
+            self._head_bytes(server, self.head_times.pop(server), bytes(answer))
+
+    def _response_ended(self, side: str, head: bytes, time: float, rest: bytes) -> None:
+        assert self.connection is not None
+        self.heads[side] = bytearray()
+        self.connection.answered_at = self.head_times[side]
+        if self.request:
+            self.handshake, _ = parse_exchange(self.request, head)
+        else:
+            self.handshake, _ = parse_exchange(b"", head)
+            self.handshake.request = None
+            self.connection.unchecked.append(
+                "the capture started after the request was sent: only the response was checked"
+            )
+        response = self.handshake.response
+        if response is None or response.status is None:
+            self._not_http(self.handshake, head)
+        if response is None or response.status != 101:
+            self.phase = "done"
+            return
+        tokens = response.tokens("sec-websocket-extensions")
+        self.connection.start_frames(any(t.startswith("permessage-deflate") for t in tokens))
+        self.phase = "frames"
+        client = self.other(side)
+        for when, data in self.pending_frames:
+            if data is None:
+                self.connection.frames["client"].gap()  # type: ignore[index]
+            else:
+                self.data(client, when, data)
+        self.pending_frames = []
+        if rest:
+            self.data(side, time, rest)
+
+    def gap(self, side: str, time: float, count: int) -> None:
+        if self.connection is None:
+            self.tracker.drop(self)  # missing bytes before anything told what this is
+            return
+        role = self.role(side)
+        self.connection.gaps[role] += count
+        if self.phase == "head":
+            if role == "client" and self.request:
+                self.pending_frames.append((time, None))
+                return
+            what = "request" if role == "client" else "response"
+            self.give_up(
+                f"{count} bytes of the {what} head are missing (a lost segment, or cut by the"
+                " snap length)"
+            )
+        elif self.phase == "frames" and self.connection.frames:
+            self.connection.frames[role].gap()
+        elif self.phase == "h2" and self.h2 is not None:
+            self.h2.broken = self.h2.broken or (
+                f"{count} bytes the {role} sent are missing from the capture: the HTTP/2 frames"
+                " after them were not read"
+            )
+
+    def give_up(self, why: str) -> None:
+        """Stop reading heads: what was read could not be checked whole, and says why."""
+        assert self.connection is not None
+        self.unreadable = why
+        self.phase = "done"
+        self.heads = {"a": bytearray(), "b": bytearray()}
+        self.pending_frames = []
+
+    # -- packets ---------------------------------------------------------------------------
+
+    def segment(self, segment: Segment) -> None:
+        self.last_time = segment.time
+        side = self.side_of(segment)
+        direction = self.directions[side]
+        seq = segment.seq
+        if segment.flags & SYN:
+            direction.syn(seq)
+            seq += 1
+        if segment.flags & RST:
+            if self.connection is not None:
+                self.connection.ended = "reset"
+            self.tracker.end(self)
+            return
+        fin = bool(segment.flags & FIN)
+        direction.segment(segment.time, seq, segment.payload, segment.missing, fin)
+        if fin:
+            self.fins.add(side)
+            if self.connection is not None and self.connection.ended == "open":
+                self.connection.ended = "fin"
+            if self.fins == {"a", "b"} and all(d.done() for d in self.directions.values()):
+                self.tracker.end(self)
+
+    def finish(self) -> None:
+        for direction in self.directions.values():
+            direction.finish(self.last_time)
+            direction.release()
+
+    def _unended_answer(self, connection: Connection) -> Handshake:
+        """The handshake of a request whose answer never ended a head: none came, or the
+        server sent something else, or a head without its blank line."""
+        server = "b" if self.client_side == self.a else "a"
+        answer = bytes(self.heads[server])
+        if answer and server not in self.fins:
+            self.unreadable = f"the capture ended inside the response head ({len(answer)} bytes)"
+            return Handshake(None, None, "")
+        handshake, _ = parse_exchange(self.request, answer)
+        if not answer:
+            return handshake
+        if handshake.response is None or handshake.response.status is None:
+            self._not_http(handshake, answer)
+        else:
+            connection.unchecked.append(
+                "the response head never ended (no blank line before the connection ended):"
+                " it was checked as far as it went"
+            )
+        return handshake
+
+    def _not_http(self, handshake: Handshake, answer: bytes) -> None:
+        assert self.connection is not None
+        handshake.response = None
+        self.connection.not_http = (
+            f"the server answered {len(answer)} bytes that are not an HTTP response, starting"
+            f" {answer[:40].decode('latin-1')!r}"
+        )
+
+    def results(self) -> Iterator[Handshake]:
+        """The handshakes this connection held: one, or each extended CONNECT of HTTP/2; for
+        TLS with a key log, those inside it."""
+        connection = self.connection
+        assert connection is not None
+        if connection.tls is not None and self.tracker.decryptor is not None:
+            inner = self._decrypted(connection)
+            if inner is not None:
+                yield from inner
+                return
+        if self.h2 is None:
+            yield self.result()
+            return
+        for stream in self.h2.finish():
+            handshake = stream.handshake
+            connection = stream.connection
+            handshake.source = (
+                f"HTTP/2 stream {stream.stream_id}, TCP {connection.client} -> {connection.server}"
+            )
+            handshake.connection = connection
+            yield handshake
+
+    def _decrypted(self, outer: Connection) -> list[Handshake] | None:
+        """The handshakes of the decrypted bytes, on a flow of their own (None when the key
+        log held no key for this connection)."""
+        assert self.tracker.decryptor is not None
+        assert outer.tls is not None
+        ends = (outer.client.address, outer.client.port, outer.server.address, outer.server.port)
+        chunks = self.tracker.decryptor.stream(ends)
+        if not chunks:
+            outer.unchecked.append("the key log has no key for this connection")
+            return None
+        assert self.client_side is not None
+        inner = Flow(self.tracker, self.key, self.client_side, self.last_time)
+        client, server = ("a", "b")
+        first = next((n for n, (role, _) in enumerate(chunks) if role == "client"), 0)
+        chunks = [chunks[first], *chunks[:first], *chunks[first + 1 :]]  # h2: SETTINGS first
+        for role, data in chunks:
+            inner.data(client if role == "client" else server, self.last_time, data)
+            if inner.phase == "dropped":
+                return []
+        inner.fins = {"a", "b"} if outer.ended != "open" else set()
+        found = list(inner.results())
+        for handshake in found:
+            connection = handshake.connection
+            assert connection is not None
+            connection.tls = outer.tls
+            connection.tls.decrypted = True
+            connection.ended = outer.ended if connection.ended == "open" else connection.ended
+            connection.gaps = outer.gaps
+            # tshark's follow gives no time of each record: the connection's start, no latency
+            connection.started_at, connection.answered_at = self.first_time, None
+        return found
+
+    def result(self) -> Handshake:
+        """The handshake this connection held, as far as the capture showed it."""
+        connection = self.connection
+        assert connection is not None
+        if self.handshake is not None:
+            handshake = self.handshake
+        elif self.request and not self.unreadable:
+            handshake = self._unended_answer(connection)
+        else:
+            handshake = Handshake(None, None, "")
+            client = "a" if self.client_side == self.a else "b"
+            if self.phase == "head" and not self.unreadable:
+                part = len(self.heads[client])
+                self.unreadable = f"the capture ended inside the request head ({part} bytes)"
+        for message in (handshake.request, handshake.response):
+            if message is not None:
+                message.line = None
+        handshake.source = f"TCP {connection.client} -> {connection.server}"
+        handshake.connection = connection
+        if self.unreadable:
+            connection.unchecked.append(self.unreadable + ": the handshake could not be checked")
+        return handshake
+
+
+def _endpoint(address: bytes, port: int) -> Endpoint:
+    return Endpoint(str(ipaddress.ip_address(address)), port)
+
+
+class Tracker:
+    """Every connection of a capture; each one that mattered handed on when it ends."""
+
+    def __init__(self) -> None:
+        self.budget = Budget()
+        self.flows: OrderedDict[Key, Flow] = OrderedDict()
+        self.dropped: OrderedDict[Key, None] = OrderedDict()
+        self.ended: list[Flow] = []
+        self.evicted = 0  # connections given up because too many were followed at once
+        self.decryptor: Decryptor | None = None
+
+    def segment(self, segment: Segment) -> None:
+        key = _key(segment)
+        if key in self.dropped:
+            if segment.flags & (FIN | RST):
+                del self.dropped[key]
+            return
+        flow = self.flows.get(key)
+        if flow is None:
+            if not segment.payload and not segment.flags & SYN:
+                return  # a bare ACK or FIN of a connection never seen: nothing to follow
+            flow = Flow(self, key, (segment.src, segment.sport), segment.time)
+            self.flows[key] = flow
+            if len(self.flows) > MAX_FOLLOWED:
+                self._evict()
+        else:
+            self.flows.move_to_end(key)
+        flow.segment(segment)
+
+    def _evict(self) -> None:
+        """Stop following the connection idle longest: reported as it is if it had a
+        handshake, else forgotten."""
+        flow = next(iter(self.flows.values()))
+        self.evicted += 1
+        if flow.connection is None:
+            self.drop(flow)
+        else:
+            flow.connection.unchecked.append(
+                f"the capture had over {MAX_FOLLOWED} connections open at once: this one was no"
+                " longer followed from here"
+            )
+            self.end(flow)
+
+    def drop(self, flow: Flow) -> None:
+        flow.phase = "dropped"
+        for direction in flow.directions.values():
+            direction.release()
+        if self.flows.pop(flow.key, None) is not None:
+            self.dropped[flow.key] = None
+            if len(self.dropped) > MAX_DROPPED:
+                self.dropped.popitem(last=False)
+
+    def end(self, flow: Flow) -> None:
+        if self.flows.pop(flow.key, None) is None:
+            return
+        flow.finish()
+        if flow.connection is not None and flow.phase != "dropped":
+            self.ended.append(flow)
+
+    def take_ended(self) -> Iterator[Flow]:
+        ended, self.ended = self.ended, []
+        yield from ended
+
+    def finish(self) -> Iterator[Flow]:
+        for flow in list(self.flows.values()):
+            self.end(flow)
+        yield from self.take_ended()
+
+    def tls_bytes(self, flow: Flow, side: str, time: float, data: bytes) -> None:
+        from wsaccept_cli.capture.tls import read_hello
+
+        if side in flow.hellos_read:
+            return
+        assert flow.connection is not None
+        if read_hello(flow.connection, flow.role(side), flow.heads[side], data):
+            flow.hellos_read.add(side)
+            flow.heads[side] = bytearray()
+
+
+def _key(segment: Segment) -> Key:
+    one, two = (segment.src, segment.sport), (segment.dst, segment.dport)
+    return (*one, *two) if one <= two else (*two, *one)

@@ -1,0 +1,127 @@
+"""WebSocket frames seen on the wire after a 101, summarised one side at a time (RFC 6455 §5).
+
+Pure code over bytes, fed in whatever pieces TCP delivered them. Only what a connection summary
+needs is kept: counts by opcode, payload bytes, whether RSV1 (permessage-deflate, RFC 7692 §6)
+was set, whether the masking was right for the side, and the Close frame's code and reason.
+Payload bytes are skipped, not stored: a side holds at most a 14-byte header and a 125-byte
+Close payload, so a frame stream of any length costs constant memory and one pass.
+"""
+
+from __future__ import annotations
+
+OPCODES = {0x0: "continuation", 0x1: "text", 0x2: "binary", 0x8: "close", 0x9: "ping", 0xA: "pong"}
+CLOSE = 0x8
+MAX_CONTROL = 125  # RFC 6455 §5.5: a control frame's payload is at most 125 bytes
+
+
+class FrameTally:
+    """One side's frames: what a connection summary shows of them."""
+
+    def __init__(self, side: str) -> None:
+        self.side = side  # "client" (must mask, RFC 6455 §5.3) or "server" (must not)
+        self.counts = dict.fromkeys(OPCODES.values(), 0)
+        self.bytes = 0  # payload bytes, as on the wire
+        self.compressed = 0  # messages with RSV1 set (permessage-deflate used)
+        self.masking_problem: str | None = None
+        self.protocol_problem: str | None = None  # a frame no peer may send; scanning stops
+        self.close: tuple[int | None, str] | None = None
+        self.close_at: float | None = None
+        self.lost = False  # a gap made the rest unreadable; the counts are of what came before
+        self._header = b""
+        self._remaining = 0  # payload bytes of the current frame still to come
+        self._opcode = 0
+        self._mask = b""
+        self._close_payload = b""
+
+    def feed(self, data: bytes, when: float) -> None:
+        """Take the next bytes this side sent, at time `when`."""
+        view = memoryview(data)
+        while view and self.protocol_problem is None and not self.lost:
+            if self._remaining:
+                taken = min(self._remaining, len(view))
+                if self._opcode == CLOSE:
+                    self._close_payload += bytes(view[:taken])
+                self._remaining -= taken
+                view = view[taken:]
+                if not self._remaining:
+                    self._end_frame(when)
+                continue
+            view = self._take_header(view, when)
+
+    def _take_header(self, view: memoryview, when: float) -> memoryview:
+        need = _header_length(self._header + bytes(view[:2]))
+        taken = min(need - len(self._header), len(view))
+        self._header += bytes(view[:taken])
+        view = view[taken:]
+        if len(self._header) >= 2 and len(self._header) == _header_length(self._header):
+            self._start_frame(self._header, when)
+            self._header = b""
+        return view
+
+    def _start_frame(self, header: bytes, when: float) -> None:
+        first, second = header[0], header[1]
+        opcode, masked = first & 0x0F, bool(second & 0x80)
+        length = second & 0x7F
+        if length == 126:
+            length = int.from_bytes(header[2:4], "big")
+        elif length == 127:
+            length = int.from_bytes(header[2:10], "big")
+        name = OPCODES.get(opcode)
+        if name is None:
+            self.protocol_problem = f"a frame with the reserved opcode {opcode:#x} (RFC 6455 §5.2)"
+            return
+        if opcode >= 0x8 and (length > MAX_CONTROL or not first & 0x80):
+            self.protocol_problem = f"a fragmented or over-long {name} frame (RFC 6455 §5.5)"
+            return
+        self.counts[name] += 1
+        self.bytes += length
+        if first & 0x40 and opcode in (0x1, 0x2):
+            self.compressed += 1
+        self._check_mask(masked)
+        self._opcode, self._remaining = opcode, length
+        self._mask = header[-4:] if masked else b""
+        self._close_payload = b""
+        if not length:
+            self._end_frame(when)
+
+    def _check_mask(self, masked: bool) -> None:
+        if self.masking_problem is not None or masked == (self.side == "client"):
+            return
+        self.masking_problem = (
+            "an unmasked frame (a client must mask every frame, RFC 6455 §5.3)"
+            if self.side == "client"
+            else "a masked frame (a server must not mask, RFC 6455 §5.1)"
+        )
+
+    def _end_frame(self, when: float) -> None:
+        if self._opcode != CLOSE or self.close is not None:
+            return
+        payload = _unmask(self._close_payload, self._mask)
+        code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+        self.close = (code, payload[2:].decode("utf-8", "replace"))
+        self.close_at = when
+
+    def gap(self) -> None:
+        """Bytes of this side are missing: frame boundaries are lost from here on."""
+        self.lost = True
+
+    def masking(self) -> str:
+        return self.masking_problem or "ok"
+
+    def as_dict(self) -> dict[str, int]:
+        return {**self.counts, "bytes": self.bytes}
+
+
+def _header_length(start: bytes) -> int:
+    """The length of a frame header from its first two bytes (2 while fewer are known)."""
+    if len(start) < 2:
+        return 2
+    length = start[1] & 0x7F
+    extra = 2 if length == 126 else 8 if length == 127 else 0
+    return 2 + extra + (4 if start[1] & 0x80 else 0)
+
+
+def _unmask(payload: bytes, mask: bytes) -> bytes:
+    if not mask:
+        return payload
+    return bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
