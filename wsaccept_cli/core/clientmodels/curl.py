@@ -40,7 +40,7 @@ from wsaccept_cli.core.clientmodels.profile import Facts, Profile
 
 GRAMMAR = Grammar(
     status_line=re.compile(
-        rb"HTTP/(?P<version>1\.[01])[ \t](?P<status>[0-9]{3})(?P<reason>.*)", re.DOTALL
+        rb"HTTP/(?P<version>1\.[01])[ \t](?P<status>[0-9]{3})(?: (?P<reason>.*)|.*)", re.DOTALL
     ),
     bare_lf=True,
     space_before_colon="keep",

@@ -242,12 +242,9 @@ class Canonical:
 def _plain_grammar(grammar: Grammar) -> bool:
     """Whether the grammar leaves printable values as they are: no printable byte refused in a
     value, and only a space or tab trimmed (the values of a Canonical start and end with
-    neither; the one space after the colon is trimmed), and has no rule of its own over the
-    fields (framing, sizes) that the shortcut would skip."""
+    neither; the one space after the colon is trimmed)."""
     return (
-        grammar.framing is None
-        and grammar.field_sizes is None
-        and not grammar.value_controls.translate(None, bytes(range(0x20)) + b"\x7f")
+        not grammar.value_controls.translate(None, bytes(range(0x20)) + b"\x7f")
         and b" " in grammar.trim_value
         and not grammar.trim_value.translate(None, b" \t")
     )
@@ -289,6 +286,10 @@ def parse_head(data: bytes, grammar: Grammar) -> Head:
     """The final response in `data` (interim responses skipped, as the grammar says)."""
     split = canonical(data)
     if split is not None and (head := split.head_for(grammar)) is not None:
+        if grammar.field_sizes is not None and (why := grammar.field_sizes(split.fields)):
+            raise RefusalError(why)
+        if grammar.framing is not None and (why := grammar.framing(head)):
+            raise RefusalError(why)
         return head
     return parse_head_fully(data, grammar)
 
