@@ -577,6 +577,13 @@ def browser_command(client: str, profile: str, url: str) -> list[str]:
     return [FIREFOX, "--headless", "--no-remote", "--profile", profile, url]
 
 
+def node_available() -> bool:
+    """Whether Node and the npm package ws are installed (tests/node)."""
+    from tests.drivers import missing
+
+    return missing("Node ws") is None
+
+
 def browser_available(client: str) -> bool:
     return os.access(CHROMIUM if client == "Chromium" else FIREFOX, os.X_OK)
 
