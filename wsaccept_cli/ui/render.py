@@ -22,14 +22,6 @@ if TYPE_CHECKING:
     from wsaccept_cli.ui.views import ProbeView, Renderer
 
 
-def chosen_clients(report: HandshakeReport, names: tuple[str, ...] | None) -> tuple[Any, ...]:
-    """The report's client verdicts that the `clients:` line shows: those named by --clients
-    (in the registry's order), or all."""
-    if names is None:
-        return report.clients
-    return tuple(verdict for verdict in report.clients if verdict.client in names)
-
-
 class RendererSpec:
     """What it takes to make a renderer: a format and how it is to look. Small and picklable, so
     a worker process makes the same renderer as this one."""
@@ -128,6 +120,8 @@ class PlainRenderer(BufferedRenderer):
         for finding in shown_findings(report, verbose=self.verbose):
             message = shown(finding.message)
             lines.append(f"  {finding.status:4}  {finding.rule:22} {finding.section:7}  {message}")
+        from wsaccept_cli.ui.findings import chosen_clients
+
         if chosen := chosen_clients(report, self.clients):
             from wsaccept_cli.core.clients import describe  # not at start-up: inspect only
 

@@ -20,8 +20,7 @@ from rich.style import Style
 from rich.text import Text
 
 from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
-from wsaccept_cli.ui.findings import shown_findings, tally_text
-from wsaccept_cli.ui.render import chosen_clients
+from wsaccept_cli.ui.findings import chosen_clients, shown_findings, tally_text
 from wsaccept_cli.ui.text import display, display_bytes, shown
 from wsaccept_cli.ui.views import transcript
 
