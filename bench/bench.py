@@ -6,6 +6,8 @@ measured in the same run, interleaved with it, because these machines are noisy.
 
     python bench/bench.py            # the full run: 1 million keys, 10 million for memory
     python bench/bench.py --quick    # a smoke run: 100,000 keys, fewer repeats
+    python bench/bench.py --parallel # default jobs against -j 1, quiet and with a CPU-bound
+                                     # process beside (issue 23), stdin a file and a pipe
 
 Run it from an environment where wsaccept and websockets are installed
 (`pip install -e '.[test]'`). It compiles wsaccept's modules to bytecode first, as
@@ -91,23 +93,50 @@ write(b"".join(out))
 """
 
 
-def run_once(argv: Sequence[str], stdin: Path | None) -> float:
-    """Wall time in seconds of one process, stdout and stderr to /dev/null."""
-    source = os.open(stdin or os.devnull, os.O_RDONLY)
+PIPE = "|"  # an argv that starts with it reads its stdin file through a pipe (from `cat`)
+# The "loaded" figures: one CPU-bound process beside the one measured, as a CI runner's other
+# job, a browser or a build would be.
+HOG = "while True: pass"
+
+
+def run_once(argv: Sequence[str], stdin: Path | None, *, loaded: bool = False) -> float:
+    """Wall time in seconds of one process, stdout and stderr to /dev/null; its stdin the file,
+    or a pipe from `cat` for an argv that starts with PIPE; with a CPU-bound process beside
+    it when `loaded`."""
+    piped = bool(argv) and argv[0] == PIPE
+    argv = list(argv[1:] if piped else argv)
+    feeder = None
+    if piped:
+        assert stdin is not None
+        feeder = subprocess.Popen(["cat", str(stdin)], stdout=subprocess.PIPE)
+        assert feeder.stdout is not None
+        source = os.dup(feeder.stdout.fileno())
+        feeder.stdout.close()
+    else:
+        source = os.open(stdin or os.devnull, os.O_RDONLY)
     sink = os.open(os.devnull, os.O_WRONLY)
     actions = [
         (os.POSIX_SPAWN_DUP2, source, 0),
         (os.POSIX_SPAWN_DUP2, sink, 1),
         (os.POSIX_SPAWN_DUP2, sink, 2),
     ]
+    hog = subprocess.Popen([PYTHON, "-c", HOG]) if loaded else None
     try:
         started = time.perf_counter()
-        pid = os.posix_spawn(argv[0], list(argv), os.environ, file_actions=actions)
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
+        os.close(source)
+        source = -1
         _, status = os.waitpid(pid, 0)
         elapsed = time.perf_counter() - started
     finally:
-        os.close(source)
+        if source >= 0:
+            os.close(source)
         os.close(sink)
+        if hog is not None:
+            hog.kill()
+            hog.wait()
+        if feeder is not None:
+            feeder.wait()
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} exited {code}")
@@ -142,15 +171,59 @@ def peak_rss(argv: Sequence[str], stdin: Path) -> int:
     return int(peak)
 
 
-def medians(cases: dict[str, tuple[Sequence[str], Path | None]], repeats: int) -> dict[str, float]:
+def medians(
+    cases: dict[str, tuple[Sequence[str], Path | None]], repeats: int, *, loaded: bool = False
+) -> dict[str, float]:
     """Median wall time per case, the cases interleaved round by round."""
+    return {name: statistics.median(values) for name, values in rounds(cases, repeats, loaded)}
+
+
+def rounds(
+    cases: dict[str, tuple[Sequence[str], Path | None]], repeats: int, loaded: bool = False
+) -> list[tuple[str, list[float]]]:
+    """Each case's wall times, one per round, the cases interleaved round by round."""
     times: dict[str, list[float]] = {name: [] for name in cases}
     for argv, stdin in cases.values():  # warm the page cache once
         run_once(argv, stdin)
     for _ in range(repeats):
         for name, (argv, stdin) in cases.items():
-            times[name].append(run_once(argv, stdin))
-    return {name: statistics.median(values) for name, values in times.items()}
+            times[name].append(run_once(argv, stdin, loaded=loaded))
+    return list(times.items())
+
+
+def parallel_figures(name: str, path: Path, keys: int, repeats: int) -> dict[str, float]:
+    """`wsaccept NAME` with its default jobs against -j 1 and the bare loop, stdin a file and a
+    pipe, on a quiet machine and with one CPU-bound process beside it: the medians, and the
+    median of each round's ratio to -j 1 in the same round (the loaded figure's target is that
+    the default is never slower than -j 1)."""
+    bare = BARE_COMPUTE if name == "compute" else BARE_VERIFY
+    cases: dict[str, tuple[Sequence[str], Path | None]] = {
+        BARE: ([PYTHON, "-c", bare], path),
+        f"wsaccept {name} -j 1": ([WSACCEPT, name, "-j", "1"], path),
+        f"wsaccept {name}": ([WSACCEPT, name], path),
+        f"wsaccept {name} -j 1, piped": ([PIPE, WSACCEPT, name, "-j", "1"], path),
+        f"wsaccept {name}, piped": ([PIPE, WSACCEPT, name], path),
+    }
+    found = {}
+    for loaded in (False, True):
+        times = dict(rounds(cases, repeats, loaded))
+        where = "with one CPU-bound process beside it" if loaded else "quiet"
+        print(f"\nBulk {name}, {keys:,} lines, default jobs against -j 1, {where}")
+        print(f"  ({os.popen('uptime').read().strip()})")
+        for case, values in times.items():
+            median = statistics.median(values)
+            speed = statistics.median(times[BARE]) / median
+            line = f"  {case:36} {median * 1000:8.1f} ms  throughput x{speed:.2f} bare"
+            if case.startswith("wsaccept") and "-j 1" not in case:
+                one = case.replace(f"wsaccept {name}", f"wsaccept {name} -j 1")
+                ratio = statistics.median(a / b for a, b in zip(values, times[one]))
+                line += f", time x{ratio:.2f} -j 1 (median of the rounds' ratios)"
+                found[f"{case}{', loaded' if loaded else ''}"] = ratio
+            print(line)
+        found[f"{name} bare ratio{', loaded' if loaded else ''}"] = statistics.median(
+            times[BARE]
+        ) / statistics.median(times[f"wsaccept {name}"])
+    return found
 
 
 def write_lines(path: Path, count: int, line: Callable[[bytes], bytes]) -> Path:
@@ -246,10 +319,19 @@ def targets(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs, few repeats")
+    parser.add_argument(
+        "--parallel",
+        action="store_true",
+        help="only the default jobs against -j 1, quiet and loaded (issue 23)",
+    )
+    parser.add_argument("--repeats", type=int, help="rounds (default: 5, or 3 with --quick)")
     options = parser.parse_args()
+    if options.parallel:
+        parallel_only(100_000 if options.quick else 1_000_000, options.repeats or 7)
+        return
     keys = 100_000 if options.quick else 1_000_000
     big = 1_000_000 if options.quick else 10_000_000
-    repeats = 3 if options.quick else 5
+    repeats = options.repeats or (3 if options.quick else 5)
     startup_repeats = 15 if options.quick else 40
 
     package = Path(__import__("wsaccept_cli").__file__).parent
@@ -343,6 +425,29 @@ def main() -> None:
             plain = rich[name.replace(" --format rich", "")]
             print(f"  {name:40} {elapsed * 1000:8.1f} ms  time x{elapsed / plain:.2f} plain")
         targets(startup, compute, verify, genkey, peaks, rich)
+
+
+def parallel_only(keys: int, repeats: int) -> None:
+    """`--parallel`: the figures of issue 23, and its targets."""
+    print(
+        f"wsaccept parallel benchmark: {platform.platform()}, Python {platform.python_version()},"
+    )
+    print(f"{os.cpu_count()} cores, {keys:,} lines, medians of {repeats} interleaved rounds")
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
+        figures = parallel_figures("compute", write_lines(tmp / "k", keys, key_line), keys, repeats)
+        figures |= parallel_figures(
+            "verify", write_lines(tmp / "p", keys, pair_line), keys, repeats
+        )
+    print("\nTargets of issue 23")
+    for name in ("compute", "verify"):
+        ratio = figures[f"{name} bare ratio"]
+        label = f"{name} >= 2.0 x bare loop (quiet)"
+        print(f"  {label:44} {ratio:5.2f}  {'met' if ratio >= 2 else 'NOT MET'}")
+        for piped in ("", ", piped"):
+            ratio = figures[f"wsaccept {name}{piped}, loaded"]
+            label = f"{name}{piped} loaded: time <= 1.0 x -j 1"
+            print(f"  {label:44} {ratio:5.2f}  {'met' if ratio <= 1 else 'NOT MET'}")
 
 
 if __name__ == "__main__":

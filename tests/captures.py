@@ -291,6 +291,27 @@ def tshark_handshakes(path: Path, *extra: str) -> list[tuple[int, int, str]]:
     return sorted((*ports, answers.get(stream, "none")) for stream, ports in requests.items())
 
 
+def tshark_extended_connects(
+    path: Path, port: int, keylog: str | None = None
+) -> list[tuple[int, str]]:
+    """(client port, :status or 'none') of each HTTP/2 request with a :protocol that tshark
+    found on the server `port` (h2c is told to tshark with -d; TLS is decrypted with `keylog`)."""
+    options = ["-o", f"tls.keylog_file:{keylog}"] if keylog else ["-d", f"tcp.port=={port},http2"]
+    command = ["tshark", "-r", str(path), *options, "-Y", f"tcp.port=={port} and http2.type==1",
+               "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "http2.streamid",
+               "-e", "http2.header.name", "-e", "http2.header.value"]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, check=True, timeout=120).stdout
+    requests: dict[tuple[int, str], str] = {}
+    for line in output.decode().splitlines():
+        sport, dport, stream, names, values = line.split("\t")
+        headers = dict(zip(names.split(","), values.split(",")))
+        if ":protocol" in headers:
+            requests[(int(sport), stream)] = "none"
+        elif ":status" in headers and (int(dport), stream) in requests:
+            requests[(int(dport), stream)] = headers[":status"]
+    return sorted((client, status) for (client, _), status in requests.items())
+
+
 def tshark_reads(path: Path) -> int:
     """How many packets tshark reads from `path` (raises if it cannot read the file)."""
     output = subprocess.run(

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +54,26 @@ def event_loop_thread() -> Iterator[asyncio.AbstractEventLoop]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
         loop.close()
+
+
+def hold_and_answer_close(
+    connection: socket.socket, seconds: float, stop: threading.Event | None = None
+) -> None:
+    """A test server's end of a connection after its 101: keep it open for `seconds` (or until
+    `stop`), and answer the client's Close frame with one, as RFC 6455 §5.5.1 asks (probe
+    completes the closing handshake and fails a server that does not)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0 and not (stop and stop.is_set()):
+        connection.settimeout(min(left, 0.1))
+        try:
+            data = connection.recv(4096)
+        except TimeoutError:
+            continue
+        if not data:
+            return
+        if data[:1] == b"\x88":
+            connection.sendall(b"\x88\x02\x03\xe8")
+            return
 
 
 def stop_process(process: subprocess.Popen[bytes], wait: float = 10) -> None:

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
 
-from tests.helpers import accept_of
+from tests.helpers import accept_of, hold_and_answer_close
 
 HEAD_END = b"\r\n\r\n"
 REQUEST_LIMIT = 1024 * 1024  # a request head longer than this is taken as it is
@@ -70,8 +70,10 @@ class Peer:
             time.sleep(interval)
 
     def hold(self, seconds: float) -> None:
-        """Keep the connection open, sending nothing, for `seconds` or until the server stops."""
-        self.stop.wait(seconds)
+        """Keep the connection open, sending nothing, for `seconds` or until the server stops;
+        a Close frame from the client is answered with one and ends the hold (the attacks here
+        are on the head: the closing handshake after it is a polite one)."""
+        hold_and_answer_close(self.connection, seconds, self.stop)
 
 
 Behaviour = Callable[[Peer], None]

@@ -18,12 +18,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
+
 from tests.helpers import RFC_KEY, Run, accept_of, clean_env, key_of, run_script, socket_server
 from tests.serve_helpers import server_thread
 from wsaccept_cli.core.audit import CATEGORIES, catalogue
 from wsaccept_cli.core.audit.build import frame
 from wsaccept_cli.core.audit.model import Outcome, Result, Server, parse_frames, summary
-from wsaccept_cli.core.faults import BY_NAME
+from wsaccept_cli.core.faults import BY_NAME, FAULTS, Fault
 from wsaccept_cli.core.request import RequestTarget
 from wsaccept_cli.net.audit import run_audit
 from wsaccept_cli.net.connect import Route
@@ -113,11 +115,10 @@ def not_ok(results: list[Result]) -> dict[str, str]:
 
 
 # What the reference server does that is not OK: it takes every subprotocol it is offered
-# (the first one) and no extension, checks no Origin and no Host against itself, and waits up
-# to its --head-timeout (10 s) for a head.
+# (the first one) and no extension, checks no Origin and no Host against itself, takes an
+# absolute ws:// target, and waits up to its --head-timeout (10 s) for a head.
 SERVE_TABLE = {
     "request.16": "INFORMATIONAL",
-    "host.7": "NON-STRICT",
     "host.8": "INFORMATIONAL",
     "host.9": "INFORMATIONAL",
     "host.10": "INFORMATIONAL",
@@ -148,6 +149,32 @@ def test_serve_with_a_wrong_accept_fails_every_case_that_must_upgrade() -> None:
     assert {"request.1", "request.11", "request.26", "upgrade.3", "key.20", "key.21"} <= failed
     assert all("Sec-WebSocket-Accept is" in r.verdict.why for r in results if r.case.id in failed)
     assert {r.case.id: r.outcome for r in results}["key.1"] is Outcome.OK
+
+
+# What each serve --fault implies for the valid handshake (request.1) and a valid variant
+# (request.11, HTTP/1.2): a broken 101 FAILED; an answer a client may accept not.
+ALLOWED_FAULTS = {"upgrade-token-list": "OK", "http10-101": "OK", "protocol-missing": "OK",
+                  "bare-lf": "NON-STRICT"}  # fmt: skip
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda fault: fault.name)
+def test_serve_with_each_fault_scores_what_the_fault_implies(fault: Fault) -> None:
+    with server_thread(ServeOptions(faults=(fault,), grace=0.1)) as (url, _):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        target = RequestTarget(f"ws://127.0.0.1:{port}/")
+        server = Server(host_header=target.host_header, path="/", secure=False)
+        variants = [c for c in catalogue() if c.id in ("request.1", "request.11")]
+        results = run_audit(variants, server, target, Route(), timeout=2)
+    outcomes = [r.outcome.label for r in results]
+    if fault.name in ALLOWED_FAULTS:
+        assert outcomes == [ALLOWED_FAULTS[fault.name]] * 2
+    elif fault.name == "accept-urlsafe":  # wrong only for keys whose accept has '+' or '/'
+        assert "FAILED" in outcomes
+    elif fault.name == "status-200":  # a 200 does not upgrade: the variant tells nothing
+        assert outcomes == ["FAILED", "INFORMATIONAL"]
+        assert results[0].verdict.why.startswith("answered 200 with a Sec-WebSocket-Accept")
+    else:
+        assert outcomes == ["FAILED", "FAILED"], [r.verdict.why for r in results]
 
 
 def lenient(connection: socket.socket) -> None:
@@ -416,3 +443,142 @@ def test_http2_cases_against_servers_without_rfc_8441(run: Run) -> None:
     listed = run("audit", "--list-cases", "--http2", "--category", "h2").output.splitlines()
     assert len(listed) == 10
     assert listed[0].startswith("h2.1")
+
+
+# --- the connection options of probe, politeness, memory ---------------------------------------
+
+
+def test_wss_through_connect_to_with_a_ca_file(tmp_path: Path) -> None:
+    """The audit's connections go through net.connect: TLS checked against --cacert, the
+    address pinned by --connect-to while Host and SNI stay the URL's."""
+    import ssl
+
+    import trustme
+
+    from tests.peers import EchoServer
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("audit.test").configure_cert(context)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    with EchoServer(tls=context) as echo:
+        pin = f"audit.test:443:127.0.0.1:{echo.port}"
+        args = ["audit", "--category", "upgrade", "--connect-to", pin]
+        trusted = run_script([*args, "--cacert", str(tmp_path / "ca.pem"), "wss://audit.test/"])
+        untrusted = run_script([*args, "wss://audit.test/"])
+        insecure = run_script([*args, "-k", "-v", "wss://audit.test/"])
+    assert trusted.returncode == 0, trusted.stderr
+    assert trusted.stdout.decode().splitlines()[-1].startswith("audit: 19 cases: 0 FAILED")
+    assert untrusted.returncode == 4
+    assert b"certificate" in untrusted.stderr
+    assert insecure.returncode == 0
+    assert insecure.stdout.decode().count("\nOK            upgrade.") == 17  # -v shows OK too
+    assert echo.requests[0].headers["Host"] == "audit.test"
+
+
+def test_delay_spaces_the_connections() -> None:
+    with server_thread(ServeOptions(head_timeout=1, grace=0.1)) as (url, seen):
+        started = time.monotonic()
+        result = run_script(["audit", "--delay", "0.3", "--case", "key.1", "--case", "key.2", url])
+        took = time.monotonic() - started
+        starts = sorted(connection.number for connection in seen)
+    assert result.returncode == 0
+    assert len(starts) == 3  # request.1 first, then the two cases
+    assert took >= 0.6
+
+
+def test_a_session_makes_a_foreign_origin_upgraded_a_failure() -> None:
+    """OWASP WSTG-CLNT-10: serve checks no Origin, so with the user's cookie every foreign
+    Origin it upgrades is cross-site WebSocket hijacking."""
+    with server_thread(ServeOptions(head_timeout=1, grace=0.1)) as (url, seen):
+        result = run_script(
+            ["audit", "--category", "origin", "-H", "Cookie: session=s3cr3t", "--format",
+             "json", url]
+        )  # fmt: skip
+        cookies = {c.request.values("cookie")[0] for c in seen if c.request is not None}
+    assert result.returncode == 1
+    outcomes = {c["id"]: c["outcome"] for c in json.loads(result.stdout)["cases"]}
+    assert outcomes == {
+        "origin.1": "INFORMATIONAL", "origin.2": "OK",
+        **{f"origin.{n}": "FAILED" for n in range(3, 12)},
+    }  # fmt: skip
+    assert cookies == {"session=s3cr3t"}
+
+
+def test_memory_stays_flat_with_the_number_of_cases(tmp_path: Path) -> None:
+    """Each case's request is dropped once sent (a 1 MiB head among them) and what is kept of
+    an answer is bounded: the whole suite peaks within a few MiB of one category."""
+    from tests.helpers import run_measured
+    from tests.peers import EchoServer
+
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    with EchoServer() as echo:
+        url = f"ws://127.0.0.1:{echo.port}/"
+        small = run_measured(["audit", "--case", "key.1", url], empty, tmp_path / "a")
+        whole = run_measured(["audit", "--timeout", "1", url], empty, tmp_path / "b")
+    assert small[0] == 0
+    assert whole[0] == 1  # websockets has FAILED cases (tests/test_audit_servers.py)
+    assert whole[1] - small[1] < 12 * 1024, (small[1], whole[1])
+
+
+@pytest.mark.parametrize(
+    ("answer", "enable", "outcome", "why"),
+    [
+        ("200", 1, "OK", "answered 200: the stream is the WebSocket"),
+        ("reset", 1, "FAILED", "refused the valid extended CONNECT its SETTINGS enabled"),
+        ("goaway", 1, "FAILED", "refused the valid extended CONNECT its SETTINGS enabled"),
+        ("none", 1, "FAILED", "refused the valid extended CONNECT its SETTINGS enabled"),
+        ("200", None, "UNIMPLEMENTED", "the server's SETTINGS do not enable the extended"),
+    ],
+)
+def test_how_an_http2_answer_ends_is_what_the_case_observes(
+    answer: str, enable: int | None, outcome: str, why: str
+) -> None:
+    from tests.h2_servers import goaway, h2_server, reset, respond
+    from wsaccept_cli.core.audit import h2_catalogue
+
+    answers = {"200": respond(b"200"), "reset": reset(1), "goaway": goaway(1, b"no"), "none": None}
+    with h2_server(enable, answers[answer]) as port:
+        target = RequestTarget(f"ws://127.0.0.1:{port}/")
+        server = Server(host_header=target.host_header, path=target.path, secure=False)
+        valid = h2_catalogue()[0]
+        (result,) = run_audit([valid], server, target, Route(), timeout=1)
+    assert result.outcome.label == outcome
+    assert result.verdict.why.startswith(why)
+
+
+def test_an_http2_case_that_cannot_connect_says_so() -> None:
+    from wsaccept_cli.core.audit import h2_catalogue
+    from wsaccept_cli.core.audit.model import Observed
+    from wsaccept_cli.net.audit_h2 import exchange_h2
+    from wsaccept_cli.net.connect import ProbeError
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    target = RequestTarget(f"ws://127.0.0.1:{port}/")
+    server = Server(host_header=target.host_header, path="/", secure=False)
+    case = h2_catalogue()[0]
+    with pytest.raises(ProbeError, match=r"cannot connect to 127\.0\.0\.1"):
+        exchange_h2(case.build(case, server), target, Route(), 1, Observed())
+
+
+def test_http2_cases_over_tls_with_alpn_h2(tmp_path: Path) -> None:
+    import trustme
+
+    from tests.h2_servers import WebSocketApp, hypercorn_server
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    with hypercorn_server(WebSocketApp(), ca, tmp_path) as port:
+        url = f"wss://localhost:{port}/chat"
+        result = run_script(
+            ["audit", "--http2", "--case", "h2.1", "--case", "h2.4", "--cacert",
+             str(tmp_path / "ca.pem"), "-v", url]
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "OK            h2.1          a valid extended CONNECT" in out
+    assert "answered 200: the stream is the WebSocket" in out
+    assert "reset the stream (GOAWAY PROTOCOL_ERROR)" in out

@@ -204,3 +204,33 @@ def test_origin_cases_fail_a_foreign_origin_only_with_a_session() -> None:
     request = foreign.build(foreign, with_session)
     assert b"Origin: https://evil.example\r\n" in request.data
     assert b"Cookie: s=1\r\n" in request.data
+
+
+def test_the_http2_cases_build_from_the_users_values_and_judge_a_2xx_as_the_upgrade() -> None:
+    from wsaccept_cli.core.audit import h2_catalogue
+
+    cases = {case.id: case for case in h2_catalogue()}
+    user = Server(
+        host_header="example.test", path="/ws", secure=True, headers=[("Cookie", "s=1"),
+        ("Connection", "x")], origin="https://app.test", protocols=["chat"],
+        extensions=["permessage-deflate"],
+    )  # fmt: skip
+    headers = cases["h2.1"].build(cases["h2.1"], user).h2_headers
+    assert headers == [
+        (":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "https"),
+        (":path", "/ws"), (":authority", "example.test"), ("sec-websocket-version", "13"),
+        ("origin", "https://app.test"), ("sec-websocket-protocol", "chat"),
+        ("sec-websocket-extensions", "permessage-deflate"), ("cookie", "s=1"),
+    ]  # fmt: skip
+    answer = Observed()
+    answer.http2, answer.h2_enabled, answer.status = True, True, 204
+    assert answer.upgraded
+    assert cases["h2.1"].judge(answer, offer(), SERVER).outcome is Outcome.NON_STRICT
+    answer.status = 403
+    assert cases["h2.1"].judge(answer, offer(), SERVER).outcome is Outcome.FAILED
+    assert cases["h2.6"].judge(answer, offer(), SERVER).outcome is Outcome.INFORMATIONAL
+    answer.status = 200
+    assert cases["h2.6"].judge(answer, offer(), SERVER).outcome is Outcome.OK
+    assert cases["h2.3"].judge(answer, offer(), SERVER).outcome is Outcome.FAILED
+    answer.h2_enabled = False
+    assert cases["h2.6"].judge(answer, offer(), SERVER).outcome is Outcome.INFORMATIONAL

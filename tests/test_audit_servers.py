@@ -19,18 +19,20 @@ test extras install; its repository holds the same file):
   "MUST stop processing the client's handshake and return an HTTP response with an
   appropriate error code". Tornado (tornadoweb/tornado tornado/websocket.py,
   WebSocketProtocol13._handle_websocket_headers) checks only that the key is present and
-  hashes whatever came; wsproto (python-hyper/wsproto src/wsproto/handshake.py,
-  H11Handshake._process_connection_request), under Hypercorn and uvicorn, does the same;
-  aiohttp (aio-libs/aiohttp aiohttp/web_ws.py, WebSocketResponse._handshake) decodes with
-  base64.b64decode, which skips characters outside the alphabet (key.9, key.11) and takes
-  the first of two headers (key.14-16).
+  hashes whatever came; Hypercorn (pgjones/hypercorn src/hypercorn/protocol/ws_stream.py,
+  Handshake.is_valid) checks only that there is one, and so does wsproto under uvicorn
+  (python-hyper/wsproto src/wsproto/handshake.py, H11Handshake._process_connection_request,
+  which keeps the last of several); aiohttp (aio-libs/aiohttp aiohttp/web_ws.py,
+  WebSocketResponse._handshake) decodes with base64.b64decode, which skips characters
+  outside the alphabet (key.9, key.11), and takes the first of two headers (key.14-16).
 - The version cases (version.2-6, version.11): RFC 6455 §4.4, "If the server doesn't support
   the requested version, it MUST respond with a |Sec-WebSocket-Version| header field ...
   containing all versions it is willing to use." websockets (server.py, process_request:
-  InvalidHeaderValue becomes a 400 without it), aiohttp (web_ws.py: HTTPBadRequest "Unsupported
-  version") and wsproto answer 400 without the header. version.15/16 (two
+  InvalidHeaderValue becomes a 400 without it), aiohttp (web_ws.py: HTTPBadRequest
+  "Unsupported version") and Hypercorn (ws_stream.py: is_valid is False, a bare 400) answer
+  without the header; wsproto does send it (a 426). version.15/16 (two
   Sec-WebSocket-Version headers upgraded): RFC 6455 §11.3.5, it "MUST NOT appear more than
-  once in an HTTP request"; aiohttp and wsproto read the first.
+  once in an HTTP request"; aiohttp reads the first, wsproto and Hypercorn the last.
 - HTTP/1.0 (request.10) and no version (request.13) upgraded: RFC 6455 §4.2.1 item 1, "An
   HTTP/1.1 or higher GET request". aiohttp's parser, Tornado, uvicorn and Node's http module
   pass HTTP/1.0 on; nginx sends the request upstream as HTTP/1.1 (proxy_http_version 1.1).

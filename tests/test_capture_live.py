@@ -25,8 +25,14 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from tests.captures import Tcpdump, capturing_allowed, tshark_handshakes
+from tests.captures import (
+    Tcpdump,
+    capturing_allowed,
+    tshark_extended_connects,
+    tshark_handshakes,
+)
 from tests.client_corpus import browser_available, browser_command, node_available
+from tests.h2_servers import WebSocketApp, hypercorn_server
 from tests.helpers import invoke, script_path, stop_process
 
 pytestmark = pytest.mark.skipif(bool(capturing_allowed()), reason=capturing_allowed() or "")
@@ -180,15 +186,35 @@ class Live:
         self.keylog = keylog
 
 
+def probe_http2(servers: Servers, url: str) -> None:
+    """`wsaccept probe --http2`, a real RFC 8441 client; Python's ssl writes the TLS secrets
+    to SSLKEYLOGFILE."""
+    ca = servers.tmp / "ca.pem"
+    servers.ca.cert_pem.write_to_path(str(ca))
+    done = subprocess.run(
+        [script_path(), "probe", "--http2", "--cacert", str(ca), url],
+        capture_output=True, timeout=60, check=False,
+        env={**os.environ, "SSLKEYLOGFILE": str(servers.keylog)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.fixture(scope="session")
 def live() -> Iterator[Live]:
     """One recording of every real client and server, on `lo` and on `any` at once."""
     with tempfile.TemporaryDirectory(prefix="wsaccept-live-") as name:
         tmp = Path(name)
-        with Servers(tmp) as servers:
+        with (
+            Servers(tmp) as servers,
+            hypercorn_server(WebSocketApp()) as h2c,
+            hypercorn_server(WebSocketApp(), servers.ca, tmp) as h2,
+        ):
+            servers.ports.update(h2c=h2c, h2=h2)
             bpf = " or ".join(f"tcp port {port}" for port in servers.ports.values())
             with Tcpdump(tmp / "lo.pcap", bpf) as lo, Tcpdump(tmp / "any.pcap", bpf, "any") as any_:
                 servers.run(servers.websockets_clients())
+                probe_http2(servers, f"ws://127.0.0.1:{h2c}/")
+                probe_http2(servers, f"wss://localhost:{h2}/")
                 if node_available():
                     servers.node_client()
                 if browser_available("Chromium"):
@@ -221,6 +247,8 @@ def test_every_real_peer_is_found_and_checked(live: Live) -> None:
         "fault": ["fail"],
         "tls": ["warn"],
         "aiohttp": ["pass"],
+        "h2c": ["pass"],
+        "h2": ["warn"],
     }
     if browser_available("Chromium"):
         expected["chromium"] = ["pass"]
@@ -269,9 +297,13 @@ def test_tshark_finds_the_same_handshakes(live: Live, capture: str) -> None:
             str(r["status"]) if r["status"] is not None else "none",
         )
         for r in records
-        if r["connection"]["tls"] is None
+        if r["connection"]["tls"] is None and not r["source"].startswith("HTTP/2")
     )
     assert ours == tshark_handshakes(path)
+    h2 = [r for r in records if r["source"].startswith("HTTP/2")]
+    assert [(r["connection"]["client"]["port"], str(r["status"])) for r in h2] == (
+        tshark_extended_connects(path, live.ports["h2c"])
+    )
 
 
 def test_any_interface_is_linux_cooked_v2_and_reads_the_same(live: Live) -> None:
@@ -295,3 +327,61 @@ def test_live_from_stdin_as_tcpdump_writes_it(live: Live) -> None:
     rows = done.stdout.decode().splitlines()
     assert rows[0].startswith("#fields\tts\tclient\tserver\tstatus")
     assert rows[-1].startswith("#server\t")
+
+
+def test_a_key_log_decrypts_tls_and_checks_it_like_cleartext(live: Live) -> None:
+    code, records = inspected(live.lo, "--keylog", str(live.keylog))
+    assert code == 1  # the faulty server still fails
+    expected = {
+        "websockets": ["pass"] * (5 if node_available() else 4),
+        "ipv6": ["pass"],
+        "fault": ["fail"],
+        "tls": ["pass"],
+        "aiohttp": ["pass"],
+        "h2c": ["pass"],
+        "h2": ["pass"],
+    }
+    if browser_available("Chromium"):
+        expected["chromium"] = ["pass"]
+    assert by_server(records, live.ports) == expected
+    tls = next(r for r in records if r["connection"]["server"]["port"] == live.ports["tls"])
+    assert tls["connection"]["tls"] == {"sni": "localhost", "alpn": [], "decrypted": True}
+    assert tls["connection"]["frames"]["client"]["text"] == 1
+    assert tls["connection"]["close"]["client"] == {"code": 1000, "reason": ""}
+    h2 = next(r for r in records if r["connection"]["server"]["port"] == live.ports["h2"])
+    assert h2["source"].startswith("HTTP/2 stream 1, TCP ")
+    # TLS 1.3 encrypts the server's ALPN choice (EncryptedExtensions): the client's offer shows
+    assert h2["connection"]["tls"] == {
+        "sni": "localhost", "alpn": ["h2", "http/1.1"], "decrypted": True,
+    }  # fmt: skip
+    assert h2["status"] == 200
+    assert (h2["connection"]["close"]["first"], h2["connection"]["close"]["ended"]) == (
+        "client", "close",
+    )  # fmt: skip
+    assert tshark_extended_connects(live.lo, live.ports["h2"], str(live.keylog)) == [
+        (h2["connection"]["client"]["port"], "200")
+    ]
+
+
+def test_h2c_extended_connect_is_checked_with_rfc_8441(live: Live) -> None:
+    _, records = inspected(live.lo, "-v")
+    h2c = next(r for r in records if r["connection"]["server"]["port"] == live.ports["h2c"])
+    rules = {f["rule"]: f["status"] for f in h2c["findings"]}
+    assert rules["request.h2_protocol"] == "pass"
+    assert rules["response.h2_status"] == "pass"
+    assert h2c["connection"]["frames"]["client"]["close"] == 1
+    assert [c["client"] for c in h2c["clients"]] == ["Chromium", "Firefox"]
+
+
+def test_keylog_needs_a_file_and_tshark(live: Live, tmp_path: Path) -> None:
+    result = invoke("inspect", "--keylog", str(live.keylog), "-", input=live.lo.read_bytes())
+    assert result.exit_code == 2
+    assert "--keylog needs the capture as a file, not stdin" in result.stderr
+    result = invoke(
+        "inspect", "--keylog", str(live.keylog), str(live.lo), env={"PATH": str(tmp_path)}
+    )
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "wsaccept: error: --keylog decrypts TLS with tshark (Wireshark's command-line tool),"
+        " which is not on PATH: install it (Debian and Ubuntu: apt install tshark)\n"
+    )

@@ -302,13 +302,17 @@ def upgrade_with(*extra: bytes) -> Callable[[Peer], bytes]:
     return lambda peer: upgrade_head(peer.accept, *extra)
 
 
+# A text frame of 1 MiB whose payload then drips: the server's Close never comes behind it.
+ENDLESS_FRAME = b"\x81\x7f" + (1 << 20).to_bytes(8, "big")
+
+
 def late_upgrade_then_frames(peer: Peer) -> None:
     """Half a 101 at once, the rest 0.8 s later, then a byte of frame data every 10 ms: the
-    probe's wait for the echo of its Close must end at the deadline, not 0.5 s after it."""
+    probe's wait for the echo of its Close must end at the deadline, not later."""
     head = upgrade_head(peer.accept)
     peer.send(head[:20])
     peer.hold(0.8)
-    peer.send(head[20:])
+    peer.send(head[20:] + ENDLESS_FRAME)
     peer.drip(b"x" * 10_000, 0.01)
 
 
@@ -329,9 +333,14 @@ PROBE_CASES: dict[str, tuple[Callable[[], Behaviour], int, str]] = {
         "status 400 Bad Request",
     ),
     "frames that drip after the 101, never echoing the Close": (
-        lambda: answer_then_drip(upgrade_with(), 0.05),
+        lambda: answer_then_drip(lambda peer: upgrade_head(peer.accept) + ENDLESS_FRAME, 0.05),
         0,
-        "Sec-WebSocket-Accept matches the key",
+        "no Close frame came back to ours before the timeout",
+    ),
+    "bytes that are no frame after the 101": (
+        lambda: answer_then_drip(upgrade_with(), 0.05),
+        1,
+        "the server sent bytes that are no valid WebSocket frame",
     ),
     "a head that drips a byte every 5 ms": (
         lambda: drip(upgrade_with(b"X: " + b"a" * 100_000), 0.005),

@@ -292,3 +292,39 @@ def test_curl_output_is_never_taken_as_display_order() -> None:
         "curl -v, response at line 1",
         "curl -v, request at line 6",
     ]
+
+
+def test_curl_v_i_output_is_one_handshake() -> None:
+    """`curl -v -i … 2>&1 | wsaccept inspect`: curl writes the response head twice (after '< '
+    on stderr, and unprefixed on stdout for -i); inspect counts it once. A real curl against a
+    real `wsaccept serve` answering with a wrong accept (curl itself never checks it)."""
+    import shutil
+    import subprocess
+
+    from tests.helpers import run_script
+    from tests.serve_helpers import serving
+
+    curl = shutil.which("curl")
+    assert curl, "curl is installed by .ci/run"
+    with serving(["--fault", "accept-hex"]) as served:
+        url = served.url.replace("ws://", "http://") + "chat"
+        done = subprocess.run(
+            [curl, "-v", "-i", "-s", "--max-time", "1", "-H", "Connection: Upgrade",
+             "-H", "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13",
+             "-H", f"Sec-WebSocket-Key: {RFC_KEY}", url],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30, check=False,
+        )  # fmt: skip
+    output = done.stdout.decode("latin-1")
+    assert output.count("HTTP/1.1 101 Switching Protocols") == 2  # the '< ' lines and the copy
+    result = run_script(["inspect", "-"], stdin=done.stdout)
+    lines = result.stdout.decode().splitlines()
+    assert result.returncode == 1
+    assert [line.split(": ", 2)[2] for line in lines if line.startswith("handshake")] == [
+        "fail — 11 passed, 1 failed"
+    ]
+    assert "sent the hex digest instead of its base64" in result.stdout.decode()
+    request_line = output.splitlines().index("> GET /chat HTTP/1.1") + 1
+    response_line = output.splitlines().index("< HTTP/1.1 101 Switching Protocols") + 1
+    assert lines[0].startswith(
+        f"handshake 1: curl -v, request at line {request_line}, response at line {response_line}:"
+    )

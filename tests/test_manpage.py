@@ -187,3 +187,10 @@ def test_wheel_metadata_is_complete(wheel: Path) -> None:
     assert versions == ["3.10", "3.11", "3.12", "3.13"]
     assert licence.startswith("MIT License\n\nCopyright (c) 2026 wsaccept contributors\n")
     assert licence == (ROOT / "LICENSE").read_text()
+
+
+def test_wheel_carries_the_audit_page_template(wheel: Path) -> None:
+    """audit --html reads its Jinja2 template from the package (not a .py file)."""
+    with zipfile.ZipFile(wheel) as archive:
+        page = archive.read("wsaccept_cli/ui/audit_page.html")
+    assert page == (ROOT / "wsaccept_cli" / "ui" / "audit_page.html").read_bytes()

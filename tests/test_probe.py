@@ -26,6 +26,7 @@ from tests.helpers import (
     Run,
     accept_of,
     event_loop_thread,
+    hold_and_answer_close,
     key_of,
     read_request,
     socket_server,
@@ -97,7 +98,7 @@ def answering(make: Callable[[bytes], bytes], then: Callable[[socket.socket], No
         if then is not None:
             then(connection)
         else:
-            time.sleep(0.3)
+            hold_and_answer_close(connection, 0.3)
 
     return behave
 

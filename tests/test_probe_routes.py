@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.helpers import Run, accept_of, key_of, read_request, run_script, socket_server
+from tests.helpers import (
+    Run,
+    accept_of,
+    hold_and_answer_close,
+    key_of,
+    read_request,
+    run_script,
+    socket_server,
+)
 from tests.peers import EchoServer, free_port
 from tests.test_probe_proxies import NO_PROXY_ENV
 
@@ -406,6 +414,7 @@ def test_credentials_are_not_sent_on_when_the_scheme_changes(run: Run, tmp_path:
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept_of(key_of(request)) + b"\r\n\r\n"
         )
+        hold_and_answer_close(connection, 1)
 
     with socket_server(both) as port:
         code, record = probe_json(

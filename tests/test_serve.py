@@ -346,7 +346,7 @@ def test_a_request_that_is_no_handshake_gets_400_or_426_and_fails() -> None:
         assert b"Sec-WebSocket-Version: 13\r\n" in head
         wait_for(seen, 2)
         with socket.create_connection(("127.0.0.1", port)) as garbage:
-            garbage.sendall(b"\x16\x03\x01 hello\r\n\r\n")
+            garbage.sendall(b"\x01\x02\x03 hello\r\n\r\n")  # a TLS hello: test_wrong_protocol
             assert garbage.recv(100).startswith(b"HTTP/1.1 400 Bad Request")
         wait_for(seen, 3)
         socket.create_connection(("127.0.0.1", port)).close()
@@ -606,6 +606,7 @@ STRICT_REFUSALS = [
     ((b"Host: 127.0.0.1", b"X-Host: 127.0.0.1", 1), "no Host header (RFC 9112 §3.2)"),
     ((b"Upgrade:", b"Host: a\r\nUpgrade:", 1), "more than one Host header (RFC 9112 §3.2)"),
     ((b"Host: 127.0.0.1", b"Host: a@127.0.0.1", 1), "the Host header is not host[:port]"),
+    ((b"Host: 127.0.0.1", b"Host: \r\nX: 127.0.0.1", 1), "the Host header is empty"),
     ((b"GET /chat", b"GET *", 1), "the request target is neither a path nor an absolute URI"),
     ((b"GET /chat", b"GET /chat#x", 1), "the request target has a fragment"),
     ((b"Upgrade:", b"X-Audit : 1\r\nUpgrade:", 1), "a header line is not `name: value`"),

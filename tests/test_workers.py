@@ -1,5 +1,6 @@
-"""Large stdin spread over worker processes (-j/--jobs): the same bytes out as one process, in
-order, streaming, and nothing left behind whatever happens to a worker or to wsaccept."""
+"""Large stdin spread over processes (-j/--jobs N: wsaccept itself and N - 1 workers): the same
+bytes out as one process, in order, streaming, and nothing left behind whatever happens to a
+worker or to wsaccept."""
 
 from __future__ import annotations
 
@@ -241,7 +242,8 @@ def test_a_small_input_forks_no_worker() -> None:
         more = keys(KEYS_PER_BLOCK)
         wsaccept.send(more)
         assert wsaccept.read(len(more) * 29) == expected(more)
-        assert len(workers_of(wsaccept.pid, 2)) == 2  # past the first block, workers start
+        # past the first block, the worker starts: -j 2 is this process and one worker
+        assert len(workers_of(wsaccept.pid, 1)) == 1
         assert wsaccept.finish() == (0, b"", b"")
 
 
@@ -250,7 +252,7 @@ def test_output_keeps_up_with_a_slow_stream_once_workers_run() -> None:
         given = keys(3 * KEYS_PER_BLOCK)
         wsaccept.send(given)
         assert wsaccept.read(len(given) * 29) == expected(given)
-        workers = workers_of(wsaccept.pid, 2)
+        workers = workers_of(wsaccept.pid, 1)
         for key in (RFC_KEY, "AAAA"):  # one line at a time, the input still open
             wsaccept.send([key.encode()])
             assert wsaccept.read(29) == f"{accept_key(key)}\n".encode()
@@ -271,7 +273,7 @@ def test_a_killed_worker_costs_a_warning_and_no_line(busy: bool) -> None:
         first, rest = keys(3 * KEYS_PER_BLOCK), keys(6 * KEYS_PER_BLOCK)
         wsaccept.send(first)
         output = wsaccept.read(len(first) * 29)
-        victim = min(workers_of(wsaccept.pid, 2))
+        victim = min(workers_of(wsaccept.pid, 1))
         if busy:  # stopped first, so that it surely holds blocks when it dies
             os.kill(victim, signal.SIGSTOP)
             wsaccept.send(rest[: 3 * KEYS_PER_BLOCK])
@@ -299,7 +301,7 @@ def test_a_signal_stops_wsaccept_and_its_workers(signum: int, code: int, group: 
         given = keys(4 * KEYS_PER_BLOCK)
         wsaccept.send(given)
         received = wsaccept.read(2 * KEYS_PER_BLOCK * 29)
-        workers = workers_of(wsaccept.pid, 2)
+        workers = workers_of(wsaccept.pid, 1)
         if group:
             os.killpg(wsaccept.pid, signum)
         else:
@@ -426,3 +428,32 @@ def test_quiet_verify_of_a_large_input_in_rich_format_ends(tmp_path: Path) -> No
     pairs = [key + b" " + accept_key(key.decode()).encode() for key in keys(3 * KEYS_PER_BLOCK)]
     source.write_bytes(b"\n".join(pairs) + b"\n")
     assert run_on(source, "verify", "-q", "--format", "rich", "-j", "2") == (0, b"", b"")
+
+
+def slow_in_workers(main: int, block: Block | OverlongLine) -> tuple[int, int]:
+    """Which process did the block (and its first line); a worker takes its time."""
+    if os.getpid() != main:
+        time.sleep(0.2)
+    assert isinstance(block, Block)
+    return os.getpid(), block.first_line
+
+
+def test_the_main_process_computes_blocks_when_the_workers_lag(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A busy machine (or a slow worker) must not leave wsaccept waiting: a block no worker has
+    # room for is done by the main process, and the output order is kept.
+    monkeypatch.setattr(parallel, "PARALLEL_AFTER", 0)
+    source = tmp_path / "lines"
+    source.write_bytes(b"x\n" * 12)
+    emitted: list[tuple[int, int]] = []
+    with source.open("rb") as lines:
+        fd = lines.fileno()
+        process_stream(
+            lambda size: os.read(fd, 2), fd, partial(slow_in_workers, os.getpid()),
+            emitted.append, jobs=2, warn=pytest.fail,
+        )  # fmt: skip
+    assert [line for _, line in emitted] == list(range(1, 13))
+    done_here = [line for pid, line in emitted if pid == os.getpid()]
+    assert 4 in done_here  # the worker had blocks 1 to 3 in hand when block 4 came
+    assert len(done_here) < 12  # and it did its share

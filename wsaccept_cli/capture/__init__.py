@@ -13,16 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from wsaccept_cli.capture.packets import CaptureFileError, Source, is_capture_file, read_packets
+from wsaccept_cli.capture.tshark import DecryptionError, Decryptor
 from wsaccept_cli.core.handshake import Handshake
 
-__all__ = ["CaptureFileError", "CaptureReading", "is_capture_file"]
+__all__ = ["CaptureFileError", "CaptureReading", "DecryptionError", "Decryptor", "is_capture_file"]
 
 
 class CaptureReading:
     """One capture being read; its counts say what it held once the handshakes are taken."""
 
-    def __init__(self, read: Callable[[int], bytes], first: bytes = b"") -> None:
+    def __init__(
+        self, read: Callable[[int], bytes], first: bytes = b"", decryptor: Decryptor | None = None
+    ) -> None:
         self.source = Source(read, first)
+        self.decryptor = decryptor
         self.packets = 0
         self.segments = 0
         self.connections = 0  # connections with a handshake or TLS, reported
@@ -39,6 +43,7 @@ class CaptureReading:
         from wsaccept_cli.capture.flows import Tracker
 
         tracker = Tracker()
+        tracker.decryptor = self.decryptor
         packets = read_packets(self.source)
         while True:
             try:
@@ -64,5 +69,6 @@ class CaptureReading:
 
         for flow in flows:
             assert isinstance(flow, Flow)
-            self.connections += 1
-            yield flow.result()
+            for handshake in flow.results():
+                self.connections += 1
+                yield handshake

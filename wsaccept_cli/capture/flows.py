@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from functools import partial
 
 from wsaccept_cli.capture.decode import FIN, RST, SYN, Segment
+from wsaccept_cli.capture.h2 import PREFACE, H2Connection
 from wsaccept_cli.capture.tcp import Budget, Direction
+from wsaccept_cli.capture.tshark import Decryptor
 from wsaccept_cli.core.connection import Connection, Endpoint
 from wsaccept_cli.core.exchange import parse_exchange
 from wsaccept_cli.core.handshake import Handshake
@@ -36,10 +38,10 @@ Key = tuple[bytes, int, bytes, int]
 class Flow:
     """A followed connection: its two directions and what has been read of them."""
 
-    def __init__(self, tracker: Tracker, key: Key, first: Segment) -> None:
+    def __init__(self, tracker: Tracker, key: Key, a: tuple[bytes, int], time: float) -> None:
         self.tracker = tracker
         self.key = key
-        self.a = (first.src, first.sport)  # the side the first packet came from
+        self.a = a  # the side the first packet came from
         self.client_side: tuple[bytes, int] | None = None
         self.phase = "new"
         self.heads = {"a": bytearray(), "b": bytearray()}
@@ -51,7 +53,8 @@ class Flow:
         self.handshake: Handshake | None = None
         self.fins: set[str] = set()
         self.hellos_read: set[str] = set()  # the TLS sides whose hello was read
-        self.last_time = first.time
+        self.h2: H2Connection | None = None
+        self.first_time = self.last_time = time
         self.directions = {
             side: Direction(partial(self.data, side), partial(self.gap, side), tracker.budget)
             for side in ("a", "b")
@@ -83,11 +86,15 @@ class Flow:
             self.connection.frames[self.role(side)].feed(data, time)
         elif self.phase == "tls":
             self.tracker.tls_bytes(self, side, time, data)
+        elif self.phase == "h2" and self.h2 is not None:
+            self.h2.feed(self.role(side), time, data)
 
     def _first_bytes(self, side: str, time: float, data: bytes) -> None:
         sender = self.a if side == "a" else self._b()
         receiver = self._b() if side == "a" else self.a
-        if _REQUEST_START.match(data[:22]):
+        if data.startswith(PREFACE[: len(data)]) and data[:3] == b"PRI":
+            self.client_side, self.phase = sender, "h2"
+        elif _REQUEST_START.match(data[:22]):
             self.client_side, self.phase = sender, "head"
         elif data.startswith(b"HTTP/"):  # the answer first: the capture missed the request
             self.client_side, self.phase = receiver, "head"
@@ -100,6 +107,8 @@ class Flow:
             _endpoint(*self.client_side),
             _endpoint(*(receiver if self.client_side == sender else sender)),
         )
+        if self.phase == "h2":
+            self.h2 = H2Connection(self.connection)
 
     def _head_bytes(self, side: str, time: float, data: bytes) -> None:
         role = self.role(side)
@@ -195,6 +204,11 @@ class Flow:
             )
         elif self.phase == "frames" and self.connection.frames:
             self.connection.frames[role].gap()
+        elif self.phase == "h2" and self.h2 is not None:
+            self.h2.broken = self.h2.broken or (
+                f"{count} bytes the {role} sent are missing from the capture: the HTTP/2 frames"
+                " after them were not read"
+            )
 
     def give_up(self, why: str) -> None:
         """Stop reading heads: what was read could not be checked whole, and says why."""
@@ -261,6 +275,60 @@ class Flow:
             f" {answer[:40].decode('latin-1')!r}"
         )
 
+    def results(self) -> Iterator[Handshake]:
+        """The handshakes this connection held: one, or each extended CONNECT of HTTP/2; for
+        TLS with a key log, those inside it."""
+        connection = self.connection
+        assert connection is not None
+        if connection.tls is not None and self.tracker.decryptor is not None:
+            inner = self._decrypted(connection)
+            if inner is not None:
+                yield from inner
+                return
+        if self.h2 is None:
+            yield self.result()
+            return
+        for stream in self.h2.finish():
+            handshake = stream.handshake
+            connection = stream.connection
+            handshake.source = (
+                f"HTTP/2 stream {stream.stream_id}, TCP {connection.client} -> {connection.server}"
+            )
+            handshake.connection = connection
+            yield handshake
+
+    def _decrypted(self, outer: Connection) -> list[Handshake] | None:
+        """The handshakes of the decrypted bytes, on a flow of their own (None when the key
+        log held no key for this connection)."""
+        assert self.tracker.decryptor is not None
+        assert outer.tls is not None
+        ends = (outer.client.address, outer.client.port, outer.server.address, outer.server.port)
+        chunks = self.tracker.decryptor.stream(ends)
+        if not chunks:
+            outer.unchecked.append("the key log has no key for this connection")
+            return None
+        assert self.client_side is not None
+        inner = Flow(self.tracker, self.key, self.client_side, self.last_time)
+        client, server = ("a", "b")
+        first = next((n for n, (role, _) in enumerate(chunks) if role == "client"), 0)
+        chunks = [chunks[first], *chunks[:first], *chunks[first + 1 :]]  # h2: SETTINGS first
+        for role, data in chunks:
+            inner.data(client if role == "client" else server, self.last_time, data)
+            if inner.phase == "dropped":
+                return []
+        inner.fins = {"a", "b"} if outer.ended != "open" else set()
+        found = list(inner.results())
+        for handshake in found:
+            connection = handshake.connection
+            assert connection is not None
+            connection.tls = outer.tls
+            connection.tls.decrypted = True
+            connection.ended = outer.ended if connection.ended == "open" else connection.ended
+            connection.gaps = outer.gaps
+            # tshark's follow gives no time of each record: the connection's start, no latency
+            connection.started_at, connection.answered_at = self.first_time, None
+        return found
+
     def result(self) -> Handshake:
         """The handshake this connection held, as far as the capture showed it."""
         connection = self.connection
@@ -298,7 +366,7 @@ class Tracker:
         self.dropped: OrderedDict[Key, None] = OrderedDict()
         self.ended: list[Flow] = []
         self.evicted = 0  # connections given up because too many were followed at once
-        self.tls_reader: object | None = None
+        self.decryptor: Decryptor | None = None
 
     def segment(self, segment: Segment) -> None:
         key = _key(segment)
@@ -310,7 +378,7 @@ class Tracker:
         if flow is None:
             if not segment.payload and not segment.flags & SYN:
                 return  # a bare ACK or FIN of a connection never seen: nothing to follow
-            flow = Flow(self, key, segment)
+            flow = Flow(self, key, (segment.src, segment.sport), segment.time)
             self.flows[key] = flow
             if len(self.flows) > MAX_FOLLOWED:
                 self._evict()

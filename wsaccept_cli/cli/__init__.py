@@ -122,15 +122,16 @@ def cli(ctx: click.Context, fmt: str | None, color: bool | None) -> None:
 
     Sec-WebSocket-Accept is base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), taken
     over the Sec-WebSocket-Key exactly as sent. compute, verify and genkey work on keys;
-    inspect checks a captured handshake, probe a live server, serve tests clients (and relays
-    to a server). Results go to stdout, diagnostics to stderr.
+    inspect checks a captured handshake, probe a live server, audit a server with many
+    deliberate requests, serve tests clients (and relays to a server). Results go to stdout,
+    diagnostics to stderr.
 
     \b
     Exit status: 0 success; 1 a check failed (a mismatch, an invalid key
-    under --strict, an input line with no key, a broken handshake rule);
-    2 usage error or unreadable input; 3, 4, 5 probe: no connection, TLS
-    failed, timeout; 74 stdout not writable; 130 Ctrl-C; 141 stdout closed
-    by its reader; 143 SIGTERM.
+    under --strict, an input line with no key, a broken handshake rule, an
+    audit case FAILED); 2 usage error or unreadable input; 3, 4, 5, 6 probe
+    and audit: no connection, TLS failed, timeout, proxy failed; 74 stdout
+    not writable; 130 Ctrl-C; 141 stdout closed by its reader; 143 SIGTERM.
 
     \b
     Examples:

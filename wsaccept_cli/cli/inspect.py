@@ -13,6 +13,7 @@ from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.inputs import open_input
 
 if TYPE_CHECKING:
+    from wsaccept_cli.capture import Decryptor
     from wsaccept_cli.core.handshake import Capture
     from wsaccept_cli.ui.session import Session
 
@@ -25,6 +26,13 @@ if TYPE_CHECKING:
     help="Packet captures: one row per connection (like Zeek's websocket.log) and the counts"
     " by outcome and by server, instead of every report.",
 )
+@click.option(
+    "--keylog",
+    metavar="FILE",
+    type=FilePath(exists=True),
+    help="Packet captures: decrypt TLS with this key log (SSLKEYLOGFILE, as browsers, curl,"
+    " Python and Node write it), by tshark, which must be on PATH.",
+)
 @verbose_option
 @output_options
 @click.pass_context
@@ -32,6 +40,7 @@ def inspect(
     ctx: click.Context,
     capture: str | None,
     summary: bool,
+    keylog: str | None,
     verbose: bool,
     fmt: str | None,
     color: bool | None,
@@ -71,9 +80,11 @@ def inspect(
     with open_input(environment(ctx), capture) as (read, _name):
         first = read(READ_SIZE)
         if is_capture_file(first):
-            inspect_packets(ctx, session, read, first, summary=summary)
-        if summary:
-            raise click.UsageError("--summary is for packet captures (pcap or pcapng files)")
+            decryptor = decryption(capture, keylog)
+            inspect_packets(ctx, session, read, first, summary=summary, decryptor=decryptor)
+        for option, value in (("--summary", summary), ("--keylog", keylog)):
+            if value:
+                raise click.UsageError(f"{option} is for packet captures (pcap or pcapng files)")
         try:
             for number, handshake in enumerate(read_capture(replay(first, read), found), 1):
                 rendering.handshake(report_handshake(number, handshake, found))
@@ -95,6 +106,25 @@ def replay(first: bytes, read: Callable[[int], bytes]) -> Callable[[int], bytes]
     return replayed
 
 
+def decryption(capture: str | None, keylog: str | None) -> Decryptor | None:
+    """The decryptor of --keylog, which reads the capture file again (so not stdin)."""
+    from wsaccept_cli.capture import DecryptionError, Decryptor
+    from wsaccept_cli.capture.tshark import tshark
+
+    if keylog is None:
+        return None
+    if capture in (None, "-"):
+        raise click.UsageError(
+            "--keylog needs the capture as a file, not stdin: tshark reads it a second time"
+        )
+    assert capture is not None
+    try:
+        tshark()  # said before any report, not when the first TLS connection ends
+    except DecryptionError as error:
+        raise InputError(str(error)) from None
+    return Decryptor(capture, keylog)
+
+
 def inspect_packets(
     ctx: click.Context,
     session: Session,
@@ -102,23 +132,27 @@ def inspect_packets(
     first: bytes,
     *,
     summary: bool,
+    decryptor: Decryptor | None,
 ) -> NoReturn:
     """Every handshake of a pcap or pcapng capture, reported as its connection ends."""
-    from wsaccept_cli.capture import CaptureReading
+    from wsaccept_cli.capture import CaptureReading, DecryptionError
     from wsaccept_cli.core.captured import report_captured
     from wsaccept_cli.core.handshake import Capture
     from wsaccept_cli.ui.connections import ConnectionTable
     from wsaccept_cli.ui.session import Counts
 
-    reading = CaptureReading(read, first)
+    reading = CaptureReading(read, first, decryptor)
     rendering = session.rendering()
     found = Capture()
     table = ConnectionTable(session.spec.fmt) if summary else None
-    for number, handshake in enumerate(reading.handshakes(), 1):
-        report = report_captured(number, handshake, found)
-        rendering.handshake(report)
-        output, remarks, counts = rendering.take()
-        session.emit((output if table is None else table.row(report), remarks, counts))
+    try:
+        for number, handshake in enumerate(reading.handshakes(), 1):
+            report = report_captured(number, handshake, found)
+            rendering.handshake(report)
+            output, remarks, counts = rendering.take()
+            session.emit((output if table is None else table.row(report), remarks, counts))
+    except DecryptionError as error:
+        raise InputError(str(error)) from None
     if table is not None and not session.tally.empty:
         session.emit((table.totals(), [], Counts()))
     if reading.error is not None:

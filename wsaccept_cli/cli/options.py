@@ -51,11 +51,17 @@ def optional_seconds(
     return None if value is None else finite_seconds(ctx, param, value)
 
 
+MAX_PEM = 1024 * 1024  # a certificate chain or a key; a larger file is the wrong file
+
+
 def pem_key_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """--cert/--key (and --cacert) must be regular files: a FIFO or a device would be read
     until it ends, or for ever."""
     if value is not None and not os.path.isfile(value):
         raise click.BadParameter(f"{value!r} is not a regular file")
+    if value is not None and os.path.getsize(value) > MAX_PEM:
+        size = f"{MAX_PEM // 1024 // 1024} MiB"
+        raise click.BadParameter(f"{value!r} is over {size}; a PEM certificate or key is a few KiB")
     return value
 
 
@@ -94,8 +100,9 @@ OPTIONS: dict[str, Declaration] = {
     }),
     "jobs": (("-j", "--jobs"), {
         "type": click.IntRange(min=1), "default": None, "metavar": "N",
-        "help": "Worker processes for large stdin input (output stays in input order);"
-        " 1 keeps all work in one process.  [default: the usable CPUs, up to 8]",
+        "help": "Processes to spread large stdin input over, this one included (output stays"
+        " in input order); 1 keeps all work in one process.  [default: the usable CPUs, up to"
+        " 8]",
     }),
     # Request shaping: what the handshake request says.
     "headers": (("-H", "--header", "headers"), {
@@ -114,8 +121,8 @@ OPTIONS: dict[str, Declaration] = {
     "timeout": (("--timeout",), {
         "type": float, "default": 10.0, "show_default": True, "metavar": "SECONDS",
         "callback": finite_seconds,
-        "help": "Give up when the whole exchange (resolve, connect, TLS, response head) takes"
-        " longer.",
+        "help": "Give up when the whole exchange (resolve, connect, TLS, response head, the"
+        " closing handshake) takes longer.",
     }),
     "key": (("--ws-key", "key"), {
         "metavar": "KEY", "help": "Send this Sec-WebSocket-Key instead of a fresh one.",

@@ -68,7 +68,9 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
 
     Sends a handshake with a fresh key, reads the response head (at most 64 KiB, within
     --timeout), checks it with the rules of 'wsaccept inspect', prints the request, the response
-    and the findings, then closes politely (a Close frame with code 1000 after an upgrade).
+    and the findings. Interim 1xx responses are read past. After a good 101 it completes the
+    closing handshake (a connection dropped without a Close frame fails); after a 101 the rules
+    fail, it closes TCP without a Close frame, as RFC 6455 section 4.1 has a client do.
     Certificates are checked unless --insecure. When stderr is a terminal, each step is said
     there as it happens (resolving, connecting, TLS, request sent, waiting). Proxies are taken
     from -x/--proxy or the environment as curl takes them (http_proxy for ws://, https_proxy for

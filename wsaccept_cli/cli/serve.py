@@ -8,7 +8,14 @@ from typing import Any
 import click
 
 from wsaccept_cli.cli.base import InputError, WsacceptCommand, start
-from wsaccept_cli.cli.options import finite_seconds, output_options, pem_file, verbose_option
+from wsaccept_cli.cli.options import (
+    finite_seconds,
+    options,
+    output_options,
+    pem_file,
+    pem_key_file,
+    verbose_option,
+)
 from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.session import Session
@@ -51,11 +58,16 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
 @click.option(
     "--cert",
     type=FilePath(exists=True),
+    callback=pem_key_file,
     metavar="FILE",
     help="TLS certificate chain (PEM) to serve wss://; needs --key.",
 )
 @click.option(
-    "--key", type=FilePath(exists=True), metavar="FILE", help="The certificate's private key (PEM)."
+    "--key",
+    type=FilePath(exists=True),
+    callback=pem_key_file,
+    metavar="FILE",
+    help="The certificate's private key (PEM).",
 )
 @click.option(
     "--once",
@@ -124,6 +136,7 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
     metavar="FILE",
     help="--upstream wss://: trust the CA certificates in FILE (PEM).",
 )
+@options("show_secrets")
 @verbose_option
 @output_options
 @click.pass_context
@@ -143,6 +156,7 @@ def serve(
     upstream: str | None,
     insecure: bool,
     cacert: str | None,
+    show_secrets: bool,
     verbose: bool,
     fmt: str | None,
     color: bool | None,
@@ -203,7 +217,7 @@ def serve(
                 session, command, chosen or ALL_FAULTS, options, address, timeout, junit
             )
         )
-    ctx.exit(run_serve(session, options, address, once))
+    ctx.exit(run_serve(session, options, address, once, show_secrets))
 
 
 def serve_options(
@@ -261,25 +275,33 @@ def serve_options(
     return options, address
 
 
-def run_serve(session: Session, options: Any, address: tuple[str, int], once: bool) -> int:
+def run_serve(
+    session: Session, options: Any, address: tuple[str, int], once: bool, show_secrets: bool
+) -> int:
     """Serve (or relay) until Ctrl-C, or one connection with --once; each connection's report
     is written as its verdict is known."""
     import asyncio
 
     from wsaccept_cli.net.serve import run_server
     from wsaccept_cli.ui import serve_output
-    from wsaccept_cli.ui.writer import GUARD
+    from wsaccept_cli.ui.writer import GUARD, ReaderWatch
 
     GUARD.install()  # Ctrl-C and SIGTERM unwind the server (and a client's process group)
 
+    watch = ReaderWatch(session.stdout)
+
     def listening(url: str) -> None:
-        session.emit(serve_output.listening(session, url))
+        watch.emitting(lambda: session.emit(serve_output.listening(session, url)))
 
     def result(connection: Any) -> None:
-        session.emit(serve_output.connection(session, connection))
+        watch.emitting(
+            lambda: session.emit(serve_output.connection(session, connection, show_secrets))
+        )
 
     try:
-        served = asyncio.run(run_server(*address, options, listening, result, once=once))
+        served = asyncio.run(watch.run(run_server(*address, options, listening, result, once=once)))
+    except BrokenPipeError:
+        raise
     except OSError as error:
         raise InputError(
             f"cannot listen on {address[0]}:{address[1]}: {error.strerror or error}"
@@ -304,29 +326,35 @@ def run_check_client(
 
     from wsaccept_cli.net.checkclient import check_client
     from wsaccept_cli.ui import serve_output
-    from wsaccept_cli.ui.writer import GUARD
+    from wsaccept_cli.ui.writer import GUARD, ReaderWatch
 
     GUARD.install()  # Ctrl-C and SIGTERM unwind the runs: the client's process group is killed
 
+    watch = ReaderWatch(session.stdout)
+
     def listening(url: str) -> None:
-        session.emit(serve_output.listening(session, url))
+        watch.emitting(lambda: session.emit(serve_output.listening(session, url)))
 
     def scored(run: Any) -> None:
-        session.emit(serve_output.score_row(session, run.row, run.output))
+        watch.emitting(lambda: session.emit(serve_output.score_row(session, run.row, run.output)))
 
     try:
         runs = asyncio.run(
-            check_client(
-                command,
-                faults,
-                options,
-                host=address[0],
-                port=address[1],
-                timeout=timeout,
-                on_listening=listening,
-                on_run=scored,
+            watch.run(
+                check_client(
+                    command,
+                    faults,
+                    options,
+                    host=address[0],
+                    port=address[1],
+                    timeout=timeout,
+                    on_listening=listening,
+                    on_run=scored,
+                )
             )
         )
+    except BrokenPipeError:
+        raise
     except OSError as error:
         raise InputError(
             f"cannot listen on {address[0]}:{address[1]}: {error.strerror or error}"

@@ -324,12 +324,19 @@ def _answers(response: Message, request: Message) -> bool:
 
 
 def _curl_lines(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, str | None]]:
-    """`curl -v` output as plain HTTP lines: '> ' request, '< ' response, '* ' dropped."""
+    """`curl -v` output as plain HTTP lines: '> ' request, '< ' response, '* ' dropped. With
+    `-i` curl also writes the response head to stdout, unprefixed: that copy (a status line
+    up to its blank line) is dropped, so the response counts once; other unprefixed lines (a
+    body) are kept."""
+    copy = False
     for line, text in lines:
         if text.startswith(("> ", "< ")) or text in (">", "<"):
+            copy = False
             yield line, text[2:], "request" if text[0] == ">" else "response"
         elif text.startswith(("* ", "{ [", "} [")) or text in ("*", "{", "}"):
             continue
+        elif copy or _STATUS_LINE.fullmatch(text.strip()):
+            copy = bool(text.strip())  # the copy ends at its blank line
         else:
             yield line, text, None
 

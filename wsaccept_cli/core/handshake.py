@@ -50,6 +50,9 @@ class Message:
         self.raw: bytes | None = None  # the head's bytes as received, when they were (`exchange`)
         self.raw_lines: list[str] = []  # a pasted head's lines as written (at most MAX_HEADERS)
         self.interim: list[Message] = []  # 1xx responses (not 101) that came before this one
+        # `values`' index of the headers by lowercased name, with the list and length it was
+        # made from (a message is checked by dozens of rules, each asking for a few names).
+        self._by_name: tuple[list[tuple[str, str]], int, dict[str, list[str]]] | None = None
 
     def keep_line(self, text: str) -> None:
         """Remember a line of the head as written (the client models read it), up to
@@ -59,8 +62,13 @@ class Message:
 
     def values(self, name: str) -> list[str]:
         """Every value of the header `name`, in order (names compare case-insensitively)."""
-        name = name.lower()
-        return [value for key, value in self.headers if key.lower() == name]
+        index, headers = self._by_name, self.headers
+        if index is None or index[0] is not headers or index[1] != len(headers):
+            found: dict[str, list[str]] = {}
+            for key, value in headers:
+                found.setdefault(key.lower(), []).append(value)
+            index = self._by_name = (headers, len(headers), found)
+        return list(index[2].get(name.lower(), ()))
 
     def items(self, name: str) -> list[str]:
         """The comma-separated items of every `name` header, as written, empty ones dropped."""
@@ -90,6 +98,7 @@ class Message:
             self.truncated = True
             return
         self.headers[-1] = (name, f"{value} {text}")
+        self._by_name = None  # a value changed in place
 
     def guess_kind(self) -> str:
         """Request or response, from the headers of a message pasted without its first line."""

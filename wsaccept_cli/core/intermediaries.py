@@ -198,8 +198,15 @@ class Intermediary:
             "idle_timeout": self.product.idle,
         }
 
-    def describe(self, status: int | None) -> str:
-        """The finding's sentence for a response with `status`."""
+    def describe(self, status: int | None, *, dropped: bool = False) -> str:
+        """The finding's sentence for a response with `status` (`dropped`: a 101 after which
+        the connection was closed at once)."""
+        if status == 101 and dropped:
+            return (
+                f"the 101 came through {self.name} ({self.evidence}) and the connection was"
+                " closed right after it: the application probably got a request without the"
+                f" upgrade (HTTP/1.0, Connection: close) and ended it; {self.product.fix}"
+            )
         if status == 101:
             return f"passed through {self.name} ({self.evidence}); if idle connections drop: " + (
                 self.product.idle

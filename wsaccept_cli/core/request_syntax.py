@@ -47,6 +47,8 @@ def host_problem(hosts: list[str]) -> str | None:
         return "no Host header (RFC 9112 §3.2)"
     if len(hosts) > 1:
         return "more than one Host header (RFC 9112 §3.2)"
+    if not hosts[0]:
+        return "the Host header is empty, but a ws:// URI has an authority (RFC 9112 §3.2)"
     if _HOST.fullmatch(hosts[0]) is None:
         return "the Host header is not host[:port] (RFC 9110 §7.2)"
     return None

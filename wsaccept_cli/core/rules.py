@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from wsaccept_cli.core.clientmodels import PROFILES
 from wsaccept_cli.core.clients import ClientVerdict, predict_clients
 from wsaccept_cli.core.diagnose import diagnose_accept
 from wsaccept_cli.core.extensions import DEFLATE, deflate_problem, parse_extensions
@@ -22,6 +23,7 @@ from wsaccept_cli.core.handshake import (
     split_list,
 )
 from wsaccept_cli.core.keys import accept_for, key_problems, printable
+from wsaccept_cli.core.wording import and_list
 
 PASS, FAIL, WARN, INFO = "pass", "fail", "warn", "info"
 
@@ -456,6 +458,8 @@ def _response_findings(
             "the response's lines end in a bare LF, not CR LF: a recipient may accept it, and"
             " browsers, aiohttp and curl do, but websockets and Node ws refuse it",
         )
+    if response.interim:
+        yield _interim(response)
     if response.status is not None and response.status != 101:
         yield _status_failure(response)
         if response.status == 426:
@@ -473,6 +477,28 @@ def _response_findings(
     yield _response_connection(response)
     yield _accept(request, response, capture)
     yield from _negotiated(request, response)
+
+
+def _interim(response: Message) -> Finding:
+    """Interim responses (a 100 Continue, a 103 Early Hints) before the final one. RFC 6455 §4.1
+    has a client handle a status other than 101 "per HTTP procedures", and HTTP's procedure is
+    to read on to the final response (RFC 9110 §15.2); a client whose parser does not (its
+    model's `Grammar.interim`) takes the 1xx as the answer and fails."""
+    statuses = [m.status for m in response.interim if m.status is not None]
+    shown = ", ".join(str(status) for status in statuses)
+    failing = [p.name for p in PROFILES if any(s not in p.grammar.interim for s in statuses)]
+    what = "an interim response" if len(statuses) == 1 else f"{len(statuses)} interim responses"
+    text = f"{what} ({shown}) came before the final one; a client must read on to the final one"
+    if not failing:
+        return Finding("response.interim", PASS, "RFC 9110 §15.2", f"{text}, as every one does")
+    names = and_list(failing)
+    return Finding(
+        "response.interim",
+        WARN,
+        "RFC 9110 §15.2",
+        f"{text}, but {names} {'takes' if len(failing) == 1 else 'take'} the first as the"
+        " answer and fail",
+    )
 
 
 def _status_failure(response: Message) -> Finding:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import heapq
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 REDACTED = "[redacted; --show-secrets shows it]"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 COOKIE_SETTING_HEADERS = frozenset({"set-cookie"})
+# Any of their names in any case (re.IGNORECASE finds at least what str.lower would).
+_SECRET_NAME = re.compile("|".join(sorted(SECRET_HEADERS | COOKIE_SETTING_HEADERS)), re.IGNORECASE)
 MIN_SECRET_LENGTH = 4
 MIN_PREFIX_LENGTH = 3  # the start of a secret at the very end of a cut message
 
@@ -232,6 +235,8 @@ def _redact(text: str, needles: list[_Needle]) -> str:
     A REDACTED already in the text counts as a stretch too, so a secret that happens to occur
     inside the marker ('secret' in '--show-secrets') is not redacted inside it: redacting
     twice gives what redacting once gives."""
+    if not needles and REDACTED not in text and not _may_name_a_secret_header(text):
+        return text  # nothing to look for, and nothing found (most finding messages)
     spans = heapq.merge(
         _MARKER.spans(text),
         _header_spans(text),
@@ -253,6 +258,12 @@ def _redact(text: str, needles: list[_Needle]) -> str:
         return text
     out += [text[written:run_start], REDACTED, text[run_end:]]
     return "".join(out)
+
+
+def _may_name_a_secret_header(text: str) -> bool:
+    """Whether a credential header's name occurs in `text` at all (in any case): without one,
+    no line of it is such a header."""
+    return _SECRET_NAME.search(text) is not None
 
 
 def _cut_tail(text: str, needles: list[_Needle]) -> Iterator[tuple[int, int]]:

@@ -267,6 +267,7 @@ def _head_end(data: bytearray) -> int:
 
 
 def _parse_head(head: bytes, observed: Observed) -> None:
+    observed.bare_lf = b"\n" in head.replace(b"\r\n", b"")
     lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
     version, _, rest = lines[0].partition(" ")
     status, _, reason = rest.partition(" ")

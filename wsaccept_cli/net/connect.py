@@ -625,6 +625,11 @@ def tls_failure(error: ssl.SSLError, route: Route) -> str:
             " (the server answered in plain text, not TLS: it speaks plain HTTP on this port,"
             " so try a ws:// URL)"
         )
+    elif "UNEXPECTED_EOF" in reason or "EOF occurred" in reason:
+        message += (
+            " (the server closed the connection without a TLS answer: it probably does not"
+            " speak TLS on this port, so try a ws:// URL, or it refused this TLS hello)"
+        )
     elif "CERTIFICATE_REQUIRED" in reason or ("HANDSHAKE_FAILURE" in reason and not route.cert):
         message += " (the server may require a client certificate: --cert FILE --key FILE)"
     elif "UNKNOWN_CA" in reason or "BAD_CERTIFICATE" in reason:

@@ -382,10 +382,10 @@ def _intermediary(result: ProbeResult, report: HandshakeReport) -> dict[str, Any
     found = identify(response.status, response.values, body)
     if found is None:
         return None
-    status = FAIL if response.status != 101 else INFO
-    report.findings.append(
-        Finding("response.intermediary", status, "-", found.describe(response.status))
-    )
+    dropped = result.closing in ("dropped", "no-close")
+    status = FAIL if response.status != 101 or dropped else INFO
+    text = found.describe(response.status, dropped=dropped)
+    report.findings.append(Finding("response.intermediary", status, "-", text))
     return found.as_dict()
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from wsaccept_cli.core.handshake import Handshake, Message
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request_h2 import Headers, extended_connect_headers, headers_text
-from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport
+from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport, verdict
 from wsaccept_cli.core.rules_h2 import (
     ENABLE_CONNECT_PROTOCOL,
     alpn_finding,
@@ -84,6 +84,7 @@ class H2ProbeResult(ProbeResult):
         self.ended = False  # the server ended the stream (END_STREAM)
         self.ended_at_once = False  # ... with the HEADERS of its answer
         self.echoed = False  # the server's Close frame came back on the stream
+        self.failed_websocket = False  # the rules failed the 2xx: the stream was reset, no Close
         self.reset: int | None = None  # RST_STREAM's error code
         self.goaway: tuple[int, int | None, bytes] | None = None  # code, last stream, debug
         self.closed = False  # the server closed the TCP connection
@@ -221,7 +222,9 @@ class _Session:
         if result.response_headers is None:
             return
         result.phase = "close"
-        if _accepted(result.response_headers):
+        if _accepted(result.response_headers) and self.rules_fail():
+            self.fail_websocket()
+        elif _accepted(result.response_headers):
             self.close_websocket()
         else:
             self.pump(
@@ -308,6 +311,26 @@ class _Session:
         elif isinstance(event, h2.events.ConnectionTerminated):
             code = int(event.error_code) if event.error_code is not None else 0
             result.goaway = (code, event.last_stream_id, event.additional_data or b"")
+
+    def rules_fail(self) -> bool:
+        """Whether the RFC 8441 rules fail the 2xx: then the client fails the WebSocket
+        connection (RFC 6455 §4.1), with no Close frame."""
+        request = _message("request", self.result.headers)
+        response = _message("response", self.result.response_headers or [])
+        return verdict(list(extended_connect_findings(request, response))) == FAIL
+
+    def fail_websocket(self) -> None:
+        """Fail the WebSocket connection: over HTTP/2 its connection is the stream (RFC 8441
+        §5), so the stream is reset (CANCEL), and no Close frame is sent."""
+        import h2.errors
+        import h2.exceptions
+
+        self.result.failed_websocket = True
+        try:
+            self.h2.reset_stream(STREAM, h2.errors.ErrorCodes.CANCEL)
+            self.flush()
+        except (h2.exceptions.H2Error, OSError):
+            pass
 
     def close_websocket(self) -> None:
         """A masked Close frame with code 1000 on the stream, which it ends (RFC 8441 §5: the

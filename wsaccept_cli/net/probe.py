@@ -23,7 +23,16 @@ from wsaccept_cli.core.handshake import Message
 from wsaccept_cli.core.keys import printable
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request import RequestTarget
-from wsaccept_cli.core.rules import FAIL, INFO, Finding, HandshakeReport, check_handshake
+from wsaccept_cli.core.rules import (
+    FAIL,
+    INFO,
+    PASS,
+    WARN,
+    Finding,
+    HandshakeReport,
+    check_handshake,
+    verdict,
+)
 from wsaccept_cli.core.wording import plural
 from wsaccept_cli.net.connect import (
     Connected,
@@ -45,7 +54,9 @@ BARE_LF_END = b"\n\n"  # a head with bare LF line endings (RFC 9112 §2.2 lets u
 RECV_SIZE = 16 * 1024
 _FIRST_LINE_CHECKED = 1024  # while reading; the whole head is checked once it is read
 BODY_WAIT = 0.2  # for a refusal's body after its head, in all (not per piece)
-CLOSE_WAIT = 0.5  # for the echo of our Close frame, in all
+CLOSE_WAIT = 0.5  # HTTP/2: for the echo of our Close frame on the stream, in all
+CLOSE_READ = 1024 * 1024  # of frames skipped while the server's Close is awaited
+MAX_INTERIM = 16  # interim 1xx responses read before the final one
 
 
 class ProbeResult(Connected):
@@ -62,6 +73,14 @@ class ProbeResult(Connected):
         self.head_complete = False
         self.head_cut = False
         self.held: object = None  # what --hold/--ping/--send saw after the upgrade
+        self.interim = 0  # interim 1xx responses read before the final one (RFC 9110 §15.2)
+        # After a 101: "failed" (the rules failed it, so we closed TCP without a Close, as
+        # RFC 6455 §4.1 has a client do), "closed" (Close frames exchanged), "dropped" (the
+        # server closed or reset before our Close), "no-close" (it closed without answering
+        # our Close), "no-answer" (no Close within the timeout), "bad-frame" (bytes that are no
+        # valid frame came instead); None before an upgrade.
+        self.closing: str | None = None
+        self.close_code: int | None = None
         self.not_http: str | None = None  # what came instead of an HTTP response (core.answered)
 
 
@@ -100,12 +119,14 @@ def run_probe(
         result.not_http = not_http(result.response, request)
         if result.not_http is not None:
             pass  # nothing more is read from, or sent to, what is no HTTP server
-        elif result.head_complete and not _is_upgrade(result.response):
+        elif result.head_complete and not _is_upgrade(_final_head(result)):
             _read_body(connection, result, deadline)
+        elif result.head_complete and _rules_fail(result):
+            result.closing = "failed"  # the connection is failed: closed below, no Close frame
         elif result.head_complete and after_upgrade is not None:
             after_upgrade(connection, result)
         elif result.head_complete:
-            _close_politely(connection, deadline)
+            _closing_handshake(connection, deadline, result)
     except ProbeError as error:
         result.error = error
     except TimeoutError:
@@ -136,6 +157,12 @@ def _bytes(data: bytes) -> str:
 def _timeout_message(result: ProbeResult, timeout: float) -> str:
     if result.timings["connect_ms"] is None:
         return f"no connection within {timeout:g} s"
+    if result.url.startswith("wss://") and result.tls is None and not result.sent:
+        return (
+            f"no answer to the TLS handshake within {timeout:g} s: a server that speaks plain"
+            " HTTP on this port waits like this for the rest of a request; if it does, use a"
+            " ws:// URL"
+        )
     if result.response:
         got = _bytes(result.response)
         return f"the response head was not complete within {timeout:g} s ({got} came)"
@@ -145,8 +172,9 @@ def _timeout_message(result: ProbeResult, timeout: float) -> str:
 def _read_head(
     connection: socket.socket, deadline: Deadline, result: ProbeResult, sent: float
 ) -> None:
-    """The response head, at most MAX_HEAD bytes with its blank line; what follows it in the
-    last piece read is kept as body.
+    """The response head, at most MAX_HEAD bytes with its blank line, interim 1xx responses
+    before it included (at most MAX_INTERIM: RFC 9110 §15.2 has a client read on to the final
+    response); what follows it in the last piece read is kept as body.
 
     Each recv asks for no more than what is left of MAX_HEAD, so a head cannot slip past the
     limit inside one large piece (an 80 KB head of 10,000 short lines did), and the search for
@@ -156,8 +184,15 @@ def _read_head(
     server sends its banner and waits)."""
     data = bytearray()
     try:
-        searched = 0
-        while (head_size := _head_size(data, searched)) < 0:
+        start = searched = 0  # where the head being read starts (after interim responses)
+        while True:
+            head_end = _head_size(data, max(searched, start))
+            if head_end >= 0 and _is_interim(data[start:head_end]) and result.interim < MAX_INTERIM:
+                result.interim += 1
+                start = searched = head_end
+                continue
+            if head_end >= 0:
+                break
             searched = len(data)
             if len(data) >= MAX_HEAD:
                 del data[MAX_HEAD:]
@@ -172,17 +207,17 @@ def _read_head(
             data += chunk
             if cannot_be_http(data[:_FIRST_LINE_CHECKED]):
                 return
-        result.body = bytes(data[head_size : head_size + MAX_BODY])
-        del data[head_size:]
+        result.body = bytes(data[head_end : head_end + MAX_BODY])
+        del data[head_end:]
         result.head_complete = True
     finally:  # also when recv timed out or failed: the message says how much came
         result.response = bytes(data)
 
 
 def _head_size(data: bytearray, searched: int) -> int:
-    """The size of the head at the start of `data`, its blank line included (CR LF CR LF, or
-    LF LF for bare LF line endings), or -1; the search starts near where the last one ended.
-    Within MAX_HEAD: no more is ever read."""
+    """Where the head that the search covers ends in `data`, its blank line included (CR LF
+    CR LF, or LF LF for bare LF line endings), or -1; the search starts near where the last one
+    ended. Within MAX_HEAD: no more is ever read."""
     ends = (
         index + len(end)
         for end in (HEAD_END, BARE_LF_END)
@@ -191,8 +226,26 @@ def _head_size(data: bytearray, searched: int) -> int:
     return min(ends, default=-1)
 
 
+def _status_of(head: bytes | bytearray) -> bytes:
+    return bytes(head.split(b" ", 2)[1:2][0]) if head.count(b" ") else b""
+
+
+def _is_interim(head: bytes | bytearray) -> bool:
+    """A 1xx other than 101 (100 Continue, 103 Early Hints): the final response follows."""
+    status = _status_of(head[:64])
+    return len(status) == 3 and status.startswith(b"1") and status.isdigit() and status != b"101"
+
+
+def _final_head(result: ProbeResult) -> bytes:
+    """The final response's head, after any interim ones."""
+    head = result.response
+    for _ in range(result.interim):
+        head = head[_head_size(bytearray(head), 0) :]
+    return head
+
+
 def _is_upgrade(head: bytes) -> bool:
-    return head.split(b" ", 2)[1:2] == [b"101"]
+    return _status_of(head[:64]) == b"101"
 
 
 def _budget(seconds: float, deadline: Deadline) -> float:
@@ -215,25 +268,113 @@ def _read_body(connection: socket.socket, result: ProbeResult, deadline: Deadlin
         pass
 
 
-def _close_politely(connection: socket.socket, deadline: Deadline) -> None:
-    """Send a masked Close frame with code 1000 (RFC 6455 §5.5.1) and wait briefly for the echo,
-    so the server sees a clean close rather than a dropped connection. The wait is CLOSE_WAIT in
-    all, cut short by the deadline: a server that keeps sending frames never echoing the Close
-    must not keep the probe alive."""
-    until = _budget(CLOSE_WAIT, deadline)
+def _rules_fail(result: ProbeResult) -> bool:
+    """Whether the rules fail this 101: then a client must fail the connection (RFC 6455
+    §4.1), closing TCP without a Close frame, which a server scores as a refusal."""
+    handshake, capture = parse_exchange(result.request, result.response)
+    capture.live = True
+    return verdict(check_handshake(handshake, capture)) == FAIL
+
+
+def _closing_handshake(connection: socket.socket, deadline: Deadline, result: ProbeResult) -> None:
+    """The closing handshake after a good 101 (RFC 6455 §7.1.2): a connection the server has
+    already closed or reset is "dropped" (what every client would see as 1006); else a masked
+    Close 1000 goes out and the server's Close is awaited, frames before it skipped, for at
+    most CLOSE_READ bytes and until the deadline."""
+    if _already_closed(connection, result):
+        result.closing = "dropped"
+        return
     mask = os.urandom(4)
     payload = (1000).to_bytes(2, "big")
     masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
     try:
-        connection.settimeout(max(until - time.monotonic(), 0.0))  # 0: send only if it can now
+        connection.settimeout(max(deadline.left(), 0.0))
         connection.sendall(bytes([0x88, 0x80 | len(payload)]) + mask + masked)
-        while (left := until - time.monotonic()) > 0:
-            connection.settimeout(left)
-            reply = connection.recv(4096)
-            if not reply or b"\x88" in reply:
-                return
+        result.closing, result.close_code = _await_close(connection, deadline, result.body)
+    except TimeoutError:
+        result.closing = "no-answer"
     except OSError:
-        pass
+        result.closing = "no-close"
+
+
+def _already_closed(connection: socket.socket, result: ProbeResult) -> bool:
+    """Whether the server closed or reset the connection right after its 101: a look that
+    does not wait. Frames that did come are kept (in `result.body`) for `_await_close`."""
+    if result.body:
+        return False  # frames came after the 101: not a connection closed right away
+    try:
+        connection.settimeout(0.0)
+        data = connection.recv(RECV_SIZE)
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    except OSError:  # ECONNRESET
+        return True
+    result.body = data
+    return not data
+
+
+def _await_close(
+    connection: socket.socket, deadline: Deadline, data: bytes
+) -> tuple[str, int | None]:
+    """Read the server's frames until its Close: ("closed", its code), or "no-close" when the
+    connection ends first (EOF) or CLOSE_READ bytes came without one. TimeoutError at the
+    deadline."""
+    buffer = bytearray(data)
+    read = len(buffer)
+    while True:
+        frame = _next_frame(buffer)
+        if frame is not None:
+            opcode, payload = frame
+            if opcode < 0:
+                return "bad-frame", None
+            if opcode == 0x8:
+                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                return "closed", code
+            continue
+        if read >= CLOSE_READ:
+            return "no-close", None
+        connection.settimeout(deadline.left())
+        chunk = connection.recv(RECV_SIZE)
+        if not chunk:
+            return "no-close", None
+        buffer += chunk
+        read += len(chunk)
+
+
+_OPCODES = frozenset([0x0, 0x1, 0x2, 0x8, 0x9, 0xA])
+
+
+def _valid_frame(first: int, opcode: int, length: int) -> bool:
+    """Whether a frame's first byte and length are valid (RFC 6455 §5.2, §5.5): a known opcode,
+    RSV2 and RSV3 clear (RSV1 is permessage-deflate's), a control frame whole and short."""
+    if opcode not in _OPCODES or first & 0x30:
+        return False
+    return opcode < 0x8 or (bool(first & 0x80) and not first & 0x40 and length <= 125)
+
+
+def _next_frame(buffer: bytearray) -> tuple[int, bytes] | None:
+    """The first whole frame in `buffer` (RFC 6455 §5.2), taken off it, as (opcode, payload);
+    None until one is whole. A server's frames are unmasked; a masked one is unmasked."""
+    if len(buffer) < 2:
+        return None
+    first = buffer[0]
+    if not _valid_frame(first, first & 0x0F, 0):
+        return -1, b""  # no valid frame starts here: the rest is not read as one
+    length, offset = buffer[1] & 0x7F, 2
+    if length == 126:
+        length, offset = int.from_bytes(buffer[2:4], "big"), 4
+    elif length == 127:
+        length, offset = int.from_bytes(buffer[2:10], "big"), 10
+    mask = bytes(buffer[offset : offset + 4]) if buffer[1] & 0x80 else b""
+    offset += len(mask)
+    if len(buffer) < offset + length:
+        return None
+    payload = bytes(buffer[offset : offset + length])
+    if mask:
+        payload = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    opcode = buffer[0] & 0x0F
+    del buffer[: offset + length]
+    return (opcode if _valid_frame(first, opcode, length) else -1), payload
 
 
 def probe_report(result: ProbeResult) -> HandshakeReport:
@@ -322,14 +463,52 @@ def _transport_findings(result: ProbeResult) -> list[Finding]:
                 f"the response head is over {MAX_HEAD // 1024} KiB; it was cut off there",
             )
         ]
+    if result.closing is not None:
+        return _closing_findings(result)
     if not result.head_complete:
         what = (
             f"after {_bytes(result.response)}, before the end of the response head"
             if result.response
             else "without answering"
         )
+        if result.interim:
+            what = f"after {plural(result.interim, 'interim response')}, before the final one"
         return [Finding("response.closed", FAIL, "-", f"the server closed the connection {what}")]
     return []
+
+
+DROPPED = (
+    "the connection was closed right after the 101, before any Close frame: every client would"
+    " see it drop (close code 1006, RFC 6455 §7.1.5) as soon as it opens"
+)
+
+
+NO_CLOSE = (
+    "the server closed the connection without a Close frame, right after the 101 or in answer"
+    " to ours (it must answer with one): clients see the connection drop (close code 1006)"
+)
+
+
+def _closing_findings(result: ProbeResult) -> list[Finding]:
+    """How the closing handshake after the 101 went (RFC 6455 §7.1.2, §5.5.1)."""
+    if result.closing == "dropped":
+        return [Finding("closing.dropped", FAIL, "§7.1.5", DROPPED)]
+    if result.closing == "no-close":
+        return [Finding("closing.dropped", FAIL, "§5.5.1", NO_CLOSE)]
+    if result.closing == "bad-frame":
+        text = (
+            "after the 101 the server sent bytes that are no valid WebSocket frame (a reserved"
+            " opcode or bit, or a broken control frame): every client fails the connection (1002)"
+        )
+        return [Finding("closing.frames", FAIL, "§5.2", text)]
+    if result.closing == "no-answer":
+        text = "no Close frame came back to ours before the timeout; a client gives up and drops it"
+        return [Finding("closing.handshake", WARN, "§5.5.1", text)]
+    if result.closing == "closed":
+        code = f" ({result.close_code})" if result.close_code is not None else " (no code)"
+        text = f"the server answered our Close frame with its own{code}"
+        return [Finding("closing.handshake", PASS, "§5.5.1", text)]
+    return []  # "failed": the connection was failed after a 101 the rules failed
 
 
 def outcome(result: ProbeResult, report: HandshakeReport) -> ProbeOutcome:

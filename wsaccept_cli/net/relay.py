@@ -27,19 +27,26 @@ RELAY_SIZE = 64 * 1024
 
 
 def rewrite_request(head: bytes, path: str | None, host: str) -> bytes:
-    """The client's head with the request target replaced by `path` (if given) and the Host
-    header by `host`; every other byte as it came."""
+    """The client's head with the request target replaced by `path` (if given) and exactly one
+    Host header, the upstream's, right after the request line: every Host line of the client's
+    is dropped with its continuation lines (obsolete folding, RFC 9112 §5.2), and one is added
+    when the client sent none. Every other byte as it came."""
     lines = head.split(b"\n")
+    ending = b"\r" if lines[0].endswith(b"\r") else b""
     if path is not None:
         method, _, rest = lines[0].partition(b" ")
         _target, _, version = rest.partition(b" ")
         lines[0] = b" ".join([method, path.encode("ascii"), version])
-    for index, line in enumerate(lines[1:], 1):
+    # a continuation line first (folding nothing) would fold into our Host: dropped too
+    kept, in_host = [lines[0], b"Host: " + host.encode("ascii") + ending], True
+    for line in lines[1:]:
+        if in_host and line[:1] in (b" ", b"\t"):
+            continue  # a continuation of a Host line
         name, colon, _ = line.partition(b":")
-        if colon and name.strip().lower() == b"host":
-            ending = b"\r" if line.endswith(b"\r") else b""
-            lines[index] = b"Host: " + host.encode("ascii") + ending
-    return b"\n".join(lines)
+        in_host = bool(colon) and name.strip().lower() == b"host"
+        if not in_host:
+            kept.append(line)
+    return b"\n".join(kept)
 
 
 async def relay(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import ssl
 import time
 from collections.abc import Callable
@@ -22,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from wsaccept_cli.core.faults import Fault, answer_for, request_refusal
 from wsaccept_cli.core.served import ACCEPTED, REFUSED, ServedConnection
-from wsaccept_cli.net.heads import MAX_HEAD, READ_SIZE, HeadError, parse_head, read_head, send
+from wsaccept_cli.net.heads import (
+    MAX_HEAD,
+    READ_SIZE,
+    HeadError,
+    WrongProtocolError,
+    parse_head,
+    read_head,
+    send,
+)
 
 if TYPE_CHECKING:
     from wsaccept_cli.core.request import RequestTarget
@@ -68,7 +77,26 @@ def listen_address(text: str) -> tuple[str, int]:
         host = host[1:-1]
     elif ":" in host:
         raise ValueError(f"{text!r}: an IPv6 address goes in brackets, e.g. [::1]:{port}")
+    if not _is_address(host) and _HOST_NAME.fullmatch(host) is None:
+        hint = " (give its punycode form, or an address)" if not host.isascii() else ""
+        raise ValueError(f"{text!r}: {host!r} is neither an IP address nor a host name{hint}")
     return host, int(port)
+
+
+# A host name to listen on: ASCII labels of letters, digits and hyphens (RFC 1123 §2.1).
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def _is_address(host: str) -> bool:
+    import ipaddress
+
+    if not host.isascii():
+        return False
+    try:
+        ipaddress.ip_address(host.partition("%")[0])  # an IPv6 zone (fe80::1%eth0) aside
+    except ValueError:
+        return False
+    return True
 
 
 def url_of(host: str, port: int, secure: bool) -> str:
@@ -131,7 +159,8 @@ class Server:
         if self.recording:  # not always: a server that runs for days must not keep them all
             self.connections.append(connection)
         try:
-            head, rest = await read_head(reader, self.options.head_timeout)
+            scheme = "wss" if self.options.tls is not None else "ws"
+            head, rest = await read_head(reader, self.options.head_timeout, scheme=scheme)
             connection.request_bytes = head
             connection.request = parse_head(head, "request")
             if connection.request is None:
@@ -148,6 +177,10 @@ class Server:
                 await relay(connection, reader, writer, rest, upstream, self._report)
             else:
                 await self._serve(connection, reader, writer, rest)
+        except WrongProtocolError as error:
+            connection.error = str(error)
+            with contextlib.suppress(OSError):
+                await send(writer, error.reply)
         except HeadError as error:
             connection.error = f"no request: {error}"
             if error.too_large:

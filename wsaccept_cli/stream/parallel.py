@@ -2,22 +2,31 @@
 the results handed on strictly in input order.
 
 SHA-1 is most of the per-key cost and one process can hash no faster than hashlib, so past the
-first PARALLEL_AFTER bytes, blocks go to worker processes: `multiprocessing` processes (the fork
-context, imported only then), each with its own pair of `multiprocessing.connection` pipes, which
-frame and pickle the blocks and results. This process reads, hands out, and hands each result on
-in input order: it stays the only writer of stdout and stderr, so whole-line writes, held
-signals, exit codes and the capped diagnostics behave as in one process.
+first PARALLEL_AFTER bytes, blocks are spread over `jobs` processes: this one and jobs - 1
+`multiprocessing` workers (the fork context, imported only then), each with its own pair of
+`multiprocessing.connection` pipes, which frame and pickle the blocks and results. This process
+reads, hands out, and hands each result on in input order: it stays the only writer of stdout
+and stderr, so whole-line writes, held signals, exit codes and the capped diagnostics behave as
+in one process.
+
+This process computes too: a block goes to a worker that has room for it (fewer than
+WINDOW_PER_JOB of its blocks in flight), and when none has, because the workers lag, it is done
+here instead of waiting for them. On a quiet machine that keeps every CPU busy with one process
+each; beside other CPU-bound work, where a waiting process also waits to be scheduled again, the
+time this process would spend waiting goes into blocks (bench/README.md has the measurements).
+The pipes are widened to 1 MiB where Linux allows, so a worker can leave a whole result in its
+pipe and go on to its next block while this one is busy with its own.
 
 Why not `concurrent.futures.ProcessPoolExecutor`: all its workers answer through one shared
 queue, and a worker killed while it writes a result leaves half a message there, which its
 result thread then waits on for ever (seen here on Python 3.11). With a pipe per worker, a worker
 that dies is an end of file on its own pipe: its blocks are redone here, after one warning.
 
-At most WINDOW_PER_JOB blocks per worker are in flight, which bounds memory. Blocks are sent by
-one thread, so this process never waits on a worker that is itself waiting to send a result.
-While results are due it waits for input, the oldest result and that worker's end together, so
-a slow stream's output keeps up with it. Where no worker can start (no fork, one usable CPU),
-everything is done here.
+At most WINDOW_PER_JOB blocks per process are in flight or waiting to be handed on, which
+bounds memory. Blocks are sent by one thread, so this process never waits on a worker that is
+itself waiting to send a result. While results are due it waits for input, the oldest result
+and that worker's end together, so a slow stream's output keeps up with it. Where no worker can
+start (no fork, one usable CPU), everything is done here.
 """
 
 from __future__ import annotations
@@ -40,11 +49,13 @@ if TYPE_CHECKING:
 # Input up to this size is done here: workers are not worth starting for small inputs, nor for
 # keys typed one by one.
 PARALLEL_AFTER = READ_SIZE
-# Workers beyond the CPUs this process may use only add overhead; eight are past what the one
+# Processes beyond the CPUs this process may use only add overhead; eight are past what the one
 # reading, writing process can feed.
 MAX_JOBS = 8
 WINDOW_PER_JOB = 3
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+F_SETPIPE_SZ = 1031  # <linux/fcntl.h>
+PIPE_SIZE = 1 << 20  # /proc/sys/fs/pipe-max-size, the most an unprivileged process may ask
 
 Result = TypeVar("Result")
 Work = Callable[[Block | OverlongLine], Result]
@@ -63,8 +74,8 @@ def usable_cpus() -> int:
 
 
 def jobs_for(asked: int | None) -> tuple[int, str | None]:
-    """How many workers to use: as asked, but no more than help here; with a sentence saying
-    so when the number asked for was lowered."""
+    """How many processes to compute with (this one included): as asked, but no more than help
+    here; with a sentence saying so when the number asked for was lowered."""
     cpus = usable_cpus()
     ceiling = min(cpus, MAX_JOBS)
     if asked is None:
@@ -86,8 +97,8 @@ def process_stream(
     warn: Callable[[str], None],
 ) -> None:
     """Each block `read` yields turned into a result by `work` and handed to `emit`, in input
-    order; a large input in `jobs` worker processes when `fd` (what `read` reads) can be waited
-    on."""
+    order; a large input spread over `jobs` processes (this one and jobs - 1 workers) when `fd`
+    (what `read` reads) can be waited on."""
     if jobs <= 1 or fd is None:
         for block in read_blocks(read):
             emit(work(block))
@@ -115,6 +126,26 @@ class Worker:
         self.blocks = blocks
         self.results = results
         self.alive = True
+        self.pending = 0  # blocks sent whose results are not read yet
+
+
+class Slot(Generic[Result]):
+    """A block's place in the output order: sent to `worker`, or done here (`result`), or, when
+    its worker died, to be done here when its turn comes."""
+
+    __slots__ = ("block", "result", "worker")
+
+    def __init__(
+        self, worker: Worker | None, block: Block | OverlongLine, result: Result | None = None
+    ) -> None:
+        self.worker = worker
+        self.block = block
+        self.result = result
+
+    def ready(self) -> bool:
+        """Whether its result can be had without waiting."""
+        worker = self.worker
+        return worker is None or not worker.alive or worker.results.poll()
 
 
 class OrderedPool(Generic[Result]):
@@ -134,21 +165,28 @@ class OrderedPool(Generic[Result]):
         self.started = False
         self.workers: list[Worker] = []
         self.turn = 0
-        self.window: deque[tuple[Worker | None, Block | OverlongLine]] = deque()
+        self.window: deque[Slot[Result]] = deque()
         self.outbox: queue.SimpleQueue[tuple[Worker, Block | OverlongLine] | None] | None = None
         self.sender: threading.Thread | None = None
 
     def submit(self, block: Block | OverlongLine) -> None:
-        """Send `block` to a worker, first handing on results while the window is full."""
-        while len(self.window) >= self.jobs * WINDOW_PER_JOB:
-            self._emit_oldest()
+        """Send `block` to a worker that has room for it; when none has (the workers lag, on a
+        busy machine as on a quiet one), do it here rather than wait. Results that are ready
+        are handed on first, and the window of blocks not yet handed on stays bounded."""
         if not self.started:
             self._start()
-        worker = self._next_worker()
-        self.window.append((worker, block))
-        if worker is not None:
-            assert self.outbox is not None
-            self.outbox.put((worker, block))
+        while self.window and self.window[0].ready():
+            self._emit_oldest()
+        while len(self.window) >= (len(self.workers) + 1) * WINDOW_PER_JOB:
+            self._emit_oldest()
+        worker = self._free_worker()
+        if worker is None:
+            self.window.append(Slot(None, block, self.work(block)))
+            return
+        worker.pending += 1
+        self.window.append(Slot(worker, block))
+        assert self.outbox is not None
+        self.outbox.put((worker, block))
 
     def drain(self) -> None:
         while self.window:
@@ -170,37 +208,41 @@ class OrderedPool(Generic[Result]):
         input comes. True when input can be read."""
         from multiprocessing.connection import wait
 
-        worker = self.window[0][0]
-        if worker is None or not worker.alive or worker.results.poll():
+        oldest = self.window[0]
+        if oldest.ready():
             self._emit_oldest()
             return False
-        ready = wait([fd, worker.results, worker.process.sentinel])
+        assert oldest.worker is not None
+        ready = wait([fd, oldest.worker.results, oldest.worker.process.sentinel])
         return fd in ready and len(ready) == 1
 
-    def _next_worker(self) -> Worker | None:
-        """The next live worker in turn, or None when there is none: done here."""
+    def _free_worker(self) -> Worker | None:
+        """The next live worker in turn with room for another block, or None."""
         for _ in range(len(self.workers)):
             worker = self.workers[self.turn % len(self.workers)]
             self.turn += 1
-            if worker.alive:
+            if worker.alive and worker.pending < WINDOW_PER_JOB:
                 return worker
         return None
 
     def _emit_oldest(self) -> None:
-        worker, block = self.window.popleft()
-        self.emit(self._result(worker, block))
+        self.emit(self._result(self.window.popleft()))
 
-    def _result(self, worker: Worker | None, block: Block | OverlongLine) -> Result:
+    def _result(self, slot: Slot[Result]) -> Result:
+        worker = slot.worker
         if worker is not None and worker.alive:
             try:
                 failed, result = worker.results.recv()
             except (EOFError, OSError):  # it died, perhaps half way through its answer
                 self._lost(worker)
             else:
+                worker.pending -= 1
                 if failed:
                     raise WorkerError(result)
                 return result  # type: ignore[no-any-return]
-        return self.work(block)
+        if slot.result is not None:
+            return slot.result
+        return self.work(slot.block)
 
     def _lost(self, worker: Worker) -> None:
         """A worker that ended without answering: its blocks are done here from now on."""
@@ -225,7 +267,7 @@ class OrderedPool(Generic[Result]):
         except (ImportError, ValueError):
             return
         with _signals_held():  # a child forked meanwhile would inherit our handlers
-            for _ in range(self.jobs):
+            for _ in range(self.jobs - 1):  # this process is one of the jobs
                 try:
                     self.workers.append(_fork_worker(context, self.work, self.workers))
                 except OSError:  # no processes left to fork
@@ -257,6 +299,8 @@ def _fork_worker(context: Any, work: Work[Any], others: list[Worker]) -> Worker:
     so that each worker alone holds what makes the end of its input and its own end visible."""
     blocks_in, blocks_out = context.Pipe(duplex=False)
     results_in, results_out = context.Pipe(duplex=False)
+    for end in (blocks_out, results_in):
+        _widen(end)
     inherited = [end for other in others for end in (other.blocks, other.results)]
     inherited += [blocks_out, results_in]
     process = context.Process(
@@ -266,6 +310,16 @@ def _fork_worker(context: Any, work: Work[Any], others: list[Worker]) -> Worker:
     blocks_in.close()  # the worker's ends: only the worker holds them now, so that its death
     results_out.close()  # is an end of file here
     return Worker(process, blocks_out, results_in)
+
+
+def _widen(end: Connection) -> None:
+    """A pipe that holds a whole block or result (F_SETPIPE_SZ, Linux; best effort)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(end.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
+    except (ImportError, OSError):
+        pass
 
 
 def _send_blocks(outbox: queue.SimpleQueue[tuple[Worker, Block | OverlongLine] | None]) -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from wsaccept_cli.core.faults import Fault
     from wsaccept_cli.core.kept import ClientOutput
     from wsaccept_cli.core.rules import HandshakeReport
+    from wsaccept_cli.core.secrets import Redactor
     from wsaccept_cli.core.served import ScoreRow, ServedConnection
     from wsaccept_cli.ui.session import Counts, Rendered, Session
 
@@ -53,18 +54,52 @@ def connection_report(connection: ServedConnection) -> HandshakeReport:
     return serve_report(connection)
 
 
-def connection(session: Session, served: ServedConnection) -> Rendered:
-    """One connection, as its report."""
+def connection(session: Session, served: ServedConnection, show_secrets: bool = False) -> Rendered:
+    """One connection, as its report; credentials redacted unless `show_secrets`."""
     report = connection_report(served)
+    redactor = None if show_secrets else served_redactor(served)
+    if redactor is not None:
+        for finding in report.findings:
+            finding.message = redactor.redact_text(finding.message)
     if session.spec.fmt == "json":
-        return _record(connection_record(served, report)), [], _counts(report.verdict == "fail")
+        record = connection_record(served, report, redactor)
+        return _record(record), [], _counts(report.verdict == "fail")
     rendering = session.rendering()
     rendering.handshake(report)
     return rendering.take()
 
 
-def connection_record(served: ServedConnection, report: HandshakeReport) -> dict[str, Any]:
+def served_redactor(served: ServedConnection) -> Redactor:
+    """What a client sent (Authorization, Proxy-Authorization, Cookie) and what the server set
+    (Set-Cookie values) kept out of every output format, as `probe` keeps them: the header
+    values themselves, and the same secrets wherever else they are echoed."""
+    from wsaccept_cli.core.secrets import Redactor, message_secrets
+
+    found = message_secrets(_crlf(served.request_bytes))
+    for line in _crlf(served.response_bytes).split(b"\r\n"):
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() == b"set-cookie":
+            found.append(value.split(b";", 1)[0].partition(b"=")[2].strip())
+    return Redactor(found)
+
+
+def _crlf(head: bytes) -> bytes:
+    """A head with bare LF line endings as CR LF ones, for the header readers of core.secrets."""
+    return head.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def connection_record(
+    served: ServedConnection, report: HandshakeReport, redactor: Redactor | None = None
+) -> dict[str, Any]:
     text = _text
+    request, response, detail = (
+        served.request_bytes,
+        served.response_bytes,
+        served.how or served.error,
+    )
+    if redactor is not None:
+        request, response = redactor.redact(request), redactor.redact(response)
+        detail = redactor.redact_text(detail) if detail else detail
     return {
         "event": "connection",
         **report.as_dict(),
@@ -72,11 +107,11 @@ def connection_record(served: ServedConnection, report: HandshakeReport) -> dict
         "fault": served.fault.name if served.fault is not None else None,
         "fault_applied": served.fault is not None and served.skipped is None,
         "client": served.behaviour,
-        "client_detail": served.how or served.error,
+        "client_detail": detail,
         "correct": sorted(served.expected) if served.upstream is None else None,
         "upstream": served.upstream,
-        "request": text(served.request_bytes),
-        "response": text(served.response_bytes),
+        "request": text(request),
+        "response": text(response),
         "bytes_from_client": served.sent,
         "bytes_from_server": served.received,
     }

@@ -9,14 +9,17 @@ line. A second signal is not held, for a reader that has stalled mid-line. A wri
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from wsaccept_cli.core.exitcodes import ExitCode
+
+T = TypeVar("T")
 
 
 class TerminatedError(Exception):
@@ -175,3 +178,51 @@ def end_by_signal(code: object) -> None:
     signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
     os.kill(os.getpid(), signum)
+
+
+class ReaderWatch:
+    """For a long-running command that writes only now and then (`serve`): whether the reader
+    of stdout went away, noticed without a write (a pipe whose reader closed polls as an error
+    on its write end) or by a write that failed in a callback, where the exception would be
+    lost. `run` races a coroutine against it: the reader gone, the coroutine is cancelled (so
+    it unwinds, killing what it started) and BrokenPipeError is raised, for the quiet 141 of
+    every command."""
+
+    POLL = 0.2  # seconds between two looks at stdout
+
+    def __init__(self, writer: OutputWriter) -> None:
+        self.fd = writer.fd  # None for a test's in-memory stream: no reader to lose
+        self.broken = False
+
+    def emitting(self, emit: Callable[[], None]) -> None:
+        """Run `emit` (a write to stdout); a closed pipe is remembered, not raised."""
+        try:
+            emit()
+        except BrokenPipeError:
+            self.broken = True
+
+    def gone(self) -> bool:
+        if self.broken:
+            return True
+        if self.fd is None:
+            return False
+        import select
+
+        poller = select.poll()
+        poller.register(self.fd, select.POLLERR)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T:
+        import asyncio
+
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            await asyncio.wait({task}, timeout=self.POLL)
+            if not task.done() and self.gone():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                raise BrokenPipeError(errno.EPIPE, "the reader of stdout went away")
+        if self.broken:
+            raise BrokenPipeError(errno.EPIPE, "the reader of stdout went away")
+        return task.result()

@@ -20,6 +20,7 @@ from wsaccept_cli.core.audit.judges import (
     INFORMATIONAL,
     NON_STRICT,
     OK,
+    clean_upgrade,
     either,
     must_accept,
     must_refuse,
@@ -225,7 +226,13 @@ def _baseline(observed: Observed, request_: Request, server: Server) -> Verdict:
         problem = upgrade_problem(observed, request_)
         if problem is not None:
             return Verdict(FAILED, problem)
-        return Verdict(OK, "upgraded with a valid 101")
+        return clean_upgrade(observed, OK, "a valid 101")
+    if observed.values("sec-websocket-accept"):
+        return Verdict(
+            FAILED,
+            f"answered {observed.status} with a Sec-WebSocket-Accept: the handshake is accepted"
+            " with the wrong status (RFC 6455 §4.2.2: 101 Switching Protocols)",
+        )
     return Verdict(
         INFORMATIONAL,
         "the valid handshake was not upgraded: give the path, headers (-H) or --origin the"

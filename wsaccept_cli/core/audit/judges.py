@@ -157,6 +157,16 @@ def _deflate_mismatch(offer: Extension, answer: Extension) -> str | None:
     return None
 
 
+def clean_upgrade(observed: Observed, outcome: Outcome, why: str) -> Verdict:
+    """The verdict on a valid 101: `outcome`, unless its head broke the syntax a strict
+    client holds it to (lines ending in a bare LF: RFC 9112 §2.2), which is NON-STRICT."""
+    if observed.bare_lf and outcome is OK:
+        return Verdict(
+            NON_STRICT, f"upgraded, but the 101's lines end in a bare LF (RFC 9112 §2.2): {why}"
+        )
+    return Verdict(outcome, f"upgraded: {why}")
+
+
 def _refusal(observed: Observed) -> str:
     if observed.answered:
         return f"refused with {observed.status}"
@@ -197,7 +207,7 @@ def must_accept(why: str, *, refused: Outcome = FAILED) -> Judge:
             problem = upgrade_problem(observed, request)
             if problem is not None:
                 return Verdict(FAILED, problem)
-            return Verdict(OK, f"upgraded: {why}")
+            return clean_upgrade(observed, OK, why)
         if server.baseline is False:
             return Verdict(INFORMATIONAL, f"{_refusal(observed)}, as it refused request.1")
         return Verdict(refused, f"{_refusal(observed)}, though {why}")
@@ -214,7 +224,7 @@ def either(why: str, *, accepted: Outcome = INFORMATIONAL, refused: Outcome = OK
             problem = upgrade_problem(observed, request)
             if problem is not None:
                 return Verdict(FAILED, problem)
-            return Verdict(accepted, f"upgraded: {why}")
+            return clean_upgrade(observed, accepted, why)
         return Verdict(refused, f"{_refusal(observed)}: {why}")
 
     return judge

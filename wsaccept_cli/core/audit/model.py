@@ -170,6 +170,7 @@ class Observed:
         self.seconds = 0.0
         self.sent_all = True
         self.http2 = False  # an HTTP/2 case: a 2xx is the upgrade (RFC 8441 §5)
+        self.bare_lf = False  # the response head's lines ended in LF alone
         self.h2_enabled = False  # the server's SETTINGS enabled the extended CONNECT
         self.h2_skipped: str | None = None  # why an HTTP/2 case was not sent
 

@@ -1,0 +1,298 @@
+"""What `probe` does around the 101 itself: interim 1xx responses read past (RFC 9110 §15.2),
+the connection failed without a Close frame when the rules fail the 101 (RFC 6455 §4.1), and
+the closing handshake completed after a good one (§7.1.2, §5.5.1), with a connection dropped
+right after the upgrade reported as every client would see it (1006). Real servers: raw ones
+scripted here, `wsaccept serve` with every fault, and nginx in front of an application that
+closes after its 101."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import Run, run_script
+from tests.hostile_server import HostileServer, Peer, upgrade_head
+from tests.peers import nginx
+from tests.serve_helpers import server_thread
+from tests.test_probe_proxies import NO_PROXY_ENV
+from wsaccept_cli.core.faults import FAULTS
+from wsaccept_cli.net.serve import ServeOptions
+
+
+def probe_json(run: Run, url: str, *args: str) -> tuple[int, dict[str, Any]]:
+    result = run("probe", "--format", "json", "--timeout", "3", *args, url, env=NO_PROXY_ENV)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def findings(record: dict[str, Any], prefix: str) -> list[tuple[str, str, str]]:
+    return [
+        (f["rule"], f["status"], f["message"])
+        for f in record["findings"]
+        if f["rule"].startswith(prefix)
+    ]
+
+
+def server_close_frame(code: int = 1000) -> bytes:
+    return bytes([0x88, 2]) + struct.pack("!H", code)
+
+
+def read_client_frame(peer: Peer, timeout: float = 3) -> bytes:
+    """The first bytes the client sends after the head (its Close frame, if any)."""
+    peer.connection.settimeout(timeout)
+    try:
+        return peer.connection.recv(64)
+    except OSError:
+        return b""
+
+
+# ----------------------------------------------------------------------------- interim responses
+
+INTERIM = (
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("pieces", ["one write", "one write each"])
+def test_interim_responses_are_read_past_and_name_the_clients_that_fail_on_them(
+    run: Run, pieces: str
+) -> None:
+    def answer(peer: Peer) -> None:
+        final = upgrade_head(peer.accept)
+        if pieces == "one write":
+            peer.send(INTERIM + final)
+        else:
+            for head in (*INTERIM.split(b"\r\n\r\n")[:2], final):
+                peer.send(head if head is final else head + b"\r\n\r\n")
+                time.sleep(0.05)
+        if read_client_frame(peer)[:1] == b"\x88":
+            peer.send(server_close_frame())
+
+    with HostileServer(answer) as server:
+        code, record = probe_json(run, server.url())
+    assert (code, record["outcome"], record["status"], record["verdict"]) == (0, "ok", 101, "warn")
+    assert findings(record, "response.interim") == [
+        (
+            "response.interim",
+            "warn",
+            "2 interim responses (100, 103) came before the final one; a client must read on to"
+            " the final one, but Chromium and websockets take the first as the answer and fail",
+        )
+    ]
+    assert findings(record, "closing") == [
+        ("closing.handshake", "pass", "the server answered our Close frame with its own (1000)")
+    ]
+    assert record["response"][0] == "HTTP/1.1 100 Continue"
+    assert "HTTP/1.1 101 Switching Protocols" in record["response"]
+    refused = [c["client"] for c in record["clients"] if not c["accepts"]]
+    assert refused == ["Chromium", "websockets"]
+
+
+def test_interim_responses_in_plain_output_and_a_server_that_stops_after_them(run: Run) -> None:
+    with HostileServer(lambda peer: peer.send(b"HTTP/1.1 100 Continue\r\n\r\n")) as server:
+        result = run("probe", "--timeout", "3", server.url(), env=NO_PROXY_ENV)
+    assert result.exit_code == 1
+    assert "< HTTP/1.1 100 Continue\n<\n" in result.stdout
+    assert (
+        "  fail  response.closed        -        the server closed the connection after 1 interim"
+        " response, before the final one\n" in result.stdout
+    )
+
+
+# ------------------------------------------------------------------ failing a wrong 101 (§4.1)
+
+
+def test_a_101_the_rules_fail_is_failed_without_a_close_frame(run: Run) -> None:
+    received: list[bytes] = []
+
+    def answer(peer: Peer) -> None:
+        peer.send(upgrade_head(b"A" * 27 + b"="))
+        received.append(read_client_frame(peer))
+
+    with HostileServer(answer) as server:
+        code, record = probe_json(run, server.url())
+    assert (code, record["outcome"]) == (1, "handshake_failed")
+    assert received == [b""]  # TCP closed, nothing sent after the request
+    assert findings(record, "closing") == []
+
+
+def test_probe_gets_a_passing_client_verdict_from_serve_for_every_fault(run: Run) -> None:
+    """Against the real serve server, the correct answer and each fault in turn: probe refuses
+    what a client must refuse (it fails the connection, so serve sees no Close frame) and
+    completes the closing handshake on the rest."""
+    options = ServeOptions(faults=tuple(FAULTS))
+    with server_thread(options) as (url, seen):
+        for _ in FAULTS:
+            run("probe", "--timeout", "3", "--format", "json", url, env=NO_PROXY_ENV)
+        deadline = time.monotonic() + 10
+        while len([c for c in seen if c.reported]) < len(FAULTS) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert sorted(c.fault.name for c in seen if c.fault is not None) == sorted(
+        fault.name for fault in FAULTS
+    )
+    wrong = {c.fault.name: (c.behaviour, c.how) for c in seen if c.fault and not c.client_ok}
+    assert wrong == {}
+
+
+def test_check_client_scores_probe_a_correct_client(tmp_path: Path) -> None:
+    """The same through the command line: `serve --check-client -- wsaccept probe {url}`."""
+    from tests.helpers import script_path
+
+    done = run_script(
+        [
+            "serve", "--check-client", "--timeout", "5",
+            "--fault", "accept-hex", "--fault", "status-200", "--fault", "bare-lf",
+            "--", script_path(), "probe", "--timeout", "3", "{url}",
+        ],
+        timeout=60,
+    )  # fmt: skip
+    lines = done.stdout.decode().splitlines()
+    assert done.returncode == 0, done.stdout.decode()
+    assert [line.split()[:2] for line in lines[1:-1]] == [
+        ["pass", "none"],
+        ["pass", "request"],
+        ["pass", "accept-hex"],
+        ["pass", "status-200"],
+        ["pass", "bare-lf"],
+    ]
+    assert "sent a Close frame (code 1000)" in lines[1]
+    assert lines[3].endswith("closed the connection without sending a frame")
+    assert lines[-1] == "check-client: pass: all 5 checks passed"
+
+
+# ------------------------------------------------------------ the closing handshake after a 101
+
+
+def closes_after_101(how: str) -> Callable[[Peer], None]:
+    def answer(peer: Peer) -> None:
+        peer.send(upgrade_head(peer.accept))
+        if how == "reset":
+            peer.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        peer.connection.close()
+
+    return answer
+
+
+NO_CLOSE = (
+    "the server closed the connection without a Close frame, right after the 101 or in answer"
+    " to ours (it must answer with one): clients see the connection drop (close code 1006)"
+)
+DROPPED = (
+    "the connection was closed right after the 101, before any Close frame: every client would"
+    " see it drop (close code 1006, RFC 6455 §7.1.5) as soon as it opens"
+)
+
+
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_a_connection_dropped_right_after_the_101_fails(run: Run, how: str) -> None:
+    with HostileServer(closes_after_101(how)) as server:
+        time.sleep(0)
+        result = run("probe", "--timeout", "3", server.url(), env=NO_PROXY_ENV)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    heading = next(line for line in lines if line.startswith("handshake 1: "))
+    assert heading.endswith(": fail — 12 passed, 1 failed")
+    # a close seen before our Close went out, or (the server's FIN came a moment later) after
+    assert f"  fail  closing.dropped        §7.1.5   {DROPPED}" in lines or (
+        f"  fail  closing.dropped        §5.5.1   {NO_CLOSE}" in lines
+    )
+    assert lines[-1].endswith("outcome: handshake_failed")
+
+
+RULES = {
+    "echo": "closing.handshake",
+    "hang up": "closing.dropped",
+    "nothing": "closing.handshake",
+    "garbage": "closing.frames",
+}
+
+
+@pytest.mark.parametrize(
+    ("after_close", "status", "message"),
+    [
+        ("echo", "pass", "the server answered our Close frame with its own (1001)"),
+        ("hang up", "fail", NO_CLOSE),
+        (
+            "nothing",
+            "warn",
+            "no Close frame came back to ours before the timeout; a client gives up and drops it",
+        ),
+        (
+            "garbage",
+            "fail",
+            "after the 101 the server sent bytes that are no valid WebSocket frame (a reserved"
+            " opcode or bit, or a broken control frame): every client fails the connection (1002)",
+        ),
+    ],
+)
+def test_the_closing_handshake(run: Run, after_close: str, status: str, message: str) -> None:
+    """Our Close goes out; data frames before the server's Close are skipped."""
+
+    def answer(peer: Peer) -> None:
+        peer.send(upgrade_head(peer.accept))
+        frame = read_client_frame(peer)
+        assert frame[:2] == b"\x88\x82"  # a masked Close, 2 bytes of payload
+        if after_close == "echo":
+            peer.send(
+                b"\x81\x05hello" + b"\x82\x7e\x01\x00" + b"x" * 256 + server_close_frame(1001)
+            )
+        elif after_close == "garbage":
+            peer.send(b"xxxxxxxx")
+        if after_close != "hang up":
+            peer.hold(3)
+
+    with HostileServer(answer) as server:
+        started = time.monotonic()
+        code, record = probe_json(run, server.url(), "--timeout", "1.5")
+        elapsed = time.monotonic() - started
+    assert findings(record, "closing") == [(RULES[after_close], status, message)]
+    assert code == (1 if status == "fail" else 0)
+    assert elapsed < 4  # the wait for the Close ends with the timeout
+    assert server.errors == []
+
+
+# ----------------------------------------------------------------------------- through nginx
+
+
+@pytest.fixture(scope="module")
+def closing_application() -> Iterator[int]:
+    """An application that answers every upgrade with a 101 and, when the request says
+    `Connection: close` (nginx's default to its upstream), closes after it."""
+
+    def answer(peer: Peer) -> None:
+        peer.send(upgrade_head(peer.accept))
+        if b"connection: close" in peer.request.lower():
+            return
+        if read_client_frame(peer)[:1] == b"\x88":
+            peer.send(server_close_frame())
+
+    with HostileServer(answer) as server:
+        yield server.port
+
+
+def test_nginx_without_the_upgrade_settings_in_front_of_a_101_that_closes(
+    run: Run, closing_application: int, tmp_path: Path
+) -> None:
+    with nginx(closing_application, tmp_path) as port:
+        code, record = probe_json(run, f"ws://127.0.0.1:{port}/broken")
+        good_code, good = probe_json(run, f"ws://127.0.0.1:{port}/good")
+    assert (code, record["status"], record["outcome"]) == (1, 101, "handshake_failed")
+    assert findings(record, "closing") in (
+        [("closing.dropped", "fail", DROPPED)],
+        [("closing.dropped", "fail", NO_CLOSE)],
+    )
+    ((_, status, message),) = findings(record, "response.intermediary")
+    assert status == "fail"
+    assert message.startswith("the 101 came through nginx (Server: nginx/")
+    assert "and the connection was closed right after it" in message
+    assert "`proxy_http_version 1.1;`, `proxy_set_header Upgrade $http_upgrade;`" in message
+    assert (good_code, good["outcome"]) == (0, "ok")
+    assert findings(good, "closing") == [
+        ("closing.handshake", "pass", "the server answered our Close frame with its own (1000)")
+    ]
