@@ -429,14 +429,30 @@ def test_http2_cases_against_hypercorn() -> None:
 
 
 def test_http2_cases_against_servers_without_rfc_8441(run: Run) -> None:
-    """serve speaks no HTTP/2: h2.1 says so (no SETTINGS), and the rest cannot be sent; the
-    h2 cases need --http2."""
+    """serve speaks HTTP/1.1 only (its answer to the HTTP/2 preface is a GOAWAY
+    HTTP_1_1_REQUIRED), a silent server no HTTP at all: h2.1 says UNIMPLEMENTED, and the rest
+    were not sent; the h2 cases need --http2."""
     with server_thread(ServeOptions(head_timeout=1)) as (url, _):
-        result = run_script(["audit", "--http2", "--category", "h2", "--timeout", "1", url])
+        result = run_script(
+            ["audit", "--http2", "--category", "h2", "--timeout", "1", "--format", "json", url]
+        )
     assert result.returncode == 0, result.stderr
-    out = result.stdout.decode()
-    assert "h2.1" in out
-    assert "no SETTINGS: the server does not speak HTTP/2" in out
+    cases = {case["id"]: case for case in json.loads(result.stdout)["cases"]}
+    assert cases["h2.1"]["outcome"] == "UNIMPLEMENTED"
+    for number in range(2, 11):
+        case = cases[f"h2.{number}"]
+        assert case["outcome"] == "INFORMATIONAL", case
+        assert case["observed"].startswith("not sent: "), case
+
+    def no_http(connection: socket.socket) -> None:
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    with socket_server(no_http) as port:
+        silent = run_script(
+            ["audit", "--http2", "--case", "h2.1", "--timeout", "1", f"ws://127.0.0.1:{port}/"]
+        )
+    assert "UNIMPLEMENTED h2.1" in silent.stdout.decode()
     bad = run("audit", "--list-cases", "--case", "h2.1")
     assert bad.exit_code == 2
     assert "'h2.1' is an HTTP/2 case: add --http2" in bad.output

@@ -38,7 +38,9 @@ test extras install; its repository holds the same file):
   pass HTTP/1.0 on; nginx sends the request upstream as HTTP/1.1 (proxy_http_version 1.1).
 - Methods: request.4 (aiohttp upgrades HEAD: web_ws.py checks no method), request.8/9
   (Hypercorn upgrades 'get': RFC 9110 §9.1, methods are case-sensitive). request.18
-  (GET * upgraded): RFC 9112 §3.2.4, the asterisk form is for OPTIONS only.
+  (GET * upgraded): RFC 6455 §4.2.1 item 1 wants a Request-URI that is a /resource name/
+  (a path) or an absolute URI, and '*' is neither (RFC 9112 §3.2.4: it is for OPTIONS);
+  the handshake does not match, so the server MUST NOT go on with it.
 - upgrade.12 (Hypercorn answers Upgrade: h2c without HTTP2-Settings with a 101 to HTTP/2):
   RFC 7540 §3.2.1, "A server MUST NOT upgrade the connection to HTTP/2 if this header field
   is not present".

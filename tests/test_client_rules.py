@@ -127,7 +127,8 @@ def test_a_subprotocol_offered_and_none_chosen_warns(run: Run) -> None:
     status, _, message = finding(record, "response.protocol")
     assert (status, record["exit"]) == ("warn", 0)
     assert "Chromium and Node ws fail the connection" in message
-    assert [c["client"] for c in record["clients"] if not c["accepts"]] == ["Chromium", "Node ws"]
+    refusing = [c["client"] for c in record["clients"] if not c["accepts"]]
+    assert refusing == ["Chromium", "Node ws", "undici", "websocket-client"]
 
 
 def test_non_canonical_key_is_a_warning(run: Run) -> None:
@@ -225,7 +226,7 @@ def test_probe_reads_a_bare_lf_response_and_says_so(run: Run) -> None:
     assert (status, section) == ("warn", "RFC 9112 §2.2")
     assert "websockets and Node ws refuse it" in message
     refused = {c["client"]: c["reason"] for c in record["clients"] if not c["accepts"]}
-    assert refused == {"Node ws": "bare LF line endings", "websockets": "bare LF line endings"}
+    assert refused == dict.fromkeys(["Node ws", "websockets", "undici"], "bare LF line endings")
     assert record["response"][:2] == ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket"]
 
 
@@ -370,7 +371,7 @@ def test_predictions_need_a_request_line_and_status_and_are_for_browsers_over_ht
     handshake, _ = parse_exchange(request, UPGRADED.encode() + b"\r\n")  # no blank line sent
     assert handshake.response is not None
     assert handshake.response.status == 101
-    assert len(predict_clients(handshake)) == 6
+    assert len(predict_clients(handshake)) == 12
     h2 = b":method: CONNECT\r\n:protocol: websocket\r\n\r\n"
     handshake, _ = parse_exchange(h2, b"HTTP/2 200 OK\r\n\r\n")
     assert [v.client for v in predict_clients(handshake) if v.accepts] == ["Chromium", "Firefox"]

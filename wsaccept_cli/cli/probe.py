@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from wsaccept_cli.core.rules import HandshakeReport
     from wsaccept_cli.net.endpoint import Settings
     from wsaccept_cli.net.h2probe import H2Probe
+    from wsaccept_cli.net.recording import Recorder
 
 
 @command()
@@ -47,6 +48,14 @@ if TYPE_CHECKING:
 )
 @handshake_options
 @options("hold", "ping", "send", "show_secrets")
+@click.option(
+    "--save",
+    type=FilePath(),
+    metavar="FILE",
+    help="Write the exchange (request, response, frames of --hold/--ping/--send) to FILE as"
+    " pcapng, with made-up addresses and TCP, for a bug report: 'wsaccept inspect FILE' and"
+    " Wireshark read it. One URL, over HTTP/1.1.",
+)
 @click.option(
     "--http2",
     is_flag=True,
@@ -97,6 +106,9 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
     if not urls and url_file is None:
         raise click.UsageError("give a URL, or --file FILE with one URL per line")
     http2, compare = values.pop("http2"), values.pop("compare")
+    save = values.pop("save")
+    if save is not None and (http2 or compare or len(urls) != 1 or url_file is not None):
+        raise click.UsageError("--save records one URL's exchange over HTTP/1.1")
     if (http2 or compare) and (len(urls) != 1 or url_file is not None):
         raise click.UsageError("--http2 and --compare probe one URL")
     if (http2 or compare) and (
@@ -110,13 +122,42 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
     session = start(ctx, values["fmt"], values["color"], verbose=values["verbose"])
     if len(urls) == 1 and url_file is None:
         settings.progress = probe_progress(ctx, values["color"]) or settings.progress
+        recorder = settings.recorder = recording(save)
         try:
             probe_one(session, urls[0], settings, http2=http2, compare=compare)
         except (RequestError, ProxyError) as error:
             raise InputError(str(error)) from None
+        if recorder is not None and save is not None:
+            saved(session, recorder, save)
     else:
         probe_many(ctx, session, urls, url_file, settings, parallel)
     ctx.exit(session.finish("probe"))
+
+
+def recording(save: str | None) -> Recorder | None:
+    from wsaccept_cli.net.recording import Recorder
+
+    return None if save is None else Recorder()
+
+
+def saved(session: Session, recorder: Recorder, path: str) -> None:
+    """Write the recorded exchange as pcapng; an error if the file cannot be written."""
+    import time
+
+    from wsaccept_cli.capture.write import exchange_pcapng
+
+    data = exchange_pcapng(recorder.events, recorder.ports, time.time())
+    try:
+        with open(path, "wb") as file:
+            file.write(data)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    if recorder.cut:
+        session.diagnostics.summary(
+            "warning", f"{path} holds the first 16 MiB of the exchange; the rest was not saved"
+        )
+    if not recorder.ports:
+        session.diagnostics.summary("warning", f"{path} holds no connection: none was made")
 
 
 def probe_one(

@@ -97,6 +97,10 @@ class _Stream:
         if self.request.h2_unless_enabled and observed.h2_enabled:
             observed.h2_skipped = "not sent: the server enables the extended CONNECT"
             return
+        if self.done:  # a GOAWAY, or the end of the connection, before our request
+            ended = observed.error or "the connection ended"
+            observed.h2_skipped = f"not sent: {ended} before the request"
+            return
         headers = [
             (n.encode("latin-1"), v.encode("latin-1")) for n, v in self.request.h2_headers or []
         ]

@@ -19,6 +19,7 @@ from wsaccept_cli.core.rules import FAIL, INFO, WARN, Finding, HandshakeReport, 
 from wsaccept_cli.core.secrets import Redactor, redact_exchange, request_secrets
 from wsaccept_cli.net.connect import EXPIRY_WARNING_DAYS, Progress, Route, no_progress
 from wsaccept_cli.net.probe import ProbeResult, outcome, probe_report, run_probe
+from wsaccept_cli.net.recording import Recorder
 
 if TYPE_CHECKING:
     import socket
@@ -56,6 +57,7 @@ class Settings:
         hold: Any = None,
         progress: Progress = no_progress,
     ) -> None:
+        self.recorder: Recorder | None = None  # probe --save
         self.headers = headers
         self.origin = origin
         self.protocols = protocols
@@ -222,6 +224,7 @@ def _probe_once(
         route=route,
         after_upgrade=after,
         progress=settings.progress,
+        recorder=settings.recorder,
     )
     return result, probe_report(result)
 

@@ -46,6 +46,7 @@ from wsaccept_cli.net.connect import (
 )
 from wsaccept_cli.net.connect import ms as _ms
 from wsaccept_cli.net.connect import send_all as _send_all
+from wsaccept_cli.net.recording import Recorder
 
 MAX_HEAD = 64 * 1024  # the response head, its blank line included
 MAX_BODY = 4 * 1024
@@ -95,12 +96,14 @@ def run_probe(
     route: Route | None = None,
     after_upgrade: Callable[[socket.socket, ProbeResult], None] | None = None,
     progress: Progress = no_progress,
+    recorder: Recorder | None = None,
 ) -> ProbeResult:
     """Connect, send `request`, read the response head, close politely; never raises.
 
     `route` says how to connect (net.connect); `after_upgrade`, when given, takes over the
     upgraded connection instead of the polite close (probe --hold/--ping/--send). Each step is
-    told to `progress` as it begins (or ends, for a connection and the request)."""
+    told to `progress` as it begins (or ends, for a connection and the request). `recorder`
+    keeps the bytes each way (probe --save)."""
     result = ProbeResult(url, request)
     deadline = Deadline(timeout)
     started = time.monotonic()
@@ -109,6 +112,8 @@ def run_probe(
         route = route or Route(insecure=insecure, cacert=cacert)
         route.progress = progress
         connection = open_connection(target, route, deadline, result, started)
+        if recorder is not None:  # probe --save: the exchange above TLS
+            connection = recorder.wrap(connection, target.port)
         _send_all(connection, request, deadline)
         sent = time.monotonic()
         result.sent = True
