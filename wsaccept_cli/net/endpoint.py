@@ -17,6 +17,7 @@ from wsaccept_cli.core.proxyenv import choose_proxy
 from wsaccept_cli.core.request import RequestTarget, probe_request
 from wsaccept_cli.core.rules import FAIL, INFO, WARN, Finding, HandshakeReport, verdict
 from wsaccept_cli.core.secrets import Redactor, redact_exchange, request_secrets
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.net.connect import EXPIRY_WARNING_DAYS, Progress, Route, no_progress
 from wsaccept_cli.net.probe import ProbeResult, outcome, probe_report, run_probe
 from wsaccept_cli.net.recording import Recorder
@@ -282,7 +283,10 @@ def _next_hop(
             hop,
             to,
             Finding(
-                "redirect.location", FAIL, "-", f"the Location {location!r} is not a ws:// URL"
+                "redirect.location",
+                FAIL,
+                "-",
+                f"the Location {quoted(location)} is not a ws:// URL",
             ),
         )
     if next_target.full_url in seen:
@@ -400,7 +404,7 @@ def _held_findings(held: dict[str, Any]) -> list[Finding]:
         text = f"still open after {after:g} s; closed politely with 1000"
         found.append(Finding("session.end", INFO, "§7.1.2", text))
     elif held["ended"] == "closed":
-        reason = f" {held['close_reason']!r}" if held["close_reason"] else ""
+        reason = f" {quoted(held['close_reason'])}" if held["close_reason"] else ""
         text = f"closed by the peer after {after:g} s with {held['close_code']}{reason}"
         found.append(Finding("session.end", WARN, "§7.1.5", text))
     else:
@@ -420,10 +424,10 @@ def _held_findings(held: dict[str, Any]) -> list[Finding]:
         messages = held["messages"]
         if messages:
             first = messages[0]
-            text = f"sent {held['sent']!r}; came back: {first['data'][:200]!r}"
+            text = f"sent {quoted(held['sent'])}; came back: {quoted(first['data'][:200])}"
             text += f" after {first['rtt_ms']:.1f} ms" if first["rtt_ms"] is not None else ""
             found.append(Finding("session.message", INFO, "§6", text))
         else:
-            found.append(Finding("session.message", WARN, "§6", f"sent {held['sent']!r}; no"
+            found.append(Finding("session.message", WARN, "§6", f"sent {quoted(held['sent'])}; no"
                                  " message came back"))  # fmt: skip
     return found
