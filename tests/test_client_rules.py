@@ -17,7 +17,14 @@ import trustme
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import RFC_ACCEPT, RFC_KEY, Run, read_request, socket_server
+from tests.helpers import (
+    RFC_ACCEPT,
+    RFC_KEY,
+    Run,
+    hold_and_answer_close,
+    read_request,
+    socket_server,
+)
 from tests.test_probe import accept_of, answering, key_of, probe_json, upgrade
 from wsaccept_cli.core.diagnose import diagnose_accept
 from wsaccept_cli.core.extensions import deflate_problem, parse_extensions
@@ -218,7 +225,7 @@ def test_probe_reads_a_bare_lf_response_and_says_so(run: Run) -> None:
         return upgrade(accept_of(key_of(request))).replace(b"\r\n", b"\n")
 
     started = time.monotonic()
-    with socket_server(answering(bare_lf, lambda c: time.sleep(2))) as port:
+    with socket_server(answering(bare_lf, lambda c: hold_and_answer_close(c, 2))) as port:
         code, record = probe_json(run, f"ws://127.0.0.1:{port}/", "--timeout", "5")
     assert time.monotonic() - started < 4  # the head ended at its blank line, no timeout
     assert (code, record["outcome"], record["verdict"]) == (0, "ok", "warn")
@@ -274,7 +281,7 @@ def tls_port(certificate_authority: trustme.CA) -> Iterator[int]:
         with context.wrap_socket(connection, server_side=True) as secure:
             request = read_request(secure)
             secure.sendall(upgrade(accept_of(key_of(request))))
-            time.sleep(0.3)
+            hold_and_answer_close(secure, 0.3)
 
     with socket_server(behave) as port:
         yield port

@@ -31,6 +31,7 @@ from wsaccept_cli.core.exchange import head_lines
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.pins import Pins
 from wsaccept_cli.core.proxyenv import ProxyChoice, ProxyURL
+from wsaccept_cli.core.wording import quoted
 
 MAX_PROXY_HEAD = 16 * 1024
 MAX_PROXY_LINE_CHECKED = 1024  # of the first line, while reading: enough to tell HTTP from not
@@ -369,7 +370,11 @@ def _check_proxy_answer(
         return
     connection.close()
     if status is None:
-        said = f"answered {lines[0][:80]!r}" if head else "closed the connection without answering"
+        said = (
+            f"answered {quoted(lines[0][:80])}"
+            if head
+            else "closed the connection without answering"
+        )
         raise ProbeError(
             ProbeOutcome.PROXY_FAILED, f"the proxy {proxy.display} {said} to CONNECT {authority}"
         )

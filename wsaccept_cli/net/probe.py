@@ -33,7 +33,7 @@ from wsaccept_cli.core.rules import (
     check_handshake,
     verdict,
 )
-from wsaccept_cli.core.wording import plural
+from wsaccept_cli.core.wording import plural, quoted
 from wsaccept_cli.net.connect import (
     Connected,
     Deadline,
@@ -430,7 +430,7 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
 def _what_came(result: ProbeResult, head: Message | None) -> Finding:
     """What a cut-off head held: its status line and how many header lines."""
     if head is not None and head.start is not None:
-        shown = f"the status line {printable(head.start.encode('latin-1'))!r}"
+        shown = f"the status line {quoted(printable(head.start.encode('latin-1')))}"
     else:
         shown = "no status line"
     count = len(head.headers) if head is not None else 0
