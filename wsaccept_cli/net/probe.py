@@ -33,7 +33,7 @@ from wsaccept_cli.core.rules import (
     check_handshake,
     verdict,
 )
-from wsaccept_cli.core.wording import plural
+from wsaccept_cli.core.wording import plural, quoted
 from wsaccept_cli.net.connect import (
     Connected,
     Deadline,
@@ -162,6 +162,11 @@ def _bytes(data: bytes) -> str:
 def _timeout_message(result: ProbeResult, timeout: float) -> str:
     if result.timings["connect_ms"] is None:
         return f"no connection within {timeout:g} s"
+    if result.tls_stalled:
+        return (
+            f"the TLS handshake did not finish within {timeout:g} s (the server sent"
+            f" {plural(result.tls_stalled, 'byte')} of it, then nothing more)"
+        )
     if result.url.startswith("wss://") and result.tls is None and not result.sent:
         return (
             f"no answer to the TLS handshake within {timeout:g} s: a server that speaks plain"
@@ -413,7 +418,7 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
 def _what_came(result: ProbeResult, head: Message | None) -> Finding:
     """What a cut-off head held: its status line and how many header lines."""
     if head is not None and head.start is not None:
-        shown = f"the status line {printable(head.start.encode('latin-1'))!r}"
+        shown = f"the status line {quoted(printable(head.start.encode('latin-1')))}"
     else:
         shown = "no status line"
     count = len(head.headers) if head is not None else 0

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from wsaccept_cli.core.faults import Fault, answer_for, request_refusal
 from wsaccept_cli.core.served import ACCEPTED, REFUSED, ServedConnection
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.net.heads import (
     MAX_HEAD,
     READ_SIZE,
@@ -72,14 +73,16 @@ def listen_address(text: str) -> tuple[str, int]:
     """HOST:PORT (an IPv6 host in brackets) taken apart; ValueError saying why it is not one."""
     host, colon, port = text.rpartition(":")
     if not colon or not port.isdigit() or not host or int(port) > 65535:
-        raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:0, [::1]:8080)")
+        raise ValueError(f"{quoted(text)} is not HOST:PORT (e.g. 127.0.0.1:0, [::1]:8080)")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     elif ":" in host:
-        raise ValueError(f"{text!r}: an IPv6 address goes in brackets, e.g. [::1]:{port}")
+        raise ValueError(f"{quoted(text)}: an IPv6 address goes in brackets, e.g. [::1]:{port}")
     if not _is_address(host) and _HOST_NAME.fullmatch(host) is None:
         hint = " (give its punycode form, or an address)" if not host.isascii() else ""
-        raise ValueError(f"{text!r}: {host!r} is neither an IP address nor a host name{hint}")
+        raise ValueError(
+            f"{quoted(text)}: {quoted(host)} is neither an IP address nor a host name{hint}"
+        )
     return host, int(port)
 
 
