@@ -107,16 +107,20 @@ def _pcap(source: Source, magic: bytes) -> Iterator[Packet]:
         return
     header = (pcap.LEFileHdr if little else pcap.FileHdr)(magic + rest)
     packet_header = pcap.LEPktHdr if little else pcap.PktHdr
+    # dpkt's own layout of a record header, unpacked by struct: a dpkt object per packet
+    # costs more than the rest of the packet's reading
+    layout = struct.Struct(packet_header.__hdr_fmt__)
     divisor = 1e9 if magic in _NANO else 1e6
+    linktype = header.linktype
     while True:
-        raw = source.read(packet_header.__hdr_len__)
-        if len(raw) < packet_header.__hdr_len__:
+        raw = source.read(layout.size)
+        if len(raw) < layout.size:
             return
-        fields = packet_header(raw)
-        data = source.read(fields.caplen)
-        if len(data) < fields.caplen:
+        seconds, fraction, caplen, _ = layout.unpack(raw)
+        data = source.read(caplen)
+        if len(data) < caplen:
             return
-        yield Packet(fields.tv_sec + fields.tv_usec / divisor, header.linktype, data)
+        yield Packet(seconds + fraction / divisor, linktype, data)
 
 
 class _Interface:
