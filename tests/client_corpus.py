@@ -472,9 +472,21 @@ PYTHON_DRIVERS: dict[str, Callable[[CorpusServer, Case, str], None]] = {
 }
 
 
+def run_driver(client: str, server: CorpusServer, items: list[tuple[Case, str]]) -> None:
+    """A client of `tests/clients/` (one driver process for all the attempts, the query string
+    offering each case's subprotocols)."""
+    from tests import clients
+
+    urls = [clients.with_protocols(server.url(case.name, int(n)), case.protocols)
+            for case, n in items]  # fmt: skip
+    clients.run(client, urls, timeout=server.wait)
+
+
 def run_client(client: str, server: CorpusServer, cases: tuple[Case, ...] = CASES,
                rounds: int = 3) -> dict[str, str | None]:  # fmt: skip
     """Each case's outcome with `client`: pending attempts are retried, up to `rounds`."""
+    from tests.clients import DRIVERS
+
     outcomes: dict[str, str | None] = {case.name: None for case in cases}
     for attempt in range(rounds):
         todo = [case for case in cases if outcomes[case.name] is None]
@@ -482,8 +494,10 @@ def run_client(client: str, server: CorpusServer, cases: tuple[Case, ...] = CASE
             break
         if client == "Node ws":
             run_node(server, [(case, str(attempt)) for case in todo])
+        elif client in DRIVERS:
+            run_driver(client, server, [(case, str(attempt)) for case in todo])
         for case in todo:
-            if client != "Node ws":
+            if client in PYTHON_DRIVERS:
                 PYTHON_DRIVERS[client](server, case, str(attempt))
             outcomes[case.name] = server.wait_for(f"{case.name}/{attempt}", server.wait + 1)
     return outcomes

@@ -17,7 +17,14 @@ import trustme
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import RFC_ACCEPT, RFC_KEY, Run, read_request, socket_server
+from tests.helpers import (
+    RFC_ACCEPT,
+    RFC_KEY,
+    Run,
+    hold_and_answer_close,
+    read_request,
+    socket_server,
+)
 from tests.test_probe import accept_of, answering, key_of, probe_json, upgrade
 from wsaccept_cli.core.diagnose import diagnose_accept
 from wsaccept_cli.core.extensions import deflate_problem, parse_extensions
@@ -127,7 +134,8 @@ def test_a_subprotocol_offered_and_none_chosen_warns(run: Run) -> None:
     status, _, message = finding(record, "response.protocol")
     assert (status, record["exit"]) == ("warn", 0)
     assert "Chromium and Node ws fail the connection" in message
-    assert [c["client"] for c in record["clients"] if not c["accepts"]] == ["Chromium", "Node ws"]
+    refusing = [c["client"] for c in record["clients"] if not c["accepts"]]
+    assert refusing == ["Chromium", "Node ws", "undici", "websocket-client"]
 
 
 def test_non_canonical_key_is_a_warning(run: Run) -> None:
@@ -217,7 +225,7 @@ def test_probe_reads_a_bare_lf_response_and_says_so(run: Run) -> None:
         return upgrade(accept_of(key_of(request))).replace(b"\r\n", b"\n")
 
     started = time.monotonic()
-    with socket_server(answering(bare_lf, lambda c: time.sleep(2))) as port:
+    with socket_server(answering(bare_lf, lambda c: hold_and_answer_close(c, 2))) as port:
         code, record = probe_json(run, f"ws://127.0.0.1:{port}/", "--timeout", "5")
     assert time.monotonic() - started < 4  # the head ended at its blank line, no timeout
     assert (code, record["outcome"], record["verdict"]) == (0, "ok", "warn")
@@ -225,7 +233,7 @@ def test_probe_reads_a_bare_lf_response_and_says_so(run: Run) -> None:
     assert (status, section) == ("warn", "RFC 9112 §2.2")
     assert "websockets and Node ws refuse it" in message
     refused = {c["client"]: c["reason"] for c in record["clients"] if not c["accepts"]}
-    assert refused == {"Node ws": "bare LF line endings", "websockets": "bare LF line endings"}
+    assert refused == dict.fromkeys(["Node ws", "websockets", "undici"], "bare LF line endings")
     assert record["response"][:2] == ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket"]
 
 
@@ -273,7 +281,7 @@ def tls_port(certificate_authority: trustme.CA) -> Iterator[int]:
         with context.wrap_socket(connection, server_side=True) as secure:
             request = read_request(secure)
             secure.sendall(upgrade(accept_of(key_of(request))))
-            time.sleep(0.3)
+            hold_and_answer_close(secure, 0.3)
 
     with socket_server(behave) as port:
         yield port
@@ -370,7 +378,7 @@ def test_predictions_need_a_request_line_and_status_and_are_for_browsers_over_ht
     handshake, _ = parse_exchange(request, UPGRADED.encode() + b"\r\n")  # no blank line sent
     assert handshake.response is not None
     assert handshake.response.status == 101
-    assert len(predict_clients(handshake)) == 6
+    assert len(predict_clients(handshake)) == 12
     h2 = b":method: CONNECT\r\n:protocol: websocket\r\n\r\n"
     handshake, _ = parse_exchange(h2, b"HTTP/2 200 OK\r\n\r\n")
     assert [v.client for v in predict_clients(handshake) if v.accepts] == ["Chromium", "Firefox"]

@@ -328,3 +328,37 @@ def test_curl_v_i_output_is_one_handshake() -> None:
     assert lines[0].startswith(
         f"handshake 1: curl -v, request at line {request_line}, response at line {response_line}:"
     )
+
+
+ESCAPED_CAPTURE = (
+    b"GET /chat HTTP/1.1\r\nHost: exa\x1b]0;x\x07mple.com\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a\\b\r\nX-A: 1\x012\r\n\r\n"
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: a\\b\r\n"
+    b"X-Title: \x1b]0;pwned\x07\r\n\r\n"
+)
+
+
+def test_values_read_as_sent_and_control_characters_fail_their_field() -> None:
+    """A value shows as the README says: ESC as `\\x1b` and a backslash as one backslash (not
+    `\\\\x1b`, `a\\\\b`); a field value holding control characters fails (RFC 9110 §5.5)."""
+    result = invoke("inspect", "-v", "--format", "plain", "-", input=ESCAPED_CAPTURE)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "handshake 1: raw HTTP, request at line 1, response at line 10: fail"
+    expected = [
+        "  fail  request.host           RFC 9110 §5.5  Host is 'exa\\x1b]0;x\\x07mple.com': it"
+        " holds control characters, which make a field value invalid (and no host has them)",
+        "  fail  request.protocol       §4.1     Sec-WebSocket-Protocol has 'a\\b', which is not a"
+        " token",
+        "  fail  request.fields         RFC 9110 §5.5  control characters in the value of 'X-A':"
+        " they make a field value invalid",
+        "  pass  response.protocol      §4.1     the server chose 'a\\b'",
+        "  fail  response.fields        RFC 9110 §5.5  control characters in the value of"
+        " 'X-Title': they make a field value invalid",
+    ]
+    for line in expected:
+        assert line in lines
+    assert "\\\\" not in result.stdout
+    assert "\x1b" not in result.stdout

@@ -331,3 +331,22 @@ def test_the_early_check_agrees_with_the_whole_check(data: bytes) -> None:
     for end in range(len(prefix) + 1):
         assert not cannot_be_http(prefix[:end])
         assert not_http(prefix[:end]) is None
+
+
+def test_a_tls_handshake_that_stalls_is_said_to_stall() -> None:
+    """A server that starts its side of the TLS handshake and stops (issue 22, item 11): the
+    HTTP/1.1 probe says the handshake did not finish, as the HTTP/2 probe does, and how much came;
+    not that the server sent nothing."""
+
+    def stall(peer: Peer) -> None:
+        peer.connection.recv(4096)  # the ClientHello
+        peer.send(b"\x16\x03\x03\x00\x40\x02" + bytes(10))  # a ServerHello that never ends
+        peer.hold(5)
+
+    with HostileServer(stall, read_request=False) as server:
+        done = run_script(["probe", "--timeout", "1", server.url(scheme="wss")])
+    assert done.returncode == 5
+    assert done.stdout.decode().splitlines()[-2] == (
+        "  fail  timeout                -        the TLS handshake did not finish within 1 s (the"
+        " server sent 16 bytes of it, then nothing more)"
+    )

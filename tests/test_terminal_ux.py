@@ -35,8 +35,9 @@ DECODED_KEY_FAILURE = (
 )
 PROTOCOL_PASS = "  pass  response.protocol      §4.1     the server chose 'chat'"
 DECODED_KEY_CLIENTS = (
-    "  clients: refused by Chromium, Firefox, Node ws, websockets, aiohttp"
-    " (wrong Sec-WebSocket-Accept); accepted by curl"
+    "  clients: refused by Chromium, Firefox, Node ws, websockets, aiohttp, undici,"
+    " websocket-client, tornado, gorilla, Java, libwebsockets (wrong Sec-WebSocket-Accept);"
+    " accepted by curl"
 )
 
 

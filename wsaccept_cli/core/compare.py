@@ -13,6 +13,7 @@ from typing import Any
 
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.rules import FAIL, HandshakeReport
+from wsaccept_cli.core.wording import quoted
 
 VERSIONS = ("HTTP/1.1", "HTTP/2")
 FIELDS = ("outcome", "verdict", "status", "subprotocol", "extensions", "cause")
@@ -119,7 +120,8 @@ def _both_upgrade(http1: Side, http2: Side) -> str:
             " extensions"
         )
     chosen = "; ".join(
-        f"{field} {http1.values[field]!r} over HTTP/1.1, {http2.values[field]!r} over HTTP/2"
+        f"{field} {quoted(http1.values[field])} over HTTP/1.1,"
+        f" {quoted(http2.values[field])} over HTTP/2"
         for field in differing
     )
     return f"both upgrade, but the server chose differently: {chosen}"

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 
 from wsaccept_cli.core.keys import GUID, accept_for
+from wsaccept_cli.core.wording import quoted
 
 
 def _b64_sha1(data: bytes) -> bytes:
@@ -117,10 +118,10 @@ def _guid_typos() -> Iterator[tuple[str, bytes]]:
         for other in alphabet:
             if other != char:
                 yield (
-                    f"{position} is {other!r} instead of {char!r}",
+                    f"{position} is {quoted(other)} instead of {quoted(char)}",
                     (text[:index] + other + text[index + 1 :]).encode(),
                 )
-        yield f"{position} ({char!r}) is missing", (text[:index] + text[index + 1 :]).encode()
+        yield f"{position} ({quoted(char)}) is missing", (text[:index] + text[index + 1 :]).encode()
         if index + 1 < len(text) and text[index + 1] != char:
             swapped = text[:index] + text[index + 1] + char + text[index + 2 :]
             yield f"characters {index + 1} and {index + 2} are swapped", swapped.encode()
@@ -150,7 +151,9 @@ def diagnose_accept(
         if accept_for(other) == received:
             where = f", the request at line {line}" if line else ""
             shown = other.decode("latin-1")
-            return f"it is the accept of another request's key in the capture ({shown!r}{where})"
+            return (
+                f"it is the accept of another request's key in the capture ({quoted(shown)}{where})"
+            )
     for typo, guid in _guid_typos():
         if _b64_sha1(key + guid) == received:
             return f"the server's GUID is mistyped: {typo}"

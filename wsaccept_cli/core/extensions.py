@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from wsaccept_cli.core.handshake import split_list
+from wsaccept_cli.core.wording import quoted
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -84,9 +85,9 @@ def deflate_problem(parameters: list[Parameter], *, response: bool) -> str | Non
             return f"{DEFLATE} has {name} twice; each parameter may appear once (RFC 7692 §7)"
         seen.add(name)
         if name in _TAKEOVER and value is not None:
-            return f"{DEFLATE} has {name}={value!r}; it takes no value (RFC 7692 §7.1.1)"
+            return f"{DEFLATE} has {name}={quoted(value)}; it takes no value (RFC 7692 §7.1.1)"
         if name not in _TAKEOVER and name not in _WINDOW_BITS:
-            return f"{DEFLATE} has the unknown parameter {name!r} (RFC 7692 §7)"
+            return f"{DEFLATE} has the unknown parameter {quoted(name)} (RFC 7692 §7)"
         if value is None and name == "client_max_window_bits":
             if response:
                 return (
@@ -94,6 +95,6 @@ def deflate_problem(parameters: list[Parameter], *, response: bool) -> str | Non
                     " needs one (RFC 7692 §7.1.2.2)"
                 )
         elif name in _WINDOW_BITS and value not in WINDOW_BITS_VALUES:
-            shown = "no value" if value is None else repr(value)
+            shown = "no value" if value is None else quoted(value)
             return f"{DEFLATE} has {name} with {shown}; it must be 8 to 15 (RFC 7692 §7.1.2)"
     return None

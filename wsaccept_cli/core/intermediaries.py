@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from wsaccept_cli.core.wording import quoted
+
 GATEWAY_FAILURES = (502, 503, 504)
 
 
@@ -235,7 +237,7 @@ def identify(
         if product.body is not None and product.body.search(text):
             evidence = product.body.search(text)
             assert evidence is not None
-            return Intermediary(product, f"its error page: {evidence.group()!r}", True)
+            return Intermediary(product, f"its error page: {quoted(evidence.group())}", True)
     for product in PRODUCTS:
         for name, pattern in product.headers:
             for value in header(name):

@@ -11,6 +11,8 @@ import functools
 import os
 import re
 
+from wsaccept_cli.core.wording import quoted
+
 try:  # CPython's built-in SHA-1: one key's accept without loading OpenSSL at start-up
     from _sha1 import sha1 as _small_sha1  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # pragma: no cover - other Pythons
@@ -178,7 +180,7 @@ def _non_canonical(key: bytes) -> tuple[Problem, ...]:
     return (
         Problem(
             "non_canonical",
-            f"key ends in {key[21:].decode()!r}: its padding bits are not zero, so no base64"
+            f"key ends in {quoted(key[21:].decode())}: its padding bits are not zero, so no base64"
             " encoder produces it; strict decoders reject it (RFC 4648 §3.5)",
         ),
     )
@@ -203,7 +205,9 @@ def value_from_line(line: bytes, field_name: str = "Sec-WebSocket-Key") -> Field
         return FieldValue(value, notes, None)
     name = field.group(1)
     if name.lower() != field_name.lower().encode():
-        return FieldValue(None, (), f"a {printable(name)!r} header line holds no {field_name}")
+        return FieldValue(
+            None, (), f"a {quoted(printable(name))} header line holds no {field_name}"
+        )
     return FieldValue(field.group(2).strip(WHITESPACE), (), None)
 
 

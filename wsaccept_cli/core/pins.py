@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from wsaccept_cli.core.wording import quoted
+
 
 class PinError(ValueError):
     """A --resolve or --connect-to value that cannot be taken apart; str() says why."""
@@ -34,9 +36,9 @@ def _split(text: str, parts: int, option: str, form: str) -> list[str]:
             current += char
     fields.append(current)
     if len(fields) != parts or any(char in text for char in "\r\n\x00 \t"):
-        raise PinError(f"{option}: {text!r} is not {form}")
+        raise PinError(f"{option}: {quoted(text)} is not {form}")
     if not text.isascii():
-        raise PinError(f"{option}: {text!r} is not ASCII; give a host in its punycode form")
+        raise PinError(f"{option}: {quoted(text)} is not ASCII; give a host in its punycode form")
     return fields
 
 
@@ -44,7 +46,7 @@ def _port(text: str, option: str, *, empty: bool) -> int | None:
     if not text and empty:
         return None
     if not text.isdigit() or not 0 < int(text) < 65536:
-        raise PinError(f"{option}: {text!r} is not a TCP port (1 to 65535)")
+        raise PinError(f"{option}: {quoted(text)} is not a TCP port (1 to 65535)")
     return int(text)
 
 
@@ -68,9 +70,9 @@ class Resolve:
             try:
                 self.addresses.append(str(ipaddress.ip_address(_host(address.strip()))))
             except ValueError:
-                raise PinError(f"--resolve: {address!r} is not an IP address") from None
+                raise PinError(f"--resolve: {quoted(address)} is not an IP address") from None
         if not self.host:
-            raise PinError(f"--resolve: {text!r} is not {form}")
+            raise PinError(f"--resolve: {quoted(text)} is not {form}")
 
 
 class ConnectTo:

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from urllib.parse import unquote
 
 from wsaccept_cli.core.userinfo import url_without_password
+from wsaccept_cli.core.wording import quoted
 
 PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 DEFAULT_PORTS = {"https": 443}  # curl: 1080 for the rest
@@ -54,7 +55,8 @@ class ProxyURL:
         self.scheme = scheme.lower()
         if self.scheme not in PROXY_SCHEMES:
             raise ProxyError(
-                f"{url_without_password(text)!r}: the proxy scheme {scheme!r} is not one of"
+                f"{quoted(url_without_password(text))}: the proxy scheme {quoted(scheme)} is not"
+                " one of"
                 f" {', '.join(PROXY_SCHEMES)}"
             )
         # the credentials end at the last '@' (a password may hold '/', '?', '#' or '@'
@@ -96,17 +98,17 @@ def _host_port(hostport: str, default: int, text: str) -> tuple[str, int]:
     else:
         host, _, port_text = hostport.partition(":")
     if not host:
-        raise ProxyError(f"{url_without_password(text)!r}: the proxy URL has no host")
+        raise ProxyError(f"{quoted(url_without_password(text))}: the proxy URL has no host")
     try:
         host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError:
         raise ProxyError(
-            f"{url_without_password(text)!r}: the proxy host is not a host name"
+            f"{quoted(url_without_password(text))}: the proxy host is not a host name"
         ) from None
     if not port_text:
         return host.lower(), default
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ProxyError(f"{url_without_password(text)!r}: the proxy port is not a TCP port")
+        raise ProxyError(f"{quoted(url_without_password(text))}: the proxy port is not a TCP port")
     return host.lower(), int(port_text)
 
 
@@ -160,7 +162,7 @@ def choose_proxy(
     matched = bypassed_by(host, exceptions or "")
     if matched is not None:
         return ProxyChoice(
-            None, None, f"{exceptions_from} matches {matched!r}, so {source} is not used"
+            None, None, f"{exceptions_from} matches {quoted(matched)}, so {source} is not used"
         )
     where = "the --proxy option" if source == "--proxy" else f"the environment variable {source}"
     try:

@@ -23,7 +23,7 @@ from wsaccept_cli.core.handshake import (
     split_list,
 )
 from wsaccept_cli.core.keys import accept_for, key_problems, printable
-from wsaccept_cli.core.wording import and_list
+from wsaccept_cli.core.wording import and_list, quoted
 
 PASS, FAIL, WARN, INFO = "pass", "fail", "warn", "info"
 
@@ -149,7 +149,7 @@ def inspect_handshake(number: int, handshake: Handshake, capture: Capture) -> Ha
 
 def _show(value: str) -> str:
     """A captured value, quoted, with control characters and invalid UTF-8 escaped."""
-    return repr(printable(value.encode("latin-1")))
+    return quoted(printable(value.encode("latin-1")))
 
 
 def verdict(findings: list[Finding]) -> str:
@@ -258,8 +258,20 @@ def _http_version(message: Message, rule: str) -> Finding | None:
     )
 
 
+# Control characters (RFC 5234 CTL) but HTAB, which RFC 9110 §5.5 allows inside a field value.
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _host(request: Message) -> Finding:
     hosts = request.values("host") or request.values(":authority")
+    if len(hosts) == 1 and _CONTROLS.search(hosts[0]):
+        return Finding(
+            "request.host",
+            FAIL,
+            "RFC 9110 §5.5",
+            f"Host is {_show(hosts[0])}: it holds control characters, which make a field value"
+            " invalid (and no host has them)",
+        )
     if len(hosts) == 1:
         return Finding("request.host", PASS, "§4.1", f"Host is {_show(hosts[0])}")
     if not hosts:
@@ -270,12 +282,12 @@ def _host(request: Message) -> Finding:
 def _token_rule(message: Message, rule: str, header: str, token: str, section: str) -> Finding:
     values = message.values(header)
     if token in message.tokens(header):
-        return Finding(rule, PASS, section, f"{header} contains {token!r}")
+        return Finding(rule, PASS, section, f"{header} contains {quoted(token)}")
     if not values:
         found = f"no {header} header"
     else:
         found = f"{header} is {', '.join(_show(v) for v in values)}"
-    return Finding(rule, FAIL, section, f"{found}; it must contain the token {token!r}")
+    return Finding(rule, FAIL, section, f"{found}; it must contain the token {quoted(token)}")
 
 
 def _upgrade(request: Message) -> Finding:
@@ -437,7 +449,26 @@ REQUEST_RULES: tuple[Callable[[Message], Finding | None], ...] = (
     _version,
     _protocols,
     _extensions,
+    lambda request: _field_controls(request, "request.fields", skip="host"),
 )
+
+
+def _field_controls(message: Message, rule: str, skip: str = "") -> Finding | None:
+    """Header fields whose values hold control characters (RFC 9110 §5.5: invalid; a recipient
+    must reject or replace CR, LF and NUL), named once each; None when there are none."""
+    names: list[str] = []
+    for name, value in message.headers:
+        if name.lower() != skip and name not in names and _CONTROLS.search(value):
+            names.append(name)
+    if not names:
+        return None
+    shown = and_list([_show(name) for name in names[:5]]) + (" …" if len(names) > 5 else "")
+    return Finding(
+        rule,
+        FAIL,
+        "RFC 9110 §5.5",
+        f"control characters in the value of {shown}: they make a field value invalid",
+    )
 
 
 def _extension_names(values: list[str]) -> list[str]:
@@ -477,6 +508,9 @@ def _response_findings(
     yield _response_connection(response)
     yield _accept(request, response, capture)
     yield from _negotiated(request, response)
+    controls = _field_controls(response, "response.fields")
+    if controls is not None:
+        yield controls
 
 
 def _interim(response: Message) -> Finding:
@@ -547,7 +581,8 @@ def _accept(request: Message | None, response: Message, capture: Capture) -> Fin
         "response.accept",
         FAIL,
         "§4.2.2",
-        f"Sec-WebSocket-Accept is {_show(accepts[0])}, expected {expected.decode()!r}: {cause}",
+        f"Sec-WebSocket-Accept is {_show(accepts[0])}, expected"
+        f" {quoted(expected.decode())}: {cause}",
     )
 
 

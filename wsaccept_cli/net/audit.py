@@ -31,6 +31,7 @@ from wsaccept_cli.core.audit.model import (
 )
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request import RequestTarget
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.net.connect import (
     Connected,
     Deadline,
@@ -274,7 +275,7 @@ def _parse_head(head: bytes, observed: Observed) -> None:
     observed.version = version
     observed.status = int(status) if status.isdigit() and len(status) == 3 else None
     if observed.status is None:
-        observed.error = f"no HTTP status line: {lines[0][:80]!r}"
+        observed.error = f"no HTTP status line: {quoted(lines[0][:80])}"
         observed.ended = "closed"
     observed.reason = reason.strip()
     for line in lines[1:MAX_HEADERS]:

@@ -31,6 +31,7 @@ from wsaccept_cli.core.exchange import head_lines
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.pins import Pins
 from wsaccept_cli.core.proxyenv import ProxyChoice, ProxyURL
+from wsaccept_cli.core.wording import quoted
 
 MAX_PROXY_HEAD = 16 * 1024
 MAX_PROXY_LINE_CHECKED = 1024  # of the first line, while reading: enough to tell HTTP from not
@@ -107,6 +108,7 @@ class Connected:
         self.pinned: list[str] = []  # the --connect-to / --resolve entries that applied
         self.proxy: dict[str, Any] | None = None
         self.tls: dict[str, Any] | None = None
+        self.tls_stalled: int | None = None  # bytes of a TLS handshake that timed out
         self.timings: dict[str, float | None] = {
             "connect_ms": None,
             "tls_ms": None,
@@ -368,7 +370,11 @@ def _check_proxy_answer(
         return
     connection.close()
     if status is None:
-        said = f"answered {lines[0][:80]!r}" if head else "closed the connection without answering"
+        said = (
+            f"answered {quoted(lines[0][:80])}"
+            if head
+            else "closed the connection without answering"
+        )
         raise ProbeError(
             ProbeOutcome.PROXY_FAILED, f"the proxy {proxy.display} {said} to CONNECT {authority}"
         )
@@ -550,22 +556,42 @@ def start_tls(
     began = time.monotonic()
     connection.settimeout(deadline.left())
     route.progress("tls", host)
+    secure = context.wrap_socket(connection, server_hostname=host, do_handshake_on_connect=False)
     try:
-        secure = context.wrap_socket(connection, server_hostname=host)
+        secure.do_handshake()
     except ssl.SSLCertVerificationError as error:
-        connection.close()
+        secure.close()
         raise ProbeError(
             ProbeOutcome.TLS_FAILED,
             f"the server's certificate was refused: {error.verify_message or error.reason}"
             f"{_leaf_hint(route.cacert)}",
         ) from None
     except ssl.SSLError as error:
-        connection.close()
+        secure.close()
         raise ProbeError(ProbeOutcome.TLS_FAILED, tls_failure(error, route)) from None
+    except TimeoutError:  # how much of its side of the handshake the server sent, for the report
+        record.tls_stalled = bytes_received(secure)
+        secure.close()
+        raise
+    except OSError:
+        secure.close()
+        raise
     record.timings["tls_ms"] = ms(time.monotonic() - began)
     record.tls = tls_summary(secure, route)
     route.progress("tls_done", secure.version() or "TLS")
     return secure
+
+
+def bytes_received(connection: socket.socket) -> int:
+    """The bytes the kernel received on a TCP connection (Linux TCP_INFO, tcpi_bytes_received at
+    offset 128 of struct tcp_info since Linux 4.1); 0 where that cannot be known."""
+    import struct
+
+    try:
+        info = connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return 0
+    return int(struct.unpack_from("Q", info, 128)[0]) if len(info) >= 136 else 0
 
 
 _CERTIFICATE = re.compile(

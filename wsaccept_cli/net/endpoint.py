@@ -6,8 +6,8 @@ who answered (core.intermediaries). Network code: returns a `Checked`, never pri
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from wsaccept_cli.core.intermediaries import identify
@@ -17,9 +17,13 @@ from wsaccept_cli.core.proxyenv import choose_proxy
 from wsaccept_cli.core.request import RequestTarget, probe_request
 from wsaccept_cli.core.rules import FAIL, INFO, WARN, Finding, HandshakeReport, verdict
 from wsaccept_cli.core.secrets import Redactor, redact_exchange, request_secrets
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.net.connect import EXPIRY_WARNING_DAYS, Progress, Route, no_progress
 from wsaccept_cli.net.probe import ProbeResult, outcome, probe_report, run_probe
 from wsaccept_cli.net.recording import Recorder
+
+if TYPE_CHECKING:
+    import socket
 
 REDIRECTS = (301, 302, 303, 307, 308)
 SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
@@ -74,6 +78,8 @@ class Settings:
         self.max_redirs = max_redirs
         self.show_secrets = show_secrets
         self.hold = hold  # a net.hold.Plan, or None
+        # What takes over an upgraded connection instead (`connect`'s conversation), or None
+        self.after_upgrade: Callable[[socket.socket, ProbeResult], None] | None = None
         self.progress = progress  # each step as it happens, for a person watching one probe
 
     def request(self, url: str, headers: tuple[str, ...]) -> tuple[RequestTarget, bytes]:
@@ -205,8 +211,8 @@ def _redact_records(checked: Checked, route: Route, secrets: list[bytes]) -> Non
 def _probe_once(
     target: RequestTarget, request: bytes, route: Route, timeout: float, settings: Settings
 ) -> tuple[ProbeResult, HandshakeReport]:
-    after = None
-    if settings.hold is not None:
+    after = settings.after_upgrade
+    if after is None and settings.hold is not None:
         from wsaccept_cli.net.hold import holder
 
         after = holder(settings.hold)
@@ -277,7 +283,10 @@ def _next_hop(
             hop,
             to,
             Finding(
-                "redirect.location", FAIL, "-", f"the Location {location!r} is not a ws:// URL"
+                "redirect.location",
+                FAIL,
+                "-",
+                f"the Location {quoted(location)} is not a ws:// URL",
             ),
         )
     if next_target.full_url in seen:
@@ -395,7 +404,7 @@ def _held_findings(held: dict[str, Any]) -> list[Finding]:
         text = f"still open after {after:g} s; closed politely with 1000"
         found.append(Finding("session.end", INFO, "§7.1.2", text))
     elif held["ended"] == "closed":
-        reason = f" {held['close_reason']!r}" if held["close_reason"] else ""
+        reason = f" {quoted(held['close_reason'])}" if held["close_reason"] else ""
         text = f"closed by the peer after {after:g} s with {held['close_code']}{reason}"
         found.append(Finding("session.end", WARN, "§7.1.5", text))
     else:
@@ -415,10 +424,10 @@ def _held_findings(held: dict[str, Any]) -> list[Finding]:
         messages = held["messages"]
         if messages:
             first = messages[0]
-            text = f"sent {held['sent']!r}; came back: {first['data'][:200]!r}"
+            text = f"sent {quoted(held['sent'])}; came back: {quoted(first['data'][:200])}"
             text += f" after {first['rtt_ms']:.1f} ms" if first["rtt_ms"] is not None else ""
             found.append(Finding("session.message", INFO, "§6", text))
         else:
-            found.append(Finding("session.message", WARN, "§6", f"sent {held['sent']!r}; no"
+            found.append(Finding("session.message", WARN, "§6", f"sent {quoted(held['sent'])}; no"
                                  " message came back"))  # fmt: skip
     return found

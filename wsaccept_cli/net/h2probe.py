@@ -39,6 +39,7 @@ from wsaccept_cli.core.rules_h2 import (
     stream_reset_finding,
 )
 from wsaccept_cli.core.secrets import redact_exchange
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.net.connect import Deadline, ProbeError, Route, open_connection, tls_failure
 from wsaccept_cli.net.connect import ms as _ms
 from wsaccept_cli.net.connect import send_all as _send_all
@@ -380,7 +381,8 @@ def _not_http2(first: bytes, alpn: str | None, error: Exception | None) -> Findi
                 "h2.prior_knowledge",
                 FAIL,
                 "RFC 9113 §3.3",
-                f"the server answered the HTTP/2 connection preface with {line!r}: it does not"
+                f"the server answered the HTTP/2 connection preface with {quoted(line)}: it does"
+                " not"
                 " speak HTTP/2 over cleartext (prior knowledge); browsers use HTTP/2 only over"
                 " TLS, so ws:// WebSockets stay on HTTP/1.1",
             )
@@ -388,7 +390,7 @@ def _not_http2(first: bytes, alpn: str | None, error: Exception | None) -> Findi
             "h2.protocol",
             FAIL,
             "RFC 9113 §3.2",
-            f"the server chose h2 in ALPN but answered in HTTP/1.x ({line!r})",
+            f"the server chose h2 in ALPN but answered in HTTP/1.x ({quoted(line)})",
         )
     return Finding(
         "h2.protocol", FAIL, "RFC 9113 §5.4.1", f"the server broke the HTTP/2 protocol: {error}"

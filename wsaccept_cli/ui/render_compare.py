@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wsaccept_cli.core.compare import FIELDS, VERSIONS
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.ui.text import shown
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def value_text(value: Any) -> str:
 def _side_line(side: Side) -> str:
     values = side.values
     protocol = values["subprotocol"]
-    chosen = repr(shown(protocol)) if protocol is not None else "none"
+    chosen = quoted(shown(protocol)) if protocol is not None else "none"
     return (
         f"outcome {values['outcome']}, status {value_text(values['status'])}, subprotocol"
         f" {chosen}, extensions {value_text(values['extensions'])}"

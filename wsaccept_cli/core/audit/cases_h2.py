@@ -16,7 +16,15 @@ from wsaccept_cli.core.audit.judges import (
     UNIMPLEMENTED,
     must_refuse,
 )
-from wsaccept_cli.core.audit.model import Case, Judge, Observed, Request, Server, Verdict
+from wsaccept_cli.core.audit.model import (
+    Case,
+    Judge,
+    Observed,
+    Outcome,
+    Request,
+    Server,
+    Verdict,
+)
 from wsaccept_cli.core.audit.registry import Catalogue
 
 R8441, R9113 = "RFC 8441", "RFC 9113"
@@ -95,8 +103,10 @@ def _valid(observed: Observed, request: Request, server: Server) -> Verdict:
     return Verdict(FAILED, "refused the valid extended CONNECT its SETTINGS enabled")
 
 
-def _h2_refuse(why: str, *, upgraded: object = FAILED) -> Judge:
-    refuse = must_refuse(why, upgraded=upgraded)  # type: ignore[arg-type]
+def _h2_refuse(why: str, *, upgraded: Outcome = FAILED) -> Judge:
+    """A request a server must refuse over HTTP/2: a stream reset (or GOAWAY) is the refusal
+    RFC 9113 §8.1.1 names for a malformed request, a 4xx another."""
+    refuse = must_refuse(why, upgraded=upgraded)
 
     def judge(observed: Observed, request: Request, server: Server) -> Verdict:
         if observed.h2_skipped:

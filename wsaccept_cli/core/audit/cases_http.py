@@ -133,11 +133,11 @@ def _request_line(c: Catalogue) -> None:
     )
     c.add(
         cat,
-        f"{R9112} §3.2.4",
+        f"{R6455} §4.2.1",
         "the asterisk form (GET * HTTP/1.1)",
-        f"{REFUSE}: '*' is for OPTIONS only",
+        f"{REFUSE}: '*' names no resource (and is for OPTIONS only, RFC 9112 §3.2.4)",
         request(_line(target="*")),
-        must_refuse("the asterisk form is only for OPTIONS"),
+        must_refuse("the handshake's target is a resource name, and '*' is none"),
     )
     c.add(
         cat,

@@ -32,7 +32,20 @@ Pure code: bytes and an offer in, one ClientVerdict per client out.
 
 from __future__ import annotations
 
-from wsaccept_cli.core.clientmodels import aiohttp, chromium, curl, firefox, node_ws, websockets
+from wsaccept_cli.core.clientmodels import (
+    aiohttp,
+    chromium,
+    curl,
+    firefox,
+    gorilla,
+    java,
+    libwebsockets,
+    node_ws,
+    tornado,
+    undici,
+    websocket_client,
+    websockets,
+)
 from wsaccept_cli.core.clientmodels.httpgrammar import Head
 from wsaccept_cli.core.clientmodels.profile import ClientVerdict, Facts, Offer, Profile
 from wsaccept_cli.core.handshake import Handshake, Message, split_list
@@ -58,6 +71,12 @@ PROFILES: tuple[Profile, ...] = (
     websockets.PROFILE,
     aiohttp.PROFILE,
     curl.PROFILE,
+    undici.PROFILE,
+    websocket_client.PROFILE,
+    tornado.PROFILE,
+    gorilla.PROFILE,
+    java.PROFILE,
+    libwebsockets.PROFILE,
 )
 
 

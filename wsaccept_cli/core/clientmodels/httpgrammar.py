@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from wsaccept_cli.core.wording import quoted
+
 # No client modelled here reads a head this large (the largest limit is curl's 300 KiB).
 MAX_HEAD = 1024 * 1024
 
@@ -369,4 +371,4 @@ def _field(line: bytes, grammar: Grammar) -> tuple[bytes, bytes] | None:
 
 def _show(line: bytes) -> str:
     text = line[:40].decode("latin-1")
-    return repr(text + ("…" if len(line) > 40 else ""))
+    return quoted(text + ("…" if len(line) > 40 else ""))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from wsaccept_cli.core.clientmodels.profile import Facts
 from wsaccept_cli.core.extensions import DEFLATE, Extension, deflate_problem, parse_extensions
 from wsaccept_cli.core.handshake import split_list
+from wsaccept_cli.core.wording import quoted
 
 
 def status_101(facts: Facts) -> str | None:
@@ -52,7 +53,7 @@ def upgrade_has_websocket(facts: Facts) -> str | None:
 
 def upgrade_reason(facts: Facts) -> str:
     values = facts.response.values("upgrade")
-    return f"Upgrade is {', '.join(values)!r}, not websocket" if values else "no Upgrade"
+    return f"Upgrade is {quoted(', '.join(values))}, not websocket" if values else "no Upgrade"
 
 
 def connection_has_upgrade(facts: Facts) -> str | None:
@@ -67,7 +68,7 @@ def connection_first_is_upgrade(facts: Facts) -> str | None:
 
 def connection_reason(facts: Facts) -> str:
     values = facts.response.values("connection")
-    return f"Connection is {', '.join(values)!r}, not upgrade" if values else "no Connection"
+    return f"Connection is {quoted(', '.join(values))}, not upgrade" if values else "no Connection"
 
 
 def accept_single(facts: Facts) -> str | None:
