@@ -42,7 +42,8 @@ def holder(plan: Plan) -> Callable[[socket.socket, Any], None]:
     """The after_upgrade hook of net.probe.run_probe for `plan`."""
 
     def hold(connection: socket.socket, result: Any) -> None:
-        result.held = clean(Session(connection, plan, bytes(result.body)).run())
+        started = time.monotonic()  # before wsproto's import: the hold starts at the 101
+        result.held = clean(Session(connection, plan, bytes(result.body), started).run())
         result.body = b""
 
     return hold
@@ -51,14 +52,16 @@ def holder(plan: Plan) -> Callable[[socket.socket, Any], None]:
 class Session:
     """One held connection: frames in and out through wsproto, and what happened."""
 
-    def __init__(self, connection: socket.socket, plan: Plan, pending: bytes) -> None:
+    def __init__(
+        self, connection: socket.socket, plan: Plan, pending: bytes, started: float | None = None
+    ) -> None:
         from wsproto.connection import Connection, ConnectionType
 
         self.socket = connection
         self.plan = plan
         self.ws = Connection(ConnectionType.CLIENT)
         self.pending = pending
-        self.started = time.monotonic()
+        self.started = started if started is not None else time.monotonic()
         self.pings: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
         self.record: dict[str, Any] = {
@@ -69,6 +72,7 @@ class Session:
             "after_s": None,
             "close_code": None,
             "close_reason": None,
+            "by": None,  # how it ended: "close" (a Close frame), "fin", "rst", "error"
             "pings": self.pings,
             "messages": self.messages,
         }
@@ -97,7 +101,8 @@ class Session:
                 until = min(end, next_ping) if next_ping is not None else end
                 self._read(max(until - time.monotonic(), 0.001))
         except OSError as error:
-            self._ended("reset", reason=error.strerror or str(error))
+            by = "rst" if isinstance(error, ConnectionResetError) else "error"
+            self._ended("reset", reason=error.strerror or str(error), by=by)
         if self.record["ended"] == "open":
             self._close_politely()
         return self.record
@@ -134,7 +139,7 @@ class Session:
         except TimeoutError:
             return
         if not data:
-            self._ended("reset", reason="the connection ended without a Close frame")
+            self._ended("reset", reason="the connection ended without a Close frame", by="fin")
             return
         self._feed(data)
 
@@ -183,14 +188,17 @@ class Session:
             with contextlib.suppress(OSError):  # fail the connection (RFC 6455 §7.1.7)
                 self._write(self.ws.send(event))
             return
-        self._ended("closed", code=event.code, reason=event.reason or "")
+        self._ended("closed", code=event.code, reason=event.reason or "", by="close")
         with contextlib.suppress(OSError):  # echo the Close (RFC 6455 §5.5.1)
             self._write(self.ws.send(event.response()))
 
-    def _ended(self, how: str, *, code: int | None = None, reason: str | None = None) -> None:
+    def _ended(
+        self, how: str, *, code: int | None = None, reason: str | None = None, by: str = "close"
+    ) -> None:
         self.record.update(
-            ended=how, after_s=round(self.elapsed(), 3), close_code=code, close_reason=reason
-        )
+            ended=how, after_s=round(self.elapsed(), 3), close_code=code, close_reason=reason,
+            by=by,
+        )  # fmt: skip
 
     def _close_politely(self) -> None:
         from wsproto.events import CloseConnection
@@ -214,3 +222,61 @@ def clean(record: dict[str, Any]) -> dict[str, Any]:
         ping.pop("_payload", None)
         ping.pop("_at", None)
     return record
+
+
+# --- probe --idle-timeout: measure, name, prove the fix --------------------------------------
+
+PROOF_MARGIN = 0.5  # the second connection is held this much past the timeout (and 2 s more)
+FINGERPRINT = b"GET / HTTP/1.1\r\nHost: wsaccept.invalid\r\nBad Header: x\r\n\r\n"
+
+
+def measure_idle(url: str, settings: Any, maximum: float) -> tuple[Any, dict[str, Any] | None]:
+    """Hold a silent connection up to `maximum` s; if something ended it, name what probably
+    did and prove the fix on a second connection with pings at a third of the timeout. The
+    first connection's Checked (net.endpoint), and the record (None: no upgrade to hold)."""
+    from wsaccept_cli.core.idle import ended_by, likely, measured_seconds
+    from wsaccept_cli.net.endpoint import check
+
+    settings.hold = Plan(hold=maximum)
+    first = check(url, settings)
+    held = first.result.held
+    if not isinstance(held, dict):
+        return first, None
+    record: dict[str, Any] = {"max_s": maximum, "measured_s": None, "ended_by": None,
+                              "likely": None, "fix": None}  # fmt: skip
+    if held["ended"] == "open":
+        return first, record
+    measured = max(measured_seconds(held), 1.0)
+    intermediary = first.intermediary or fingerprint(url, settings)
+    record.update(
+        measured_s=measured, ended_by=ended_by(held), likely=likely(measured, intermediary)
+    )
+    ping = round(measured / 3, 3)
+    hold = round(measured * (1 + PROOF_MARGIN) + 2, 3)
+    settings.hold = Plan(hold=hold, ping=ping)
+    second = check(url, settings)
+    proof = second.result.held
+    if isinstance(proof, dict):
+        still_open = proof["ended"] == "open"
+        record["fix"] = {"ping_s": ping, "held_s": hold, "ended": proof["ended"],
+                         "after_s": proof["after_s"],
+                         "ended_by": None if still_open else ended_by(proof)}  # fmt: skip
+    return first, record
+
+
+def fingerprint(url: str, settings: Any) -> dict[str, Any] | None:
+    """The intermediary in front, from its own answer to a request it must refuse itself (a
+    header name with a space: RFC 9112 §5.1): proxies answer with their own error page."""
+    from wsaccept_cli.core.intermediaries import identify
+    from wsaccept_cli.net.heads import parse_head
+    from wsaccept_cli.net.probe import run_probe
+
+    target, _ = settings.request(url, settings.headers)
+    result = run_probe(target, FINGERPRINT, timeout=min(settings.timeout, 3.0),
+                       route=settings.route(target))  # fmt: skip
+    response = parse_head(result.response, "response") if result.head_complete else None
+    if response is None or response.status == 101:
+        return None
+    body = result.body.decode("latin-1").splitlines()
+    found = identify(response.status, response.values, body)
+    return found.as_dict() if found is not None else None
