@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from wsaccept_cli.core.answered import cannot_be_http, not_http, not_http_message
 from wsaccept_cli.core.exchange import parse_exchange
-from wsaccept_cli.core.handshake import Message
+from wsaccept_cli.core.handshake import Capture, Handshake, Message
 from wsaccept_cli.core.keys import printable
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request import RequestTarget
@@ -75,6 +75,10 @@ class ProbeResult(Connected):
         self.head_cut = False
         self.held: object = None  # what --hold/--ping/--send saw after the upgrade
         self.interim = 0  # interim 1xx responses read before the final one (RFC 9110 §15.2)
+        # The exchange as parsed and the rules' findings, when they were needed before the
+        # report (to decide the closing handshake), with the response they were made from:
+        # `probe_report` takes them rather than parsing and checking it all again.
+        self.rules_checked: tuple[bytes, Handshake, Capture, list[Finding]] | None = None
         # After a 101: "failed" (the rules failed it, so we closed TCP without a Close, as
         # RFC 6455 §4.1 has a client do), "closed" (Close frames exchanged), "dropped" (the
         # server closed or reset before our Close), "no-close" (it closed without answering
@@ -283,7 +287,9 @@ def _rules_fail(result: ProbeResult) -> bool:
     §4.1), closing TCP without a Close frame, which a server scores as a refusal."""
     handshake, capture = parse_exchange(result.request, result.response)
     capture.live = True
-    return verdict(check_handshake(handshake, capture)) == FAIL
+    findings = check_handshake(handshake, capture)
+    result.rules_checked = (result.response, handshake, capture, findings)
+    return verdict(findings) == FAIL
 
 
 def _closing_handshake(connection: socket.socket, deadline: Deadline, result: ProbeResult) -> None:
@@ -390,8 +396,13 @@ def _next_frame(buffer: bytearray) -> tuple[int, bytes] | None:
 def probe_report(result: ProbeResult) -> HandshakeReport:
     """The rules of `inspect` applied to what the probe sent and received; a head that did not
     arrive whole is reported as what came, the header rules not run on it."""
-    handshake, capture = parse_exchange(result.request, result.response)
-    capture.live = True
+    checked = result.rules_checked
+    reused = checked is not None and checked[0] is result.response  # the rules ran on it
+    if checked is not None and reused:
+        _, handshake, capture, findings = checked
+    else:
+        handshake, capture = parse_exchange(result.request, result.response)
+        capture.live = True
     handshake.source, handshake.url = "probe", result.url
     partial = bool(result.response) and not result.head_complete and result.not_http is None
     if partial or result.not_http is not None:  # no client would read it as a response
@@ -403,7 +414,8 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
         handshake.response.body = [
             line for line in result.body.decode("latin-1").splitlines() if line.strip()
         ][:5]
-    findings = check_handshake(handshake, capture) if result.response else []
+    if not reused:  # (the rules read neither the line numbers nor the body)
+        findings = check_handshake(handshake, capture) if result.response else []
     if result.not_http is not None:  # the header rules mean nothing for what is no HTTP
         findings = [f for f in findings if not f.rule.startswith("response")]
         findings.append(Finding("response.not_http", FAIL, "-", not_http_message(result.not_http)))
