@@ -198,7 +198,7 @@ def probe_one(
         return
     extra: dict[str, Any] = {}
     if idle is not None:
-        from wsaccept_cli.net.hold import measure_idle
+        from wsaccept_cli.net.idle import measure_idle
 
         checked, record = measure_idle(url, settings, idle)
         if record is not None:
