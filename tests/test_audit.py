@@ -368,6 +368,12 @@ def test_a_server_that_cannot_be_reached_exits_like_probe(tmp_path: Path) -> Non
     def silent(connection: socket.socket) -> None:
         time.sleep(3)
 
+    with socket_server(silent) as silent_port:  # connected, but nothing answers
+        started = time.monotonic()
+        mute = run_script(["audit", "--timeout", "1", f"ws://127.0.0.1:{silent_port}/"])
+        assert time.monotonic() - started < 10  # not a timeout for each of 189 cases
+    assert mute.returncode == 5
+    assert b"no answer to the valid handshake (request.1) within 1 s" in mute.stderr
     with socket_server(silent) as silent_port:  # a proxy that never answers CONNECT
         slow = run_script(
             ["audit", "--timeout", "1", "-x", f"http://127.0.0.1:{silent_port}", "ws://a.test/"]
