@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from wsaccept_cli.core.outcomes import ProbeOutcome
     from wsaccept_cli.core.request import RequestTarget
     from wsaccept_cli.core.rules import HandshakeReport
-    from wsaccept_cli.net.endpoint import Settings
+    from wsaccept_cli.net.endpoint import Checked, Settings
     from wsaccept_cli.net.h2probe import H2Probe
     from wsaccept_cli.net.recording import Recorder
 
@@ -48,6 +48,17 @@ if TYPE_CHECKING:
 )
 @handshake_options
 @options("hold", "ping", "send", "show_secrets")
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=1, max=24 * 3600),
+    is_flag=False,
+    flag_value=300.0,
+    default=None,
+    metavar="[MAX]",
+    help="Hold a silent connection until something ends it (up to MAX s, default 300): report"
+    " the idle timeout, who ended it and the likely intermediary, and prove the fix (pings at"
+    " a third of it keep a second connection open).",
+)
 @click.option(
     "--save",
     type=FilePath(),
@@ -120,11 +131,16 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
     except PinError as error:
         raise click.UsageError(str(error)) from None
     session = start(ctx, values["fmt"], values["color"], verbose=values["verbose"])
+    idle = values.pop("idle_timeout")
+    if idle is not None and (http2 or compare or len(urls) != 1 or url_file is not None or any(
+            values[name] is not None for name in ("hold", "ping", "send"))):  # fmt: skip
+        raise click.UsageError("--idle-timeout probes one URL over HTTP/1.1, without --hold,"
+                               " --ping or --send")  # fmt: skip
     if len(urls) == 1 and url_file is None:
         settings.progress = probe_progress(ctx, values["color"]) or settings.progress
         recorder = settings.recorder = recording(save)
         try:
-            probe_one(session, urls[0], settings, http2=http2, compare=compare)
+            probe_one(session, urls[0], settings, http2=http2, compare=compare, idle=idle)
         except (RequestError, ProxyError) as error:
             raise InputError(str(error)) from None
         if recorder is not None and save is not None:
@@ -161,10 +177,16 @@ def saved(session: Session, recorder: Recorder, path: str) -> None:
 
 
 def probe_one(
-    session: Session, url: str, settings: Settings, *, http2: bool = False, compare: bool = False
+    session: Session,
+    url: str,
+    settings: Settings,
+    *,
+    http2: bool = False,
+    compare: bool = False,
+    idle: float | None = None,
 ) -> None:
     """One URL: its whole report (over HTTP/2 with --http2; over both, compared, with
-    --compare)."""
+    --compare; its idle timeout measured, with --idle-timeout)."""
     from wsaccept_cli.net.endpoint import check
     from wsaccept_cli.ui.views import ProbeView
 
@@ -174,12 +196,21 @@ def probe_one(
         session.tally.outcome = probe_http2(rendering, target, request, settings).outcome
         session.emit(rendering.take())
         return
-    checked = check(url, settings)
+    extra: dict[str, Any] = {}
+    if idle is not None:
+        from wsaccept_cli.net.idle import measure_idle
+
+        checked, record = measure_idle(url, settings, idle)
+        if record is not None:
+            idle_report(checked, record)
+        extra["idle_timeout"] = record
+    else:
+        checked = check(url, settings)
     session.tally.outcome = checked.outcome
     result = checked.result
     view = ProbeView(
         checked.request, checked.response, checked.report, checked.outcome,
-        result.address, result.timings, checked.extra(), sent=result.sent,
+        result.address, result.timings, {**checked.extra(), **extra}, sent=result.sent,
     )  # fmt: skip
     rendering = session.rendering()
     rendering.probe(view)
@@ -189,6 +220,22 @@ def probe_one(
         http2_probe = probe_http2(rendering, target, request, settings)
         session.tally.outcome = compared(rendering, checked.url, http1, http2_probe)
     session.emit(rendering.take())
+
+
+def idle_report(checked: Checked, record: dict[str, Any]) -> None:
+    """The measuring connection's end is the finding, not a failure: its session findings
+    give way to those of --idle-timeout, and the verdict follows them."""
+    from wsaccept_cli.core.idle import idle_findings
+    from wsaccept_cli.core.outcomes import ProbeOutcome
+    from wsaccept_cli.core.rules import FAIL, verdict
+
+    report = checked.report
+    report.findings = [f for f in report.findings if not f.rule.startswith("session.")]
+    report.findings += idle_findings(record)
+    report.verdict = verdict(report.findings)
+    if checked.result.error is None:
+        failed = report.verdict == FAIL
+        checked.outcome = ProbeOutcome.HANDSHAKE_FAILED if failed else ProbeOutcome.OK
 
 
 def probe_many(

@@ -407,9 +407,9 @@ def _held_findings(held: dict[str, Any]) -> list[Finding]:
         reason = f" {quoted(held['close_reason'])}" if held["close_reason"] else ""
         text = f"closed by the peer after {after:g} s with {held['close_code']}{reason}"
         found.append(Finding("session.end", WARN, "§7.1.5", text))
-    else:
+    else:  # reset, or closed without a Close frame, or a protocol error: a failed hold
         found.append(
-            Finding("session.end", WARN, "§7.1.1", f"{held['ended']} after {after:g} s:"
+            Finding("session.end", FAIL, "§7.1.1", f"{held['ended']} after {after:g} s:"
                     f" {held['close_reason']}")
         )  # fmt: skip
     pings = held["pings"]

@@ -42,7 +42,8 @@ def holder(plan: Plan) -> Callable[[socket.socket, Any], None]:
     """The after_upgrade hook of net.probe.run_probe for `plan`."""
 
     def hold(connection: socket.socket, result: Any) -> None:
-        result.held = clean(Session(connection, plan, bytes(result.body)).run())
+        started = time.monotonic()  # before wsproto's import: the hold starts at the 101
+        result.held = clean(Session(connection, plan, bytes(result.body), started).run())
         result.body = b""
 
     return hold
@@ -51,14 +52,16 @@ def holder(plan: Plan) -> Callable[[socket.socket, Any], None]:
 class Session:
     """One held connection: frames in and out through wsproto, and what happened."""
 
-    def __init__(self, connection: socket.socket, plan: Plan, pending: bytes) -> None:
+    def __init__(
+        self, connection: socket.socket, plan: Plan, pending: bytes, started: float | None = None
+    ) -> None:
         from wsproto.connection import Connection, ConnectionType
 
         self.socket = connection
         self.plan = plan
         self.ws = Connection(ConnectionType.CLIENT)
         self.pending = pending
-        self.started = time.monotonic()
+        self.started = started if started is not None else time.monotonic()
         self.pings: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
         self.record: dict[str, Any] = {
@@ -69,6 +72,7 @@ class Session:
             "after_s": None,
             "close_code": None,
             "close_reason": None,
+            "by": None,  # how it ended: "close" (a Close frame), "fin", "rst", "error"
             "pings": self.pings,
             "messages": self.messages,
         }
@@ -97,7 +101,8 @@ class Session:
                 until = min(end, next_ping) if next_ping is not None else end
                 self._read(max(until - time.monotonic(), 0.001))
         except OSError as error:
-            self._ended("reset", reason=error.strerror or str(error))
+            by = "rst" if isinstance(error, ConnectionResetError) else "error"
+            self._ended("reset", reason=error.strerror or str(error), by=by)
         if self.record["ended"] == "open":
             self._close_politely()
         return self.record
@@ -134,7 +139,7 @@ class Session:
         except TimeoutError:
             return
         if not data:
-            self._ended("reset", reason="the connection ended without a Close frame")
+            self._ended("reset", reason="the connection ended without a Close frame", by="fin")
             return
         self._feed(data)
 
@@ -183,14 +188,17 @@ class Session:
             with contextlib.suppress(OSError):  # fail the connection (RFC 6455 §7.1.7)
                 self._write(self.ws.send(event))
             return
-        self._ended("closed", code=event.code, reason=event.reason or "")
+        self._ended("closed", code=event.code, reason=event.reason or "", by="close")
         with contextlib.suppress(OSError):  # echo the Close (RFC 6455 §5.5.1)
             self._write(self.ws.send(event.response()))
 
-    def _ended(self, how: str, *, code: int | None = None, reason: str | None = None) -> None:
+    def _ended(
+        self, how: str, *, code: int | None = None, reason: str | None = None, by: str = "close"
+    ) -> None:
         self.record.update(
-            ended=how, after_s=round(self.elapsed(), 3), close_code=code, close_reason=reason
-        )
+            ended=how, after_s=round(self.elapsed(), 3), close_code=code, close_reason=reason,
+            by=by,
+        )  # fmt: skip
 
     def _close_politely(self) -> None:
         from wsproto.events import CloseConnection
