@@ -403,6 +403,9 @@ def _held_findings(held: dict[str, Any]) -> list[Finding]:
     if held["ended"] == "open":
         text = f"still open after {after:g} s; closed politely with 1000"
         found.append(Finding("session.end", INFO, "§7.1.2", text))
+    elif held["ended"] == "interrupted":
+        text = f"interrupted (Ctrl-C) after {after:g} s: the hold so far; closed with 1001"
+        found.append(Finding("session.end", INFO, "§7.1.2", text))
     elif held["ended"] == "closed":
         reason = f" {quoted(held['close_reason'])}" if held["close_reason"] else ""
         text = f"closed by the peer after {after:g} s with {held['close_code']}{reason}"
