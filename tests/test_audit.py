@@ -368,6 +368,12 @@ def test_a_server_that_cannot_be_reached_exits_like_probe(tmp_path: Path) -> Non
     def silent(connection: socket.socket) -> None:
         time.sleep(3)
 
+    with socket_server(silent) as silent_port:  # connected, but nothing answers
+        started = time.monotonic()
+        mute = run_script(["audit", "--timeout", "1", f"ws://127.0.0.1:{silent_port}/"])
+        assert time.monotonic() - started < 10  # not a timeout for each of 189 cases
+    assert mute.returncode == 5
+    assert b"no answer to the valid handshake (request.1) within 1 s" in mute.stderr
     with socket_server(silent) as silent_port:  # a proxy that never answers CONNECT
         slow = run_script(
             ["audit", "--timeout", "1", "-x", f"http://127.0.0.1:{silent_port}", "ws://a.test/"]
@@ -598,3 +604,34 @@ def test_http2_cases_over_tls_with_alpn_h2(tmp_path: Path) -> None:
     assert "OK            h2.1          a valid extended CONNECT" in out
     assert "answered 200: the stream is the WebSocket" in out
     assert "reset the stream (GOAWAY PROTOCOL_ERROR)" in out
+
+
+def test_bad_values_are_one_line_usage_errors(run: Run, tmp_path: Path) -> None:
+    bad_url = run("audit", "http://example.test/")
+    assert bad_url.exit_code == 2
+    assert "is not a ws:// or wss:// URL" in bad_url.output
+    bad_pin = run("audit", "--resolve", "nonsense", "ws://example.test/")
+    assert bad_pin.exit_code == 2
+    assert "--resolve" in bad_pin.output
+    bad_header = run("audit", "-H", "X-A: a\rb", "ws://example.test/")
+    assert bad_header.exit_code == 2
+    with server_thread(ServeOptions(head_timeout=1)) as (url, _):
+        unwritable = run_script(
+            ["audit", "--case", "key.1", "--junit", str(tmp_path / "no" / "a.xml"), url]
+        )
+    assert unwritable.returncode == 2
+    assert unwritable.stderr.decode().startswith("wsaccept: error: cannot write ")
+
+
+def test_a_url_with_credentials_is_a_session_and_ipv6_hosts_keep_their_brackets() -> None:
+    """The URL's user and password go as Authorization (as probe sends them), which makes the
+    foreign Origin cases a hijack; the look-alike Origins of an IPv6 host keep its brackets."""
+    with server_thread(ServeOptions(head_timeout=1, grace=0.1)) as (url, seen):
+        with_user = url.replace("ws://", "ws://user:pw@")
+        result = run_script(["audit", "--case", "origin.4", with_user])
+    assert result.returncode == 1
+    assert b"FAILED        origin.4" in result.stdout
+    assert any(c.request and c.request.values("authorization") for c in seen)
+    ipv6 = Server(host_header="[::1]:8080", path="/", secure=False)
+    case = {c.id: c for c in catalogue()}["origin.5"]
+    assert b"Origin: http://[::1].evil.example\r\n" in case.build(case, ipv6).data

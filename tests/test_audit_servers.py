@@ -359,11 +359,49 @@ def readme_table() -> str:
 
 
 def test_the_readme_table_is_current() -> None:
-    """`python -m tests.test_audit_servers` prints the table to paste."""
+    """`python -m tests.test_audit_servers` prints the table to paste (and with `tables`, the
+    servers' tables above, audited afresh)."""
     text = README.read_text()
     start, end = text.index(README_TABLE_START), text.index(README_TABLE_END)
     assert text[start : end + len(README_TABLE_END)] == readme_table()
 
 
+def table_source(name: str, rows: dict[str, str]) -> str:
+    """`rows` as the `table(...)` literal above, for pasting after a server changed."""
+    import textwrap
+
+    lines = [f"{name} = table("]
+    for outcome in (Outcome.FAILED, Outcome.NON_STRICT, Outcome.INFORMATIONAL,
+                    Outcome.UNIMPLEMENTED):  # fmt: skip
+        ids = " ".join(case for case, label in rows.items() if label == outcome.label)
+        parts = textwrap.wrap(ids, 84)
+        if len(parts) == 1:
+            lines.append(f'    {outcome.name}="{parts[0]}",')
+        elif parts:
+            wrapped = "".join(f'\n        "{part} "' for part in parts)
+            lines.append(f"    {outcome.name}=({wrapped}\n    ),")
+    return "\n".join([*lines, ")"])
+
+
+def current_tables() -> str:
+    """Every server audited now, as the table literals above (`python -m
+    tests.test_audit_servers tables`)."""
+    import tempfile
+
+    found = []
+    for kind in PYTHON_SERVERS:
+        with python_server(kind) as port:
+            found.append(table_source(kind.upper().replace("-", "_"), audit(port)))
+    with node_server() as port:
+        found.append(table_source("NODE", audit(port)))
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        python_server("websockets") as backend,
+        nginx(backend, Path(tmp)) as port,
+    ):
+        found.append(table_source("NGINX", audit(port, "/good")))
+    return "\n\n".join(found)
+
+
 if __name__ == "__main__":
-    print(readme_table())
+    print(current_tables() if sys.argv[1:] == ["tables"] else readme_table())

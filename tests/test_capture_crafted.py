@@ -429,18 +429,18 @@ def tiny_segments(count: int) -> Any:
 
 
 def test_a_flood_of_tiny_segments_takes_linear_time_and_bounded_memory() -> None:
-    """Read in-process from a generator: the frame parser sees 200 000 one-byte pieces of
-    frame headers (the CI sample of bench/capture_scale.py's billion)."""
+    """Read in-process from a generator: the frame parser sees 20 000 one-byte pieces of
+    frame headers (the CI sample of `bench/capture_bench.py --tiny 1000000000`)."""
     import tracemalloc
 
     from wsaccept_cli.capture import CaptureReading
 
     tracemalloc.start()
-    reading = CaptureReading(tiny_segments(200_000))  # type: ignore[arg-type]
+    reading = CaptureReading(tiny_segments(20_000))  # type: ignore[arg-type]
     found = list(reading.handshakes())
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert reading.packets == 200_005
+    assert reading.packets == 20_005
     assert len(found) == 1
     frames = found[0].connection.frames  # type: ignore[union-attr]
     assert frames["client"].counts["text"] > 0
@@ -460,3 +460,132 @@ def test_nothing_raw_reaches_the_terminal(tmp_path: Path) -> None:
         assert "\x1b[2J" not in output
     output = invoke("inspect", "--format", "json", str(path)).stdout
     assert json.loads(output)["connection"]["close"]["client"]["reason"] == "\x1b[2J"
+
+
+# -- HTTP/2 (h2c, prior knowledge) -----------------------------------------------------------
+
+
+def h2_frames(role: str, encoder: Any, frames: list[tuple[str, int, Any, set[str]]]) -> bytes:
+    """HTTP/2 frames built with hyperframe, header blocks encoded with hpack."""
+    from hyperframe.frame import (
+        ContinuationFrame,
+        DataFrame,
+        HeadersFrame,
+        RstStreamFrame,
+        SettingsFrame,
+    )
+
+    out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" if role == "client" else b""
+    for kind, stream, value, flags in frames:
+        if kind == "settings":
+            made: Any = SettingsFrame(0, settings=value)
+        elif kind == "headers":
+            made = HeadersFrame(stream, encoder.encode(value), flags=flags)
+        elif kind == "split-headers":  # a header block in a HEADERS and a CONTINUATION frame
+            block = encoder.encode(value)
+            out += HeadersFrame(stream, block[:5], flags=flags).serialize()
+            made = ContinuationFrame(stream, block[5:], flags={"END_HEADERS"})
+        elif kind == "data":
+            made = DataFrame(stream, value, flags=flags)
+        else:
+            made = RstStreamFrame(stream, error_code=value)
+        out += made.serialize()
+    return out
+
+
+def test_h2c_extended_connects_each_a_handshake(tmp_path: Path) -> None:
+    import hpack
+
+    client, server = hpack.Encoder(), hpack.Encoder()
+    connect = [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"),
+               (":path", "/chat"), (":authority", "example.test"),
+               ("sec-websocket-version", "13")]  # fmt: skip
+    talk = Conversation().handshake()
+    talk.send("client", h2_frames("client", client, [
+        ("settings", 0, {}, set()),
+        ("split-headers", 1, connect, set()),
+        ("headers", 3, [(":method", "GET"), (":scheme", "http"), (":path", "/"),
+                        (":authority", "example.test")], {"END_HEADERS", "END_STREAM"}),
+        ("headers", 5, connect, {"END_HEADERS"}),
+    ]))  # fmt: skip
+    talk.send("server", h2_frames("server", server, [
+        ("settings", 0, {8: 1}, set()),
+        ("headers", 1, [(":status", "200")], {"END_HEADERS"}),
+        ("headers", 3, [(":status", "200")], {"END_HEADERS", "END_STREAM"}),
+        ("headers", 5, [(":status", "403")], {"END_HEADERS", "END_STREAM"}),
+    ]))  # fmt: skip
+    talk.send("client", h2_frames("client", client, [
+        ("data", 1, frame(0x1, b"over h2", mask=True), set()),
+        ("data", 1, close_frame(1000, mask=True), set()),
+    ])[24:])  # fmt: skip
+    talk.send("server", h2_frames("server", server, [("rst", 1, 0, set())]))
+    talk.fin("client").fin("server")
+    code, found, _ = records(write_pcap(tmp_path / "h2c.pcap", talk.frames))
+    assert code == 1
+    assert [(r["source"].split(",")[0], r["status"], r["verdict"]) for r in found] == [
+        ("HTTP/2 stream 5", 403, "fail"),
+        ("HTTP/2 stream 1", 200, "pass"),
+    ]
+    stream1 = found[1]["connection"]
+    assert stream1["frames"]["client"]["text"] == 1
+    assert stream1["close"]["client"] == {"code": 1000, "reason": ""}
+    assert stream1["close"]["ended"] == "close"
+
+
+def test_a_broken_h2_frame_stops_the_reading_with_a_warning(tmp_path: Path) -> None:
+    import hpack
+
+    client = hpack.Encoder()
+    connect = [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"),
+               (":path", "/"), (":authority", "a"), ("sec-websocket-version", "13")]  # fmt: skip
+    talk = Conversation().handshake()
+    talk.send("client", h2_frames("client", client, [("headers", 1, connect, {"END_HEADERS"})]))
+    talk.send("client", b"\x00\x00\x08\x04\x00\x00\x00\x00\x00" + b"\x00" * 8)  # SETTINGS, bad
+    talk.fin("client").fin("server")
+    record = only(write_pcap(tmp_path / "broken.pcap", talk.frames))
+    assert record["status"] is None
+    message = findings(record, "warn")["capture.incomplete"]
+    assert message.startswith("an HTTP/2 frame that cannot be parsed")
+
+
+def test_frames_a_peer_may_not_send_fail(tmp_path: Path) -> None:
+    talk = Conversation().handshake().send("client", REQUEST).send("server", RESPONSE)
+    talk.send("server", b"\x83\x00")  # reserved opcode 0x3
+    talk.send("client", frame(0x9, b"x" * 126, mask=True))  # a ping over 125 bytes
+    talk.fin("client").fin("server")
+    record = only(write_pcap(tmp_path / "bad-frames.pcap", talk.frames))
+    assert [f["message"] for f in record["findings"] if f["status"] == "fail"] == [
+        "the client sent a fragmented or over-long ping frame (RFC 6455 §5.5)",
+        "the server sent a frame with the reserved opcode 0x3 (RFC 6455 §5.2)",
+    ]
+    assert record["verdict"] == "fail"
+
+
+def test_tls_client_hello_gives_sni_and_alpn(tmp_path: Path) -> None:
+    import ssl
+
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="ws.example.test")
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    talk = Conversation(dport=443).handshake().send("client", outgoing.read(), 100)
+    talk.fin("client").fin("server")
+    code, found, _ = records(write_pcap(tmp_path / "tls.pcap", talk.frames))
+    assert code == 0
+    assert found[0]["connection"]["tls"] == {
+        "sni": "ws.example.test", "alpn": ["http/1.1"], "decrypted": False,
+    }  # fmt: skip
+    assert findings(found[0], "warn")["capture.tls"].startswith(
+        "TLS to ws.example.test (ALPN http/1.1) and no --keylog"
+    )
+
+
+def test_pcapng_packet_of_an_undescribed_interface_is_an_error(tmp_path: Path) -> None:
+    talk = Conversation().websocket()
+    path = tmp_path / "no-interface.pcapng"
+    path.write_bytes(pcapng_section([1], [(3, t, f) for t, f in talk.frames]))
+    result = invoke("inspect", str(path))
+    assert result.exit_code == 2
+    assert "a packet of interface 3, never described" in result.stderr

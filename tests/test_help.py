@@ -10,7 +10,8 @@ from wsaccept_cli import __version__
 from wsaccept_cli.cli import commands
 
 COMMANDS = sorted(commands())
-IN_ORDER = ["compute", "verify", "genkey", "inspect", "probe", "audit", "serve", "completion"]
+IN_ORDER = ["compute", "verify", "genkey", "inspect", "probe", "connect", "audit", "serve",
+            "completion"]  # fmt: skip
 
 
 def test_commands_are_listed_in_the_order_people_use_them_with_whole_summaries(run: Run) -> None:

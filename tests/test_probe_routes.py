@@ -246,8 +246,8 @@ def test_a_reset_after_the_upgrade(run: Run) -> None:
 
     with socket_server(upgrade_then_drop) as port:
         code, record = probe_json(run, "--send", "x", "--hold", "2", f"ws://127.0.0.1:{port}/")
-    assert code == 0
-    assert record["held"]["ended"] == "reset"
+    assert code == 1  # reset before the end of the hold: a failed finding
+    assert (record["held"]["ended"], record["held"]["by"]) == ("reset", "rst")
     assert record["held"]["after_s"] < 1.5
 
 
@@ -361,11 +361,11 @@ def test_a_frame_that_breaks_the_protocol_ends_the_session(run: Run) -> None:
     with socket_server(upgrading_then(b"\x83\x00")) as port:  # opcode 3 is reserved
         code, record = probe_json(run, "--hold", "2", f"ws://127.0.0.1:{port}/")
     assert (code, record["held"]["ended"], record["held"]["close_code"]) == (
-        0,
+        1,
         "protocol_error",
         1002,
     )
-    assert rules(record, "session.end")[0]["status"] == "warn"
+    assert rules(record, "session.end")[0]["status"] == "fail"  # the server broke the protocol
 
 
 def test_at_most_a_hundred_messages_are_kept(run: Run) -> None:

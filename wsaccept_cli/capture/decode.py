@@ -46,6 +46,11 @@ def link_layer(linktype: int, data: bytes) -> Any:
     import dpkt
 
     if linktype == ETHERNET:
+        kind = data[12:14]  # the common case skips dpkt's Ethernet object (VLAN, MPLS, LLC)
+        if kind == b"\x08\x00":
+            return dpkt.ip.IP(data[14:])
+        if kind == b"\x86\xdd":
+            return dpkt.ip6.IP6(data[14:])
         return dpkt.ethernet.Ethernet(data).data
     if linktype in (RAW, RAW_BSD, RAW_OPENBSD, IPV4, IPV6):
         return _raw_ip(data)

@@ -24,6 +24,7 @@ PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 # room for options. Anything longer is a corrupt or hostile length field.
 MAX_BLOCK = 256 * 1024 + 4096
 _BLOCK_EPB, _BLOCK_PB, _BLOCK_SPB, _BLOCK_IDB = 6, 2, 3, 1
+READ_AHEAD = 256 * 1024
 _NANO = {b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1"}
 
 
@@ -41,11 +42,14 @@ class Packet:
 
 
 class Source:
-    """Exact reads over a read1-style function; counts what it read, notes a short end."""
+    """Exact reads over a read1-style function, through a buffer of READ_AHEAD bytes (two
+    small reads per packet would cost more than the packet's parse); counts what it handed
+    out, and notes a short end."""
 
     def __init__(self, read: Callable[[int], bytes], first: bytes = b"") -> None:
         self._read = read
-        self._pending = first
+        self._buffer = first
+        self._at = 0
         self.offset = 0
         self.truncated = False  # the file ended inside a block
 
@@ -55,21 +59,27 @@ class Source:
                 f"a block at byte {self.offset} claims {size} bytes; a capture's blocks are at"
                 f" most {MAX_BLOCK} (a corrupt or hostile file)"
             )
-        chunks, have = [], 0
-        while have < size:
-            if self._pending:
-                chunk, self._pending = self._pending[: size - have], self._pending[size - have :]
-            else:
-                chunk = self._read(size - have)
-                if not chunk:
-                    break
-            chunks.append(chunk)
-            have += len(chunk)
-        data = b"".join(chunks)
+        if self._at + size > len(self._buffer):
+            self._fill(size)
+        end = min(self._at + size, len(self._buffer))
+        data = self._buffer[self._at : end]
+        self._at = end
         self.offset += len(data)
         if 0 < len(data) < size:
             self.truncated = True
         return data
+
+    def _fill(self, size: int) -> None:
+        """Read on until `size` bytes are buffered, or the input ends."""
+        chunks = [self._buffer[self._at :]]
+        have = len(chunks[0])
+        while have < size:
+            chunk = self._read(max(READ_AHEAD, size - have))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            have += len(chunk)
+        self._buffer, self._at = b"".join(chunks), 0
 
 
 def is_capture_file(first: bytes) -> bool:
@@ -97,16 +107,20 @@ def _pcap(source: Source, magic: bytes) -> Iterator[Packet]:
         return
     header = (pcap.LEFileHdr if little else pcap.FileHdr)(magic + rest)
     packet_header = pcap.LEPktHdr if little else pcap.PktHdr
+    # dpkt's own layout of a record header, unpacked by struct: a dpkt object per packet
+    # costs more than the rest of the packet's reading
+    layout = struct.Struct(packet_header.__hdr_fmt__)
     divisor = 1e9 if magic in _NANO else 1e6
+    linktype = header.linktype
     while True:
-        raw = source.read(packet_header.__hdr_len__)
-        if len(raw) < packet_header.__hdr_len__:
+        raw = source.read(layout.size)
+        if len(raw) < layout.size:
             return
-        fields = packet_header(raw)
-        data = source.read(fields.caplen)
-        if len(data) < fields.caplen:
+        seconds, fraction, caplen, _ = layout.unpack(raw)
+        data = source.read(caplen)
+        if len(data) < caplen:
             return
-        yield Packet(fields.tv_sec + fields.tv_usec / divisor, header.linktype, data)
+        yield Packet(seconds + fraction / divisor, linktype, data)
 
 
 class _Interface:

@@ -40,6 +40,7 @@ COMMANDS = {
         "Check a captured opening handshake, rule by rule, and explain what is wrong.",
     ),
     "probe": ("probe", "Check a live server's opening handshake over ws:// or wss://."),
+    "connect": ("connect", "Open a WebSocket, check its handshake, and talk: send and receive."),
     "audit": ("audit", "Audit a WebSocket server's handshake with many deliberate requests."),
     "serve": (
         "serve",

@@ -85,8 +85,9 @@ def audit(ctx: click.Context, /, url: str | None, **values: Any) -> None:
 
     \b
     Exit status: 0 no case FAILED; 1 at least one FAILED; 3 no connection
-    (DNS, refused, unreachable); 4 TLS failed; 5 timed out connecting;
-    6 the proxy failed; 2 usage error.
+    (DNS, refused, unreachable); 4 TLS failed; 5 no connection, or no
+    answer to the valid handshake, within --timeout; 6 the proxy failed;
+    2 usage error.
 
     \b
     Examples:

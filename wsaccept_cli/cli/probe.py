@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from wsaccept_cli.core.outcomes import ProbeOutcome
     from wsaccept_cli.core.request import RequestTarget
     from wsaccept_cli.core.rules import HandshakeReport
-    from wsaccept_cli.net.endpoint import Settings
+    from wsaccept_cli.net.endpoint import Checked, Settings
     from wsaccept_cli.net.h2probe import H2Probe
     from wsaccept_cli.net.recording import Recorder
 
@@ -49,6 +49,17 @@ if TYPE_CHECKING:
 )
 @handshake_options
 @options("hold", "ping", "send", "show_secrets")
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=1, max=24 * 3600),
+    is_flag=False,
+    flag_value=300.0,
+    default=None,
+    metavar="[MAX]",
+    help="Hold a silent connection until something ends it (up to MAX s, default 300): report"
+    " the idle timeout, who ended it and the likely intermediary, and prove the fix (pings at"
+    " a third of it keep a second connection open).",
+)
 @click.option(
     "--save",
     type=FilePath(),
@@ -124,11 +135,21 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
     session = start(
         ctx, values["fmt"], values["color"], verbose=values["verbose"], clients=values["clients"]
     )
+    idle = values.pop("idle_timeout")
+    if idle is not None and (http2 or compare or len(urls) != 1 or url_file is not None or any(
+            values[name] is not None for name in ("hold", "ping", "send"))):  # fmt: skip
+        raise click.UsageError("--idle-timeout probes one URL over HTTP/1.1, without --hold,"
+                               " --ping or --send")  # fmt: skip
     if len(urls) == 1 and url_file is None:
         settings.progress = probe_progress(ctx, values["color"]) or settings.progress
+        if settings.hold is not None:
+            from wsaccept_cli.ui.writer import GUARD
+
+            GUARD.install()  # Ctrl-C during the hold: a KeyboardInterrupt, the report so far
+            settings.hold.on_event = held_events(ctx)
         recorder = settings.recorder = recording(save)
         try:
-            probe_one(session, urls[0], settings, http2=http2, compare=compare)
+            probe_one(session, urls[0], settings, http2=http2, compare=compare, idle=idle)
         except (RequestError, ProxyError) as error:
             raise InputError(str(error)) from None
         if recorder is not None and save is not None:
@@ -165,10 +186,16 @@ def saved(session: Session, recorder: Recorder, path: str) -> None:
 
 
 def probe_one(
-    session: Session, url: str, settings: Settings, *, http2: bool = False, compare: bool = False
+    session: Session,
+    url: str,
+    settings: Settings,
+    *,
+    http2: bool = False,
+    compare: bool = False,
+    idle: float | None = None,
 ) -> None:
     """One URL: its whole report (over HTTP/2 with --http2; over both, compared, with
-    --compare)."""
+    --compare; its idle timeout measured, with --idle-timeout)."""
     from wsaccept_cli.net.endpoint import check
     from wsaccept_cli.ui.views import ProbeView
 
@@ -178,12 +205,21 @@ def probe_one(
         session.tally.outcome = probe_http2(rendering, target, request, settings).outcome
         session.emit(rendering.take())
         return
-    checked = check(url, settings)
+    extra: dict[str, Any] = {}
+    if idle is not None:
+        from wsaccept_cli.net.idle import measure_idle
+
+        checked, record = measure_idle(url, settings, idle)
+        if record is not None:
+            idle_report(checked, record)
+        extra["idle_timeout"] = record
+    else:
+        checked = check(url, settings)
     session.tally.outcome = checked.outcome
     result = checked.result
     view = ProbeView(
         checked.request, checked.response, checked.report, checked.outcome,
-        result.address, result.timings, checked.extra(), sent=result.sent,
+        result.address, result.timings, {**checked.extra(), **extra}, sent=result.sent,
     )  # fmt: skip
     rendering = session.rendering()
     rendering.probe(view)
@@ -193,6 +229,25 @@ def probe_one(
         http2_probe = probe_http2(rendering, target, request, settings)
         session.tally.outcome = compared(rendering, checked.url, http1, http2_probe)
     session.emit(rendering.take())
+    held = checked.result.held
+    if isinstance(held, dict) and held["ended"] == "interrupted":
+        raise KeyboardInterrupt  # the report so far is out: end by the signal
+
+
+def idle_report(checked: Checked, record: dict[str, Any]) -> None:
+    """The measuring connection's end is the finding, not a failure: its session findings
+    give way to those of --idle-timeout, and the verdict follows them."""
+    from wsaccept_cli.core.idle import idle_findings
+    from wsaccept_cli.core.outcomes import ProbeOutcome
+    from wsaccept_cli.core.rules import FAIL, verdict
+
+    report = checked.report
+    report.findings = [f for f in report.findings if not f.rule.startswith("session.")]
+    report.findings += idle_findings(record)
+    report.verdict = verdict(report.findings)
+    if checked.result.error is None:
+        failed = report.verdict == FAIL
+        checked.outcome = ProbeOutcome.HANDSHAKE_FAILED if failed else ProbeOutcome.OK
 
 
 def probe_many(
@@ -244,6 +299,23 @@ def probe_many(
         ctx.exit(ExitCode.USAGE)
 
 
+def held_events(ctx: click.Context) -> Callable[[dict[str, Any]], None] | None:
+    """--hold/--ping/--send at a terminal: each event on stderr as it happens (the report
+    still comes whole on stdout at the end)."""
+    env = environment(ctx)
+    stderr = env.stderr
+    if stderr is None or not env.stderr_is_terminal():
+        return None
+
+    def show(event: dict[str, Any]) -> None:
+        from wsaccept_cli.ui.conversation import held_line
+
+        stderr.write(held_line(event) + "\n")
+        stderr.flush()
+
+    return show
+
+
 def probe_progress(ctx: click.Context, color: bool | None) -> Callable[[str, str], None] | None:
     """A probe's progress: lines on stderr when it is a terminal, else None (nothing)."""
     env = environment(ctx)
@@ -288,9 +360,10 @@ def compared(
     http2: H2Probe,
 ) -> ProbeOutcome:
     """probe --compare: HTTP/1.1 and HTTP/2 side by side; the outcome the exit code follows."""
-    from wsaccept_cli.core.compare import Comparison, Side
+    from wsaccept_cli.core.compare import Comparison, Side, browsers_use_http2
 
     sides = Side("HTTP/1.1", *http1), Side("HTTP/2", http2.outcome, http2.report)
-    comparison = Comparison(url, *sides)
+    counts = browsers_use_http2(url, http2.settings)
+    comparison = Comparison(url, *sides, http2_counts=counts)
     rendering.comparison(comparison)
     return comparison.outcome

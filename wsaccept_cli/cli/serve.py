@@ -289,6 +289,7 @@ def run_serve(
     GUARD.install()  # Ctrl-C and SIGTERM unwind the server (and a client's process group)
 
     watch = ReaderWatch(session.stdout)
+    options.notice = lambda text: session.diagnostics.summary("warning", text)
 
     def listening(url: str) -> None:
         watch.emitting(lambda: session.emit(serve_output.listening(session, url)))

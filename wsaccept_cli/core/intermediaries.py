@@ -95,7 +95,8 @@ PRODUCTS = (
         "HAProxy",
         [("server", r"haproxy")],
         r"No server is available to handle this request|The server returned an invalid or"
-        r" incomplete response|The server didn't respond in time",
+        r" incomplete response|The server didn't respond in time|Your browser sent an invalid"
+        r" request",
         "HAProxy forwards the upgrade in `mode http` by itself; a 503 means no server of the"
         " backend is up (its health check: `option httpchk`)",
         "`timeout tunnel` (else `timeout client`/`timeout server`) ends idle WebSockets",

@@ -95,6 +95,12 @@ def run_audit(
     pacer = Pacer(delay)
     baseline_case = catalogue()[0]
     baseline = _run(baseline_case, server, target, route, timeout, pacer, fatal=True)
+    if baseline.observed.ended == "timeout" and not baseline.observed.answered:
+        # Connected, but nothing came: every case would wait its whole timeout for nothing.
+        raise UnreachableError(
+            ProbeOutcome.TIMEOUT,
+            f"no answer to the valid handshake (request.1) within {timeout:g} s",
+        )
     server.baseline = baseline.observed.upgraded
     results = {baseline_case.id: baseline} if baseline_case in cases else {}
     if baseline_case in cases:

@@ -6,8 +6,8 @@ who answered (core.intermediaries). Network code: returns a `Checked`, never pri
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from wsaccept_cli.core.intermediaries import identify
@@ -21,6 +21,9 @@ from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.net.connect import EXPIRY_WARNING_DAYS, Progress, Route, no_progress
 from wsaccept_cli.net.probe import ProbeResult, outcome, probe_report, run_probe
 from wsaccept_cli.net.recording import Recorder
+
+if TYPE_CHECKING:
+    import socket
 
 REDIRECTS = (301, 302, 303, 307, 308)
 SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
@@ -75,6 +78,8 @@ class Settings:
         self.max_redirs = max_redirs
         self.show_secrets = show_secrets
         self.hold = hold  # a net.hold.Plan, or None
+        # What takes over an upgraded connection instead (`connect`'s conversation), or None
+        self.after_upgrade: Callable[[socket.socket, ProbeResult], None] | None = None
         self.progress = progress  # each step as it happens, for a person watching one probe
 
     def request(self, url: str, headers: tuple[str, ...]) -> tuple[RequestTarget, bytes]:
@@ -206,8 +211,8 @@ def _redact_records(checked: Checked, route: Route, secrets: list[bytes]) -> Non
 def _probe_once(
     target: RequestTarget, request: bytes, route: Route, timeout: float, settings: Settings
 ) -> tuple[ProbeResult, HandshakeReport]:
-    after = None
-    if settings.hold is not None:
+    after = settings.after_upgrade
+    if after is None and settings.hold is not None:
         from wsaccept_cli.net.hold import holder
 
         after = holder(settings.hold)
@@ -398,13 +403,16 @@ def _held_findings(held: dict[str, Any]) -> list[Finding]:
     if held["ended"] == "open":
         text = f"still open after {after:g} s; closed politely with 1000"
         found.append(Finding("session.end", INFO, "§7.1.2", text))
+    elif held["ended"] == "interrupted":
+        text = f"interrupted (Ctrl-C) after {after:g} s: the hold so far; closed with 1001"
+        found.append(Finding("session.end", INFO, "§7.1.2", text))
     elif held["ended"] == "closed":
         reason = f" {quoted(held['close_reason'])}" if held["close_reason"] else ""
         text = f"closed by the peer after {after:g} s with {held['close_code']}{reason}"
         found.append(Finding("session.end", WARN, "§7.1.5", text))
-    else:
+    else:  # reset, or closed without a Close frame, or a protocol error: a failed hold
         found.append(
-            Finding("session.end", WARN, "§7.1.1", f"{held['ended']} after {after:g} s:"
+            Finding("session.end", FAIL, "§7.1.1", f"{held['ended']} after {after:g} s:"
                     f" {held['close_reason']}")
         )  # fmt: skip
     pings = held["pings"]

@@ -30,6 +30,9 @@ class Plan:
         self.hold = hold
         self.ping = ping
         self.send = send
+        # Each event as it happens (a ping sent, a pong, a message, the end), for a person
+        # watching at a terminal; a dict with its kind under "event"
+        self.on_event: Callable[[dict[str, Any]], None] | None = None
 
     def duration(self) -> float:
         """How long the connection is kept: --hold, else until one answer comes."""
@@ -42,7 +45,8 @@ def holder(plan: Plan) -> Callable[[socket.socket, Any], None]:
     """The after_upgrade hook of net.probe.run_probe for `plan`."""
 
     def hold(connection: socket.socket, result: Any) -> None:
-        result.held = clean(Session(connection, plan, bytes(result.body)).run())
+        started = time.monotonic()  # before wsproto's import: the hold starts at the 101
+        result.held = clean(Session(connection, plan, bytes(result.body), started).run())
         result.body = b""
 
     return hold
@@ -51,14 +55,16 @@ def holder(plan: Plan) -> Callable[[socket.socket, Any], None]:
 class Session:
     """One held connection: frames in and out through wsproto, and what happened."""
 
-    def __init__(self, connection: socket.socket, plan: Plan, pending: bytes) -> None:
+    def __init__(
+        self, connection: socket.socket, plan: Plan, pending: bytes, started: float | None = None
+    ) -> None:
         from wsproto.connection import Connection, ConnectionType
 
         self.socket = connection
         self.plan = plan
         self.ws = Connection(ConnectionType.CLIENT)
         self.pending = pending
-        self.started = time.monotonic()
+        self.started = started if started is not None else time.monotonic()
         self.pings: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
         self.record: dict[str, Any] = {
@@ -69,6 +75,7 @@ class Session:
             "after_s": None,
             "close_code": None,
             "close_reason": None,
+            "by": None,  # how it ended: "close" (a Close frame), "fin", "rst", "error"
             "pings": self.pings,
             "messages": self.messages,
         }
@@ -97,10 +104,24 @@ class Session:
                 until = min(end, next_ping) if next_ping is not None else end
                 self._read(max(until - time.monotonic(), 0.001))
         except OSError as error:
-            self._ended("reset", reason=error.strerror or str(error))
+            by = "rst" if isinstance(error, ConnectionResetError) else "error"
+            self._ended("reset", reason=error.strerror or str(error), by=by)
+        except KeyboardInterrupt:  # the report so far is still shown; the CLI then ends by it
+            self._ended("interrupted", reason="Ctrl-C", by="interrupt")
+            self.socket.settimeout(0)
+            with contextlib.suppress(OSError):  # going away (RFC 6455 §7.4.1), not waiting
+                from wsproto.events import CloseConnection
+
+                self.socket.send(self.ws.send(CloseConnection(code=1001)))
+            return self.record
         if self.record["ended"] == "open":
             self._close_politely()
+        self._tell("end", ended=self.record["ended"], code=self.record["close_code"])
         return self.record
+
+    def _tell(self, kind: str, **fields: Any) -> None:
+        if self.plan.on_event is not None:
+            self.plan.on_event({"event": kind, "at_s": round(self.elapsed(), 3), **fields})
 
     def _answered(self) -> bool:
         wants_message = self.plan.send is not None
@@ -126,6 +147,7 @@ class Session:
             }
         )
         self._write(self.ws.send(Ping(payload=payload)))
+        self._tell("ping", number=len(self.pings))
 
     def _read(self, wait: float) -> None:
         self.socket.settimeout(wait)
@@ -134,7 +156,7 @@ class Session:
         except TimeoutError:
             return
         if not data:
-            self._ended("reset", reason="the connection ended without a Close frame")
+            self._ended("reset", reason="the connection ended without a Close frame", by="fin")
             return
         self._feed(data)
 
@@ -157,6 +179,7 @@ class Session:
         for ping in self.pings:
             if ping["rtt_ms"] is None and ping["_payload"] == payload:
                 ping["rtt_ms"] = round((time.monotonic() - ping["_at"]) * 1000, 3)
+                self._tell("pong", number=self.pings.index(ping) + 1, rtt_ms=ping["rtt_ms"])
 
     def _message(self, data: str | bytes) -> None:
         if len(self.messages) >= MAX_MESSAGES:
@@ -174,6 +197,7 @@ class Session:
                 "rtt_ms": rtt,
             }
         )
+        self._tell("message", **self.messages[-1])
 
     def _peer_closed(self, event: Any) -> None:
         from wsproto.connection import ConnectionState
@@ -183,14 +207,17 @@ class Session:
             with contextlib.suppress(OSError):  # fail the connection (RFC 6455 §7.1.7)
                 self._write(self.ws.send(event))
             return
-        self._ended("closed", code=event.code, reason=event.reason or "")
+        self._ended("closed", code=event.code, reason=event.reason or "", by="close")
         with contextlib.suppress(OSError):  # echo the Close (RFC 6455 §5.5.1)
             self._write(self.ws.send(event.response()))
 
-    def _ended(self, how: str, *, code: int | None = None, reason: str | None = None) -> None:
+    def _ended(
+        self, how: str, *, code: int | None = None, reason: str | None = None, by: str = "close"
+    ) -> None:
         self.record.update(
-            ended=how, after_s=round(self.elapsed(), 3), close_code=code, close_reason=reason
-        )
+            ended=how, after_s=round(self.elapsed(), 3), close_code=code, close_reason=reason,
+            by=by,
+        )  # fmt: skip
 
     def _close_politely(self) -> None:
         from wsproto.events import CloseConnection

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from wsaccept_cli.core.answered import cannot_be_http, not_http, not_http_message
 from wsaccept_cli.core.exchange import parse_exchange
-from wsaccept_cli.core.handshake import Message
+from wsaccept_cli.core.handshake import Capture, Handshake, Message
 from wsaccept_cli.core.keys import printable
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.request import RequestTarget
@@ -75,6 +75,10 @@ class ProbeResult(Connected):
         self.head_cut = False
         self.held: object = None  # what --hold/--ping/--send saw after the upgrade
         self.interim = 0  # interim 1xx responses read before the final one (RFC 9110 §15.2)
+        # The exchange as parsed and the rules' findings, when they were needed before the
+        # report (to decide the closing handshake), with the response they were made from:
+        # `probe_report` takes them rather than parsing and checking it all again.
+        self.rules_checked: tuple[bytes, Handshake, Capture, list[Finding]] | None = None
         # After a 101: "failed" (the rules failed it, so we closed TCP without a Close, as
         # RFC 6455 §4.1 has a client do), "closed" (Close frames exchanged), "dropped" (the
         # server closed or reset before our Close), "no-close" (it closed without answering
@@ -265,10 +269,16 @@ def _budget(seconds: float, deadline: Deadline) -> float:
 
 def _read_body(connection: socket.socket, result: ProbeResult, deadline: Deadline) -> None:
     """A little of a refusal's body, which often says why: never more than MAX_BODY bytes, and
-    never more than BODY_WAIT seconds in all (nor past the deadline), however it is dripped."""
+    never more than BODY_WAIT seconds in all (nor past the deadline), however it is dripped.
+    The wait ends as soon as the body is whole by its own framing (its Content-Length, the
+    last chunk, the server's close), so a refusal with a short or empty body costs no wait."""
     until = _budget(BODY_WAIT, deadline)
+    framing = _body_framing(_final_head(result))
     try:
-        while len(result.body) < MAX_BODY and (left := until - time.monotonic()) > 0:
+        while len(result.body) < MAX_BODY and not _body_complete(result.body, framing):
+            left = until - time.monotonic()
+            if left <= 0:
+                break
             connection.settimeout(left)
             chunk = connection.recv(MAX_BODY - len(result.body))
             if not chunk:
@@ -278,12 +288,40 @@ def _read_body(connection: socket.socket, result: ProbeResult, deadline: Deadlin
         pass
 
 
+def _body_framing(head: bytes) -> int | str | None:
+    """How a response's body ends (RFC 9112 §6.3): its Content-Length, "chunked", or None
+    when it is delimited by the close (or the head says nothing usable)."""
+    lengths, chunked = set(), False
+    for line in head.split(b"\n")[1:]:
+        name, colon, value = line.partition(b":")
+        name = name.strip().lower()
+        if colon and name == b"content-length":
+            lengths.add(value.strip())
+        elif colon and name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if chunked:
+        return "chunked"
+    if len(lengths) == 1 and (length := lengths.pop()).isdigit() and len(length) < 12:
+        return int(length)
+    return None
+
+
+def _body_complete(body: bytes, framing: int | str | None) -> bool:
+    if isinstance(framing, int):
+        return len(body) >= framing
+    if framing == "chunked":
+        return body.startswith(b"0\r\n") or b"\r\n0\r\n" in body  # the last chunk came
+    return False
+
+
 def _rules_fail(result: ProbeResult) -> bool:
     """Whether the rules fail this 101: then a client must fail the connection (RFC 6455
     §4.1), closing TCP without a Close frame, which a server scores as a refusal."""
     handshake, capture = parse_exchange(result.request, result.response)
     capture.live = True
-    return verdict(check_handshake(handshake, capture)) == FAIL
+    findings = check_handshake(handshake, capture)
+    result.rules_checked = (result.response, handshake, capture, findings)
+    return verdict(findings) == FAIL
 
 
 def _closing_handshake(connection: socket.socket, deadline: Deadline, result: ProbeResult) -> None:
@@ -390,8 +428,13 @@ def _next_frame(buffer: bytearray) -> tuple[int, bytes] | None:
 def probe_report(result: ProbeResult) -> HandshakeReport:
     """The rules of `inspect` applied to what the probe sent and received; a head that did not
     arrive whole is reported as what came, the header rules not run on it."""
-    handshake, capture = parse_exchange(result.request, result.response)
-    capture.live = True
+    checked = result.rules_checked
+    reused = checked is not None and checked[0] is result.response  # the rules ran on it
+    if checked is not None and reused:
+        _, handshake, capture, findings = checked
+    else:
+        handshake, capture = parse_exchange(result.request, result.response)
+        capture.live = True
     handshake.source, handshake.url = "probe", result.url
     partial = bool(result.response) and not result.head_complete and result.not_http is None
     if partial or result.not_http is not None:  # no client would read it as a response
@@ -403,7 +446,8 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
         handshake.response.body = [
             line for line in result.body.decode("latin-1").splitlines() if line.strip()
         ][:5]
-    findings = check_handshake(handshake, capture) if result.response else []
+    if not reused:  # (the rules read neither the line numbers nor the body)
+        findings = check_handshake(handshake, capture) if result.response else []
     if result.not_http is not None:  # the header rules mean nothing for what is no HTTP
         findings = [f for f in findings if not f.rule.startswith("response")]
         findings.append(Finding("response.not_http", FAIL, "-", not_http_message(result.not_http)))

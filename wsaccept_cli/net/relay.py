@@ -2,7 +2,8 @@
 
 The client's request goes to the upstream with two lines changed so that the upstream sees a
 request for itself, as a reverse proxy sends it: the request target (when the upstream URL has a
-path) and Host. Everything else, the key included, is forwarded as it came, so the upstream's
+path) and Host; and a Via added, by which a request that comes back (a relay loop) is refused.
+Everything else, the key included, is forwarded as it came, so the upstream's
 Sec-WebSocket-Accept is checked against the client's own key. The upstream's response head is
 forwarded unchanged, then the bytes of both directions, frames included, byte for byte.
 Network code only: the findings go to the callback, nothing is printed.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -24,13 +27,16 @@ if TYPE_CHECKING:
     from wsaccept_cli.core.served import ServedConnection
 
 RELAY_SIZE = 64 * 1024
+# This relay's name in the Via header it adds (RFC 9110 §7.6.3): a request that comes back with
+# it went round a loop of relays (RFC 5842 §7.2: 508 Loop Detected).
+VIA_ME = f"wsaccept-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def rewrite_request(head: bytes, path: str | None, host: str) -> bytes:
-    """The client's head with the request target replaced by `path` (if given) and exactly one
-    Host header, the upstream's, right after the request line: every Host line of the client's
-    is dropped with its continuation lines (obsolete folding, RFC 9112 §5.2), and one is added
-    when the client sent none. Every other byte as it came."""
+    """The client's head with the request target replaced by `path` (if given), exactly one
+    Host header, the upstream's, and our Via right after the request line: every Host line of
+    the client's is dropped with its continuation lines (obsolete folding, RFC 9112 §5.2), and
+    one is added when the client sent none. Every other byte as it came."""
     lines = head.split(b"\n")
     ending = b"\r" if lines[0].endswith(b"\r") else b""
     if path is not None:
@@ -39,6 +45,7 @@ def rewrite_request(head: bytes, path: str | None, host: str) -> bytes:
         lines[0] = b" ".join([method, path.encode("ascii"), version])
     # a continuation line first (folding nothing) would fold into our Host: dropped too
     kept, in_host = [lines[0], b"Host: " + host.encode("ascii") + ending], True
+    kept.append(b"Via: 1.1 " + VIA_ME.encode("ascii") + ending)  # RFC 9110 §7.6.3
     for line in lines[1:]:
         if in_host and line[:1] in (b" ", b"\t"):
             continue  # a continuation of a Host line
@@ -61,6 +68,17 @@ async def relay(
     answer may take), check it, relay its frames both ways."""
     target, tls, head_timeout = upstream
     connection.upstream = target.display_url
+    if any(
+        VIA_ME in value
+        for value in (connection.request.values("via") if connection.request else [])
+    ):
+        connection.upstream_error = (
+            f"a relay loop: the request came back to this relay (its Via holds {VIA_ME}), so"
+            f" the upstream {target.display_url} leads back here"
+        )
+        report(connection)
+        await send(writer, _bad_gateway(connection.upstream_error, 508, "Loop Detected"))
+        return
     try:
         up_reader, up_writer = await asyncio.wait_for(
             asyncio.open_connection(
@@ -138,9 +156,9 @@ async def _pipe_both(
             task.cancel()
 
 
-def _bad_gateway(reason: str) -> bytes:
+def _bad_gateway(reason: str, status: int = 502, phrase: str = "Bad Gateway") -> bytes:
     body = f"wsaccept relay: {reason}\n"
     return (
-        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+        f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain\r\nConnection: close\r\n"
         f"Content-Length: {len(body.encode())}\r\n\r\n{body}"
     ).encode()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
 import re
 import ssl
@@ -67,6 +68,7 @@ class ServeOptions:
         # The fault named by the last segment of the request's path (/accept-sha256): one page
         # can try every fault in turn (the tests' headless browser does).
         self.fault_by_path = fault_by_path
+        self.notice: Callable[[str], None] = lambda text: None  # a line for stderr (the ui's)
 
 
 def listen_address(text: str) -> tuple[str, int]:
@@ -365,6 +367,37 @@ def server_tls(cert: str, key: str) -> ssl.SSLContext:
     return context
 
 
+class _OutOfResources:
+    """The event loop's handler of errors no task caught. asyncio meets a full file descriptor
+    table (EMFILE, ENFILE) at accept() by pausing accepts for a second and calling this, which
+    by default logs a traceback each time: a flood, under load. It becomes one line, at most
+    once a second; the open connections go on and accepts resume as descriptors free up."""
+
+    ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+    def __init__(self, notice: Callable[[str], None]) -> None:
+        self.notice = notice
+        self.said = -1.0
+        self.closed = False  # the server is closing: a retry of accept() on its closed socket
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        if self.closed and isinstance(error, (OSError, ValueError)):  # -1: its fd is gone
+            return  # nothing to say of a socket closed on purpose
+        if not isinstance(error, OSError) or error.errno not in self.ERRNOS:
+            loop.default_exception_handler(context)
+            return
+        now = time.monotonic()
+        if now - self.said >= 1.0:
+            self.said = now
+            what = "file descriptors" if error.errno in (errno.EMFILE, errno.ENFILE) else "memory"
+            code = errno.errorcode.get(error.errno or 0, "?")
+            self.notice(
+                f"out of {what} ({code}: {error.strerror}): new connections wait until some"
+                " close (ulimit -n raises the limit); the open ones go on"
+            )
+
+
 async def run_server(
     host: str,
     port: int,
@@ -377,6 +410,8 @@ async def run_server(
     """Serve until cancelled (Ctrl-C), or with `once` until the first connection has ended;
     then the connection, for its verdict."""
     server = Server(options, on_result)
+    handler = _OutOfResources(options.notice)
+    asyncio.get_running_loop().set_exception_handler(handler)
     on_listening(await server.start(host, port))
     try:
         while True:
@@ -385,4 +420,5 @@ async def run_server(
             if once:
                 return server.first
     finally:
+        handler.closed = True
         await server.close()

@@ -13,6 +13,7 @@ cell that may carry input passes through `ui.text.display`.
 from __future__ import annotations
 
 import io
+import os
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -111,6 +112,22 @@ class KeyTable:
         return f"{number}{key}{GAP}{accept}{GAP}{check}{under}\n"
 
 
+MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH = 40, 4096, 80
+
+
+def usable_width(width: int) -> int:
+    """The width to lay out for: what rich found (COLUMNS, else the terminal's), unless it is
+    nonsense (COLUMNS=0, 5, a billion): then the terminal's own size if it has a sane one, else
+    80. A width of 0 made rich print nothing at all, and 5 one letter a line."""
+    if MIN_WIDTH <= width <= MAX_WIDTH:
+        return width
+    try:
+        measured = os.get_terminal_size(1).columns
+    except OSError:
+        return DEFAULT_WIDTH
+    return measured if MIN_WIDTH <= measured <= MAX_WIDTH else DEFAULT_WIDTH
+
+
 class RichRenderer:
     """Key and pair results as one streaming table; handshakes and probes as styled text."""
 
@@ -135,7 +152,7 @@ class RichRenderer:
             emoji=False,
             markup=False,
         )
-        self.console.width = self.console.width  # measured once, not at every print
+        self.console.width = usable_width(self.console.width)  # measured once, not at every print
         self.paint = Painter(color)
         self.verbose = verbose
         self.table: KeyTable | None = None
@@ -184,7 +201,7 @@ class RichRenderer:
 
     def pair_result(self, result: PairResult) -> None:
         table = self._start(("key", "accept received"), numbered=result.line is not None)
-        received = display_bytes(result.received)
+        received = display_bytes(result.received) or "(empty)"
         if result.match:
             check, more = self.paint("green", "✓ match"), []
         else:

@@ -86,14 +86,6 @@ class Server:
             return host[: host.index("]") + 1]
         return host.rpartition(":")[0] if ":" in host else host
 
-    @property
-    def port(self) -> str:
-        """The port of the Host header, or the scheme's default."""
-        tail = self.host_header.rpartition("]")[2]
-        if ":" in tail:
-            return tail.rpartition(":")[2]
-        return "443" if self.secure else "80"
-
 
 class Request:
     """One case's request: its pieces (bytes to send, then seconds to wait before the next),
