@@ -577,7 +577,7 @@ def _response_findings(
             f"the response's lines end in a bare LF, not CR LF: a recipient may accept it{who}",
         )
     if response.interim:
-        yield _interim(response)
+        yield _interim(response, clients)
     if response.status is not None and response.status != 101:
         yield _status_failure(response)  # first: the status says more than the version
         if version is not None:
@@ -598,14 +598,17 @@ def _response_findings(
         yield controls
 
 
-def _interim(response: Message) -> Finding:
+def _interim(response: Message, clients: tuple[ClientVerdict, ...] = ()) -> Finding:
     """Interim responses (a 100 Continue, a 103 Early Hints) before the final one. RFC 6455 §4.1
     has a client handle a status other than 101 "per HTTP procedures", and HTTP's procedure is
     to read on to the final response (RFC 9110 §15.2); a client whose parser does not (its
     model's `Grammar.interim`) takes the 1xx as the answer and fails."""
     statuses = [m.status for m in response.interim if m.status is not None]
     shown = ", ".join(str(status) for status in statuses)
-    failing = [p.name for p in PROFILES if any(s not in p.grammar.interim for s in statuses)]
+    if clients:  # the predictions say which clients fail on them (and cannot disagree)
+        failing = [v.client for v in clients if not v.accepts and _on_interim(v.reason or "")]
+    else:
+        failing = [p.name for p in PROFILES if any(s not in p.grammar.interim for s in statuses)]
     what = "an interim response" if len(statuses) == 1 else f"{len(statuses)} interim responses"
     text = f"{what} ({shown}) came before the final one; a client must read on to the final one"
     if not failing:
@@ -618,6 +621,12 @@ def _interim(response: Message) -> Finding:
         f"{text}, but {names} {'takes' if len(failing) == 1 else 'take'} the first as the"
         " answer and fail",
     )
+
+
+def _on_interim(reason: str) -> bool:
+    """Whether a prediction refuses because of an interim response: it took the 1xx as the
+    answer, or what followed it failed (llhttp after an HTTP/1.0 one)."""
+    return bool(re.match(r"status 1[0-9][0-9], not 101", reason)) or "interim" in reason
 
 
 def _versions(request: Message | None, response: Message) -> Finding:

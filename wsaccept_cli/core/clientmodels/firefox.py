@@ -32,8 +32,9 @@ import wsaccept_cli.core.clientmodels.wschecks as wschecks
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar
 from wsaccept_cli.core.clientmodels.profile import Profile
 
-GRAMMAR = Grammar(  # the limits only (for the generator): `firefox_parse.parse` parses
+GRAMMAR = Grammar(  # what readers of grammars look at: `firefox_parse.parse` parses
     status_line=re.compile(rb"HTTP.*", re.DOTALL),
+    interim=frozenset(range(100, 200)) - {101},
 )
 
 PROFILE = Profile(
