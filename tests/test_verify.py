@@ -146,3 +146,33 @@ def test_wrong_number_of_arguments_is_a_usage_error(run: Run, args: tuple[str, .
     result = run("verify", *args)
     assert result.exit_code == 2
     assert "give KEY and ACCEPT, or '-' (or nothing) to read pairs from stdin" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "accept", "stdout"),
+    [
+        (
+            RFC_KEY,
+            "",
+            f"mismatch: expected {RFC_ACCEPT}, received (empty): the received accept is empty"
+            " (no value, or the header was not captured)\n",
+        ),
+        (
+            "",
+            "",
+            "mismatch: expected Kfh9QIsMVZcl6xEPYxPHzW8SZ8w=, received (empty): the key is empty:"
+            " there is no accept to check against it\n",
+        ),
+        (
+            "",
+            RFC_ACCEPT,
+            f"mismatch: expected Kfh9QIsMVZcl6xEPYxPHzW8SZ8w=, received {RFC_ACCEPT}: the key is"
+            " empty: there is no accept to check against it\n",
+        ),
+    ],
+)
+def test_an_empty_value_is_said_to_be_empty(run: Run, key: str, accept: str, stdout: str) -> None:
+    """Not "the server echoed the key" for two empty values, nor "received " and nothing."""
+    result = run("verify", "--format", "plain", key, accept)
+    assert result.exit_code == 1
+    assert result.stdout == stdout

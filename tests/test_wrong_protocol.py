@@ -75,3 +75,59 @@ def test_probe_wss_to_a_plain_server_that_waits_for_the_rest_of_a_request() -> N
         " port waits like this for the rest of a request; if it does, use a ws:// URL",
     )
     assert seconds < 3
+
+
+def test_an_http10_server_is_reported_by_its_status_first() -> None:
+    """`python -m http.server` answers HTTP/1.0 200 with a directory listing: the first
+    finding is the status, and HTTP/1.0 is the server's own (no proxy shows), not a proxy's."""
+    import subprocess
+    import sys
+
+    from tests.peers import free_port, wait_for_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd="/",
+    )
+    try:
+        wait_for_port(port, server)
+        done = run_script(["probe", "--timeout", "5", f"ws://127.0.0.1:{port}/"], timeout=30)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert done.returncode == 1
+    lines = done.stdout.decode().splitlines()
+    failures = [line for line in lines if line.startswith("  fail")]
+    assert failures[0].startswith("  fail  response.status        §4.1     status 200 OK, not 101")
+    assert failures[1] == (
+        "  fail  response.http_version  §4.1     HTTP/1.0: a handshake needs HTTP/1.1 or later;"
+        " the server answered in HTTP/1.0, which has no protocol switch"
+    )
+
+
+def test_http_and_https_urls_are_taken_as_ws_and_wss_with_a_note() -> None:
+    """As `new WebSocket("http://…")` does in browsers (WHATWG WebSockets Standard)."""
+    from wsaccept_cli.core.request import RequestTarget
+
+    secure = RequestTarget("HTTPS://example.com/chat?x=1")
+    assert (secure.secure, secure.port, secure.display_url) == (
+        True,
+        443,
+        "wss://example.com/chat?x=1",
+    )
+    assert secure.scheme_note is not None
+    assert secure.scheme_note.startswith("https:// is taken as wss://")
+    assert RequestTarget("ws://example.com/").scheme_note is None
+    with serving([]) as served:
+        done = run_script(["probe", "--timeout", "5", served.url.replace("ws://", "http://")])
+        served.stop()
+    assert done.returncode == 0
+    lines = done.stdout.decode().splitlines()
+    start = lines.index(f"handshake 1: probe, {served.url}: pass — 13 passed, 1 info")
+    assert lines[start + 1] == (
+        "  info  request.url            §3       http:// is taken as ws://, as the WebSocket"
+        " constructor of browsers takes it (WHATWG WebSockets Standard, new WebSocket(url))"
+    )

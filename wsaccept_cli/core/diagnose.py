@@ -118,10 +118,10 @@ def _guid_typos() -> Iterator[tuple[str, bytes]]:
         for other in alphabet:
             if other != char:
                 yield (
-                    f"{position} is {quoted(other)} instead of {quoted(char)}",
+                    f"{position} is {other!r} instead of {char!r}",  # the GUID's own characters
                     (text[:index] + other + text[index + 1 :]).encode(),
                 )
-        yield f"{position} ({quoted(char)}) is missing", (text[:index] + text[index + 1 :]).encode()
+        yield f"{position} ({char!r}) is missing", (text[:index] + text[index + 1 :]).encode()
         if index + 1 < len(text) and text[index + 1] != char:
             swapped = text[:index] + text[index + 1] + char + text[index + 2 :]
             yield f"characters {index + 1} and {index + 2} are swapped", swapped.encode()

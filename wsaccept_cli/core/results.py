@@ -133,7 +133,12 @@ def verify_pair(key_text: bytes, accept_text: bytes, line: int | None) -> PairRe
         key_problems(key.value),
         key.notes + received.notes,
     )
-    if not result.match:
+    if not key.value:
+        result.match = False  # an empty key has no accept to match, not even an empty one
+        result.cause = "the key is empty: there is no accept to check against it"
+    elif not received.value:
+        result.cause = "the received accept is empty (no value, or the header was not captured)"
+    elif not result.match:
         from wsaccept_cli.core.diagnose import known_bug  # only for a mismatch
 
         result.cause = known_bug(key.value, received.value)

@@ -22,6 +22,7 @@ from wsaccept_cli.core.handshake import (
     Message,
     split_list,
 )
+from wsaccept_cli.core.intermediaries import identify
 from wsaccept_cli.core.keys import accept_for, key_problems, printable
 from wsaccept_cli.core.wording import and_list, quoted
 
@@ -248,14 +249,23 @@ def _http_version(message: Message, rule: str) -> Finding | None:
         return None
     if _at_least_1_1(message.version):
         return Finding(rule, PASS, "§4.1", f"HTTP/{message.version}")
-    hint = (
-        "; a proxy on the way probably speaks HTTP/1.0, which cannot upgrade a connection"
-        if message.kind == "response"
-        else ""
-    )
+    hint = ""
+    if message.kind == "response" and _shows_a_proxy(message):
+        hint = "; a proxy on the way probably speaks HTTP/1.0, which cannot upgrade a connection"
+    elif message.kind == "response":
+        hint = "; the server answered in HTTP/1.0, which has no protocol switch"
     return Finding(
         rule, FAIL, "§4.1", f"HTTP/{message.version}: a handshake needs HTTP/1.1 or later{hint}"
     )
+
+
+def _shows_a_proxy(response: Message) -> bool:
+    """Whether a response shows that a proxy passed it on: a Via header, or headers of a known
+    proxy, load balancer or CDN (core.intermediaries); an HTTP/1.0 answer without them is more
+    likely the server's own (python -m http.server, openssl s_server)."""
+    if response.values("via"):
+        return True
+    return identify(response.status, response.values, []) is not None
 
 
 # Control characters (RFC 5234 CTL) but HTAB, which RFC 9110 §5.5 allows inside a field value.
@@ -479,7 +489,7 @@ def _response_findings(
     request: Message | None, response: Message, capture: Capture
 ) -> Iterator[Finding]:
     version = _http_version(response, "response.http_version")
-    if version is not None:
+    if version is not None and response.status in (None, 101):
         yield version
     if response.bare_lf:
         yield Finding(
@@ -492,7 +502,9 @@ def _response_findings(
     if response.interim:
         yield _interim(response)
     if response.status is not None and response.status != 101:
-        yield _status_failure(response)
+        yield _status_failure(response)  # first: the status says more than the version
+        if version is not None:
+            yield version
         if response.status == 426:
             offered = response.values("sec-websocket-version")
             listed = ", ".join(offered) if offered else "none"

@@ -269,10 +269,16 @@ def _budget(seconds: float, deadline: Deadline) -> float:
 
 def _read_body(connection: socket.socket, result: ProbeResult, deadline: Deadline) -> None:
     """A little of a refusal's body, which often says why: never more than MAX_BODY bytes, and
-    never more than BODY_WAIT seconds in all (nor past the deadline), however it is dripped."""
+    never more than BODY_WAIT seconds in all (nor past the deadline), however it is dripped.
+    The wait ends as soon as the body is whole by its own framing (its Content-Length, the
+    last chunk, the server's close), so a refusal with a short or empty body costs no wait."""
     until = _budget(BODY_WAIT, deadline)
+    framing = _body_framing(_final_head(result))
     try:
-        while len(result.body) < MAX_BODY and (left := until - time.monotonic()) > 0:
+        while len(result.body) < MAX_BODY and not _body_complete(result.body, framing):
+            left = until - time.monotonic()
+            if left <= 0:
+                break
             connection.settimeout(left)
             chunk = connection.recv(MAX_BODY - len(result.body))
             if not chunk:
@@ -280,6 +286,32 @@ def _read_body(connection: socket.socket, result: ProbeResult, deadline: Deadlin
             result.body += chunk
     except OSError:
         pass
+
+
+def _body_framing(head: bytes) -> int | str | None:
+    """How a response's body ends (RFC 9112 §6.3): its Content-Length, "chunked", or None
+    when it is delimited by the close (or the head says nothing usable)."""
+    lengths, chunked = set(), False
+    for line in head.split(b"\n")[1:]:
+        name, colon, value = line.partition(b":")
+        name = name.strip().lower()
+        if colon and name == b"content-length":
+            lengths.add(value.strip())
+        elif colon and name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if chunked:
+        return "chunked"
+    if len(lengths) == 1 and (length := lengths.pop()).isdigit() and len(length) < 12:
+        return int(length)
+    return None
+
+
+def _body_complete(body: bytes, framing: int | str | None) -> bool:
+    if isinstance(framing, int):
+        return len(body) >= framing
+    if framing == "chunked":
+        return body.startswith(b"0\r\n") or b"\r\n0\r\n" in body  # the last chunk came
+    return False
 
 
 def _rules_fail(result: ProbeResult) -> bool:

@@ -95,6 +95,7 @@ class PlainRenderer(BufferedRenderer):
             return
         where = f"line {result.line}: " if result.line is not None else ""
         expected, received = result.expected.decode(), display_bytes(result.received)
+        received = received or "(empty)"
         cause = f": {result.cause}" if result.cause else ""
         text = f"{where}mismatch: expected {expected}, received {received}{cause}\n"
         self.pieces.append(text.encode())

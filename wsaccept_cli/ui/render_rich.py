@@ -193,7 +193,7 @@ class RichRenderer:
 
     def pair_result(self, result: PairResult) -> None:
         table = self._start(("key", "accept received"), numbered=result.line is not None)
-        received = display_bytes(result.received)
+        received = display_bytes(result.received) or "(empty)"
         if result.match:
             check, more = self.paint("green", "✓ match"), []
         else:
