@@ -589,3 +589,37 @@ def test_pcapng_packet_of_an_undescribed_interface_is_an_error(tmp_path: Path) -
     result = invoke("inspect", str(path))
     assert result.exit_code == 2
     assert "a packet of interface 3, never described" in result.stderr
+
+
+def test_a_capture_on_stdin_is_reported_as_connections_end(tmp_path: Path) -> None:
+    """As `tcpdump -U -w - | wsaccept inspect -` runs: a connection that ended is reported
+    while the capture still goes on."""
+    import os
+    import select
+    import subprocess
+
+    from tests.helpers import clean_env, script_path
+
+    first = Conversation(sport=40001).websocket()
+    later = Conversation(sport=40002, start=1.7e9 + 5).websocket()
+    whole = write_pcap(tmp_path / "all.pcap", first.frames + later.frames).read_bytes()
+    cut = len(write_pcap(tmp_path / "first.pcap", first.frames).read_bytes())
+    process = subprocess.Popen(
+        [script_path(), "inspect", "--summary", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env(),
+    )  # fmt: skip
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(whole[:cut])
+    process.stdin.flush()
+    seen = b""
+    while seen.count(b"\n") < 2 and select.select([process.stdout], [], [], 30)[0]:
+        seen += os.read(process.stdout.fileno(), 65536)
+    rows = seen.decode().splitlines()
+    assert rows[1].startswith("2023-11-14T22:13:20.004000Z\t10.0.0.1:40001\t")
+    process.stdin.write(whole[cut:])
+    process.stdin.close()
+    rest = process.stdout.read().decode().splitlines()
+    process.stdout.close()
+    assert process.wait(timeout=30) == 0
+    assert rest[0].startswith("2023-11-14T22:13:25.004000Z\t10.0.0.1:40002\t")

@@ -134,3 +134,28 @@ def test_idle_timeout_takes_one_url_over_http1(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert b"--idle-timeout probes one URL over HTTP/1.1, without --hold" in done.stderr
+
+
+def test_hold_at_a_terminal_shows_each_event_and_ctrl_c_shows_the_report_so_far(
+    tmp_path: Path,
+) -> None:
+    """Issue 24, item 6: pongs as they come on stderr (a terminal), then Ctrl-C: the
+    handshake's verdict and the hold so far on stdout, and the end by the signal."""
+    import pexpect
+
+    from tests.test_terminal_ux import spawn_shell
+
+    with EchoServer() as echo:
+        child = spawn_shell(
+            f"wsaccept probe --format plain --hold 30 --ping 0.3 ws://127.0.0.1:{echo.port}/",
+            tmp_path,
+        )
+        child.expect(r"> ping 1")
+        child.expect(r"< pong 1  RTT [0-9.]+ ms")
+        child.expect(r"< pong 2  RTT [0-9.]+ ms")
+        child.sendintr()
+        child.expect(r"session\.end .*interrupted \(Ctrl-C\) after [0-9.]+ s: the hold so far")
+        child.expect(r"pings answered")
+        child.expect(pexpect.EOF)
+        child.close()
+    assert child.exitstatus == 130 or child.signalstatus == 2

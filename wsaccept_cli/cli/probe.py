@@ -138,6 +138,11 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
                                " --ping or --send")  # fmt: skip
     if len(urls) == 1 and url_file is None:
         settings.progress = probe_progress(ctx, values["color"]) or settings.progress
+        if settings.hold is not None:
+            from wsaccept_cli.ui.writer import GUARD
+
+            GUARD.install()  # Ctrl-C during the hold: a KeyboardInterrupt, the report so far
+            settings.hold.on_event = held_events(ctx)
         recorder = settings.recorder = recording(save)
         try:
             probe_one(session, urls[0], settings, http2=http2, compare=compare, idle=idle)
@@ -220,6 +225,9 @@ def probe_one(
         http2_probe = probe_http2(rendering, target, request, settings)
         session.tally.outcome = compared(rendering, checked.url, http1, http2_probe)
     session.emit(rendering.take())
+    held = checked.result.held
+    if isinstance(held, dict) and held["ended"] == "interrupted":
+        raise KeyboardInterrupt  # the report so far is out: end by the signal
 
 
 def idle_report(checked: Checked, record: dict[str, Any]) -> None:
@@ -287,6 +295,23 @@ def probe_many(
         ctx.exit(ExitCode.USAGE)
 
 
+def held_events(ctx: click.Context) -> Callable[[dict[str, Any]], None] | None:
+    """--hold/--ping/--send at a terminal: each event on stderr as it happens (the report
+    still comes whole on stdout at the end)."""
+    env = environment(ctx)
+    stderr = env.stderr
+    if stderr is None or not env.stderr_is_terminal():
+        return None
+
+    def show(event: dict[str, Any]) -> None:
+        from wsaccept_cli.ui.conversation import held_line
+
+        stderr.write(held_line(event) + "\n")
+        stderr.flush()
+
+    return show
+
+
 def probe_progress(ctx: click.Context, color: bool | None) -> Callable[[str, str], None] | None:
     """A probe's progress: lines on stderr when it is a terminal, else None (nothing)."""
     env = environment(ctx)
@@ -331,9 +356,10 @@ def compared(
     http2: H2Probe,
 ) -> ProbeOutcome:
     """probe --compare: HTTP/1.1 and HTTP/2 side by side; the outcome the exit code follows."""
-    from wsaccept_cli.core.compare import Comparison, Side
+    from wsaccept_cli.core.compare import Comparison, Side, browsers_use_http2
 
     sides = Side("HTTP/1.1", *http1), Side("HTTP/2", http2.outcome, http2.report)
-    comparison = Comparison(url, *sides)
+    counts = browsers_use_http2(url, http2.settings)
+    comparison = Comparison(url, *sides, http2_counts=counts)
     rendering.comparison(comparison)
     return comparison.outcome

@@ -334,6 +334,8 @@ def _checked(
     settings: Settings,
 ) -> Checked:
     report.findings[:0] = _connection_findings(result, route)
+    if target.scheme_note is not None:
+        report.findings.insert(0, Finding("request.url", INFO, "§3", target.scheme_note))
     last = report.findings[-1] if report.findings else None
     if last is not None and last.rule == "response.closed" and result.tls and not route.cert:
         last.message += (
@@ -402,6 +404,9 @@ def _held_findings(held: dict[str, Any]) -> list[Finding]:
     after = held["after_s"]
     if held["ended"] == "open":
         text = f"still open after {after:g} s; closed politely with 1000"
+        found.append(Finding("session.end", INFO, "§7.1.2", text))
+    elif held["ended"] == "interrupted":
+        text = f"interrupted (Ctrl-C) after {after:g} s: the hold so far; closed with 1001"
         found.append(Finding("session.end", INFO, "§7.1.2", text))
     elif held["ended"] == "closed":
         reason = f" {quoted(held['close_reason'])}" if held["close_reason"] else ""

@@ -30,6 +30,9 @@ class Plan:
         self.hold = hold
         self.ping = ping
         self.send = send
+        # Each event as it happens (a ping sent, a pong, a message, the end), for a person
+        # watching at a terminal; a dict with its kind under "event"
+        self.on_event: Callable[[dict[str, Any]], None] | None = None
 
     def duration(self) -> float:
         """How long the connection is kept: --hold, else until one answer comes."""
@@ -103,9 +106,22 @@ class Session:
         except OSError as error:
             by = "rst" if isinstance(error, ConnectionResetError) else "error"
             self._ended("reset", reason=error.strerror or str(error), by=by)
+        except KeyboardInterrupt:  # the report so far is still shown; the CLI then ends by it
+            self._ended("interrupted", reason="Ctrl-C", by="interrupt")
+            self.socket.settimeout(0)
+            with contextlib.suppress(OSError):  # going away (RFC 6455 §7.4.1), not waiting
+                from wsproto.events import CloseConnection
+
+                self.socket.send(self.ws.send(CloseConnection(code=1001)))
+            return self.record
         if self.record["ended"] == "open":
             self._close_politely()
+        self._tell("end", ended=self.record["ended"], code=self.record["close_code"])
         return self.record
+
+    def _tell(self, kind: str, **fields: Any) -> None:
+        if self.plan.on_event is not None:
+            self.plan.on_event({"event": kind, "at_s": round(self.elapsed(), 3), **fields})
 
     def _answered(self) -> bool:
         wants_message = self.plan.send is not None
@@ -131,6 +147,7 @@ class Session:
             }
         )
         self._write(self.ws.send(Ping(payload=payload)))
+        self._tell("ping", number=len(self.pings))
 
     def _read(self, wait: float) -> None:
         self.socket.settimeout(wait)
@@ -162,6 +179,7 @@ class Session:
         for ping in self.pings:
             if ping["rtt_ms"] is None and ping["_payload"] == payload:
                 ping["rtt_ms"] = round((time.monotonic() - ping["_at"]) * 1000, 3)
+                self._tell("pong", number=self.pings.index(ping) + 1, rtt_ms=ping["rtt_ms"])
 
     def _message(self, data: str | bytes) -> None:
         if len(self.messages) >= MAX_MESSAGES:
@@ -179,6 +197,7 @@ class Session:
                 "rtt_ms": rtt,
             }
         )
+        self._tell("message", **self.messages[-1])
 
     def _peer_closed(self, event: Any) -> None:
         from wsproto.connection import ConnectionState

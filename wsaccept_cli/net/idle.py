@@ -27,6 +27,8 @@ def measure_idle(url: str, settings: Any, maximum: float) -> tuple[Any, dict[str
         return first, None
     record: dict[str, Any] = {"max_s": maximum, "measured_s": None, "ended_by": None,
                               "likely": None, "fix": None}  # fmt: skip
+    if held["ended"] == "interrupted":  # Ctrl-C: the report so far, no measurement
+        return first, None
     if held["ended"] == "open":
         return first, record
     measured = max(measured_seconds(held), 1.0)

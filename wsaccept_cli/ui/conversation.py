@@ -88,3 +88,25 @@ def close_text(event: dict[str, Any]) -> str:
         answered = f" (the server answered {answer})" if answer not in (None, code) else ""
         return f"closed by us: {code}{reason}{answered}"
     return f"ended abnormally ({code}): {display(event.get('reason') or 'no Close frame')}"
+
+
+HELD_ENDS = {
+    "open": "still open at the end of the hold: closing with 1000",
+    "closed": "closed by the server",
+    "reset": "the connection ended without a Close frame",
+    "protocol_error": "the server broke the protocol",
+}
+
+
+def held_line(event: dict[str, Any]) -> str:
+    """`probe --hold/--ping/--send` at a terminal: one event of the held connection."""
+    at = f"{event['at_s']:8.3f} s  "
+    kind = event["event"]
+    if kind == "ping":
+        return f"{at}> ping {event['number']}"
+    if kind == "pong":
+        return f"{at}< pong {event['number']}  RTT {event['rtt_ms']:.1f} ms"
+    if kind == "message":
+        return f"{at}< {event['type']} {event['size']} B  {shown(event['data'])}"
+    code = f" ({event['code']})" if event.get("code") is not None else ""
+    return f"{at}{HELD_ENDS.get(event['ended'], event['ended'])}{code}"

@@ -50,6 +50,7 @@ ENTRY = 32
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VALUE_BAD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _LONG = re.compile(r"[+-]?[0-9]+")
+_RUN = re.compile(r"[^\r\n]+")
 
 GRAMMAR = Grammar(
     status_line=re.compile(rb"HTTP/(?P<version>1\..)(?P<status>...)(?P<reason>.*)"),
@@ -92,16 +93,19 @@ def _one(text: str, position: int) -> tuple[Head, int]:
             raise RefusalError("a CR not followed by LF after the status line")
         return head_of(status, "1.1", fields), position + 2
     line: list[str] = []
+    length = 0  # of the line being read, checked against the limit as it grows
     while True:
+        run = _RUN.match(text, position)
+        if run is not None and run.end() > position:  # readResumeHeader: HTAB becomes SP
+            line.append(run.group().replace("\t", " "))
+            length += run.end() - position
+            position = run.end()
+            if size + length + ENTRY > MAX_HEADER_SIZE:
+                raise RefusalError(f"a head over {MAX_HEADER_SIZE} bytes (jdk.http.maxHeaderSize)")
         if position >= len(text):
             raise RefusalError("the head never ends (no empty line)")
         char = text[position]
         position += 1
-        if char not in "\r\n":
-            line.append(" " if char == "\t" else char)
-            if size + len(line) + ENTRY > MAX_HEADER_SIZE:
-                raise RefusalError(f"a head over {MAX_HEADER_SIZE} bytes (jdk.http.maxHeaderSize)")
-            continue
         if char == "\r":
             after = text[position : position + 1]
             if after != "\n":
@@ -110,8 +114,9 @@ def _one(text: str, position: int) -> tuple[Head, int]:
                 position += 1
                 if after in " \t":
                     line.append(" ")
+                    length += 1
                 else:
-                    line = [after]  # resumeOrLF: what the line held is lost
+                    line, length = [after], 1  # resumeOrLF: what the line held is lost
                 continue
             position += 1
         # a line ended (CR LF or LF): resumeOrSecondCR looks at the next character
@@ -119,10 +124,11 @@ def _one(text: str, position: int) -> tuple[Head, int]:
         if after in (" ", "\t") and after:
             position += 1
             line.append(" ")
+            length += 1
             continue
         if line:
             size = _field("".join(line), fields, size)
-            line = []
+            line, length = [], 0
         if after == "\n":
             return head_of(status, "1.1", fields), position + 1
         if after == "\r":

@@ -334,9 +334,8 @@ def _token(text: str, position: int, need_delim: bool) -> tuple[str, str, int, b
             return "other", "", position, need_delim
         if char == "." and state == "token" and number == 1:
             continue
-        payload = (
-            utf8 > 0 or (char.isascii() and (char.isalnum() or char in "_-")) or ord(char) >= 0x80
-        )
+        # the last byte of a UTF-8 sequence leaves utf8 at 0, so it counts as a delimiter
+        payload = utf8 > 0 or (char.isascii() and (char.isalnum() or char in "_-"))
         if not payload:
             if state == "lead":
                 if char != "," or not need_delim:
