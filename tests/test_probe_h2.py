@@ -424,9 +424,10 @@ def test_compare_explains_what_breaks_over_http2(
 ) -> None:
     with h2_server(enable, answer) as port:
         code, (http1, http2, comparison) = compare(run, f"ws://127.0.0.1:{port}/")
-    assert code == 1
+    # ws://: browsers never use HTTP/2 without TLS, so HTTP/1.1 alone decides the exit status
+    assert code == 0
     assert (http1["outcome"], http2["outcome"]) == ("ok", "handshake_failed")
-    assert comparison["outcome"] == "handshake_failed"
+    assert (comparison["outcome"], comparison["http2_counts"]) == ("ok", False)
     assert "outcome" in comparison["differences"]
     assert comparison["summary"].startswith(summary)
 
@@ -436,7 +437,7 @@ def test_compare_plain_and_rich(run: Run) -> None:
         url = f"ws://127.0.0.1:{port}/"
         plain = run("probe", "--compare", url)
         rich = run("probe", "--compare", "--format", "rich", url)
-    assert plain.exit_code == rich.exit_code == 1
+    assert plain.exit_code == rich.exit_code == 0
     lines = plain.stdout.splitlines()
     start = lines.index(f"compare {url}: HTTP/1.1 ok, HTTP/2 handshake_failed")
     assert lines[start + 1 :] == [
@@ -449,12 +450,15 @@ def test_compare_plain_and_rich(run: Run) -> None:
         "  differs   outcome, status",
         "  summary   HTTP/1.1 upgrades; over HTTP/2 the server does not enable extended CONNECT"
         " (SETTINGS_ENABLE_CONNECT_PROTOCOL), so browsers fall back to a new HTTP/1.1 connection",
+        "  exit      HTTP/1.1 decides it: browsers never use HTTP/2 without TLS (ws://); the"
+        " HTTP/2 probe is information",
     ]
     assert f"handshake 1: probe over HTTP/2, {url}: fail — 0 passed, 1 failed" in lines
     text = " ".join(rich.stdout.split())
     assert "HTTP/1.1 HTTP/2" in text
     assert "outcome ok handshake_failed" in text
     assert "browsers fall back to a new HTTP/1.1 connection" in text
+    assert "HTTP/1.1 decides it: browsers never use HTTP/2 without TLS (ws://)" in text
 
 
 def test_compare_when_both_fail(run: Run) -> None:
@@ -467,6 +471,39 @@ def test_compare_when_both_fail(run: Run) -> None:
     assert code == 1
     assert http1["outcome"] == "handshake_failed"
     assert comparison["summary"].startswith("both fail: HTTP/1.1 response.status: status 404")
+
+
+@pytest.mark.parametrize(
+    ("url", "settings", "counts"),
+    [
+        ("wss://example.com/", {"SETTINGS_ENABLE_CONNECT_PROTOCOL": 1}, True),
+        ("wss://example.com/", {"SETTINGS_ENABLE_CONNECT_PROTOCOL": 0}, False),
+        ("wss://example.com/", {}, False),
+        ("wss://example.com/", None, False),
+        ("ws://example.com/", {"SETTINGS_ENABLE_CONNECT_PROTOCOL": 1}, False),
+    ],
+)
+def test_the_http2_half_counts_only_where_a_browser_would_use_it(
+    url: str, settings: dict[str, int] | None, counts: bool
+) -> None:
+    from wsaccept_cli.core.compare import Comparison, Side, browsers_use_http2
+    from wsaccept_cli.core.handshake import Handshake
+    from wsaccept_cli.core.outcomes import ProbeOutcome
+    from wsaccept_cli.core.rules import FAIL, Finding, HandshakeReport
+
+    assert browsers_use_http2(url, settings) is counts
+    ok = HandshakeReport(1, Handshake(None, None, "probe"), [])
+    failed = HandshakeReport(
+        1, Handshake(None, None, "probe"), [Finding("h2.goaway", FAIL, "-", "GOAWAY")]
+    )
+    comparison = Comparison(
+        url,
+        Side("HTTP/1.1", ProbeOutcome.OK, ok),
+        Side("HTTP/2", ProbeOutcome.HANDSHAKE_FAILED, failed),
+        http2_counts=counts,
+    )
+    assert comparison.outcome is (ProbeOutcome.HANDSHAKE_FAILED if counts else ProbeOutcome.OK)
+    assert comparison.as_dict()["http2_counts"] is counts
 
 
 def test_http2_is_imported_only_by_http2_probes() -> None:

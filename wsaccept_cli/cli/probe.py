@@ -356,9 +356,10 @@ def compared(
     http2: H2Probe,
 ) -> ProbeOutcome:
     """probe --compare: HTTP/1.1 and HTTP/2 side by side; the outcome the exit code follows."""
-    from wsaccept_cli.core.compare import Comparison, Side
+    from wsaccept_cli.core.compare import Comparison, Side, browsers_use_http2
 
     sides = Side("HTTP/1.1", *http1), Side("HTTP/2", http2.outcome, http2.report)
-    comparison = Comparison(url, *sides)
+    counts = browsers_use_http2(url, http2.settings)
+    comparison = Comparison(url, *sides, http2_counts=counts)
     rendering.comparison(comparison)
     return comparison.outcome

@@ -64,9 +64,14 @@ class Side:
 class Comparison:
     """HTTP/1.1 and HTTP/2 side by side: the fields that differ and a sentence on what it means."""
 
-    def __init__(self, url: str | None, http1: Side, http2: Side) -> None:
+    def __init__(
+        self, url: str | None, http1: Side, http2: Side, *, http2_counts: bool = True
+    ) -> None:
         self.url = url
         self.sides = (http1, http2)
+        # Whether a browser would take the HTTP/2 path (see `browsers_use_http2`): only then
+        # does its failure count for the exit status; otherwise it is information.
+        self.http2_counts = http2_counts
         both_upgrade = http1.ok and http2.ok  # then 101 and 2xx mean the same
         self.differences = [
             field
@@ -79,10 +84,12 @@ class Comparison:
 
     @property
     def outcome(self) -> ProbeOutcome:
-        """What the run's exit code follows: OK when both succeed, else the HTTP/1.1 outcome
-        if it failed, else the HTTP/2 one."""
+        """What the run's exit code follows: the HTTP/1.1 outcome if it failed; else the HTTP/2
+        one where a browser would use HTTP/2 (`http2_counts`); else OK."""
         http1, http2 = self.sides
-        return http1.outcome if not http1.ok else http2.outcome
+        if not http1.ok:
+            return http1.outcome
+        return http2.outcome if self.http2_counts else ProbeOutcome.OK
 
     def as_dict(self) -> dict[str, Any]:
         http1, http2 = self.sides
@@ -92,8 +99,17 @@ class Comparison:
             "http2": http2.values,
             "differences": self.differences,
             "summary": self.summary,
+            "http2_counts": self.http2_counts,
             "outcome": self.outcome.label,
         }
+
+
+def browsers_use_http2(url: str, settings: dict[str, int] | None) -> bool:
+    """Whether a browser would open this WebSocket over HTTP/2: only for wss:// (browsers never
+    use HTTP/2 without TLS) and only on a connection whose SETTINGS enable the extended CONNECT
+    (RFC 8441 §3); anywhere else they use HTTP/1.1, whatever happens over HTTP/2."""
+    enabled = (settings or {}).get("SETTINGS_ENABLE_CONNECT_PROTOCOL") == 1
+    return url.startswith("wss://") and enabled
 
 
 def _summary(http1: Side, http2: Side) -> str:

@@ -52,7 +52,20 @@ def comparison_lines(comparison: Comparison) -> list[str]:
             lines.append(f"  {side.version:9} cause {shown(side.values['cause'])}")
     lines.append(f"  {'differs':9} {', '.join(comparison.differences) or 'nothing'}")
     lines.append(f"  {'summary':9} {shown(comparison.summary)}")
+    if not comparison.http2_counts:
+        lines.append(f"  {'exit':9} {exit_rule(comparison)}")
     return lines
+
+
+def exit_rule(comparison: Comparison) -> str:
+    """Why the HTTP/2 half is information only (core.compare.browsers_use_http2)."""
+    why = (
+        "browsers never use HTTP/2 without TLS (ws://)"
+        if (comparison.url or "").startswith("ws://")
+        else "the server does not enable the extended CONNECT over HTTP/2 (RFC 8441 §3), so"
+        " browsers use HTTP/1.1"
+    )
+    return f"HTTP/1.1 decides it: {why}; the HTTP/2 probe is information"
 
 
 def comparison_table(comparison: Comparison) -> Table:
@@ -62,7 +75,10 @@ def comparison_table(comparison: Comparison) -> Table:
     from rich.text import Text
 
     title = Text(f"compare {shown(comparison.url or '')}", style="bold")
-    table = Table(title=title, box=box.SIMPLE_HEAD, caption=Text(shown(comparison.summary)))
+    caption = shown(comparison.summary)
+    if not comparison.http2_counts:
+        caption += f"\n{exit_rule(comparison)}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, caption=Text(caption))
     table.add_column("")
     for version in VERSIONS:
         table.add_column(version, overflow="fold")
