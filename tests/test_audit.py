@@ -607,7 +607,7 @@ def test_http2_cases_over_tls_with_alpn_h2(tmp_path: Path) -> None:
 
 
 def test_bad_values_are_one_line_usage_errors(run: Run, tmp_path: Path) -> None:
-    bad_url = run("audit", "http://example.test/")
+    bad_url = run("audit", "ftp://example.test/")
     assert bad_url.exit_code == 2
     assert "is not a ws:// or wss:// URL" in bad_url.output
     bad_pin = run("audit", "--resolve", "nonsense", "ws://example.test/")

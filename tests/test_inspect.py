@@ -168,7 +168,7 @@ def test_genkey_request_host_and_path(run: Run, url: str, host: str, path: str) 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["genkey", "--request", "http://example.com/"], "is not a ws:// or wss:// URL"),
+        (["genkey", "--request", "ftp://example.com/"], "is not a ws:// or wss:// URL"),
         (["genkey", "--request", "ws:///nohost"], "has no host"),
         (["genkey", "--request", "ws://example.com:99999/"], "has a bad port"),
         (["genkey", "--request", "ws://x/", "-n", "2"], "--request prints one request"),

@@ -423,7 +423,7 @@ def test_given_headers_replace_ours_and_key_is_used(run: Run) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["http://example.com/"], "is not a ws:// or wss:// URL"),
+        (["ftp://example.com/"], "is not a ws:// or wss:// URL"),
         (["-H", "NoColon", "ws://example.com/"], "'NoColon' is not 'Name: value'"),
         (["--timeout", "0", "ws://example.com/"], "0.0 is not a number of seconds between 0"),
         (["--timeout", "nan", "ws://example.com/"], "nan is not a number of seconds between 0"),

@@ -48,11 +48,11 @@ def test_a_bad_url_line_is_skipped_with_an_error(
     run: Run, echo: EchoServer, tmp_path: Path
 ) -> None:
     listing = tmp_path / "urls.txt"
-    listing.write_text(f"http://not-ws/\nws://127.0.0.1:{echo.port}/\n")
+    listing.write_text(f"ftp://not-ws/\nws://127.0.0.1:{echo.port}/\n")
     result = run("probe", "--file", str(listing), "--format", "json", env=NO_PROXY_ENV)
     assert [json.loads(line)["outcome"] for line in result.stdout.splitlines()] == ["ok"]
     assert (
-        f"error: {listing} line 1: URL: 'http://not-ws/' is not a ws:// or wss:// URL"
+        f"error: {listing} line 1: URL: 'ftp://not-ws/' is not a ws:// or wss:// URL"
         in result.stderr
     )
     assert result.exit_code == 2

@@ -342,7 +342,7 @@ def test_host_port_and_tls_name() -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("http://example.com/", "'http://example.com/' is not a ws:// or wss:// URL"),
+        ("ftp://example.com/", "'ftp://example.com/' is not a ws:// or wss:// URL"),
         ("ws:example.com", "is not a ws:// or wss:// URL"),
         ("ws:///nohost", "'ws:///nohost' has no host"),
         ("ws://:80/", "has no host"),

@@ -106,3 +106,28 @@ def test_an_http10_server_is_reported_by_its_status_first() -> None:
         "  fail  response.http_version  §4.1     HTTP/1.0: a handshake needs HTTP/1.1 or later;"
         " the server answered in HTTP/1.0, which has no protocol switch"
     )
+
+
+def test_http_and_https_urls_are_taken_as_ws_and_wss_with_a_note() -> None:
+    """As `new WebSocket("http://…")` does in browsers (WHATWG WebSockets Standard)."""
+    from wsaccept_cli.core.request import RequestTarget
+
+    secure = RequestTarget("HTTPS://example.com/chat?x=1")
+    assert (secure.secure, secure.port, secure.display_url) == (
+        True,
+        443,
+        "wss://example.com/chat?x=1",
+    )
+    assert secure.scheme_note is not None
+    assert secure.scheme_note.startswith("https:// is taken as wss://")
+    assert RequestTarget("ws://example.com/").scheme_note is None
+    with serving([]) as served:
+        done = run_script(["probe", "--timeout", "5", served.url.replace("ws://", "http://")])
+        served.stop()
+    assert done.returncode == 0
+    lines = done.stdout.decode().splitlines()
+    start = lines.index(f"handshake 1: probe, {served.url}: pass — 13 passed, 1 info")
+    assert lines[start + 1] == (
+        "  info  request.url            §3       http:// is taken as ws://, as the WebSocket"
+        " constructor of browsers takes it (WHATWG WebSockets Standard, new WebSocket(url))"
+    )

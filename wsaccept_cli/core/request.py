@@ -294,6 +294,9 @@ class RequestTarget:
     """A ws:// or wss:// URL (RFC 6455 §3) taken apart as a browser's `new WebSocket(url)` takes
     it apart, with the WHATWG URL Standard, for the request line, the Host header, DNS and TLS.
 
+    An http:// or https:// URL is taken as ws:// or wss://, as the WebSocket constructor takes
+    it, with `scheme_note` saying so.
+
     Raises RequestError (option "URL") for what is not such a URL: another scheme, no host, a
     bad port (not digits, 0, over 65535), a control character anywhere, a host holding a
     forbidden code point. A host that is a well-formed URL host but no DNS name (an empty
@@ -329,6 +332,16 @@ class RequestTarget:
                 f"{where} contains {_character(found.group())}; a URL cannot (WHATWG URL §4.4)",
             )
         scheme, slashes, rest = url.partition("://")
+        # The WebSockets Standard's constructor (§3.1, "new WebSocket(url)") turns http into ws
+        # and https into wss: so do we, and say so (`scheme_note`).
+        self.scheme_note: str | None = None
+        mapped = {"http": "ws", "https": "wss"}.get(scheme.lower()) if slashes else None
+        if mapped is not None:
+            self.scheme_note = (
+                f"{scheme.lower()}:// is taken as {mapped}://, as the WebSocket constructor of"
+                " browsers takes it (WHATWG WebSockets Standard, new WebSocket(url))"
+            )
+            scheme = mapped
         if not slashes or scheme.lower() not in ("ws", "wss"):
             raise RequestError(URL_OPTION, f"{shown(safe)} is not a ws:// or wss:// URL")
         self.secure = scheme.lower() == "wss"

@@ -334,6 +334,8 @@ def _checked(
     settings: Settings,
 ) -> Checked:
     report.findings[:0] = _connection_findings(result, route)
+    if target.scheme_note is not None:
+        report.findings.insert(0, Finding("request.url", INFO, "§3", target.scheme_note))
     last = report.findings[-1] if report.findings else None
     if last is not None and last.rule == "response.closed" and result.tls and not route.cert:
         last.message += (
