@@ -523,9 +523,9 @@ def run_client(client: str, server: CorpusServer, cases: tuple[Case, ...] = CASE
         if not todo:
             break
         # the driver's own timeout is longer than the server's wait: the server decides
-        DRIVERS[client].run([server.url(case.name, attempt) for case in todo], server.wait + 6)
+        DRIVERS[client].run([server.url(case.name, attempt) for case in todo], server.wait + 30)
         for case in todo:
-            outcomes[case.name] = server.wait_for(f"{case.name}/{attempt}", server.wait + 7)
+            outcomes[case.name] = server.wait_for(f"{case.name}/{attempt}", server.wait + 31)
     return outcomes
 
 

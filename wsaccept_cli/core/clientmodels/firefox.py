@@ -35,6 +35,7 @@ from wsaccept_cli.core.clientmodels.profile import Profile
 GRAMMAR = Grammar(  # what readers of grammars look at: `firefox_parse.parse` parses
     status_line=re.compile(rb"HTTP.*", re.DOTALL),
     interim=frozenset(range(100, 200)) - {101},
+    max_head=firefox_parse.MAX_HEAD,
 )
 
 PROFILE = Profile(

@@ -14,6 +14,9 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HTTP1 = b"http/1."
 _FIRST_READ = 11  # ParseHead: LocateHttpStart(buf, min(count, 11), true)
 MAX_INVALID_BYTES = 32 * 1024  # MAX_INVALID_RESPONSE_BODY_SIZE
+# network.http.max_response_header_size (nsHttpTransaction::ParseHead: the head bytes read so
+# far, interim heads included, over it fail the response)
+MAX_HEAD = 393216
 _SPACE = b" \t\n\r\x0b\x0c"  # nsCRT::IsAsciiSpace
 _HTTP_WS = " \t\r\n"  # NS_IsHTTPWhitespace
 # nsHttpHeaderArray::IsSingletonHeader: a second value that differs fails the response.
@@ -64,6 +67,8 @@ def parse(data: bytes) -> Head:
                 raise RefusalError("no response after an interim one")
             start = end + found
             continue
+        if end > MAX_HEAD:
+            raise RefusalError(f"a head of {end} bytes (over {MAX_HEAD})")
         head.interim = interim
         return head
 
