@@ -17,6 +17,7 @@ from wsaccept_cli.cli.options import (
     verbose_option,
 )
 from wsaccept_cli.core.exitcodes import ExitCode
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.session import Session
 
@@ -24,11 +25,13 @@ from wsaccept_cli.ui.session import Session
 def fault_names() -> list[str]:
     from wsaccept_cli.core.frame_faults import ALL_FAULTS
 
-    return [fault.name for fault in ALL_FAULTS] + list(STAGES)
+    return [fault.name for fault in ALL_FAULTS] + list(STAGES) + [CORRECT]
 
 
 # --fault handshake and --fault frame: every fault of that stage
 STAGES = ("handshake", "frame")
+# --fault none: the correct answer, as the scoreboard names it
+CORRECT = "none"
 
 
 class FaultChoice(click.Choice):  # type: ignore[type-arg]
@@ -44,6 +47,24 @@ class FaultChoice(click.Choice):  # type: ignore[type-arg]
     @choices.setter
     def choices(self, value: object) -> None:
         pass
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        names = fault_names()
+        if value not in names:
+            self.fail(f"{quoted(str(value))} is not a fault; the faults are:\n{_columns(names)}")
+        return value
+
+
+def _columns(names: list[str], width: int = 100) -> str:
+    """Names in columns, down then across, to fit `width` (a list of 60 names stays short)."""
+    cell = max(len(name) for name in names) + 2
+    count = max(width // cell, 1)
+    rows = -(-len(names) // count)
+    lines = (
+        "".join(f"{names[i]:{cell}}" for i in range(row, len(names), rows)).rstrip()
+        for row in range(rows)
+    )
+    return "\n".join(f"  {line}" for line in lines)
 
 
 @click.command(cls=WsacceptCommand, context_settings={"allow_interspersed_args": False})
@@ -188,14 +209,21 @@ def serve(
         fault
         for name in faults
         for fault in (
-            [f for f in ALL_FAULTS if f.stage == name] if name in STAGES else [ALL_BY_NAME[name]]
+            [f for f in ALL_FAULTS if f.stage == name]
+            if name in STAGES
+            else [None]
+            if name == CORRECT
+            else [ALL_BY_NAME[name]]
         )
     )
+    # --fault none is the correct answer: with --check-client it always runs first, so it is no
+    # run of its own; for the server it takes its turn like a fault
+    real = tuple(fault for fault in chosen if fault is not None)
     session = start(ctx, fmt, color, verbose=verbose)
     if list_faults:
         from wsaccept_cli.ui.serve_output import fault_list
 
-        session.emit(fault_list(session, chosen or ALL_FAULTS))
+        session.emit(fault_list(session, real or ALL_FAULTS))
         ctx.exit(ExitCode.OK)
     options, address = serve_options(
         listen,
@@ -212,11 +240,8 @@ def serve(
         junit,
     )
     if check_client:
-        ctx.exit(
-            run_check_client(
-                session, command, chosen or ALL_FAULTS, options, address, timeout, junit
-            )
-        )
+        runs = real if faults else ALL_FAULTS
+        ctx.exit(run_check_client(session, command, runs, options, address, timeout, junit))
     ctx.exit(run_serve(session, options, address, once, show_secrets))
 
 
@@ -245,6 +270,8 @@ def serve_options(
         raise click.UsageError("--check-client needs a command after '--', e.g. -- CMD {url}")
     if junit and not check_client:
         raise click.UsageError("--junit goes with --check-client")
+    if junit:
+        _writable_or_usage_error(junit)
     if check_client and (once or upstream):
         raise click.UsageError("--check-client cannot be combined with --once or --upstream")
     if upstream and faults:
@@ -311,6 +338,22 @@ def run_serve(
         return ExitCode.OK
     verdict = serve_output.connection_report(served).verdict
     return ExitCode.CHECK_FAILED if verdict == "fail" else ExitCode.OK
+
+
+def _writable_or_usage_error(path: str) -> None:
+    """--junit FILE must be writable before any client runs, not after all of them."""
+    import os
+
+    directory = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        problem = "is a directory"
+    elif not os.path.isdir(directory):
+        problem = f"cannot be written: {quoted(directory)} is no directory"
+    elif not os.access(path if os.path.exists(path) else directory, os.W_OK):
+        problem = "cannot be written (permission denied)"
+    else:
+        return
+    raise click.BadParameter(f"{quoted(path)} {problem}", param_hint="'--junit'")
 
 
 def run_check_client(
