@@ -301,15 +301,15 @@ def tshark_extended_connects(
                "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "http2.streamid",
                "-e", "http2.header.name", "-e", "http2.header.value"]  # fmt: skip
     output = subprocess.run(command, capture_output=True, check=True, timeout=120).stdout
-    requests: dict[tuple[int, str], str] = {}
+    requests: dict[int, str] = {}  # by client port: the tests open one stream per connection
     for line in output.decode().splitlines():
-        sport, dport, stream, names, values = line.split("\t")
-        headers = dict(zip(names.split(","), values.split(",")))
+        sport, dport, _streams, names, values = line.split("\t")  # a packet may hold frames
+        headers = dict(zip(names.split(","), values.split(",")))  # of several streams
         if ":protocol" in headers:
-            requests[(int(sport), stream)] = "none"
-        elif ":status" in headers and (int(dport), stream) in requests:
-            requests[(int(dport), stream)] = headers[":status"]
-    return sorted((client, status) for (client, _), status in requests.items())
+            requests[int(sport)] = "none"
+        elif ":status" in headers and requests.get(int(dport)) == "none":
+            requests[int(dport)] = headers[":status"]
+    return sorted(requests.items())
 
 
 def tshark_reads(path: Path) -> int:

@@ -382,7 +382,9 @@ def _more_targets(fake: Any, request: bytes) -> dict[str, Callable[[bytes], None
     }
 
 
-def atheris_main(targets: list[str], runs: int, artifacts: Path, workdir: Path | None) -> int:
+def atheris_main(
+    targets: list[str], runs: int, artifacts: Path, workdir: Path | None, max_time: int = 0
+) -> int:
     """Run each target in a child process; print a line per target; 1 if any crashed."""
     try:
         import atheris  # type: ignore[import-untyped,import-not-found,unused-ignore]  # noqa: F401
@@ -411,6 +413,7 @@ def atheris_main(targets: list[str], runs: int, artifacts: Path, workdir: Path |
                 "-rss_limit_mb=1024",
                 "-max_len=8192",
                 "-print_final_stats=1",
+                *([f"-max_total_time={max_time}"] if max_time else []),
                 str(corpus),
             ]
             started = time.monotonic()
@@ -470,10 +473,17 @@ def main() -> None:
         help="where crashing inputs and logs go (atheris)",
     )
     parser.add_argument("--workdir", type=Path, help="keep the corpora here between runs (atheris)")
+    parser.add_argument(
+        "--max-time", type=int, default=0, help="stop each atheris target after SECONDS"
+    )
     options = parser.parse_args()
     if options.atheris:
         targets = list(ATHERIS_TARGETS) if options.atheris == "all" else [options.atheris]
-        sys.exit(atheris_main(targets, options.runs, options.artifacts, options.workdir))
+        sys.exit(
+            atheris_main(
+                targets, options.runs, options.artifacts, options.workdir, options.max_time
+            )
+        )
     hypothesis_main(options.examples)
 
 

@@ -589,3 +589,89 @@ def test_pcapng_packet_of_an_undescribed_interface_is_an_error(tmp_path: Path) -
     result = invoke("inspect", str(path))
     assert result.exit_code == 2
     assert "a packet of interface 3, never described" in result.stderr
+
+
+def test_a_capture_on_stdin_is_reported_as_connections_end(tmp_path: Path) -> None:
+    """As `tcpdump -U -w - | wsaccept inspect -` runs: a connection that ended is reported
+    while the capture still goes on."""
+    import os
+    import select
+    import subprocess
+
+    from tests.helpers import clean_env, script_path
+
+    first = Conversation(sport=40001).websocket()
+    later = Conversation(sport=40002, start=1.7e9 + 5).websocket()
+    whole = write_pcap(tmp_path / "all.pcap", first.frames + later.frames).read_bytes()
+    cut = len(write_pcap(tmp_path / "first.pcap", first.frames).read_bytes())
+    process = subprocess.Popen(
+        [script_path(), "inspect", "--summary", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env(),
+    )  # fmt: skip
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(whole[:cut])
+    process.stdin.flush()
+    seen = b""
+    while seen.count(b"\n") < 2 and select.select([process.stdout], [], [], 30)[0]:
+        seen += os.read(process.stdout.fileno(), 65536)
+    rows = seen.decode().splitlines()
+    assert rows[1].startswith("2023-11-14T22:13:20.004000Z\t10.0.0.1:40001\t")
+    process.stdin.write(whole[cut:])
+    process.stdin.close()
+    rest = process.stdout.read().decode().splitlines()
+    process.stdout.close()
+    assert process.wait(timeout=30) == 0
+    assert rest[0].startswith("2023-11-14T22:13:25.004000Z\t10.0.0.1:40002\t")
+
+
+def test_too_many_open_connections_are_reported_as_far_as_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_FOLLOWED connections at once, the idlest is no longer followed: reported with
+    what was seen, saying why (a connection never known to be a WebSocket is forgotten)."""
+    from wsaccept_cli.capture import CaptureReading, flows
+
+    monkeypatch.setattr(flows, "MAX_FOLLOWED", 2)
+    frames: list[tuple[float, bytes]] = []
+    for number in range(4):
+        talk = Conversation(sport=41000 + number, start=1.7e9 + number)
+        frames += talk.handshake().send("client", REQUEST).send("server", RESPONSE).frames
+    frames += Conversation(sport=42000, start=1.8e9).handshake().frames  # SYN only
+    path = write_pcap(tmp_path / "many.pcap", frames)
+    with path.open("rb") as capture:
+        reading = CaptureReading(capture.read1)
+        found = list(reading.handshakes())
+    assert reading.evicted == 3
+    notes = [h.connection.unchecked for h in found]  # type: ignore[union-attr]
+    assert [h.connection.client.port for h in found] == [41000, 41001, 41002, 41003]  # type: ignore[union-attr]
+    assert notes[0] == [
+        "the capture had over 2 connections open at once: this one was no longer followed from here"
+    ]
+    assert notes[3] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x0a\x0d\x0d\x0a\x1c\x00\x00\x00\x00\x00\x00\x00", "with no byte-order magic"),
+        (b"\x0a\x0d\x0d\x0a\x0d\x00\x00\x00\x4d\x3c\x2b\x1a", "with the impossible length 13"),
+    ],
+)
+def test_a_broken_pcapng_section_header_is_an_error(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "broken.pcapng"
+    path.write_bytes(content)
+    result = invoke("inspect", str(path))
+    assert result.exit_code == 2
+    assert f"a pcapng section header {message}" in result.stderr
+
+
+def test_a_pcap_cut_inside_its_file_header(tmp_path: Path) -> None:
+    path = tmp_path / "short.pcap"
+    path.write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00")
+    result = invoke("inspect", str(path))
+    assert result.exit_code == 2
+    assert "the capture ends inside a packet (truncated after 8 bytes)" in result.stderr
+    assert "no WebSocket handshake in the capture: 0 packets" in result.stderr

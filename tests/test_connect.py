@@ -6,6 +6,7 @@ pseudo-terminal."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import subprocess
 import threading
@@ -277,3 +278,63 @@ def test_binary_input_is_hex_or_base64(text: bytes, data: bytes | None) -> None:
 )  # fmt: skip
 def test_close_arguments(text: str, parsed: tuple[int, str] | str) -> None:
     assert close_args(text) == parsed
+
+
+def test_terminal_lines_say_each_event() -> None:
+    from wsaccept_cli.ui.conversation import close_text, held_line, open_text, terminal_line
+
+    binary = {"event": "message", "dir": "in", "type": "binary", "size": 70, "at_s": 1.5,
+              "data_base64": base64.b64encode(bytes(70)).decode()}  # fmt: skip
+    assert terminal_line(binary) == (
+        "   1.500 s  < binary 70 B  " + " ".join(["00"] * 64) + " … (6 more bytes)")  # fmt: skip
+    ping = {"event": "ping", "dir": "out", "data": "x", "size": 1, "at_s": 0.0}
+    assert terminal_line(ping) == "   0.000 s  > ping 1 B  x"
+    error = {"event": "error", "message": "bad\x1b", "at_s": 2.0}
+    assert terminal_line(error) == "   2.000 s  error: bad\\x1b"
+    opened = {"event": "open", "url": "ws://h/", "protocol": "chat",
+              "extensions": ["permessage-deflate"], "at_s": 0.0}  # fmt: skip
+    assert open_text(opened) == "connected to ws://h/; subprotocol chat; permessage-deflate"
+    assert terminal_line(opened).endswith(
+        "connected to ws://h/; subprotocol chat; permessage-deflate"
+    )
+    assert close_text({"code": 1000, "reason": "", "by": "client", "server_code": 1001}) == (
+        "closed by us: 1000 (the server answered 1001)")  # fmt: skip
+    assert close_text({"code": 1006, "reason": "", "by": "none"}) == (
+        "ended abnormally (1006): no Close frame")  # fmt: skip
+    assert held_line({"event": "ping", "number": 2, "at_s": 0.5}) == "   0.500 s  > ping 2"
+    assert held_line({"event": "pong", "number": 2, "rtt_ms": 1.25, "at_s": 0.5}) == (
+        "   0.500 s  < pong 2  RTT 1.2 ms")  # fmt: skip
+    message = {"event": "message", "type": "text", "size": 2, "data": "hi", "at_s": 1.0}
+    assert held_line(message) == "   1.000 s  < text 2 B  hi"
+    assert held_line({"event": "end", "ended": "closed", "code": 1001, "at_s": 3.0}) == (
+        "   3.000 s  closed by the server (1001)")  # fmt: skip
+
+
+def test_ctrl_c_in_a_pipe_closes_with_1001_and_ends_by_the_signal(echo: EchoServer) -> None:
+    import signal
+
+    process = subprocess.Popen(
+        [script_path(), "connect", "--format", "json", f"ws://127.0.0.1:{echo.port}/"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(),
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdin is not None
+    process.stdin.write(b"one\n")
+    process.stdin.flush()
+    lines = [process.stdout.readline() for _ in range(3)]  # open, out, in
+    assert json.loads(lines[2])["dir"] == "in"
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=20)
+    close = json.loads(stdout.splitlines()[-1])
+    assert (close["event"], close["code"], close["reason"]) == ("close", 1001, "interrupted")
+    assert process.returncode in (130, -signal.SIGINT)
+
+
+def test_a_reader_that_goes_away_ends_it_quietly(echo: EchoServer) -> None:
+    done = subprocess.run(
+        ["bash", "-c", f"yes hello | head -2000 | {script_path()} connect"
+         f" ws://127.0.0.1:{echo.port}/ | head -1; echo \"${{PIPESTATUS[2]}}\""],
+        capture_output=True, env=clean_env(), timeout=30, check=False,
+    )  # fmt: skip
+    assert done.stdout.decode().splitlines() == ["hello", "141"]
+    assert b"Traceback" not in done.stderr

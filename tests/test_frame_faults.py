@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import subprocess
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -262,3 +263,40 @@ def test_check_client_scores_frame_faults_with_junit(tmp_path: Path) -> None:
         "utf8-invalid",
         "drop-tcp",
     ]
+
+
+def test_the_relay_injects_frame_faults_and_judges_the_client() -> None:
+    """serve --upstream with frame faults: after the real server's 101 the fault's frames go
+    to the client, and its answer, on its way to the server, is the verdict; the faults that
+    need the server's side are said not to apply."""
+    from tests.peers import EchoServer
+    from tests.serve_helpers import serving
+
+    with (
+        EchoServer() as echo,
+        serving(["--upstream", f"ws://127.0.0.1:{echo.port}/", "--fault", "utf8-invalid",
+                 "--fault", "ping-payload", "--fault", "silence", "--format", "json"]) as served,
+    ):  # fmt: skip
+        for _ in range(3):
+            asyncio.run(_websockets_client(served.url, None))
+        time.sleep(1.5)
+        served.stop()
+    records = [json.loads(line) for line in served.stdout.splitlines()[1:]]
+    verdicts = [
+        [(f["rule"], f["status"], f["message"]) for f in r["findings"] if f["rule"] in
+         ("client.verdict", "serve.answer")]
+        for r in records if r.get("event") == "connection"
+    ]  # fmt: skip
+    assert [v[0][2] for v in verdicts] == [
+        "answered with fault utf8-invalid: a text message that is not UTF-8",
+        "answered with fault ping-payload: a Ping whose payload is 15 bytes of binary (a NUL,"
+        " FF, 80)",
+        "fault silence does not apply (it needs the server's side of the conversation, which"
+        " the upstream has): answered correctly",
+    ]
+    assert verdicts[0][1][:2] == ("client.verdict", "pass")
+    assert verdicts[0][1][2].startswith("the client failed the connection: sent Close 1007")
+    assert verdicts[1][1][:2] == ("client.verdict", "pass")
+    assert len(verdicts[2]) == 1
+    assert [r["fault"] for r in records if r.get("event") == "connection"] == [
+        "utf8-invalid", "ping-payload", "silence"]  # fmt: skip

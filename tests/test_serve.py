@@ -163,7 +163,7 @@ def test_list_faults_says_what_a_correct_client_must_do(run: Run) -> None:
         (["--", "echo"], "a command is run only with --check-client"),
         (["--check-client"], "--check-client needs a command after '--'"),
         (["--check-client", "--once", "--", "true"], "cannot be combined with --once"),
-        (["--upstream", "ws://127.0.0.1:1/", "--fault", "no-accept"], "it takes no --fault"),
+        (["--upstream", "ws://127.0.0.1:1/", "--fault", "no-accept"], "it takes only frame faults"),
         (["--listen", "localhost"], "'localhost' is not HOST:PORT"),
         (["--listen", "::1:80"], "an IPv6 address goes in brackets"),
         (["--fault", "nonsense"], "'nonsense' is not a fault; the faults are:"),

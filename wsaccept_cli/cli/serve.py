@@ -274,8 +274,11 @@ def serve_options(
         _writable_or_usage_error(junit)
     if check_client and (once or upstream):
         raise click.UsageError("--check-client cannot be combined with --once or --upstream")
-    if upstream and faults:
-        raise click.UsageError("--upstream relays the server's own answer; it takes no --fault")
+    if upstream and any(fault.stage != "frame" for fault in faults):
+        raise click.UsageError(
+            "--upstream relays the server's own handshake; it takes only frame faults"
+            " (--fault frame, or their names: see --list-faults)"
+        )
     if (cert is None) != (key is None):
         raise click.UsageError("--cert and --key go together")
     try:

@@ -153,6 +153,10 @@ def relay_report(connection: ServedConnection) -> HandshakeReport:
         findings.append(Finding("upstream", FAIL, "-", connection.upstream_error))
     else:
         findings = check_handshake(handshake, Capture())
+        if connection.fault is not None and connection.fault.stage == "frame":
+            findings.append(_answer_finding(connection))
+            if connection.frame_ok is not None:
+                findings.append(_client_finding(connection))
     findings += connection.extra
     return HandshakeReport(connection.number, handshake, findings)
 

@@ -77,6 +77,8 @@ class FrameWatch:
         self.writer = writer
         self.seen = Seen()
         self.started = time.monotonic()
+        self.passive = False  # in a relay: watch only, the upstream answers the client
+        self.judged = False
 
     async def watch(self, reader: asyncio.StreamReader, rest: bytes, wait: float) -> Seen:
         """Read the client until its answer settles the verdict, it closes TCP, or `wait`."""
@@ -157,5 +159,62 @@ class FrameWatch:
 
     def _write(self, data: bytes) -> None:
         half_closed = self.fault is not None and self.fault.half_close
-        if data and not half_closed and not self.writer.is_closing():
+        if data and not half_closed and not self.passive and not self.writer.is_closing():
             self.writer.write(data)
+
+
+def relay_skip(fault: FrameFault) -> str | None:
+    """Why a frame fault cannot be made in a relay (the upstream answers the client), or
+    None: the fault's frames are injected after the upstream's 101 and the client watched."""
+    if fault.deflate:
+        return "in a relay the upstream negotiates the extensions"
+    if fault.half_close or not fault.answer_close or not fault.echo:
+        return "it needs the server's side of the conversation, which the upstream has"
+    return None
+
+
+class RelayWatch:
+    """A frame fault in a relay: the client's bytes, on their way to the upstream, watched
+    until the verdict; reported once."""
+
+    def __init__(
+        self,
+        connection: ServedConnection,
+        writer: asyncio.StreamWriter,
+        grace: float,
+        report: Callable[[ServedConnection], None],
+    ) -> None:
+        fault = connection.fault
+        assert isinstance(fault, FrameFault)
+        self.fault = fault
+        self.connection = connection
+        self.watch = FrameWatch(fault, connection, writer)
+        self.watch.passive = True
+        self.wait = fault.wait(grace)
+        self.report = report
+        writer.write(fault.frames)
+
+    def feed(self, data: bytes) -> None:
+        if not self.watch.judged:
+            self.watch._feed(data)
+            if settled(self.fault, self.watch.seen):
+                self.finish()
+
+    def eof(self) -> None:
+        if not self.watch.judged:
+            self.watch.seen.eof_s = time.monotonic() - self.watch.started
+            self.finish()
+
+    async def deadline(self) -> None:
+        await asyncio.sleep(self.wait)
+        self.finish()
+
+    def finish(self) -> None:
+        if self.watch.judged:
+            return
+        self.watch.judged = True
+        seen = self.watch.seen
+        seen.watched_s = round(min(time.monotonic() - self.watch.started, self.wait), 1)
+        connection = self.connection
+        connection.behaviour, connection.frame_ok, connection.how = judge(self.fault, seen)
+        self.report(connection)

@@ -25,6 +25,7 @@ from wsaccept_cli.net.heads import HeadError, NotHTTPError, parse_head, read_hea
 if TYPE_CHECKING:
     from wsaccept_cli.core.request import RequestTarget
     from wsaccept_cli.core.served import ServedConnection
+    from wsaccept_cli.net.frames import RelayWatch
 
 RELAY_SIZE = 64 * 1024
 # This relay's name in the Via header it adds (RFC 9110 §7.6.3): a request that comes back with
@@ -63,9 +64,11 @@ async def relay(
     rest: bytes,
     upstream: tuple[RequestTarget, ssl.SSLContext | None, float],
     report: Callable[[ServedConnection], None],
+    grace: float = 1.0,
 ) -> None:
     """Forward one client's handshake to the upstream (its URL, TLS context and the time its
-    answer may take), check it, relay its frames both ways."""
+    answer may take), check it, relay its frames both ways; with a frame fault, its frames
+    go to the client after the upstream's 101 and the client's answer is judged on its way."""
     target, tls, head_timeout = upstream
     connection.upstream = target.display_url
     if any(
@@ -112,11 +115,33 @@ async def relay(
         connection.response_bytes = head
         connection.response = parse_head(head, "response")
         writer.write(head + body)
-        report(connection)
+        watch = _frame_fault(connection, writer, grace, report)
+        if watch is None:
+            report(connection)
         connection.received += len(body)
-        await _pipe_both(connection, reader, writer, up_reader, up_writer)
+        await _pipe_both(connection, reader, writer, up_reader, up_writer, watch)
     finally:
         up_writer.close()
+
+
+def _frame_fault(
+    connection: ServedConnection,
+    writer: asyncio.StreamWriter,
+    grace: float,
+    report: Callable[[ServedConnection], None],
+) -> RelayWatch | None:
+    """The watch of a frame fault after an upgrade, or None (no such fault, or it cannot be
+    made in a relay: then why, in `skipped`)."""
+    fault = connection.fault
+    response = connection.response
+    if fault is None or fault.stage != "frame" or response is None or response.status != 101:
+        return None
+    from wsaccept_cli.net.frames import RelayWatch, relay_skip
+
+    connection.skipped = relay_skip(fault)  # type: ignore[arg-type]
+    if connection.skipped is not None:
+        return None
+    return RelayWatch(connection, writer, grace, report)
 
 
 async def _pipe_both(
@@ -125,6 +150,7 @@ async def _pipe_both(
     writer: asyncio.StreamWriter,
     up_reader: asyncio.StreamReader,
     up_writer: asyncio.StreamWriter,
+    watch: RelayWatch | None = None,
 ) -> None:
     """Both directions until either side closes; then the other is closed too."""
 
@@ -133,6 +159,8 @@ async def _pipe_both(
             while data := await source.read(RELAY_SIZE):
                 if up:
                     connection.sent += len(data)
+                    if watch is not None:
+                        watch.feed(data)
                 else:
                     connection.received += len(data)
                 sink.write(data)
@@ -148,12 +176,17 @@ async def _pipe_both(
         asyncio.ensure_future(pipe(reader, up_writer, True)),
         asyncio.ensure_future(pipe(up_reader, writer, False)),
     ]
+    deadline = asyncio.ensure_future(watch.deadline()) if watch is not None else None
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if watch is not None and tasks[0].done():
+            watch.eof()  # the client closed TCP
         await asyncio.wait(tasks, timeout=1.0)  # the other side's last bytes, then close
     finally:
-        for task in tasks:
+        for task in [*tasks, *([deadline] if deadline else [])]:
             task.cancel()
+        if watch is not None:
+            watch.finish()
 
 
 def _bad_gateway(reason: str, status: int = 502, phrase: str = "Bad Gateway") -> bytes:

@@ -179,7 +179,8 @@ class Server:
                     self.options.upstream_tls,
                     self.options.head_timeout,
                 )
-                await relay(connection, reader, writer, rest, upstream, self._report)
+                grace = self.options.grace
+                await relay(connection, reader, writer, rest, upstream, self._report, grace)
             else:
                 await self._serve(connection, reader, writer, rest)
         except WrongProtocolError as error:
