@@ -9,62 +9,20 @@ import click
 
 from wsaccept_cli.cli.base import InputError, WsacceptCommand, start
 from wsaccept_cli.cli.options import (
+    CORRECT,
+    STAGES,
+    FaultChoice,
     finite_seconds,
     options,
     output_options,
     pem_file,
     pem_key_file,
     verbose_option,
+    writable_or_usage_error,
 )
 from wsaccept_cli.core.exitcodes import ExitCode
-from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.session import Session
-
-
-def fault_names() -> list[str]:
-    from wsaccept_cli.core.frame_faults import ALL_FAULTS
-
-    return [fault.name for fault in ALL_FAULTS] + list(STAGES) + [CORRECT]
-
-
-# --fault handshake and --fault frame: every fault of that stage
-STAGES = ("handshake", "frame")
-# --fault none: the correct answer, as the scoreboard names it
-CORRECT = "none"
-
-
-class FaultChoice(click.Choice):  # type: ignore[type-arg]
-    """The fault names, listed only when help or an error needs them (start-up stays fast)."""
-
-    def __init__(self) -> None:
-        super().__init__([])
-
-    @property  # type: ignore[override]
-    def choices(self) -> list[str]:
-        return fault_names()
-
-    @choices.setter
-    def choices(self, value: object) -> None:
-        pass
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        names = fault_names()
-        if value not in names:
-            self.fail(f"{quoted(str(value))} is not a fault; the faults are:\n{_columns(names)}")
-        return value
-
-
-def _columns(names: list[str], width: int = 100) -> str:
-    """Names in columns, down then across, to fit `width` (a list of 60 names stays short)."""
-    cell = max(len(name) for name in names) + 2
-    count = max(width // cell, 1)
-    rows = -(-len(names) // count)
-    lines = (
-        "".join(f"{names[i]:{cell}}" for i in range(row, len(names), rows)).rstrip()
-        for row in range(rows)
-    )
-    return "\n".join(f"  {line}" for line in lines)
 
 
 @click.command(cls=WsacceptCommand, context_settings={"allow_interspersed_args": False})
@@ -271,7 +229,7 @@ def serve_options(
     if junit and not check_client:
         raise click.UsageError("--junit goes with --check-client")
     if junit:
-        _writable_or_usage_error(junit)
+        writable_or_usage_error(junit)
     if check_client and (once or upstream):
         raise click.UsageError("--check-client cannot be combined with --once or --upstream")
     if upstream and any(fault.stage != "frame" for fault in faults):
@@ -341,22 +299,6 @@ def run_serve(
         return ExitCode.OK
     verdict = serve_output.connection_report(served).verdict
     return ExitCode.CHECK_FAILED if verdict == "fail" else ExitCode.OK
-
-
-def _writable_or_usage_error(path: str) -> None:
-    """--junit FILE must be writable before any client runs, not after all of them."""
-    import os
-
-    directory = os.path.dirname(path) or "."
-    if os.path.isdir(path):
-        problem = "is a directory"
-    elif not os.path.isdir(directory):
-        problem = f"cannot be written: {quoted(directory)} is no directory"
-    elif not os.access(path if os.path.exists(path) else directory, os.W_OK):
-        problem = "cannot be written (permission denied)"
-    else:
-        return
-    raise click.BadParameter(f"{quoted(path)} {problem}", param_hint="'--junit'")
 
 
 def run_check_client(
