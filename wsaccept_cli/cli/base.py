@@ -66,13 +66,21 @@ def start(
     quiet: bool = False,
     required: bool = False,
     verbose: bool = False,
+    clients: tuple[str, ...] | None = None,
 ) -> Session:
     """The session a command reports through; a closed stdout is an InputError."""
     env = environment(ctx)
     if env.stdout is None:
         raise InputError("stdout is closed")
     return Session.open(
-        env, fmt, color, strict=strict, quiet=quiet, required=required, verbose=verbose
+        env,
+        fmt,
+        color,
+        strict=strict,
+        quiet=quiet,
+        required=required,
+        verbose=verbose,
+        clients=clients,
     )
 
 

@@ -36,6 +36,32 @@ def from_group(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+def _folded(name: str) -> str:
+    return "".join(char for char in name.lower() if char.isalnum())
+
+
+def client_names(value: str | None) -> tuple[str, ...] | None:
+    """--clients: the registered client names a comma-separated list means (any case, spaces
+    and dashes ignored: `node-ws` is Node ws); a usage error naming the known ones otherwise."""
+    if value is None:
+        return None
+    from wsaccept_cli.core.clientmodels import names
+
+    known = {_folded(name): name for name in names()}
+    chosen = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if _folded(item) not in known:
+            raise click.BadParameter(
+                f"{item!r} is not a client wsaccept models; choose from {', '.join(names())}"
+            )
+        chosen.append(known[_folded(item)])
+    if not chosen:
+        raise click.BadParameter("name at least one client")
+    return tuple(chosen)
+
+
 def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
     """A timeout must be a number of seconds a clock can count down: not nan, not infinite."""
     if value != value or not 0 < value <= MAX_TIMEOUT:  # value != value: nan
@@ -98,6 +124,11 @@ OPTIONS: dict[str, Declaration] = {
         "is_flag": True,
         "help": "Show every rule checked, passes included, in the order checked (by default:"
         " failures, warnings and notes, with a count of every rule).",
+    }),
+    "clients": (("--clients",), {
+        "metavar": "NAME,…", "default": None, "callback": lambda c, p, v: client_names(v),
+        "help": "Name only these clients on the clients line (comma-separated, any case:"
+        " Chromium, Firefox, node-ws, websockets, aiohttp, curl, …); JSON keeps every client.",
     }),
     "jobs": (("-j", "--jobs"), {
         "type": click.IntRange(min=1), "default": None, "metavar": "N",
@@ -208,6 +239,7 @@ def options(*names: str) -> Callable[[F], F]:
 
 output_options = options("fmt", "color")  # every command (and the group: before the command)
 verbose_option = options("verbose")  # the commands that check handshakes rule by rule
+clients_option = options("clients")  # the commands that predict clients: inspect, probe
 jobs_option = options("jobs")  # the commands that read keys in bulk from stdin
 handshake_options = options(*HANDSHAKE)  # the commands that open a handshake themselves
 
