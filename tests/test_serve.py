@@ -252,7 +252,7 @@ def test_a_client_that_refuses_a_fault_passes_and_one_that_accepts_it_fails() ->
         "refused",
     )
     assert record["client_detail"] == "closed the connection without sending a frame"
-    assert record["correct"] == ["refuse"]
+    assert record["correct"] == "refuse"  # a string, as in score events and --list-faults
     assert record["verdict"] == "pass"
     assert record["request"][0] == "GET /chat HTTP/1.1"
     assert record["response"][0] == "HTTP/1.1 101 Switching Protocols"
