@@ -93,10 +93,12 @@ def raw_http_format(fmt: str | None, option: str) -> str:
     return "http"
 
 
-def stdin_or_usage_error(ctx: click.Context, what: str) -> None:
-    """Refuse to wait silently for input typed at a terminal nobody may be watching."""
+def stdin_or_usage_error(ctx: click.Context, what: str, *, several: bool = True) -> None:
+    """Refuse to wait silently for input typed at a terminal nobody may be watching. `several`:
+    the command takes several of `what` as arguments (KEY ...), else one (FILE)."""
     if environment(ctx).stdin_is_terminal():
+        given = "as arguments" if several else "as an argument"
         raise click.UsageError(
-            f"no {what} given and stdin is a terminal; give {what} as arguments,"
+            f"no {what} given and stdin is a terminal; give {what} {given},"
             " pipe lines in, or pass '-' to type them"
         )

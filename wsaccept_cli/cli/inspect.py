@@ -75,7 +75,7 @@ def inspect(
     from wsaccept_cli.core.lines import READ_SIZE
 
     if capture is None:
-        stdin_or_usage_error(ctx, "FILE")
+        stdin_or_usage_error(ctx, "FILE", several=False)
     session = start(ctx, fmt, color, verbose=verbose, clients=clients)
     rendering = session.rendering()
     found = Capture()

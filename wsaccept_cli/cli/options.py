@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.environment import FORMATS
 
@@ -306,3 +307,67 @@ def after_upgrade(values: dict[str, Any]) -> Any:
     from wsaccept_cli.net.hold import Plan
 
     return Plan(hold, ping, send)
+
+
+# serve's --fault choices and its --junit check
+
+
+def fault_names() -> list[str]:
+    from wsaccept_cli.core.frame_faults import ALL_FAULTS
+
+    return [fault.name for fault in ALL_FAULTS] + list(STAGES) + [CORRECT]
+
+
+# --fault handshake and --fault frame: every fault of that stage
+STAGES = ("handshake", "frame")
+# --fault none: the correct answer, as the scoreboard names it
+CORRECT = "none"
+
+
+class FaultChoice(click.Choice):  # type: ignore[type-arg]
+    """The fault names, listed only when help or an error needs them (start-up stays fast)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        return fault_names()
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        names = fault_names()
+        if value not in names:
+            self.fail(f"{quoted(str(value))} is not a fault; the faults are:\n{_columns(names)}")
+        return value
+
+
+def _columns(names: list[str], width: int = 100) -> str:
+    """Names in columns, down then across, to fit `width` (a list of 60 names stays short)."""
+    cell = max(len(name) for name in names) + 2
+    count = max(width // cell, 1)
+    rows = -(-len(names) // count)
+    lines = (
+        "".join(f"{names[i]:{cell}}" for i in range(row, len(names), rows)).rstrip()
+        for row in range(rows)
+    )
+    return "\n".join(f"  {line}" for line in lines)
+
+
+def writable_or_usage_error(path: str) -> None:
+    """--junit FILE must be writable before any client runs, not after all of them."""
+    import os
+
+    directory = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        problem = "is a directory"
+    elif not os.path.isdir(directory):
+        problem = f"cannot be written: {quoted(directory)} is no directory"
+    elif not os.access(path if os.path.exists(path) else directory, os.W_OK):
+        problem = "cannot be written (permission denied)"
+    else:
+        return
+    raise click.BadParameter(f"{quoted(path)} {problem}", param_hint="'--junit'")

@@ -74,11 +74,12 @@ class Finding:
         self.section = section
         self.message = message
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | None]:
+        """The JSON form: `section` is null where no section applies (shown as `-`)."""
         return {
             "rule": self.rule,
             "status": self.status,
-            "section": self.section,
+            "section": None if self.section == "-" else self.section,
             "message": self.message,
         }
 
