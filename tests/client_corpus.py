@@ -21,7 +21,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -38,7 +37,6 @@ from wsaccept_cli.core.keys import GUID, accept_for
 from wsaccept_cli.core.rules import check_handshake, verdict
 
 SAMPLE_KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
-NODE_DIR = Path(__file__).parent / "node"
 
 
 def _b64_sha1(data: bytes) -> bytes:
@@ -61,6 +59,7 @@ class Case:
         protocols: tuple[str, ...] = (),
         body: str = "",
         newline: str = "\r\n",
+        template: bytes | None = None,
     ) -> None:
         self.name = name
         self.summary = summary
@@ -69,8 +68,13 @@ class Case:
         self.protocols = protocols
         self.body = body
         self.newline = newline
+        self.template = template
+        """The whole head as bytes, `{accept}` standing for the key's accept (a generated
+        mutation, `tests/mutations.py`); `lines` and `newline` are then unused."""
 
     def head(self, key: bytes) -> bytes:
+        if self.template is not None:
+            return render_template(self.template, key)
         accept = self.accept(key).decode("latin-1")
         text = self.newline.join(line.replace("{accept}", accept) for line in self.lines)
         return (text + self.newline * 2 + self.body).encode("latin-1")
@@ -106,6 +110,17 @@ class Case:
         """wsaccept's own verdict on the handshake: pass, warn or fail."""
         handshake, capture = parse_exchange(self.request(), self.head(SAMPLE_KEY))
         return verdict(check_handshake(handshake, capture))
+
+
+def render_template(template: bytes, key: bytes) -> bytes:
+    """A mutation's head for a key: `{accept}` is its accept, `{accept-lower}` the accept in
+    lowercase, `{accept-unpadded}` without its `=`."""
+    accept = accept_for(key)
+    return (
+        template.replace(b"{accept}", accept)
+        .replace(b"{accept-lower}", accept.lower())
+        .replace(b"{accept-unpadded}", accept.rstrip(b"="))
+    )
 
 
 UPGRADED = ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket", "Connection: Upgrade"]
@@ -217,6 +232,90 @@ CASES: tuple[Case, ...] = (
          "deflate-twice"),
     _ext("permessage-deflate;", "an empty extension parameter", "deflate-empty-param"),
 )  # fmt: skip
+
+
+def _raw(name: str, summary: str, template: bytes, protocols: tuple[str, ...] = ()) -> Case:
+    return Case(name, summary, [], protocols=protocols, template=template)
+
+
+_GOOD = b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+_OK = b"HTTP/1.1 101 Switching Protocols\r\n" + _GOOD
+_FILL = b"X-Filler: "
+
+# One case per class of the differential generator (tests/mutations.py): the README's table shows
+# each client on each, and test_clients.py runs them against the real clients.
+CLASS_CASES: tuple[Case, ...] = (
+    _raw("status-no-reason", "no reason phrase (`HTTP/1.1 101`)",
+         b"HTTP/1.1 101\r\n" + _GOOD + b"\r\n"),
+    _raw("status-lowercase", "`http/1.1` in lowercase", b"http/1.1 101 Switching Protocols\r\n"
+         + _GOOD + b"\r\n"),
+    _raw("status-two-spaces", "two spaces after the version",
+         b"HTTP/1.1  101 Switching Protocols\r\n" + _GOOD + b"\r\n"),
+    _raw("status-http2", "an `HTTP/2` status line", b"HTTP/2 101 Switching Protocols\r\n"
+         + _GOOD + b"\r\n"),
+    _raw("leading-crlf", "an empty line before the status line", b"\r\n" + _OK + b"\r\n"),
+    _raw("interim-100", "`100 Continue` before the 101",
+         b"HTTP/1.1 100 Continue\r\n\r\n" + _OK + b"\r\n"),
+    _raw("interim-103", "`103 Early Hints` before the 101",
+         b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" + _OK + b"\r\n"),
+    _raw("interim-http10", "an HTTP/1.0 `100 Continue` before the 101",
+         b"HTTP/1.0 100 Continue\r\n\r\n" + _OK + b"\r\n"),
+    _raw("space-before-colon", "`Upgrade : websocket`", b"HTTP/1.1 101 Switching Protocols\r\n"
+         b"Upgrade : websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"),
+    _raw("line-without-colon", "a field line without a colon", _OK + b"X-No-Colon\r\n\r\n"),
+    _raw("nul-in-value", "a NUL in a field value", _OK + b"X-Bytes: a\x00b\r\n\r\n"),
+    _raw("control-in-value", "a control character in a field value",
+         _OK + b"X-Bytes: a\x01b\r\n\r\n"),
+    _raw("lone-cr", "a CR alone inside a line", _OK + b"X-Bytes: a\rb\r\n\r\n"),
+    _raw("obs-fold-accept", "the accept on an obs-fold line",
+         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         b"Sec-WebSocket-Accept:\r\n {accept}\r\n\r\n"),
+    _raw("obs-fold-other", "an obs-fold line in another field",
+         _OK + b"X-Folded: a\r\n b\r\n\r\n"),
+    _raw("upgrade-trailing-comma", "`Upgrade: websocket,`", b"HTTP/1.1 101 Switching Protocols"
+         b"\r\nUpgrade: websocket,\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}"
+         b"\r\n\r\n"),
+    _raw("connection-trailing-tab", "`Connection: Upgrade` and a tab",
+         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\t\r\n"
+         b"Sec-WebSocket-Accept: {accept}\r\n\r\n"),
+    _raw("protocol-trailing-comma", "`Sec-WebSocket-Protocol: chat,`",
+         _OK + b"Sec-WebSocket-Protocol: chat,\r\n\r\n", ("chat",)),
+    _raw("extension-name-case", "`Permessage-Deflate` in another case",
+         _OK + b"Sec-WebSocket-Extensions: Permessage-Deflate\r\n\r\n"),
+    _raw("extension-parameter-case", "a deflate parameter in another case",
+         _OK + b"Sec-WebSocket-Extensions: permessage-deflate; Server_No_Context_Takeover\r\n\r\n"),
+    _raw("extension-empty-item", "an empty item before permessage-deflate",
+         _OK + b"Sec-WebSocket-Extensions: , permessage-deflate\r\n\r\n"),
+    _raw("deflate-client-bits-8", "`client_max_window_bits=8`",
+         _OK + b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=8\r\n\r\n"),
+    _raw("deflate-server-bits-quoted", "`server_max_window_bits=\"10\"`",
+         _OK + b'Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits="10"'
+         b"\r\n\r\n"),
+    _raw("accept-merged", "two accepts merged into one list",
+         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         b"Sec-WebSocket-Accept: {accept}, {accept}\r\n\r\n"),
+    _raw("length-and-chunked", "Content-Length with Transfer-Encoding",
+         _OK + b"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    _raw("head-over-16k", "a head over 16 KiB", _OK + _FILL + b"a" * 16400 + b"\r\n\r\n"),
+    _raw("line-over-8k", "a line over 8 KiB", _OK + _FILL + b"a" * 8190 + b"\r\n\r\n"),
+    _raw("fields-129", "129 fields", _OK + b"".join(b"X-F%d: v\r\n" % i for i in range(126))
+         + b"\r\n"),
+)  # fmt: skip
+MUTATIONS = Path(__file__).parent / "cases" / "mutations.json"
+
+
+def _saved_mutations() -> tuple[Case, ...]:
+    """The disagreements `python -m tests.differential --save` minimised and kept."""
+    if not MUTATIONS.exists():
+        return ()
+    return tuple(
+        _raw(entry["name"], entry["summary"], entry["template"].encode("latin-1"),
+             tuple(entry["protocols"]))
+        for entry in json.loads(MUTATIONS.read_text())
+    )  # fmt: skip
+
+
+CASES = CASES + CLASS_CASES + _saved_mutations()
 BY_NAME = {case.name: case for case in CASES}
 
 
@@ -229,9 +328,14 @@ class CorpusServer:
     """Answers `GET /c/<case>/<attempt>` with the case, `GET /` with the browser page; records
     each attempt's outcome: `frame`, `closed`, or nothing yet."""
 
-    def __init__(self, cases: tuple[Case, ...] = CASES, wait: float = 3.0) -> None:
+    def __init__(
+        self, cases: tuple[Case, ...] = CASES, wait: float = 3.0, *, silence_refuses: bool = False
+    ) -> None:
         self.cases = {case.name: case for case in cases}
         self.wait = wait
+        self.silence_refuses = silence_refuses
+        """A client that neither sends a frame nor closes within `wait` refused (the server
+        then closes): the differential's rule, where thousands of cases cannot each be retried."""
         self.outcomes: dict[str, str] = {}
         self.requests: dict[str, bytes] = {}
         self.lock = threading.Condition()
@@ -251,7 +355,11 @@ class CorpusServer:
         self.listener.close()
 
     def url(self, name: str, attempt: int = 0) -> str:
-        return f"ws://127.0.0.1:{self.port}/c/{name}/{attempt}"
+        """The case's URL; a case that offers subprotocols asks the driver for them (the
+        drivers' `?protocol=a,b` contract, tests/drivers.py)."""
+        protocols = self.cases[name].protocols
+        query = f"?protocol={','.join(protocols)}" if protocols else ""
+        return f"ws://127.0.0.1:{self.port}/c/{name}/{attempt}{query}"
 
     def _accept_loop(self) -> None:
         while not self.stop.is_set():
@@ -283,22 +391,26 @@ class CorpusServer:
                 field, _, value = line.partition(b":")
                 if field.strip().lower() == b"sec-websocket-key":
                     key = value.strip()
-            connection.sendall(self.cases[name].head(key))
-            self._record(f"{name}/{attempt}", head, self._outcome(connection, rest))
+            answer = self.cases[name].head(key)
+            connection.sendall(answer)
+            # a client that reads a large head slowly (byte by byte) gets the time it needs
+            wait = self.wait + len(answer) / 20_000
+            self._record(f"{name}/{attempt}", head, self._outcome(connection, rest, wait))
 
-    def _outcome(self, connection: socket.socket, data: bytes) -> str | None:
+    def _outcome(self, connection: socket.socket, data: bytes, wait: float) -> str | None:
         """A text frame from the client (opcode 1, maybe compressed): it accepted. The
-        connection's end without one: it refused. Neither within the wait: no outcome."""
-        end = time.monotonic() + self.wait
+        connection's end without one: it refused. Neither within `wait` seconds: no outcome
+        (or, with `silence_refuses`, a refusal)."""
+        end = time.monotonic() + wait
         while not data:
             left = end - time.monotonic()
             if left <= 0:
-                return None
+                return CLOSED if self.silence_refuses else None
             connection.settimeout(left)
             try:
                 data = connection.recv(4096)
             except TimeoutError:
-                return None
+                return CLOSED if self.silence_refuses else None
             except OSError:
                 return CLOSED
             if not data:
@@ -357,14 +469,19 @@ class CorpusServer:
                 self.lock.wait(left)
             return self.outcomes[attempt]
 
-    def wait_all(self, timeout: float) -> None:
-        end = time.monotonic() + timeout
+    def wait_progress(self, end: float, stall: float) -> bool:
+        """Wait until every case has an outcome (True), the monotonic time `end`, or `stall`
+        seconds without a new outcome (False)."""
         with self.lock:
+            seen, quiet_until = len(self.outcomes), time.monotonic() + stall
             while not all(self._decided(name) for name in self.cases):
-                left = end - time.monotonic()
-                if left <= 0:
-                    return
-                self.lock.wait(left)
+                now = time.monotonic()
+                if now >= end or now >= quiet_until:
+                    return False
+                self.lock.wait(min(end, quiet_until) - now)
+                if len(self.outcomes) != seen:
+                    seen, quiet_until = len(self.outcomes), time.monotonic() + stall
+            return True
 
 
 BROWSER_PAGE = """<!doctype html><meta charset="utf-8"><title>corpus</title><script>
@@ -394,112 +511,21 @@ main();
 # The clients ---------------------------------------------------------------------------------
 
 
-def run_websockets(server: CorpusServer, case: Case, attempt: str) -> None:
-    from websockets.sync.client import connect
-
-    with (
-        contextlib.suppress(Exception),
-        connect(
-            server.url(case.name, int(attempt)),
-            subprotocols=list(case.protocols) or None,  # type: ignore[arg-type]
-            open_timeout=3,
-        ) as ws,
-    ):
-        ws.send("hello")
-
-
-def run_aiohttp(server: CorpusServer, case: Case, attempt: str) -> None:
-    import asyncio
-
-    import aiohttp
-
-    async def go() -> None:
-        timeout = aiohttp.ClientTimeout(total=3)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            with contextlib.suppress(Exception):
-                async with session.ws_connect(
-                    server.url(case.name, int(attempt)), protocols=case.protocols
-                ) as ws:
-                    await ws.send_str("hello")
-
-    asyncio.run(go())
-
-
-def run_curl(server: CorpusServer, case: Case, attempt: str) -> None:
-    from curl_cffi import requests as curl_requests
-
-    headers = {"Sec-WebSocket-Protocol": ", ".join(case.protocols)} if case.protocols else {}
-    with contextlib.suppress(Exception), curl_requests.Session() as session:
-        ws = session.ws_connect(server.url(case.name, int(attempt)), headers=headers, timeout=3)
-        try:
-            ws.send(b"hello", flags=1)  # CurlWsFlag.TEXT
-        finally:
-            ws.close()
-
-
-def curl_available() -> bool:
-    try:
-        import curl_cffi  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def node_available() -> bool:
-    return shutil.which("node") is not None and (NODE_DIR / "node_modules" / "ws").is_dir()
-
-
-def run_node(server: CorpusServer, items: list[tuple[Case, str]]) -> None:
-    """Node ws against many attempts in one process (Node starts in about 50 ms)."""
-    work = [
-        {"url": server.url(case.name, int(attempt)), "protocols": list(case.protocols)}
-        for case, attempt in items
-    ]
-    subprocess.run(
-        ["node", str(NODE_DIR / "corpus_client.js")],
-        input=json.dumps(work).encode(),
-        cwd=NODE_DIR,
-        timeout=10 + 4 * len(work),
-        check=False,
-        capture_output=True,
-    )
-
-
-PYTHON_DRIVERS: dict[str, Callable[[CorpusServer, Case, str], None]] = {
-    "websockets": run_websockets,
-    "aiohttp": run_aiohttp,
-    "curl": run_curl,
-}
-
-
-def run_driver(client: str, server: CorpusServer, items: list[tuple[Case, str]]) -> None:
-    """A client of `tests/clients/` (one driver process for all the attempts, the query string
-    offering each case's subprotocols)."""
-    from tests import clients
-
-    urls = [clients.with_protocols(server.url(case.name, int(n)), case.protocols)
-            for case, n in items]  # fmt: skip
-    clients.run(client, urls, timeout=server.wait)
-
-
 def run_client(client: str, server: CorpusServer, cases: tuple[Case, ...] = CASES,
                rounds: int = 3) -> dict[str, str | None]:  # fmt: skip
-    """Each case's outcome with `client`: pending attempts are retried, up to `rounds`."""
-    from tests.clients import DRIVERS
+    """Each case's outcome with `client`, run by its driver (`tests/drivers.py`): pending
+    attempts are retried, up to `rounds`."""
+    from tests.drivers import DRIVERS
 
     outcomes: dict[str, str | None] = {case.name: None for case in cases}
     for attempt in range(rounds):
         todo = [case for case in cases if outcomes[case.name] is None]
         if not todo:
             break
-        if client == "Node ws":
-            run_node(server, [(case, str(attempt)) for case in todo])
-        elif client in DRIVERS:
-            run_driver(client, server, [(case, str(attempt)) for case in todo])
+        # the driver's own timeout is longer than the server's wait: the server decides
+        DRIVERS[client].run([server.url(case.name, attempt) for case in todo], server.wait + 6)
         for case in todo:
-            if client in PYTHON_DRIVERS:
-                PYTHON_DRIVERS[client](server, case, str(attempt))
-            outcomes[case.name] = server.wait_for(f"{case.name}/{attempt}", server.wait + 1)
+            outcomes[case.name] = server.wait_for(f"{case.name}/{attempt}", server.wait + 7)
     return outcomes
 
 
@@ -551,32 +577,47 @@ def browser_command(client: str, profile: str, url: str) -> list[str]:
     return [FIREFOX, "--headless", "--no-remote", "--profile", profile, url]
 
 
+def node_available() -> bool:
+    """Whether Node and the npm package ws are installed (tests/node)."""
+    from tests.drivers import missing
+
+    return missing("Node ws") is None
+
+
 def browser_available(client: str) -> bool:
     return os.access(CHROMIUM if client == "Chromium" else FIREFOX, os.X_OK)
 
 
-def run_browser(client: str, server: CorpusServer, budget: float = 90) -> dict[str, str | None]:
+def run_browser(
+    client: str, server: CorpusServer, budget: float = 90, stall: float = 12, launches: int = 4
+) -> dict[str, str | None]:
     """One browser process, one page that opens every case's WebSocket in turn and asks again
-    for the cases still without an outcome; waits at most `budget` seconds."""
-    with tempfile.TemporaryDirectory(prefix="wsaccept-browser-") as profile:
-        env = {**os.environ, "HOME": profile, "MOZ_CRASHREPORTER_DISABLE": "1"}
-        process = subprocess.Popen(
-            browser_command(client, profile, f"http://127.0.0.1:{server.port}/"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-        try:
-            server.wait_all(budget)
-        finally:
-            stop_process(process)
+    for the cases still without an outcome; waits at most `budget` seconds. A browser that
+    makes no progress for `stall` seconds (a crashed page) is stopped and launched again for the
+    cases left, at most `launches` times."""
+    end = time.monotonic() + budget
+    for _ in range(launches):
+        with tempfile.TemporaryDirectory(prefix="wsaccept-browser-") as profile:
+            env = {**os.environ, "HOME": profile, "MOZ_CRASHREPORTER_DISABLE": "1"}
+            process = subprocess.Popen(
+                browser_command(client, profile, f"http://127.0.0.1:{server.port}/"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+            try:
+                finished = server.wait_progress(end, stall)
+            finally:
+                stop_process(process)
+        if finished or time.monotonic() >= end:
+            break
     return {name: server.result(name) for name in server.cases}
 
 
 def observe(client: str, cases: tuple[Case, ...] = CASES) -> dict[str, str | None]:
     """Run `client` against `cases`: each case's outcome, `frame`, `closed` or None."""
-    with CorpusServer(cases) as server:
+    with CorpusServer(cases, silence_refuses=True) as server:
         if client in ("Chromium", "Firefox"):
             return run_browser(client, server)
         return run_client(client, server, cases)

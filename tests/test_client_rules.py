@@ -182,7 +182,6 @@ def test_the_key_hashed_without_its_padding_is_a_known_bug() -> None:
     [
         ("403 Forbidden", "Origin: https://evil.example\r\n", "the Origin sent was 'https://evil.example'"),
         ("401 Unauthorized", "", "no Origin was sent"),
-        ("400 Bad Request", "", "no Origin was sent"),
     ],
 )  # fmt: skip
 def test_a_refused_valid_request_names_the_usual_server_checks(
@@ -198,6 +197,128 @@ def test_a_refused_valid_request_names_the_usual_server_checks(
     assert record["body"] == ["no"]
     broken = capture.replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8")
     assert not [f for f in inspect(run, broken)["findings"] if f["rule"] == "response.refusal"]
+
+
+def test_a_400_to_a_valid_request_is_not_explained_as_an_origin_allow_list(run: Run) -> None:
+    """A server that got no upgrade headers (a proxy dropped them) answers 400: the
+    explanation points there, not at an Origin check (which answers 403)."""
+    capture = REQUEST + "\r\nHTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno\r\n"
+    kind, _, message = finding(inspect(run, capture), "response.refusal")
+    assert kind == "info"
+    assert "Origin" not in message
+    assert "dropped the hop-by-hop Upgrade and Connection headers" in message
+
+
+def test_a_426_without_versions_is_an_upgrade_the_server_did_not_see(run: Run) -> None:
+    """A 426 naming no Sec-WebSocket-Version is no version mismatch: the server behind a proxy
+    that dropped Upgrade asks for the upgrade it never saw."""
+    capture = REQUEST + "\r\nHTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n"
+    kind, _, message = finding(inspect(run, capture), "response.versions")
+    assert kind == "info"
+    assert "supports versions" not in message
+    assert "not a version mismatch" in message
+    assert "proxy in front of the server probably dropped" in message
+    listed = capture.replace("Content-Length: 0", "Sec-WebSocket-Version: 8\r\nContent-Length: 0")
+    assert finding(inspect(run, listed), "response.versions")[2] == (
+        "the server supports versions: 8"
+    )
+
+
+def test_two_accepts_merged_into_one_list_are_named() -> None:
+    twice = f"{RFC_ACCEPT}, {RFC_ACCEPT}".encode()
+    assert diagnose_accept(RFC_KEY.encode(), twice).startswith(
+        "it is 2 copies of the right accept joined into one comma-separated value"
+    )
+    other = f"{RFC_ACCEPT},xyz".encode()
+    assert "joined with other values" in diagnose_accept(RFC_KEY.encode(), other)
+    assert "comma" not in diagnose_accept(RFC_KEY.encode(), b"abc")
+
+
+def test_an_accept_folded_after_an_empty_value_is_read_without_a_leading_space(run: Run) -> None:
+    """obs-fold: `Sec-WebSocket-Accept:` CR LF SP accept is the accept, not ' accept'."""
+    capture = (
+        REQUEST
+        + "\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+        + f"Connection: Upgrade\r\nSec-WebSocket-Accept:\r\n {RFC_ACCEPT}\r\n\r\n"
+    )
+    record = inspect(run, capture)
+    assert finding(record, "response.accept")[0] == "pass"
+    aiohttp = next(c for c in record["clients"] if c["client"] == "aiohttp")
+    assert aiohttp["accepts"] is True  # aiohttp's parser unfolds it too
+    kind, section, message = finding(record, "response.grammar")
+    assert (kind, section) == ("fail", "RFC 9112")
+    assert "obs-fold" in message
+
+
+def test_warnings_name_only_the_clients_the_predictions_refuse(run: Run) -> None:
+    """A Connection list is allowed (RFC 9110 §7.6.1): the warning names aiohttp because its
+    prediction refuses, and no client the predictions accept."""
+    capture = REQUEST + (
+        "\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+        f"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: {RFC_ACCEPT}\r\n\r\n"
+    )
+    record = inspect(run, capture)
+    assert record["verdict"] == "warn"
+    refused = [c["client"] for c in record["clients"] if not c["accepts"]]
+    accepted = [c["client"] for c in record["clients"] if c["accepts"]]
+    assert "aiohttp" in refused
+    assert {"Chromium", "Firefox", "Node ws", "websockets", "curl"} <= set(accepted)
+    warnings = [f for f in record["findings"] if f["status"] == "warn"]
+    assert [f["rule"] for f in warnings] == ["response.clients"]
+    message = warnings[0]["message"]
+    assert message.startswith("the RFCs allow this 101, but aiohttp")
+    assert message.endswith(" refuse it; the other clients open it")
+    assert all(name in message for name in refused)
+    assert not any(name in message for name in accepted)
+
+
+def test_via_on_a_101_every_client_opens_is_no_warning(run: Run) -> None:
+    capture = REQUEST + (
+        "\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade"
+        f"\r\nVia: 1.1 proxy\r\nSec-WebSocket-Accept: {RFC_ACCEPT}\r\n\r\n"
+    )
+    record = inspect(run, capture)
+    assert record["verdict"] == "pass"
+    assert finding(record, "response.via")[0] == "info"
+    refused = capture.replace("Connection: Upgrade", "Connection: keep-alive, Upgrade")
+    assert finding(inspect(run, refused), "response.via")[0] == "warn"
+
+
+@pytest.mark.parametrize(
+    ("head", "verdict"),
+    [
+        ("HTTP/1.1 101 Switching Protocols\r\n{good}", "pass"),
+        ("HTTP/1.1 101 Switching Protocols\r\nX-Bad : y\r\n{good}", "fail"),  # RFC 9112 §5.1
+        ("HTTP/1.1 101 Switching Protocols\r\nX-No-Colon\r\n{good}", "fail"),
+        ("HTTP/1.1 101 Switching Protocols\r\nX: a\x01b\r\n{good}", "fail"),  # RFC 9110 §5.5
+        ("HTTP/1.1 101\r\n{good}", "fail"),  # RFC 9112 §4: the space after the code
+        ("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n{good}", "warn"),
+        ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: {accept}, {accept}\r\n", "fail"),
+    ],
+)  # fmt: skip
+def test_the_verdict_follows_the_grammar_and_the_clients(head: str, verdict: str) -> None:
+    """Grammar broken, or every client refuses: fail; some clients refuse what the RFCs allow:
+    warn, naming them; pass only when none refuses."""
+    from wsaccept_cli.core.exchange import parse_exchange
+    from wsaccept_cli.core.rules import check_handshake
+    from wsaccept_cli.core.rules import verdict as overall
+
+    good = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
+    response = (head.replace("{good}", good).replace("{accept}", RFC_ACCEPT) + "\r\n").encode(
+        "latin-1"
+    )
+    request = (REQUEST + "\r\n").encode()
+    handshake, capture = parse_exchange(request, response)
+    findings = check_handshake(handshake, capture)
+    assert overall(findings) == verdict, [(f.rule, f.status, f.message) for f in findings]
+    if verdict == "warn":
+        clients = next(f for f in findings if f.rule == "response.clients")
+        refused = [v.client for v in handshake.predicted if not v.accepts]
+        assert refused[:2] == ["Chromium", "websockets"]
+        assert clients.message.startswith(
+            f"the RFCs allow this 101, but {', '.join(refused)} (status 100, not 101) refuse it"
+        )
 
 
 def test_extension_parsing_and_deflate_parameters() -> None:
@@ -231,9 +352,9 @@ def test_probe_reads_a_bare_lf_response_and_says_so(run: Run) -> None:
     assert (code, record["outcome"], record["verdict"]) == (0, "ok", "warn")
     status, section, message = finding(record, "response.line_endings")
     assert (status, section) == ("warn", "RFC 9112 §2.2")
-    assert "websockets and Node ws refuse it" in message
     refused = {c["client"]: c["reason"] for c in record["clients"] if not c["accepts"]}
     assert refused == dict.fromkeys(["Node ws", "websockets", "undici"], "bare LF line endings")
+    assert message.endswith("; Node ws, websockets and undici refuse it")  # from the predictions
     assert record["response"][:2] == ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket"]
 
 

@@ -11,40 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from tests import clients
 from tests.client_corpus import (
     BY_NAME,
     CASES,
     SAMPLE_KEY,
-    browser_available,
-    curl_available,
     mismatches,
-    node_available,
     observe,
     readme_table,
     table,
 )
+from tests.drivers import missing
 from tests.helpers import RFC_ACCEPT, RFC_KEY, Run
 from wsaccept_cli.core.clients import CLIENTS, describe, predict_clients
 from wsaccept_cli.core.exchange import parse_exchange
 from wsaccept_cli.core.handshake import Handshake, Message
 
 README = Path(__file__).parent.parent / "README.md"
-
-
-def _available(client: str) -> bool:
-    if client in ("Chromium", "Firefox"):
-        return browser_available(client)
-    if client == "Node ws":
-        return node_available()
-    if client == "curl":
-        return curl_available()
-    if client in clients.DRIVERS:
-        try:
-            clients.command(client)  # built once per session (Go, Java, C)
-        except clients.DriverUnavailableError:
-            return False
-    return True
 
 
 @pytest.mark.parametrize(
@@ -57,8 +39,8 @@ def _available(client: str) -> bool:
     ],
 )
 def test_real_clients_do_what_wsaccept_predicts(client: str) -> None:
-    if not _available(client):
-        pytest.skip(f"{client} is not installed here")
+    if (why := missing(client)) is not None:
+        pytest.skip(why)
     observed = observe(client)
     assert set(observed) == set(BY_NAME)
     assert mismatches(client, observed) == []

@@ -533,11 +533,11 @@ def test_tls_to_a_cleartext_server_and_a_tls_server_that_never_finishes(
 ) -> None:
     code, record = probe_h2(run, f"wss://127.0.0.1:{hypercorn_h2c[0]}/", "--insecure")
     assert (code, record["outcome"]) == (4, "tls_failed")
-    assert finding(record, "tls_failed").startswith("fail -: TLS failed: ")
+    assert finding(record, "tls_failed").startswith("fail None: TLS failed: ")
     with socket_server(drain) as port:
         code, record = probe_h2(run, f"wss://127.0.0.1:{port}/", "--timeout", "0.5")
     assert (code, record["outcome"]) == (5, "timeout")
-    assert finding(record, "timeout") == "fail -: the TLS handshake did not finish within 0.5 s"
+    assert finding(record, "timeout") == "fail None: the TLS handshake did not finish within 0.5 s"
 
 
 def test_a_reset_connection(run: Run) -> None:

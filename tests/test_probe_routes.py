@@ -189,10 +189,21 @@ def test_k_skips_the_check_and_key_needs_cert(run: Run, mtls: tuple[int, Path, t
     assert "--key is the private key of --cert" in result.stderr
 
 
-def test_a_certificate_expiring_soon_is_a_warning(run: Run, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("left", "days", "said"),
+    [
+        (datetime.timedelta(days=5), (4, 5), ("expires in 4 days", "expires in 5 days")),
+        (datetime.timedelta(hours=5, minutes=30), (0,), ("expires in 5 hours",)),
+        (datetime.timedelta(minutes=30), (0,), ("expires in 29 minutes", "expires in 30 minutes")),
+    ],
+    ids=["days", "hours", "minutes"],
+)
+def test_a_certificate_expiring_soon_is_a_warning(
+    run: Run, tmp_path: Path, left: datetime.timedelta, days: tuple[int], said: tuple[str]
+) -> None:
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=5)
+    soon = datetime.datetime.now(datetime.timezone.utc) + left
     ca.issue_cert("localhost", not_after=soon).configure_cert(context)
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     with EchoServer(tls=context) as server:
@@ -200,8 +211,11 @@ def test_a_certificate_expiring_soon_is_a_warning(run: Run, tmp_path: Path) -> N
             run, "--cacert", str(tmp_path / "ca.pem"), f"wss://localhost:{server.port}/"
         )
     assert code == 0
-    assert record["tls"]["days_left"] in (4, 5)
-    assert rules(record, "tls.expiry")[0]["status"] == "warn"
+    assert record["tls"]["days_left"] in days
+    (expiry,) = rules(record, "tls.expiry")
+    assert expiry["status"] == "warn"
+    assert expiry["message"].startswith("the server's certificate ")
+    assert any(expiry["message"].startswith(f"the server's certificate {s} (") for s in said)
 
 
 def test_send_shows_what_comes_back_and_ping_times_pongs(run: Run, echo: EchoServer) -> None:

@@ -174,15 +174,21 @@ def test_force_color_colours_rich_output_in_a_pipe() -> None:
     assert b"\x1b[" in result.stdout
 
 
-@pytest.mark.parametrize(("command", "what"), [("compute", "KEY"), ("verify", "KEY ACCEPT")])
-def test_no_key_with_a_terminal_on_stdin_fails_at_once(command: str, what: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "what", "given"),
+    [("compute", "KEY", "as arguments"), ("verify", "KEY ACCEPT", "as arguments"),
+     ("inspect", "FILE", "as an argument")],
+)  # fmt: skip
+def test_no_key_with_a_terminal_on_stdin_fails_at_once(command: str, what: str, given: str) -> None:
     started = time.monotonic()
     child = spawn(command)
     output = child.read().decode()
     child.close()
     assert child.exitstatus == 2
     assert time.monotonic() - started < 15
-    assert f"no {what} given and stdin is a terminal" in " ".join(output.split())
+    assert f"no {what} given and stdin is a terminal; give {what} {given}," in " ".join(
+        output.split()
+    )
 
 
 def test_a_one_liner_loads_only_click_and_wsaccept() -> None:

@@ -166,7 +166,7 @@ def test_list_faults_says_what_a_correct_client_must_do(run: Run) -> None:
         (["--upstream", "ws://127.0.0.1:1/", "--fault", "no-accept"], "it takes only frame faults"),
         (["--listen", "localhost"], "'localhost' is not HOST:PORT"),
         (["--listen", "::1:80"], "an IPv6 address goes in brackets"),
-        (["--fault", "nonsense"], "'nonsense' is not one of"),
+        (["--fault", "nonsense"], "'nonsense' is not a fault; the faults are:"),
         (["--upstream", "ftp://x/"], "is not a ws:// or wss:// URL"),
         (["--grace", "nan"], "is not a number of seconds"),
     ],
@@ -252,7 +252,7 @@ def test_a_client_that_refuses_a_fault_passes_and_one_that_accepts_it_fails() ->
         "refused",
     )
     assert record["client_detail"] == "closed the connection without sending a frame"
-    assert record["correct"] == ["refuse"]
+    assert record["correct"] == "refuse"  # a string, as in score events and --list-faults
     assert record["verdict"] == "pass"
     assert record["request"][0] == "GET /chat HTTP/1.1"
     assert record["response"][0] == "HTTP/1.1 101 Switching Protocols"
@@ -634,7 +634,7 @@ def test_serve_refuses_what_a_strict_server_refuses(
         body = connection.recv(4096) if b"Content-Length" in head else b""
         connection.close()
         assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n"), head
-        assert reason in (head + body).decode("latin-1"), head + body
+        assert reason in (head + body).decode("utf-8"), head + body  # a UTF-8 body
         (served,) = wait_for(seen, 1)
         assert served.behaviour is None
 
@@ -665,3 +665,51 @@ def test_serve_answers_an_oversized_head_with_431() -> None:
         assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
         (served,) = wait_for(seen, 1)
         assert served.error == "no request: the head is over 64 KiB"
+
+
+def test_a_refusal_body_is_utf8_and_says_so() -> None:
+    from wsaccept_cli.net.serve import _refusal
+
+    answer = _refusal(400, "Bad Request", "Host is 'bücher'")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"\r\nContent-Type: text/plain; charset=utf-8\r\n" in head
+    assert head.endswith(f"\r\nContent-Length: {len(body)}".encode())
+    assert body.decode("utf-8") == "Host is 'bücher'\n"
+    with server_thread(ServeOptions(head_timeout=1)) as (url, _):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        no_key = handshake_request(port).replace(b"Sec-WebSocket-Key", b"X-Key")
+        connection, head = raw_client(port, no_key)
+        connection.settimeout(5)
+        head += connection.recv(1000)
+        connection.close()
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"\r\nContent-Type: text/plain; charset=utf-8\r\n" in head
+    body = head.partition(b"\r\n\r\n")[2]
+    assert body.decode("utf-8").startswith("not a WebSocket handshake (RFC 6455 §4.1): ")
+    assert f"\r\nContent-Length: {len(body)}\r\n".encode() in head
+
+
+def test_fault_none_an_unknown_fault_and_an_unwritable_junit(run: Run, tmp_path: Path) -> None:
+    unknown = run("serve", "--fault", "nope")
+    assert unknown.exit_code == 2
+    lines = unknown.stderr.splitlines()
+    start = lines.index(
+        "Error: Invalid value for '--fault': 'nope' is not a fault; the faults are:"
+    )
+    columns = lines[start + 1 :]
+    assert 5 < len(columns) < 30  # in columns, not one long line
+    assert all(len(line) <= 100 for line in columns)
+    assert "none" in " ".join(columns).split()
+    assert "accept-hex" in " ".join(columns).split()
+    junit = run("serve", "--check-client", "--junit", str(tmp_path / "no" / "x.xml"), "--", "true")
+    assert junit.exit_code == 2
+    assert junit.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '--junit': '{tmp_path / 'no' / 'x.xml'}' cannot be written:"
+        f" '{tmp_path / 'no'}' is no directory"
+    )
+    assert "ws://" not in junit.stdout  # no client ran
+    command = [sys.executable, "-c", "import sys; sys.exit(0)"]
+    only_correct = run_script(["serve", "--check-client", "--fault", "none", "--", *command])
+    rows = only_correct.stdout.decode().splitlines()[1:]
+    assert [row.split()[:2] for row in rows[:-1]] == [["fail", "none"]]
+    assert rows[-1] == "check-client: fail: 1 of 1 checks failed (none)"

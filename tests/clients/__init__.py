@@ -185,7 +185,9 @@ def command(name: str) -> list[str]:
 def with_protocols(url: str, protocols: Sequence[str]) -> str:
     """The URL that makes a driver offer `protocols` (the server sees it in the request path:
     `CorpusServer` ignores the query)."""
-    return f"{url}?protocol={','.join(protocols)}" if protocols else url
+    if not protocols or "?protocol=" in url:  # CorpusServer.url asks for them already
+        return url
+    return f"{url}?protocol={','.join(protocols)}"
 
 
 def run(name: str, urls: Sequence[str], timeout: float = 3) -> dict[str, dict[str, object]]:

@@ -66,13 +66,21 @@ def start(
     quiet: bool = False,
     required: bool = False,
     verbose: bool = False,
+    clients: tuple[str, ...] | None = None,
 ) -> Session:
     """The session a command reports through; a closed stdout is an InputError."""
     env = environment(ctx)
     if env.stdout is None:
         raise InputError("stdout is closed")
     return Session.open(
-        env, fmt, color, strict=strict, quiet=quiet, required=required, verbose=verbose
+        env,
+        fmt,
+        color,
+        strict=strict,
+        quiet=quiet,
+        required=required,
+        verbose=verbose,
+        clients=clients,
     )
 
 
@@ -85,10 +93,12 @@ def raw_http_format(fmt: str | None, option: str) -> str:
     return "http"
 
 
-def stdin_or_usage_error(ctx: click.Context, what: str) -> None:
-    """Refuse to wait silently for input typed at a terminal nobody may be watching."""
+def stdin_or_usage_error(ctx: click.Context, what: str, *, several: bool = True) -> None:
+    """Refuse to wait silently for input typed at a terminal nobody may be watching. `several`:
+    the command takes several of `what` as arguments (KEY ...), else one (FILE)."""
     if environment(ctx).stdin_is_terminal():
+        given = "as arguments" if several else "as an argument"
         raise click.UsageError(
-            f"no {what} given and stdin is a terminal; give {what} as arguments,"
+            f"no {what} given and stdin is a terminal; give {what} {given},"
             " pipe lines in, or pass '-' to type them"
         )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from wsaccept_cli.cli.base import InputError, command, environment, start, stdin_or_usage_error
-from wsaccept_cli.cli.options import output_options, verbose_option
+from wsaccept_cli.cli.options import clients_option, output_options, verbose_option
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.inputs import open_input
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     " Python and Node write it), by tshark, which must be on PATH.",
 )
 @verbose_option
+@clients_option
 @output_options
 @click.pass_context
 def inspect(
@@ -42,6 +43,7 @@ def inspect(
     summary: bool,
     keylog: str | None,
     verbose: bool,
+    clients: tuple[str, ...] | None,
     fmt: str | None,
     color: bool | None,
 ) -> None:
@@ -73,8 +75,8 @@ def inspect(
     from wsaccept_cli.core.lines import READ_SIZE
 
     if capture is None:
-        stdin_or_usage_error(ctx, "FILE")
-    session = start(ctx, fmt, color, verbose=verbose)
+        stdin_or_usage_error(ctx, "FILE", several=False)
+    session = start(ctx, fmt, color, verbose=verbose, clients=clients)
     rendering = session.rendering()
     found = Capture()
     with open_input(environment(ctx), capture) as (read, _name):

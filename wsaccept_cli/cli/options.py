@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from wsaccept_cli.core.wording import quoted
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.environment import FORMATS
 
@@ -33,6 +34,32 @@ def from_group(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     if value is None and ctx.parent is not None and param.name:
         return ctx.find_root().params.get(param.name)
     return value
+
+
+def _folded(name: str) -> str:
+    return "".join(char for char in name.lower() if char.isalnum())
+
+
+def client_names(value: str | None) -> tuple[str, ...] | None:
+    """--clients: the registered client names a comma-separated list means (any case, spaces
+    and dashes ignored: `node-ws` is Node ws); a usage error naming the known ones otherwise."""
+    if value is None:
+        return None
+    from wsaccept_cli.core.clientmodels import names
+
+    known = {_folded(name): name for name in names()}
+    chosen = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if _folded(item) not in known:
+            raise click.BadParameter(
+                f"{item!r} is not a client wsaccept models; choose from {', '.join(names())}"
+            )
+        chosen.append(known[_folded(item)])
+    if not chosen:
+        raise click.BadParameter("name at least one client")
+    return tuple(chosen)
 
 
 def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -97,6 +124,11 @@ OPTIONS: dict[str, Declaration] = {
         "is_flag": True,
         "help": "Show every rule checked, passes included, in the order checked (by default:"
         " failures, warnings and notes, with a count of every rule).",
+    }),
+    "clients": (("--clients",), {
+        "metavar": "NAME,…", "default": None, "callback": lambda c, p, v: client_names(v),
+        "help": "Name only these clients on the clients line (comma-separated, any case:"
+        " Chromium, Firefox, node-ws, websockets, aiohttp, curl, …); JSON keeps every client.",
     }),
     "jobs": (("-j", "--jobs"), {
         "type": click.IntRange(min=1), "default": None, "metavar": "N",
@@ -207,6 +239,7 @@ def options(*names: str) -> Callable[[F], F]:
 
 output_options = options("fmt", "color")  # every command (and the group: before the command)
 verbose_option = options("verbose")  # the commands that check handshakes rule by rule
+clients_option = options("clients")  # the commands that predict clients: inspect, probe
 jobs_option = options("jobs")  # the commands that read keys in bulk from stdin
 handshake_options = options(*HANDSHAKE)  # the commands that open a handshake themselves
 
@@ -274,3 +307,67 @@ def after_upgrade(values: dict[str, Any]) -> Any:
     from wsaccept_cli.net.hold import Plan
 
     return Plan(hold, ping, send)
+
+
+# serve's --fault choices and its --junit check
+
+
+def fault_names() -> list[str]:
+    from wsaccept_cli.core.frame_faults import ALL_FAULTS
+
+    return [fault.name for fault in ALL_FAULTS] + list(STAGES) + [CORRECT]
+
+
+# --fault handshake and --fault frame: every fault of that stage
+STAGES = ("handshake", "frame")
+# --fault none: the correct answer, as the scoreboard names it
+CORRECT = "none"
+
+
+class FaultChoice(click.Choice):  # type: ignore[type-arg]
+    """The fault names, listed only when help or an error needs them (start-up stays fast)."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        return fault_names()
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        names = fault_names()
+        if value not in names:
+            self.fail(f"{quoted(str(value))} is not a fault; the faults are:\n{_columns(names)}")
+        return value
+
+
+def _columns(names: list[str], width: int = 100) -> str:
+    """Names in columns, down then across, to fit `width` (a list of 60 names stays short)."""
+    cell = max(len(name) for name in names) + 2
+    count = max(width // cell, 1)
+    rows = -(-len(names) // count)
+    lines = (
+        "".join(f"{names[i]:{cell}}" for i in range(row, len(names), rows)).rstrip()
+        for row in range(rows)
+    )
+    return "\n".join(f"  {line}" for line in lines)
+
+
+def writable_or_usage_error(path: str) -> None:
+    """--junit FILE must be writable before any client runs, not after all of them."""
+    import os
+
+    directory = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        problem = "is a directory"
+    elif not os.path.isdir(directory):
+        problem = f"cannot be written: {quoted(directory)} is no directory"
+    elif not os.access(path if os.path.exists(path) else directory, os.W_OK):
+        problem = "cannot be written (permission denied)"
+    else:
+        return
+    raise click.BadParameter(f"{quoted(path)} {problem}", param_hint="'--junit'")

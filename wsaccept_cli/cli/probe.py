@@ -10,6 +10,7 @@ import click
 
 from wsaccept_cli.cli.base import InputError, command, environment, start
 from wsaccept_cli.cli.options import (
+    clients_option,
     connection_settings,
     handshake_options,
     options,
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     " differs.",
 )
 @verbose_option
+@clients_option
 @output_options
 @click.pass_context
 def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, parallel: int,
@@ -130,7 +132,9 @@ def probe(ctx: click.Context, /, urls: tuple[str, ...], url_file: str | None, pa
         settings = connection_settings(environment(ctx).environ, values)
     except PinError as error:
         raise click.UsageError(str(error)) from None
-    session = start(ctx, values["fmt"], values["color"], verbose=values["verbose"])
+    session = start(
+        ctx, values["fmt"], values["color"], verbose=values["verbose"], clients=values["clients"]
+    )
     idle = values.pop("idle_timeout")
     if idle is not None and (http2 or compare or len(urls) != 1 or url_file is not None or any(
             values[name] is not None for name in ("hold", "ping", "send"))):  # fmt: skip

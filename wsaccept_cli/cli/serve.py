@@ -9,41 +9,20 @@ import click
 
 from wsaccept_cli.cli.base import InputError, WsacceptCommand, start
 from wsaccept_cli.cli.options import (
+    CORRECT,
+    STAGES,
+    FaultChoice,
     finite_seconds,
     options,
     output_options,
     pem_file,
     pem_key_file,
     verbose_option,
+    writable_or_usage_error,
 )
 from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.session import Session
-
-
-def fault_names() -> list[str]:
-    from wsaccept_cli.core.frame_faults import ALL_FAULTS
-
-    return [fault.name for fault in ALL_FAULTS] + list(STAGES)
-
-
-# --fault handshake and --fault frame: every fault of that stage
-STAGES = ("handshake", "frame")
-
-
-class FaultChoice(click.Choice):  # type: ignore[type-arg]
-    """The fault names, listed only when help or an error needs them (start-up stays fast)."""
-
-    def __init__(self) -> None:
-        super().__init__([])
-
-    @property  # type: ignore[override]
-    def choices(self) -> list[str]:
-        return fault_names()
-
-    @choices.setter
-    def choices(self, value: object) -> None:
-        pass
 
 
 @click.command(cls=WsacceptCommand, context_settings={"allow_interspersed_args": False})
@@ -188,14 +167,21 @@ def serve(
         fault
         for name in faults
         for fault in (
-            [f for f in ALL_FAULTS if f.stage == name] if name in STAGES else [ALL_BY_NAME[name]]
+            [f for f in ALL_FAULTS if f.stage == name]
+            if name in STAGES
+            else [None]
+            if name == CORRECT
+            else [ALL_BY_NAME[name]]
         )
     )
+    # --fault none is the correct answer: with --check-client it always runs first, so it is no
+    # run of its own; for the server it takes its turn like a fault
+    real = tuple(fault for fault in chosen if fault is not None)
     session = start(ctx, fmt, color, verbose=verbose)
     if list_faults:
         from wsaccept_cli.ui.serve_output import fault_list
 
-        session.emit(fault_list(session, chosen or ALL_FAULTS))
+        session.emit(fault_list(session, real or ALL_FAULTS))
         ctx.exit(ExitCode.OK)
     options, address = serve_options(
         listen,
@@ -212,11 +198,8 @@ def serve(
         junit,
     )
     if check_client:
-        ctx.exit(
-            run_check_client(
-                session, command, chosen or ALL_FAULTS, options, address, timeout, junit
-            )
-        )
+        runs = real if faults else ALL_FAULTS
+        ctx.exit(run_check_client(session, command, runs, options, address, timeout, junit))
     ctx.exit(run_serve(session, options, address, once, show_secrets))
 
 
@@ -245,6 +228,8 @@ def serve_options(
         raise click.UsageError("--check-client needs a command after '--', e.g. -- CMD {url}")
     if junit and not check_client:
         raise click.UsageError("--junit goes with --check-client")
+    if junit:
+        writable_or_usage_error(junit)
     if check_client and (once or upstream):
         raise click.UsageError("--check-client cannot be combined with --once or --upstream")
     if upstream and any(fault.stage != "frame" for fault in faults):

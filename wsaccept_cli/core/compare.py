@@ -128,6 +128,11 @@ def _summary(http1: Side, http2: Side) -> str:
     return f"both fail: HTTP/1.1 {http1.values['cause']}; HTTP/2 {http2.values['cause']}"
 
 
+def _chosen(value: object) -> str:
+    """A chosen subprotocol (a string or None) or extensions (a list of names), quoted."""
+    return quoted(value) if isinstance(value, str) else repr(value)
+
+
 def _both_upgrade(http1: Side, http2: Side) -> str:
     differing = [f for f in ("subprotocol", "extensions") if http1.values[f] != http2.values[f]]
     if not differing:
@@ -136,8 +141,8 @@ def _both_upgrade(http1: Side, http2: Side) -> str:
             " extensions"
         )
     chosen = "; ".join(
-        f"{field} {quoted(http1.values[field])} over HTTP/1.1,"
-        f" {quoted(http2.values[field])} over HTTP/2"
+        f"{field} {_chosen(http1.values[field])} over HTTP/1.1,"
+        f" {_chosen(http2.values[field])} over HTTP/2"
         for field in differing
     )
     return f"both upgrade, but the server chose differently: {chosen}"

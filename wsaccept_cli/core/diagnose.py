@@ -127,6 +127,28 @@ def _guid_typos() -> Iterator[tuple[str, bytes]]:
             yield f"characters {index + 1} and {index + 2} are swapped", swapped.encode()
 
 
+def _merged(key: bytes, received: bytes) -> str | None:
+    """Accepts joined into one comma-separated value: a proxy or framework that merges a
+    repeated header (RFC 9110 §5.3) made one field of two."""
+    if b"," not in received:
+        return None
+    parts = [part.strip(b" \t") for part in received.split(b",")]
+    right = accept_for(key)
+    if all(part == right for part in parts):
+        return (
+            f"it is {len(parts)} copies of the right accept joined into one comma-separated"
+            " value: the server (or a proxy or framework merging a repeated header, RFC 9110"
+            " §5.3) sent the accept more than once; send it once"
+        )
+    if right in parts:
+        return (
+            "it is the right accept joined with other values into one comma-separated value:"
+            " a proxy or framework merged repeated Sec-WebSocket-Accept headers (RFC 9110 §5.3);"
+            " send it once"
+        )
+    return None
+
+
 NO_KNOWN_BUG = "no known implementation bug reproduces it (it may answer a different key)"
 
 
@@ -141,6 +163,9 @@ def diagnose_accept(
     key: bytes, received: bytes, other_keys: Sequence[tuple[bytes, int | None]] = ()
 ) -> str:
     """The known bug that turns `key` into `received`, as a sentence; or say that none does."""
+    merged = _merged(key, received)
+    if merged is not None:
+        return merged
     for candidate in WRONG_ACCEPTS:
         try:
             if candidate.compute(key) == received:

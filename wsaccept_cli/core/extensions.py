@@ -76,11 +76,17 @@ def parse_extensions(
     return extensions
 
 
-def deflate_problem(parameters: list[Parameter], *, response: bool) -> str | None:
+def deflate_problem(
+    parameters: list[Parameter], *, response: bool, exact: bool = False
+) -> str | None:
     """What is wrong with the parameters of a permessage-deflate offer or response by RFC 7692
-    §7, as a sentence with its section, or None."""
+    §7, as a sentence with its section, or None. With `exact`, parameter names are compared as
+    written (a client that does so refuses `Server_No_Context_Takeover`)."""
     seen: set[str] = set()
     for name, value in parameters:
+        if exact and name != name.lower():
+            return f"{DEFLATE} has the unknown parameter {name!r} (RFC 7692 §7)"
+        name = name.lower()
         if name in seen:
             return f"{DEFLATE} has {name} twice; each parameter may appear once (RFC 7692 §7)"
         seen.add(name)

@@ -53,6 +53,7 @@ class Answer:
         ]
         self.newline = "\r\n"
         self.body = ""
+        self.body_encoding = "latin-1"  # a fault's bytes as they are; a refusal's text in UTF-8
 
     def set(self, name: str, value: str) -> None:
         """Replace every `name` header with one of `value` (added last if there was none)."""
@@ -69,7 +70,8 @@ class Answer:
     def to_bytes(self) -> bytes:
         lines = [f"{self.version} {self.status} {self.reason}"]
         lines += [f"{name}: {value}" for name, value in self.headers]
-        return (self.newline.join([*lines, "", ""]) + self.body).encode("latin-1")
+        head = self.newline.join([*lines, "", ""]).encode("latin-1")
+        return head + self.body.encode(self.body_encoding)
 
 
 class Offer:
@@ -299,7 +301,7 @@ def request_refusal(request: Message, head: bytes | None = None) -> Answer | Non
     if problems is None and request.values("sec-websocket-version") == ["13"]:
         return None
     answer = Answer("")
-    answer.headers = [("Content-Type", "text/plain"), ("Connection", "close")]
+    answer.headers = [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")]
     if problems is None:
         answer.status, answer.reason = 426, "Upgrade Required"
         answer.headers.append(("Sec-WebSocket-Version", "13"))
@@ -307,7 +309,8 @@ def request_refusal(request: Message, head: bytes | None = None) -> Answer | Non
     else:
         answer.status, answer.reason = 400, "Bad Request"
     answer.body = f"not a WebSocket handshake (RFC 6455 §4.1): {problems}\n"
-    answer.headers.append(("Content-Length", str(len(answer.body))))
+    answer.body_encoding = "utf-8"
+    answer.headers.append(("Content-Length", str(len(answer.body.encode("utf-8")))))
     return answer
 
 

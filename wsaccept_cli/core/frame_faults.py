@@ -35,6 +35,7 @@ NO_STATUS = 1005  # what wsproto reports for a Close frame with no code (an empt
 # FIN): above the longest closing timeout of a known client (Chromium's 60 s,
 # net/websockets/websocket_channel.cc kClosingHandshakeTimeout).
 HANG_UP_WAIT = 65.0
+ANSWER_WAIT = 3.0  # for a Close, a Pong: a browser on a busy machine took over 1 s
 PING_PAYLOAD = b"wsaccept\x00\xff\x80ping"  # not UTF-8, with a NUL: echoed exactly, or not
 
 
@@ -121,8 +122,14 @@ class FrameFault(Fault):
         return self.must
 
     def wait(self, grace: float) -> float:
-        """How long the client's answer is watched for."""
-        return HANG_UP_WAIT if self.must == HANG_UP else max(grace, 1.0)
+        """How long the client's answer is watched for: --grace for silence; for the rest
+        long enough that a busy client is not taken for one that ignores the frames (a
+        correct client's answer ends the watch at once)."""
+        if self.must == HANG_UP:
+            return HANG_UP_WAIT
+        if self.must == WAIT:
+            return max(grace, 1.0)
+        return max(grace, ANSWER_WAIT)
 
 
 DEFLATE_RESPONSE = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"

@@ -9,7 +9,7 @@ MAX_VALUE characters, BODY_LINES body lines, and MAX_KEYS request keys per captu
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wsaccept_cli.core.keys import accept_for
 
@@ -88,8 +88,10 @@ class Message:
 
     def fold(self, text: str) -> None:
         """Append a continuation line to the last header's value (RFC 9112 §5.2: a fold is one
-        space). It counts as a header line, and the value stops growing at MAX_VALUE characters.
-        The line must already be stripped; a message without headers takes no fold."""
+        space; a value empty before the fold takes the continuation alone: `Name:` CR LF SP
+        `value` reads `value`, not ` value`). It counts as a header line, and the value stops
+        growing at MAX_VALUE characters. The line must already be stripped; a message without
+        headers takes no fold."""
         self.header_lines += 1
         if not self.headers:
             return
@@ -97,7 +99,7 @@ class Message:
         if self.header_lines > MAX_HEADERS or len(value) + 1 + len(text) > MAX_VALUE:
             self.truncated = True
             return
-        self.headers[-1] = (name, f"{value} {text}")
+        self.headers[-1] = (name, f"{value} {text}" if value else text)
         self._by_name = None  # a value changed in place
 
     def guess_kind(self) -> str:
@@ -122,6 +124,7 @@ class Handshake:
         self.response = response
         self.source = source
         self.url = url
+        self.predicted: Any = None  # the client predictions, made once (`rules.clients_of`)
         self.connection: Connection | None = None  # from a packet capture (`core.connection`)
 
 

@@ -74,11 +74,12 @@ class Finding:
         self.section = section
         self.message = message
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, str | None]:
+        """The JSON form: `section` is null where no section applies (shown as `-`)."""
         return {
             "rule": self.rule,
             "status": self.status,
-            "section": self.section,
+            "section": None if self.section == "-" else self.section,
             "message": self.message,
         }
 
@@ -100,7 +101,7 @@ class HandshakeReport:
         """Which well-known clients would accept the response (`core.clients`), made when
         first asked for."""
         if self._clients is None:
-            self._clients = predict_clients(self.handshake)
+            self._clients = clients_of(self.handshake)
         return self._clients
 
     def describe(self) -> str:
@@ -159,21 +160,90 @@ def verdict(findings: list[Finding]) -> str:
     return FAIL if FAIL in statuses else WARN if WARN in statuses else PASS
 
 
+def clients_of(handshake: Handshake) -> tuple[ClientVerdict, ...]:
+    """The client predictions of a handshake, made once (the rules and the report share them)."""
+    if handshake.predicted is None:
+        handshake.predicted = predict_clients(handshake)
+    return handshake.predicted  # type: ignore[no-any-return]
+
+
 def check_handshake(handshake: Handshake, capture: Capture) -> list[Finding]:
-    """Every rule that applies to `handshake`, in the order a reader would check them."""
+    """Every rule that applies to `handshake`, in the order a reader would check them; then
+    the verdict of the RFCs' grammar and of the clients (`_verdict_findings`)."""
     request, response = handshake.request, handshake.response
     findings: list[Finding] = []
     if request is None:
         findings.append(Finding("request", WARN, "§4.1", "the capture has no request"))
     else:
         findings += _request_findings(request)
+    clients = clients_of(handshake) if request is not None and response is not None else ()
     if response is None:
         findings.append(_no_response(request, capture))
     else:
-        findings += _response_findings(request, response, capture)
+        findings += _response_findings(request, response, capture, clients)
         findings += _refusal_of_a_valid_request(request, response, findings)
-    findings += _middlebox_findings(request, response)
+        findings += _verdict_findings(request, response, clients, failed=_failed(findings))
+    findings += _middlebox_findings(request, response, clients)
     return findings
+
+
+def _failed(findings: list[Finding]) -> bool:
+    return any(finding.status == FAIL for finding in findings)
+
+
+def _verdict_findings(
+    request: Message | None,
+    response: Message,
+    clients: tuple[ClientVerdict, ...],
+    *,
+    failed: bool,
+) -> Iterator[Finding]:
+    """The overall verdict follows the RFCs and the clients: a head that breaks RFC 9112 /
+    9110 grammar fails, and so does a 101 every modelled client refuses; a 101 some of them
+    refuse is a warning naming them; a 101 none refuses adds nothing. A handshake a rule
+    already failed gets no clients finding (the `clients:` line says who refuses)."""
+    if request is not None and request.values(":protocol"):
+        return  # HTTP/2 and HTTP/3 (RFC 8441, RFC 9220): core.rules_h2
+    from wsaccept_cli.core.clientmodels import raw_head
+    from wsaccept_cli.core.rfcgrammar import grammar_problems
+
+    problems: list[str] = []
+    if response.raw is not None or response.start is not None:  # a HAR keeps no syntax
+        problems = grammar_problems(raw_head(response), exact=response.raw is not None)
+    if problems:
+        yield Finding("response.grammar", FAIL, "RFC 9112", "; ".join(problems))
+    if response.status != 101 or not clients or failed or problems:
+        return
+    refused = tuple(verdict for verdict in clients if not verdict.accepts)
+    if not refused:
+        return
+    from wsaccept_cli.core.clientmodels import describe
+
+    who = describe(refused).removeprefix("refused by ")
+    if len(refused) == len(clients):
+        yield Finding(
+            "response.clients",
+            FAIL,
+            "§4.1",
+            f"every client wsaccept models refuses this 101: {who}",
+        )
+    else:
+        yield Finding(
+            "response.clients",
+            WARN,
+            "§4.1",
+            f"the RFCs allow this 101, but {who} refuse{'s' if len(refused) == 1 else ''} it;"
+            " the other clients open it",
+        )
+
+
+def _refusers(clients: tuple[ClientVerdict, ...], reason: str) -> list[str]:
+    """The clients whose prediction refuses for `reason`."""
+    return [v.client for v in clients if not v.accepts and v.reason == reason]
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _no_response(request: Message | None, capture: Capture) -> Finding:
@@ -206,6 +276,18 @@ def _refusal_of_a_valid_request(
         return
     origins = request.values("origin")
     origin = f"the Origin sent was {_show(origins[0])}" if origins else "no Origin was sent"
+    if response.status == 400:
+        yield Finding(
+            "response.refusal",
+            INFO,
+            "§4.2.1",
+            "the request is valid by RFC 6455, yet the server found it malformed (400 Bad"
+            " Request): it did not get the request as sent, usually because a proxy in front of"
+            " it dropped the hop-by-hop Upgrade and Connection headers (RFC 9110 §7.6.1), so it"
+            " saw a plain GET it cannot upgrade; or it requires a subprotocol or header of its"
+            " own; the body below may say which",
+        )
+        return
     yield Finding(
         "response.refusal",
         INFO,
@@ -316,19 +398,9 @@ def _upgrade(request: Message) -> Finding:
 
 
 def _response_connection(response: Message) -> Finding:
-    """The token upgrade, in a list or alone (§4.1); a list is a warning, as aiohttp's client
-    compares the whole value with 'upgrade'."""
-    finding = _token_rule(response, "response.connection", "Connection", "upgrade", "§4.1")
-    if finding.status == PASS and len(response.tokens("connection")) > 1:
-        shown = ", ".join(map(_show, response.values("connection")))
-        return Finding(
-            "response.connection",
-            WARN,
-            "§4.1",
-            f"Connection is {shown}: RFC 9110 §7.6.1 allows a list, but aiohttp's client"
-            " refuses anything but the single token upgrade",
-        )
-    return finding
+    """The token upgrade, in a list or alone (§4.1, RFC 9110 §7.6.1 allows a list); which
+    clients refuse a list is the clients finding's to say, from their predictions."""
+    return _token_rule(response, "response.connection", "Connection", "upgrade", "§4.1")
 
 
 def _response_upgrade(response: Message) -> Finding:
@@ -486,31 +558,33 @@ def _extension_names(values: list[str]) -> list[str]:
 
 
 def _response_findings(
-    request: Message | None, response: Message, capture: Capture
+    request: Message | None,
+    response: Message,
+    capture: Capture,
+    clients: tuple[ClientVerdict, ...] = (),
 ) -> Iterator[Finding]:
     version = _http_version(response, "response.http_version")
     if version is not None and response.status in (None, 101):
         yield version
     if response.bare_lf:
+        refusing = _refusers(clients, "bare LF line endings")
+        who = (
+            f"; {_names(refusing)} refuse{'s' if len(refusing) == 1 else ''} it" if refusing else ""
+        )
         yield Finding(
             "response.line_endings",
             WARN,
             "RFC 9112 §2.2",
-            "the response's lines end in a bare LF, not CR LF: a recipient may accept it, and"
-            " browsers, aiohttp and curl do, but websockets and Node ws refuse it",
+            f"the response's lines end in a bare LF, not CR LF: a recipient may accept it{who}",
         )
     if response.interim:
-        yield _interim(response)
+        yield _interim(response, clients)
     if response.status is not None and response.status != 101:
         yield _status_failure(response)  # first: the status says more than the version
         if version is not None:
             yield version
         if response.status == 426:
-            offered = response.values("sec-websocket-version")
-            listed = ", ".join(offered) if offered else "none"
-            yield Finding(
-                "response.versions", INFO, "§4.4", f"the server supports versions: {listed}"
-            )
+            yield _versions(request, response)
         return
     status = "101" if response.status == 101 else "not shown in the capture"
     yield Finding(
@@ -525,14 +599,17 @@ def _response_findings(
         yield controls
 
 
-def _interim(response: Message) -> Finding:
+def _interim(response: Message, clients: tuple[ClientVerdict, ...] = ()) -> Finding:
     """Interim responses (a 100 Continue, a 103 Early Hints) before the final one. RFC 6455 §4.1
     has a client handle a status other than 101 "per HTTP procedures", and HTTP's procedure is
     to read on to the final response (RFC 9110 §15.2); a client whose parser does not (its
     model's `Grammar.interim`) takes the 1xx as the answer and fails."""
     statuses = [m.status for m in response.interim if m.status is not None]
     shown = ", ".join(str(status) for status in statuses)
-    failing = [p.name for p in PROFILES if any(s not in p.grammar.interim for s in statuses)]
+    if clients:  # the predictions say which clients fail on them (and cannot disagree)
+        failing = [v.client for v in clients if not v.accepts and _on_interim(v.reason or "")]
+    else:
+        failing = [p.name for p in PROFILES if any(s not in p.grammar.interim for s in statuses)]
     what = "an interim response" if len(statuses) == 1 else f"{len(statuses)} interim responses"
     text = f"{what} ({shown}) came before the final one; a client must read on to the final one"
     if not failing:
@@ -544,6 +621,38 @@ def _interim(response: Message) -> Finding:
         "RFC 9110 §15.2",
         f"{text}, but {names} {'takes' if len(failing) == 1 else 'take'} the first as the"
         " answer and fail",
+    )
+
+
+def _on_interim(reason: str) -> bool:
+    """Whether a prediction refuses because of an interim response: it took the 1xx as the
+    answer, or what followed it failed (llhttp after an HTTP/1.0 one)."""
+    return bool(re.match(r"status 1[0-9][0-9], not 101", reason)) or "interim" in reason
+
+
+def _versions(request: Message | None, response: Message) -> Finding:
+    """A 426 lists the versions the server speaks (§4.4). One without any, to a request that
+    asked for an upgrade, is the server asking for an upgrade it never saw: a proxy in front of
+    it dropped the request's hop-by-hop Upgrade and Connection."""
+    offered = response.values("sec-websocket-version")
+    if offered:
+        return Finding(
+            "response.versions", INFO, "§4.4", f"the server supports versions: {', '.join(offered)}"
+        )
+    asked = request is not None and "websocket" in request.tokens("upgrade")
+    return Finding(
+        "response.versions",
+        INFO,
+        "§4.4",
+        "the 426 names no Sec-WebSocket-Version, so it is not a version mismatch: the server"
+        " asks for an upgrade it did not see"
+        + (
+            "; the request had Upgrade: websocket, so a proxy in front of the server probably"
+            " dropped the hop-by-hop Upgrade and Connection headers (RFC 9110 §7.6.1; nginx"
+            " needs proxy_http_version 1.1 and proxy_set_header Upgrade and Connection)"
+            if asked
+            else ""
+        ),
     )
 
 
@@ -701,9 +810,28 @@ _SPLIT_ALLOWED = {
 }
 
 
-def _middlebox_findings(request: Message | None, response: Message | None) -> Iterator[Finding]:
+def _middlebox_findings(
+    request: Message | None,
+    response: Message | None,
+    clients: tuple[ClientVerdict, ...] = (),
+) -> Iterator[Finding]:
+    opened = (
+        response is not None
+        and response.status == 101
+        and bool(clients)
+        and all(verdict.accepts for verdict in clients)
+    )
     for message in (m for m in (request, response) if m is not None):
         for via in message.values("via"):
+            if opened:
+                yield Finding(
+                    f"{message.kind}.via",
+                    INFO,
+                    "§4.1",
+                    f"the {message.kind} passed a proxy (Via: {_show(via)}), which carried the"
+                    " upgrade: every client opens this 101",
+                )
+                continue
             yield Finding(
                 f"{message.kind}.via",
                 WARN,

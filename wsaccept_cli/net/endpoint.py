@@ -17,7 +17,7 @@ from wsaccept_cli.core.proxyenv import choose_proxy
 from wsaccept_cli.core.request import RequestTarget, probe_request
 from wsaccept_cli.core.rules import FAIL, INFO, WARN, Finding, HandshakeReport, verdict
 from wsaccept_cli.core.secrets import Redactor, redact_exchange, request_secrets
-from wsaccept_cli.core.wording import quoted
+from wsaccept_cli.core.wording import plural, quoted
 from wsaccept_cli.net.connect import EXPIRY_WARNING_DAYS, Progress, Route, no_progress
 from wsaccept_cli.net.probe import ProbeResult, outcome, probe_report, run_probe
 from wsaccept_cli.net.recording import Recorder
@@ -377,10 +377,23 @@ def _connection_findings(result: ProbeResult, route: Route) -> list[Finding]:
             found.append(
                 Finding(
                     "tls.expiry", WARN, "-",
-                    f"the server's certificate expires in {days} days ({tls['not_after']})",
+                    f"the server's certificate expires in {_time_left(days, tls['not_after'])}"
+                    f" ({tls['not_after']})",
                 )
             )  # fmt: skip
     return found
+
+
+def _time_left(days: int, not_after: str) -> str:
+    """How long a certificate has left: days, or hours (minutes) when under a day."""
+    if days >= 1:
+        return plural(days, "day")
+    import ssl
+
+    seconds = ssl.cert_time_to_seconds(not_after) - time.time()
+    if seconds >= 3600:
+        return plural(int(seconds // 3600), "hour")
+    return plural(max(int(seconds // 60), 0), "minute")
 
 
 def _intermediary(result: ProbeResult, report: HandshakeReport) -> dict[str, Any] | None:

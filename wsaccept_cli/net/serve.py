@@ -51,7 +51,7 @@ class ServeOptions:
     def __init__(
         self,
         *,
-        faults: tuple[Fault, ...] = (),
+        faults: tuple[Fault | None, ...] = (),  # None: the correct answer (--fault none)
         grace: float = 1.0,
         head_timeout: float = 10.0,
         tls: ssl.SSLContext | None = None,
@@ -353,11 +353,13 @@ def _bad_request(reason: str) -> bytes:
 
 
 def _refusal(status: int, phrase: str, reason: str) -> bytes:
-    body = f"{reason}\n"
-    return (
-        f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n{body}"
-    ).encode()
+    """A refusal with a text body, UTF-8 and said to be (its length counted in bytes)."""
+    body = f"{reason}\n".encode()
+    head = (
+        f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 def server_tls(cert: str, key: str) -> ssl.SSLContext:

@@ -9,7 +9,7 @@ and rich output show.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wsaccept_cli.core.wording import plural
 
@@ -49,3 +49,11 @@ def tally_text(report: HandshakeReport) -> str:
     if counts["info"]:
         parts.append(f"{counts['info']} info")
     return ", ".join(parts)
+
+
+def chosen_clients(report: HandshakeReport, names: tuple[str, ...] | None) -> tuple[Any, ...]:
+    """The report's client verdicts that the `clients:` line shows: those named by --clients
+    (in the registry's order), or all."""
+    if names is None:
+        return report.clients
+    return tuple(verdict for verdict in report.clients if verdict.client in names)

@@ -26,7 +26,7 @@ class RendererSpec:
     """What it takes to make a renderer: a format and how it is to look. Small and picklable, so
     a worker process makes the same renderer as this one."""
 
-    __slots__ = ("color", "fmt", "quiet", "terminal", "verbose")
+    __slots__ = ("clients", "color", "fmt", "quiet", "terminal", "verbose")
 
     def __init__(
         self,
@@ -36,8 +36,10 @@ class RendererSpec:
         quiet: bool = False,
         terminal: bool = False,
         verbose: bool = False,
+        clients: tuple[str, ...] | None = None,
     ) -> None:
         self.fmt = fmt
+        self.clients = clients  # the clients the `clients:` line names (--clients), or all
         self.color = color
         self.quiet = quiet
         self.terminal = terminal
@@ -55,19 +57,22 @@ class RendererSpec:
         if self.fmt == "rich":
             from wsaccept_cli.ui.render_rich import RichRenderer
 
-            return RichRenderer(color=self.color, terminal=self.terminal, verbose=self.verbose)
+            return RichRenderer(
+                color=self.color, terminal=self.terminal, verbose=self.verbose, clients=self.clients
+            )
         renderers: dict[str, type[PlainRenderer | JsonRenderer]] = {
             "json": JsonRenderer,
             "http": HttpResponseRenderer,
         }
-        return renderers.get(self.fmt, PlainRenderer)(verbose=self.verbose)
+        return renderers.get(self.fmt, PlainRenderer)(verbose=self.verbose, clients=self.clients)
 
 
 class BufferedRenderer:
     """Output pieces kept until `take` hands them over, joined."""
 
-    def __init__(self, *, verbose: bool = False) -> None:
+    def __init__(self, *, verbose: bool = False, clients: tuple[str, ...] | None = None) -> None:
         self.pieces: list[bytes] = []
+        self.clients = clients
         self.verbose = verbose
 
     def take(self) -> bytes:
@@ -116,10 +121,12 @@ class PlainRenderer(BufferedRenderer):
         for finding in shown_findings(report, verbose=self.verbose):
             message = shown(finding.message)
             lines.append(f"  {finding.status:4}  {finding.rule:22} {finding.section:7}  {message}")
-        if report.clients:
+        from wsaccept_cli.ui.findings import chosen_clients
+
+        if chosen := chosen_clients(report, self.clients):
             from wsaccept_cli.core.clients import describe  # not at start-up: inspect only
 
-            lines.append(f"  clients: {shown(describe(report.clients))}")
+            lines.append(f"  clients: {shown(describe(chosen))}")
         if report.handshake.connection is not None:
             lines.append(f"  connection: {shown(report.handshake.connection.summary_line())}")
         lines += [f"  body  | {shown(line)}" for line in report.body()]

@@ -21,7 +21,7 @@ from rich.style import Style
 from rich.text import Text
 
 from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
-from wsaccept_cli.ui.findings import shown_findings, tally_text
+from wsaccept_cli.ui.findings import chosen_clients, shown_findings, tally_text
 from wsaccept_cli.ui.text import display, display_bytes, shown
 from wsaccept_cli.ui.views import transcript
 
@@ -133,7 +133,15 @@ class RichRenderer:
 
     shows_problems = True  # in the row of the key: not said again on stderr
 
-    def __init__(self, *, color: bool, terminal: bool = False, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        color: bool,
+        terminal: bool = False,
+        verbose: bool = False,
+        clients: tuple[str, ...] | None = None,
+    ) -> None:
+        self.clients = clients
         self.buffer = ConsoleBuffer(terminal)
         self.console = Console(
             file=self.buffer,
@@ -254,11 +262,11 @@ class RichRenderer:
             text.append(f"  {finding.rule:{width}}  ")
             text.append(f"{finding.section:7}", style="dim")
             text.append(f"  {shown(finding.message)}")
-        if report.clients:
+        if chosen := chosen_clients(report, self.clients):
             from wsaccept_cli.core.clients import describe
 
             text.append("\n  clients", style="bold")
-            text.append(f": {shown(describe(report.clients))}")
+            text.append(f": {shown(describe(chosen))}")
         if report.handshake.connection is not None:
             text.append("\n  connection", style="bold")
             text.append(f": {shown(report.handshake.connection.summary_line())}")

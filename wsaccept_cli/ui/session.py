@@ -227,6 +227,7 @@ class Session:
         quiet: bool = False,
         required: bool = False,
         verbose: bool = False,
+        clients: tuple[str, ...] | None = None,
     ) -> Session:
         """A session for `env`, its format and colours decided once, here."""
         from wsaccept_cli.ui.diagnostics import Diagnostics
@@ -240,6 +241,7 @@ class Session:
             quiet=quiet,
             terminal=env.stdout_is_terminal(),
             verbose=verbose,
+            clients=clients,
         )
         diagnostics = Diagnostics(env.stderr, color=env.color(color, env.stderr), quiet=quiet)
         tally = Tally(strict=strict, required=required)

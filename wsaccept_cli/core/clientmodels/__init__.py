@@ -137,8 +137,8 @@ def predict_clients(handshake: Handshake) -> tuple[ClientVerdict, ...]:
         head.status, head.version, head.fields = response.status, response.version, response.headers
         verdicts = (profile.predict_h2(head, offer) for profile in PROFILES)
         return tuple(verdict for verdict in verdicts if verdict is not None)
-    if response.status is None:
-        return ()
+    if response.status is None and response.raw is None:
+        return ()  # a pasted response without a status line: nothing to parse as a client does
     return predict(raw_head(response), offer)
 
 

@@ -1,16 +1,24 @@
 """Chromium's WebSocket (the browser's `new WebSocket()`), headless Chromium.
 
-HTTP/1.1 parser, `net/http/http_stream_parser.cc` (HttpStreamParser::FindAndParseResponseHeaders,
-ParseResponseHeaders) and `net/http/http_response_headers.cc` (HttpResponseHeaders::Parse,
-ParseStatusLine, ParseVersion) with `net/http/http_util.cc` (AssembleRawHeaders):
-- lines end in CR LF or a bare LF; obs-fold lines are joined to the previous field
-  (AssembleRawHeaders);
-- `HTTP` in any case; the status code is the digits after the version and spaces;
-- a line without a colon, or with an empty name, is skipped; whitespace before the colon is
-  dropped from the name;
-- a head larger than 256 KiB fails (kMaxHeaderBufSize, ERR_RESPONSE_HEADERS_TOO_BIG).
-Interim responses are not skipped on a WebSocket handshake: the 1xx is the response.
-
+HTTP/1.1 parser (a model of its own, `parse`, not a `Grammar`: Chromium's is unlike the others):
+- `net/http/http_stream_parser.cc` (ParseResponseHeaders): the status line is looked for in the
+  first bytes (`HttpUtil::LocateStartOfStatusLine`: `http` in any case within the first 4 bytes
+  of slop, else HTTP/0.9, which a WebSocket on a non-default port refuses); the head ends at two
+  LFs with at most one CR between them (LocateEndOfHeaders); a NUL anywhere in it fails
+  (`HttpResponseHeaders::TryToCreate`); a head over 256 KiB fails (kMaxHeaderBufSize); two
+  Content-Length values that differ fail (HeadersContainMultipleCopiesOfField); an interim 1xx
+  is not skipped on a WebSocket handshake (`http_network_transaction.cc`,
+  `!ForWebSocketHandshake()`), so it is the response;
+- `net/http/http_util.cc` (AssembleRawHeaders): the status line ends at the first CR or LF;
+  the rest splits at every run of CR and LF (so a lone CR ends a line too); a line starting
+  with SP or HTAB continues the previous line if that one had a colon and a name, as one space;
+- `net/http/http_util.cc` (HeadersIterator::GetNext): a line without a colon, with an empty
+  name, a name starting with whitespace, or a name that is not a token is skipped; whitespace
+  around the name and the value is trimmed;
+- `net/http/http_response_headers.cc` (ParseVersion, ParseStatusLine, ParseStatus): `HTTP/`
+  in any case with a digit after the slash and after the next dot, else HTTP/1.0; the status is
+  the digits after the first space (spaces skipped), 200 when there are none; values of fields
+  that may be coalesced are split at commas (AddHeader, `ValuesIterator` keeping empty items).
 Then `net/websockets/websocket_basic_handshake_stream.cc` (ValidateUpgradeResponse,
 ValidateUpgrade, ValidateConnection, ValidateSecWebSocketAccept) and
 `websocket_handshake_stream_base.cc` (ValidateSubProtocol, ValidateExtensions) with
@@ -28,26 +36,14 @@ from __future__ import annotations
 
 import re
 
+import wsaccept_cli.core.clientmodels.chromium_parse as chromium_parse
 import wsaccept_cli.core.clientmodels.wschecks as wschecks
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar
 from wsaccept_cli.core.clientmodels.profile import Profile
 
-GRAMMAR = Grammar(
-    status_line=re.compile(
-        rb"(?i:HTTP)/(?P<version>[0-9]+\.[0-9]+) +(?P<status>[0-9]{3})(?: (?P<reason>.*))?",
-        re.DOTALL,
-    ),
-    versions=frozenset({"1.0", "1.1"}),
-    bare_lf=True,
-    space_before_colon="strip",
-    no_colon="drop",
-    empty_name="drop",
-    invalid_name="keep",
-    obs_fold="join",
-    first_line_fold="field",
-    value_controls=b"",
-    lone_cr="keep",
-    max_head=256 * 1024,
+GRAMMAR = Grammar(  # the limits only (for the generator): `chromium_parse.parse` parses
+    status_line=re.compile(rb"(?i:HTTP).*", re.DOTALL),
+    max_head=chromium_parse.MAX_HEAD,
 )
 
 PROFILE = Profile(
@@ -56,12 +52,13 @@ PROFILE = Profile(
     GRAMMAR,
     (
         wschecks.status_101,
-        wschecks.upgrade_is_websocket,
-        wschecks.connection_has_upgrade,
-        wschecks.accept_single,
-        wschecks.protocol_strict,
-        wschecks.extensions_strict,
+        chromium_parse.upgrade,
+        chromium_parse.connection,
+        chromium_parse.accept,
+        chromium_parse.subprotocol,
+        chromium_parse.extensions,
     ),
     h2_checks=(wschecks.status_200, wschecks.protocol_strict, wschecks.extensions_strict),
     h2_source="net/websockets/websocket_http2_handshake_stream.cc",
+    parse=chromium_parse.parse,
 )

@@ -2,14 +2,25 @@
 
 HTTP/1.1 parser, `lib/http.c` (Curl_http_write_resp_hds, http_rw_hd, http_parse_headers,
 checkprotoprefix):
-- the status line starts `HTTP/` in any case, then `1.0` or `1.1`, a space and three digits,
-  and the reason phrase is optional;
-- lines end in CR LF or a bare LF; an obs-fold line is joined to the previous field (the
-  unfolding of `lib/http.c`); a field line without a colon is passed on and not used;
-- a NUL byte in the head fails ("Nul byte in header");
-- one line over 100 KiB (CURL_MAX_HTTP_HEADER) or a head over 300 KiB
+- the status line (http_parse_headers: checkprotoprefix, then http_rw_hd): `HTTP/` in
+  capitals at the line's start (strncmp), `1.0` or `1.1`,
+  one blank (SP or HTAB), three digits, then anything ("RFC 9112 requires a single space
+  following the status code, but the browsers do not so let's not insist"); `HTTP/2` and
+  `HTTP/3` fail as a version switch ("Version mismatch"), other versions as unsupported; a line
+  that starts `http/` in another case is taken as an HTTP/1.0 200 (checkhttpprefix), anything
+  else as HTTP/0.9, refused;
+- an empty line before the status line ends the head at once (no status: refused);
+- lines end in CR LF or a bare LF; an obs-fold line is joined to the previous field
+  (unfold_header; not on the first field line, Curl_verify_header);
+- Curl_verify_header fails a NUL byte ("Nul byte in header"), a CR anywhere but before the LF
+  ("Carriage return found in header"), a field line without a colon ("Header without colon");
+  a name with whitespace before its colon is kept as it is, so it matches no field curl looks
+  for;
+- a line of 100 KiB (CURL_MAX_HTTP_HEADER, the size of its buffer with the line, its line
+  ending and a NUL: `lib/curlx/dynbuf.c`) or a head over 300 KiB
   (MAX_HTTP_RESP_HEADER_SIZE) fails.
-Interim responses: every 1xx but 101 is skipped and the next response read.
+Interim responses: every 1xx but 101 is skipped and the next response read
+(http_on_1xx_response).
 
 Then `lib/http.c` (http_on_101_upgrade) and `lib/ws.c` (Curl_ws_accept): a 101 switches to
 WebSocket; the accept, Upgrade and subprotocol are not checked (ws.c has the RFC's sentences as
@@ -29,29 +40,33 @@ from wsaccept_cli.core.clientmodels.profile import Facts, Profile
 
 GRAMMAR = Grammar(
     status_line=re.compile(
-        rb"(?i:HTTP)/(?P<version>1\.[01]) (?P<status>[0-9]{3})(?: (?P<reason>.*))?", re.DOTALL
+        rb"HTTP/(?P<version>1\.[01])[ \t](?P<status>[0-9]{3})(?: (?P<reason>.*)|.*)", re.DOTALL
     ),
     bare_lf=True,
-    space_before_colon="strip",
-    no_colon="drop",
-    empty_name="drop",
+    space_before_colon="keep",
+    no_colon="refuse",
+    empty_name="keep",
     invalid_name="keep",
     obs_fold="join",
-    first_line_fold="field",
+    first_line_fold="keep",
     value_controls=b"\x00",
-    lone_cr="keep",
-    max_line=100 * 1024,
+    lone_cr="refuse",
+    line_controls=b"\x00",
+    max_line=100 * 1024 - 1,
     max_head=300 * 1024,
     interim=frozenset(range(100, 200)) - {101},
 )
 
 
 def keeps_connection(facts: Facts) -> str | None:
-    tokens = facts.response.tokens("connection")
-    if "close" in tokens:
-        return "Connection: close"
-    if facts.response.version == "1.0" and "keep-alive" not in tokens:
-        return "HTTP/1.0 closes the connection"
+    """A `Connection: close`, or an HTTP/1.0 head without keep-alive, in the final response or
+    an interim one before it, marks the connection to be closed (connclose)."""
+    for head in [*facts.response.interim, facts.response]:
+        tokens = head.tokens("connection")
+        if "close" in tokens:
+            return "Connection: close"
+        if head.version == "1.0" and "keep-alive" not in tokens:
+            return "HTTP/1.0 closes the connection"
     return None
 
 

@@ -1,14 +1,20 @@
 """Firefox's WebSocket (the browser's `new WebSocket()`), headless Firefox ESR.
 
-HTTP/1.1 parser, `netwerk/protocol/http/nsHttpTransaction.cpp` (ParseLine, ParseLineSegment,
-ParseHead), `nsHttpResponseHead.cpp` (ParseStatusLine_locked, ParseVersion, ParseHeaderLine_locked)
-and `nsHttpHeaderArray.cpp` (ParseHeaderLine):
-- lines end in CR LF or a bare LF; a line starting with a space or tab continues the previous
-  field (ParseLineSegment);
-- `HTTP` in any case, the status read with atoi after the version;
-- a line without a colon, or whose name is not a token, is skipped (ParseHeaderLine);
-Interim responses: nsHttpTransaction::ParseHead skips every 1xx but 101 and reads the next head.
-
+HTTP/1.1 parser (a model of its own, `firefox_parse.parse`):
+- `netwerk/protocol/http/nsHttpTransaction.cpp` (ParseHead, LocateHttpStart): `HTTP/1.` in any
+  case within the first 11 bytes (slop before it skipped), or `HTTP/2`, `HTTP/3`, `ICY ` after
+  spaces only; else HTTP/0.9, refused; lines end at LF, one CR before it dropped, any other CR
+  kept (ParseLineSegment); a line starting with SP or HTAB after the first field line is
+  appended to the previous one as it is; every 1xx but 101 is skipped and the next `HTTP/1.`
+  looked for;
+- `nsHttpResponseHead.cpp` (ParseVersion: the word `HTTP` as written, else HTTP/0.9; a major of
+  2 or 3 taken as such, else HTTP/1.0 unless `1.` and a minor; ParseStatusLine_locked: after the
+  first space, whitespace, one to three digits, then whitespace or the end, else the response
+  fails; ParseHeaderLine_locked: a NUL in a value fails it);
+- `nsHttpHeaderArray.cpp` (ParseHeaderLine): a line without a colon, or whose name is not a
+  token exactly (whitespace before the colon, a leading space), is skipped; the value is trimmed
+  of SP and HTAB; a singleton field (Content-Length, Location, …) twice with different values
+  fails the response.
 Then `netwerk/protocol/websocket/WebSocketChannel.cpp` (WebSocketChannel::OnStartRequest: the
 101 over HTTP/1.1, Upgrade and Connection token lists, the accept as merged by
 `nsHttpHeaderArray.cpp`; HandleExtensions, ParseWebSocketExtension). The subprotocol is checked
@@ -21,25 +27,13 @@ from __future__ import annotations
 
 import re
 
+import wsaccept_cli.core.clientmodels.firefox_parse as firefox_parse
 import wsaccept_cli.core.clientmodels.wschecks as wschecks
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar
 from wsaccept_cli.core.clientmodels.profile import Profile
 
-GRAMMAR = Grammar(
-    status_line=re.compile(
-        rb"(?i:HTTP)/(?P<version>[0-9]+\.[0-9]+) +(?P<status>[0-9]{3})(?: (?P<reason>.*))?",
-        re.DOTALL,
-    ),
-    versions=frozenset({"1.0", "1.1"}),
-    bare_lf=True,
-    space_before_colon="strip",
-    no_colon="drop",
-    empty_name="drop",
-    invalid_name="drop",
-    obs_fold="join",
-    first_line_fold="field",
-    value_controls=b"",
-    lone_cr="keep",
+GRAMMAR = Grammar(  # what readers of grammars look at: `firefox_parse.parse` parses
+    status_line=re.compile(rb"HTTP.*", re.DOTALL),
     interim=frozenset(range(100, 200)) - {101},
 )
 
@@ -49,13 +43,14 @@ PROFILE = Profile(
     GRAMMAR,
     (
         wschecks.status_101,
-        wschecks.http_1_1,
-        wschecks.upgrade_has_websocket,
-        wschecks.connection_has_upgrade,
-        wschecks.accept_joined,
-        wschecks.protocol_if_offered,
-        wschecks.extensions_firefox,
+        firefox_parse.version,
+        firefox_parse.upgrade,
+        firefox_parse.connection,
+        firefox_parse.accept,
+        firefox_parse.subprotocol,
+        firefox_parse.extensions,
     ),
     h2_checks=(wschecks.status_200, wschecks.protocol_if_offered, wschecks.extensions_firefox),
     h2_source="netwerk/protocol/websocket/WebSocketChannel.cpp",
+    parse=firefox_parse.parse,
 )

@@ -25,6 +25,7 @@ A property test checks that this gives exactly what the full parse gives, for ev
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from wsaccept_cli.core.wording import quoted
@@ -47,7 +48,13 @@ class Grammar:
     bare_lf: bool = False
     """LF alone ends a line (else a bare LF fails)."""
     leading_empty_lines: bool = False
-    """Empty lines before the status line are skipped (else they fail)."""
+    """Empty lines before the status line are skipped (else they fail); with `leading_bytes`,
+    every CR and LF byte there is skipped, whatever the line endings."""
+    leading_bytes: bool = False
+    status_line_after_interim: re.Pattern[bytes] | None = None
+    """The status line of a response after an interim one, when it differs."""
+    line_controls: bytes = b""
+    """Bytes that fail the connection anywhere in the head (status line and names included)."""
     space_before_colon: str = "refuse"
     """`Name : value`: "refuse" the head, "strip" the space from the name, "keep" it in the name
     (so the field is not found under its name), "drop" the line."""
@@ -57,7 +64,7 @@ class Grammar:
     no_colon: str = "refuse"
     """A field line without a colon: "refuse" or "drop"."""
     empty_name: str = "refuse"
-    """A field line starting with a colon: "refuse" or "drop"."""
+    """A field line starting with a colon: "refuse", "drop" or "keep"."""
     invalid_name: str = "refuse"
     """A name with a byte that is not a token character: "refuse", "drop" or "keep"."""
     obs_fold: str = "refuse"
@@ -66,18 +73,22 @@ class Grammar:
     with its leading whitespace), or "field" (taken as a field line of its own)."""
     first_line_fold: str = "refuse"
     """A first field line starting with whitespace: "refuse", "field" (whitespace skipped),
-    "drop"."""
+    "keep" (a field whose name starts with it), "drop"."""
     value_controls: bytes = _CONTROLS
     """Bytes that fail the connection when in a value (tab is always allowed)."""
     value_controls_drop: bool = False
     """A field whose value has such a byte is dropped rather than failing the connection."""
     lone_cr: str = "refuse"
-    """A CR not followed by LF inside a line: "refuse" or "keep" (part of the value)."""
+    """A CR not followed by LF inside a line: "refuse", "keep" (part of the value), or
+    "after-empty-value" (taken only right after an empty value: llhttp's lenient
+    `header_value_discard_ws_almost_done`)."""
     max_line: int | None = None
     """Longest line the parser takes, its CR LF included (`line_counts_ending`)."""
     line_counts_ending: bool = True
-    max_field: int | None = None
-    """Longest name plus value (aiohttp's max_field_size)."""
+    max_value: int | None = None
+    """Longest value (a folded value whole, its fold whitespace included)."""
+    max_name: int | None = None
+    """Longest name."""
     max_reason: int | None = None
     max_fields: int | None = None
     """Most field lines of one response."""
@@ -90,22 +101,36 @@ class Grammar:
     any other 1xx than 101 is taken as the final response."""
     trim_value: bytes = b" \t"
     """Bytes stripped from both ends of a value."""
+    interim_check: Callable[[Head], str | None] | None = None
+    """What an interim response does to the rest (returns why the client then fails)."""
+    space_before_colon_chars: bytes = b" \t"
+    """The whitespace `space_before_colon` applies to; any other before the colon refuses."""
+    field_sizes: Callable[[list[tuple[bytes, bytes]]], str | None] | None = None
+    """A client's own size rule over the field lines (raw name, value after the colon), for
+    a limit no `max_*` describes; returns why it fails."""
     notes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    """Free remarks a client module keeps beside its switches (for readers, not the parser)."""
+    framing: Callable[[Head], str | None] | None = None
+    """A check of the head's framing fields (Content-Length, Transfer-Encoding) the parser makes
+    before handing the response on, returning why it fails, or None."""
 
 
 class Head:
     """A final response as one client's parser saw it: status, version, fields in order. Read
     only once parsed: a canonical head's Head is shared by every grammar it fits."""
 
-    __slots__ = ("_by_name", "bare_lf", "fields", "interim", "reason", "status", "version")
+    __slots__ = (
+        "_by_name", "bare_lf", "fields", "interim", "raw_values", "reason", "status", "version"
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.version: str | None = None
         self.status: int | None = None
         self.reason = ""
         self.fields: list[tuple[str, str]] = []
+        self.raw_values: list[str] = []  # each field's value as on the wire (untrimmed)
         self.bare_lf = False
-        self.interim: list[int] = []
+        self.interim: list[Head] = []  # the interim responses skipped before this one
         self._by_name: tuple[list[tuple[str, str]], int, dict[str, list[str]]] | None = None
 
     def values(self, name: str) -> list[str]:
@@ -137,6 +162,8 @@ def split_lines(data: bytes, grammar: Grammar) -> tuple[list[bytes], int, bool]:
     LF ended one of them."""
     lines: list[bytes] = []
     start, bare = 0, False
+    if grammar.leading_bytes:
+        start = len(data) - len(data.lstrip(b"\r\n"))
     while True:
         end = data.find(b"\n", start)
         if end < 0:
@@ -170,7 +197,8 @@ class Canonical:
     its fields, and the sizes the grammars' limits are about."""
 
     __slots__ = (
-        "field_bytes", "fields", "head", "longest_field", "longest_line", "size", "status_line"
+        "field_bytes", "fields", "head", "longest_line", "longest_name", "longest_value", "size",
+        "status_line",
     )  # fmt: skip
 
     def __init__(self, status_line: bytes, field_lines: bytes, size: int) -> None:
@@ -182,7 +210,8 @@ class Canonical:
         ]
         self.size = size
         self.longest_line = max(map(len, [status_line, *lines])) + 2  # with its CR LF
-        self.longest_field = max((len(n) + len(v) for n, v in self.fields), default=0)
+        self.longest_name = max((len(n) for n, _ in self.fields), default=0)
+        self.longest_value = max((len(v) for _, v in self.fields), default=0)
         self.field_bytes = sum(len(n) + len(v) for n, v in self.fields)
         self.head: Head | None = None
 
@@ -206,6 +235,7 @@ class Canonical:
             self.head.version, self.head.status = "1.1", code
             self.head.reason = reason.decode("latin-1")
             self.head.fields = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.fields]
+            self.head.raw_values = [value for _, value in self.head.fields]
         return self.head
 
 
@@ -229,7 +259,8 @@ def _within_limits(head: Canonical, grammar: Grammar, reason: int) -> bool:
             (lines, grammar.max_line),
             (reason, grammar.max_reason),
             (len(head.fields), grammar.max_fields),
-            (head.longest_field, grammar.max_field),
+            (head.longest_value, grammar.max_value),
+            (head.longest_name, grammar.max_name),
             (size, grammar.max_head),
         )
     )
@@ -255,6 +286,10 @@ def parse_head(data: bytes, grammar: Grammar) -> Head:
     """The final response in `data` (interim responses skipped, as the grammar says)."""
     split = canonical(data)
     if split is not None and (head := split.head_for(grammar)) is not None:
+        if grammar.field_sizes is not None and (why := grammar.field_sizes(split.fields)):
+            raise RefusalError(why)
+        if grammar.framing is not None and (why := grammar.framing(head)):
+            raise RefusalError(why)
         return head
     return parse_head_fully(data, grammar)
 
@@ -263,19 +298,23 @@ def parse_head_fully(data: bytes, grammar: Grammar) -> Head:
     """parse_head without the shortcut for canonical heads: every decision point looked at."""
     if len(data) > MAX_HEAD:
         raise RefusalError("a head over 1 MiB")
-    interim: list[int] = []
+    interim: list[Head] = []
     while True:
         lines, end, bare = split_lines(data, grammar)
         if not lines:
             raise RefusalError("an empty line where the status line should be")
-        head = _parse_one(lines, grammar)
+        head = _parse_one(lines, grammar, after_interim=bool(interim))
         if grammar.max_head is not None:
             size = end if grammar.head_counts == "bytes" else _field_bytes(head, lines[0])
             if size > grammar.max_head:
                 raise RefusalError(f"a head of {size} bytes (over {grammar.max_head})")
         head.bare_lf = bare
+        if grammar.framing is not None and (problem := grammar.framing(head)) is not None:
+            raise RefusalError(problem)
         if head.status is not None and head.status in grammar.interim:
-            interim.append(head.status)
+            if grammar.interim_check is not None and (why := grammar.interim_check(head)):
+                raise RefusalError(why)
+            interim.append(head)
             data = data[end:]
             continue
         head.interim = interim
@@ -286,8 +325,17 @@ def _field_bytes(head: Head, status_line: bytes) -> int:
     return len(head.reason) + sum(len(name) + len(value) for name, value in head.fields)
 
 
-def _parse_one(lines: list[bytes], grammar: Grammar) -> Head:
-    match = grammar.status_line.fullmatch(lines[0])
+def _parse_one(lines: list[bytes], grammar: Grammar, *, after_interim: bool) -> Head:
+    if grammar.lone_cr == "refuse" and b"\r" in lines[0]:
+        raise RefusalError("a CR not followed by LF")
+    if grammar.line_controls:
+        for line in lines:
+            if len(line.translate(None, grammar.line_controls)) != len(line):
+                raise RefusalError("a control character in the head")
+    pattern = grammar.status_line
+    if after_interim and grammar.status_line_after_interim is not None:
+        pattern = grammar.status_line_after_interim
+    match = pattern.fullmatch(lines[0])
     if match is None:
         raise RefusalError(f"a malformed status line {_show(lines[0])}")
     head = Head()
@@ -308,14 +356,20 @@ def _parse_one(lines: list[bytes], grammar: Grammar) -> Head:
                     raise RefusalError("the first field line starts with whitespace")
                 if grammar.first_line_fold == "drop":
                     continue
-                line = line.lstrip(b" \t")
+                if grammar.first_line_fold == "field":
+                    line = line.lstrip(b" \t")
             elif grammar.obs_fold == "refuse":
                 raise RefusalError("an obs-fold continuation line")
             elif grammar.obs_fold in ("join", "join-raw") and fields:
                 name, value = fields[-1]
                 more = line.strip(b" \t") if grammar.obs_fold == "join" else line
                 joined = value + b" " + more if grammar.obs_fold == "join" else value + more
-                fields[-1] = (name, joined.strip(b" \t") if value else more.strip(b" \t"))
+                fields[-1] = (name, joined if value.strip(b" \t") else more)
+                unfolded = len(name) + 1 + len(fields[-1][1]) + 2
+                if grammar.max_line is not None and unfolded > grammar.max_line:
+                    raise RefusalError(
+                        f"an unfolded line of {unfolded} bytes (over {grammar.max_line})"
+                    )
                 continue
             elif grammar.obs_fold == "field":
                 line = line.lstrip(b" \t")
@@ -324,12 +378,18 @@ def _parse_one(lines: list[bytes], grammar: Grammar) -> Head:
             fields.append(field_)
             if grammar.max_fields is not None and len(fields) > grammar.max_fields:
                 raise RefusalError(f"more than {grammar.max_fields} fields")
+    if grammar.field_sizes is not None and (why := grammar.field_sizes(fields)):
+        raise RefusalError(why)
     for name, value in fields:
-        if grammar.max_field is not None and len(name) + len(value) > grammar.max_field:
-            raise RefusalError(
-                f"a field of {len(name) + len(value)} bytes (over {grammar.max_field})"
-            )
-        head.fields.append((name.decode("latin-1"), value.decode("latin-1")))
+        trimmed = value.strip(grammar.trim_value)
+        if grammar.max_value is not None and len(trimmed) > grammar.max_value:
+            raise RefusalError(f"a field value of {len(trimmed)} bytes (over {grammar.max_value})")
+        if grammar.max_name is not None and len(name) > grammar.max_name:
+            raise RefusalError(f"a field name of {len(name)} bytes (over {grammar.max_name})")
+        head.fields.append(
+            (name.decode("latin-1"), value.strip(grammar.trim_value).decode("latin-1"))
+        )
+        head.raw_values.append(value.decode("latin-1"))
     return head
 
 
@@ -339,12 +399,15 @@ def _field(line: bytes, grammar: Grammar) -> tuple[bytes, bytes] | None:
         if grammar.no_colon == "refuse":
             raise RefusalError(f"a field line without a colon {_show(line)}")
         return None
-    if colon == 0:
+    if colon == 0 and grammar.empty_name != "keep":
         if grammar.empty_name == "refuse":
             raise RefusalError("a field line with an empty name")
         return None
     name, value = line[:colon], line[colon + 1 :]
     if name[-1:] in (b" ", b"\t"):
+        gap = name[len(name.rstrip(b" \t")) :]
+        if gap.strip(grammar.space_before_colon_chars):
+            raise RefusalError("whitespace between a field name and its colon")
         only = grammar.space_before_colon_names
         if only is not None and name.rstrip(b" \t").lower().decode("latin-1") not in only:
             raise RefusalError("whitespace between a field name and its colon")
@@ -360,13 +423,16 @@ def _field(line: bytes, grammar: Grammar) -> tuple[bytes, bytes] | None:
             raise RefusalError(f"a field name that is not a token {_show(name)}")
         if grammar.invalid_name == "drop":
             return None
-    if b"\r" in value and grammar.lone_cr == "refuse":
-        raise RefusalError("a CR not followed by LF")
+    if b"\r" in value and grammar.lone_cr != "keep":
+        empty = grammar.lone_cr == "after-empty-value" and value.strip(b" \t") == b"\r"
+        if not empty:
+            raise RefusalError("a CR not followed by LF")
+        value = b""
     if len(value.translate(None, grammar.value_controls)) != len(value):
         if grammar.value_controls_drop:
             return None
         raise RefusalError("a control character in a field value")
-    return name, value.strip(grammar.trim_value)
+    return name, value
 
 
 def _show(line: bytes) -> str:

@@ -46,10 +46,12 @@ NAME = "libwebsockets"
 MAX_HEADER_DATA = 4096
 # What the client's own tokens hold before the response: 35 bytes (host with port, method,
 # peer address, ALPN, with their NULs, measured) plus the request path with its NUL, plus the
-# offered subprotocols with theirs. The path is not in the response, so a nominal one (the
-# differential test's) is assumed: a prediction within a path's length of the limit may be off.
+# offered subprotocols with theirs. A response does not carry the path: the request's target is
+# used when the offer has one, else the differential test's (`/c/m1-123/0`, and
+# `?protocols=A,B` when subprotocols are offered), so a head within a path's length of the
+# limit may be predicted wrongly for other paths.
 CLIENT_TOKENS = 35
-NOMINAL_PATH = len("/c/m1-1234/0") + 1
+NOMINAL_PATH = "/c/m1-123/0"
 UNKNOWN_ENTRY = 8
 
 KNOWN = frozenset(
@@ -92,8 +94,10 @@ GRAMMAR = Grammar(
 class _Table:
     """The header table: fragments per known name, unknown fields, the bytes used."""
 
-    def __init__(self, protocols: str = "") -> None:
-        self.used = CLIENT_TOKENS + NOMINAL_PATH + (len(protocols) + 1 if protocols else 0)
+    def __init__(self, protocols: str = "", path: str | None = None) -> None:
+        if path is None:
+            path = NOMINAL_PATH + (f"?protocols={protocols}" if protocols else "")
+        self.used = CLIENT_TOKENS + len(path) + 1 + (len(protocols) + 1 if protocols else 0)
         self.fragments: dict[str, list[bytearray]] = {}
         self.unknown: list[tuple[bytes, bytearray]] = []
 
@@ -103,10 +107,10 @@ class _Table:
         self.used += count
 
 
-def parse(data: bytes, protocols: str = "") -> Head:
+def parse(data: bytes, protocols: str = "", path: str | None = None) -> Head:
     """lws_parse over the head (the table already holding the client's own tokens, with the
     subprotocols it offered); one field per fragment of a known name, then the unknown ones."""
-    table = _Table(protocols)
+    table = _Table(protocols, path)
     position, length = 0, len(data)
     while True:  # one line (or run of swallowed lines) at a time
         if position >= length:
@@ -396,7 +400,8 @@ class LwsProfile(MirrorProfile):
 
     def predict(self, head: bytes, offer: Offer) -> ClientVerdict:
         try:
-            response = parse(head, ",".join(offer.protocols))
+            target = getattr(offer, "target", None)  # the request's path, when known
+            response = parse(head, ",".join(offer.protocols), target)
         except RefusalError as refusal:
             return ClientVerdict(self.name, False, str(refusal))
         return self.run(self.checks, Facts(offer, response))

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from wsaccept_cli.core.clientmodels.httpgrammar import Grammar, Head, RefusalError
-from wsaccept_cli.core.clientmodels.profile import Check, ClientVerdict, Facts, Offer, Profile
+from wsaccept_cli.core.clientmodels.httpgrammar import Grammar, Head
+from wsaccept_cli.core.clientmodels.profile import Check, Profile
 
 Parse = Callable[[bytes], Head]
 
@@ -33,21 +33,16 @@ class MirrorProfile(Profile):
         *,
         offers_extensions: bool = True,
     ) -> None:
-        super().__init__(name, source, grammar, checks, offers_extensions=offers_extensions)
-        self.parse = parse
-
-    def predict(self, head: bytes, offer: Offer) -> ClientVerdict:
-        try:
-            response = self.parse(head)
-        except RefusalError as refusal:
-            return ClientVerdict(self.name, False, str(refusal))
-        return self.run(self.checks, Facts(offer, response))
+        super().__init__(
+            name, source, grammar, checks, offers_extensions=offers_extensions, parse=parse
+        )
 
 
 def head_of(status: int | None, version: str | None, fields: list[tuple[str, str]]) -> Head:
     """A `Head` from what a mirror parser found."""
     head = Head()
     head.status, head.version, head.fields = status, version, fields
+    head.raw_values = [value for _, value in fields]
     return head
 
 

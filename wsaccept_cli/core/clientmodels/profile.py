@@ -101,6 +101,7 @@ class Profile:
         offers_extensions: bool = True,
         h2_checks: tuple[Check, ...] | None = None,
         h2_source: str | None = None,
+        parse: Callable[[bytes], Head] | None = None,
     ) -> None:
         self.name = name
         self.source = source
@@ -109,11 +110,14 @@ class Profile:
         self.offers_extensions = offers_extensions
         self.h2_checks = h2_checks
         self.h2_source = h2_source
+        self.parse = parse
+        """A parser of the client's own, for a client whose HTTP/1.1 parser no `Grammar`
+        describes (it raises RefusalError); the grammar then only gives its limits."""
 
     def predict(self, head: bytes, offer: Offer) -> ClientVerdict:
         """This client's verdict on a raw HTTP/1.1 response head (interim responses and all)."""
         try:
-            response = parse_head(head, self.grammar)
+            response = self.parse(head) if self.parse else parse_head(head, self.grammar)
         except RefusalError as refusal:
             return ClientVerdict(self.name, False, str(refusal))
         return self.run(self.checks, Facts(offer, response))

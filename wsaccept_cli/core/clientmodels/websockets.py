@@ -31,7 +31,7 @@ from wsaccept_cli.core.clientmodels.profile import Profile
 
 GRAMMAR = Grammar(
     status_line=re.compile(
-        rb"HTTP/(?P<version>[^ ]*) (?P<status>\+?[0-9]+) (?P<reason>[\t\x20-\x7e\x80-\xff]*)"
+        rb"HTTP/(?P<version>[^ ]*) (?P<status>[0-9]+) (?P<reason>[\t\x20-\x7e\x80-\xff]*)"
     ),
     versions=frozenset({"1.1"}),
     max_line=8192,
@@ -44,10 +44,10 @@ PROFILE = Profile(
     GRAMMAR,
     (
         wschecks.status_101,
-        wschecks.connection_has_upgrade,
-        wschecks.upgrade_is_websocket,
+        wschecks.websockets_connection,
+        wschecks.websockets_upgrade,
         wschecks.accept_single,
-        wschecks.extensions_strict,
-        wschecks.protocol_if_chosen,
+        wschecks.websockets_extensions,
+        wschecks.websockets_subprotocol,
     ),
 )

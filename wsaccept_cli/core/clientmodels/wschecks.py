@@ -7,6 +7,18 @@ cite the source each one models.
 
 from __future__ import annotations
 
+from typing import cast
+
+from wsaccept_cli.core.clientmodels.headerlists import (
+    ExtensionItem,
+    Item,
+    extension_item,
+    js_number,
+    protocol_item,
+    rfc7230_values,
+    token_item,
+    ws_extensions,
+)
 from wsaccept_cli.core.clientmodels.profile import Facts
 from wsaccept_cli.core.extensions import DEFLATE, Extension, deflate_problem, parse_extensions
 from wsaccept_cli.core.handshake import split_list
@@ -196,3 +208,103 @@ def no_extensions(facts: Facts) -> str | None:
     if facts.extensions_offered:
         return None
     return "an extension that was not offered"
+
+
+# python-websockets (src/websockets/client.py process_response, headers.py) ---------------------
+
+
+def _rfc7230(facts: Facts, name: str, item: Item) -> list[object] | None:
+    return rfc7230_values(facts.response.values(name), item)
+
+
+def websockets_connection(facts: Facts) -> str | None:
+    """The Connection tokens (every value parsed as a list; a malformed one fails) hold
+    `upgrade` in any case."""
+    tokens = _rfc7230(facts, "connection", token_item)
+    if tokens is None:
+        return "malformed Connection"
+    if any(str(token).lower() == "upgrade" for token in tokens):
+        return None
+    return connection_reason(facts)
+
+
+def websockets_upgrade(facts: Facts) -> str | None:
+    """Exactly one Upgrade protocol over every value, `websocket` in any case."""
+    protocols = _rfc7230(facts, "upgrade", protocol_item)
+    if protocols is None:
+        return "malformed Upgrade"
+    if len(protocols) == 1 and str(protocols[0]).lower() == "websocket":
+        return None
+    return upgrade_reason(facts)
+
+
+def websockets_extensions(facts: Facts) -> str | None:
+    """process_extensions: every extension, by its exact name, must be a permessage-deflate
+    whose parameters `permessage_deflate.py` (_extract_parameters, process_response_params)
+    takes, at most once; and Python's zlib must take the client's window bits
+    (PerMessageDeflate's compressobj with wbits=-8 raises: raw deflate needs 9 to 15)."""
+    values = facts.response.values("sec-websocket-extensions")
+    if not values:
+        return None
+    if not facts.extensions_offered:
+        return "an extension that was not offered"
+    parsed = rfc7230_values(values, extension_item)
+    if parsed is None:
+        return "malformed Sec-WebSocket-Extensions"
+    for index, item in enumerate(parsed):
+        name, parameters = cast("ExtensionItem", item)
+        if name != DEFLATE or index or deflate_problem(parameters, response=True, exact=True):
+            return "an extension it does not support (or its parameters)"
+        if ("client_max_window_bits", "8") in parameters:
+            return "client_max_window_bits=8, which zlib cannot deflate with"
+    return None
+
+
+def websockets_subprotocol(facts: Facts) -> str | None:
+    """process_subprotocol: the items of every value (empty ones skipped); exactly one, and
+    offered (a response choosing one when none was offered fails too)."""
+    values = facts.response.values("sec-websocket-protocol")
+    if not values:
+        return None
+    if not facts.offered:
+        return "a subprotocol that was not offered"
+    items = _rfc7230(facts, "sec-websocket-protocol", token_item)
+    if items is None:
+        return "malformed Sec-WebSocket-Protocol"
+    if len(items) > 1:
+        return "more than one subprotocol"
+    return protocol_offered(str(items[0]), facts)
+
+
+# Node ws (lib/websocket.js, lib/extension.js, lib/permessage-deflate.js) ----------------------
+
+
+def node_extensions(facts: Facts) -> str | None:
+    """The merged value parsed by ws's parse(); exactly one extension name, exactly
+    `permessage-deflate`; every offer's parameters pass normalizeParams (known names as
+    written, one value each, window bits an integer 8 to 15 by JavaScript's Number,
+    client_max_window_bits with a value)."""
+    value = facts.joined("sec-websocket-extensions")
+    if value is None:
+        return None
+    parsed = ws_extensions(value)
+    if parsed is None:
+        return "malformed Sec-WebSocket-Extensions"
+    if list(parsed) != [DEFLATE]:
+        return "an extension that was not offered"
+    for offer in parsed[DEFLATE]:
+        for key, found in offer.items():
+            if len(found) > 1 or not _ws_parameter_ok(key, found[0]):
+                return f"invalid {DEFLATE} parameters"
+    return None
+
+
+def _ws_parameter_ok(key: str, value: object) -> bool:
+    if key in ("client_no_context_takeover", "server_no_context_takeover"):
+        return value is True
+    if key in ("client_max_window_bits", "server_max_window_bits"):
+        if value is True:
+            return False
+        number = js_number(str(value))
+        return number == int(number) and 8 <= number <= 15 if number == number else False
+    return False

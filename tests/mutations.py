@@ -1,0 +1,514 @@
+"""A grammar of response mutations for the differential test (`tests/differential.py`).
+
+A mutation is a valid 101 (or, by its status transform, something else) changed by one to three
+transforms, each drawn from a class of what real servers, proxies and frameworks emit and of the
+decision points the clients' parsers have (read in their sources: `core/clientmodels`):
+
+- status line: the version's case and number, spaces and tabs, no reason phrase, an odd reason,
+  other statuses;
+- before the head: empty lines, interim 1xx responses (100, 102, 103 with fields, others);
+- field names: case, whitespace before the colon, a line without a colon, an empty or invalid
+  name;
+- field values: whitespace around them, control bytes, obs-text, a lone CR;
+- obs-fold: a folded value, a first field line starting with whitespace;
+- line endings: bare LF everywhere, on one line, at the end;
+- repetition: a WebSocket field twice, merged into one comma list, split over two fields;
+- list syntax: Upgrade, Connection and Sec-WebSocket-Protocol with empty items, trailing commas,
+  tabs, quotes, case;
+- extensions: permessage-deflate's name and parameters in other cases, every window-bits value
+  from 7 to 16 and malformed ones, empty names and parameters, two extensions;
+- the accept: missing, twice, merged, lowercase, unpadded, quoted, padded with whitespace;
+- sizes: a field, a line, a reason phrase, the whole head and the number of fields at, just
+  under and just over each limit any client model has (`Grammar.max_*`), and common fields
+  servers add (Server, Date, Via, Content-Length, Set-Cookie, …).
+
+`generate(seed, count)` is deterministic: mutation i applies transforms drawn from a generator
+seeded with (seed, i, position), so any subset of a mutation's transforms can be replayed, which
+is how a disagreement is minimised.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wsaccept_cli.core.clientmodels import PROFILES
+
+CRLF = b"\r\n"
+STATUS_101 = b"HTTP/1.1 101 Switching Protocols"
+
+
+@dataclass
+class Draft:
+    """A response head being mutated: what comes before it, its status line, its field lines
+    (raw, without line endings), and how each line ends."""
+
+    protocols: tuple[str, ...] = ()
+    before: list[bytes] = field(default_factory=list)
+    status: bytes = STATUS_101
+    lines: list[bytes] = field(default_factory=list)
+    eol: bytes = CRLF
+    eols: dict[int, bytes] = field(default_factory=dict)  # line index (0 = status) -> ending
+    end: bytes | None = None  # the empty line's ending (default eol)
+
+    def render(self) -> bytes:
+        parts = [*self.before]
+        for index, line in enumerate([self.status, *self.lines]):
+            parts.append(line + self.eols.get(index, self.eol))
+        parts.append(self.end if self.end is not None else self.eol)
+        return b"".join(parts)
+
+    def find(self, name: bytes) -> int | None:
+        """The index in `lines` of the first field named `name` (any case)."""
+        for index, line in enumerate(self.lines):
+            if line.split(b":", 1)[0].strip().lower() == name.lower():
+                return index
+        return None
+
+    def set_value(self, name: bytes, value: bytes | None) -> None:
+        """Replace the value of field `name` (added when absent; removed with None)."""
+        index = self.find(name)
+        if value is None:
+            if index is not None:
+                del self.lines[index]
+            return
+        line = name + b": " + value
+        if index is None:
+            self.lines.append(line)
+        else:
+            self.lines[index] = line
+
+
+Transform = Callable[[random.Random, Draft], str]
+
+
+def _pick(rng: random.Random, options: list[bytes]) -> bytes:
+    return options[rng.randrange(len(options))]
+
+
+def _show(data: bytes) -> str:
+    text = repr(data.decode("latin-1"))[1:-1]
+    return text if len(text) <= 40 else f"{text[:37]}…"
+
+
+WS_NAMES = [b"Upgrade", b"Connection", b"Sec-WebSocket-Accept"]
+
+
+# Status line ----------------------------------------------------------------------------------
+
+
+def status_version(rng: random.Random, draft: Draft) -> str:
+    version = _pick(rng, [b"http/1.1", b"Http/1.1", b"HTTP/1.0", b"HTTP/2.0", b"HTTP/1.2",
+                          b"HTTP/1", b"HTTP/2", b"HTTP/1.10", b"HTTP/01.1", b"HTTP/0.9",
+                          b"HTTP /1.1", b"HTTPS/1.1", b"ICE/1.1", b"HTTP/1.1/"])  # fmt: skip
+    draft.status = version + draft.status[len(b"HTTP/1.1") :]
+    return f"status-version {_show(version)}"
+
+
+def status_spacing(rng: random.Random, draft: Draft) -> str:
+    status = _pick(rng, [b"HTTP/1.1  101 Switching Protocols", b"HTTP/1.1\t101 Switching Protocols",
+                         b" HTTP/1.1 101 Switching Protocols", b"HTTP/1.1 101",
+                         b"HTTP/1.1 101 ", b"HTTP/1.1 101  Switching Protocols",
+                         b"HTTP/1.1 101\tSwitching Protocols", b"HTTP/1.1 101 Switching Protocols ",
+                         b"HTTP/1.1 101Switching Protocols", b"HTTP/1.1 101 \t"])  # fmt: skip
+    draft.status = status
+    return f"status-spacing {_show(status)}"
+
+
+def status_reason(rng: random.Random, draft: Draft) -> str:
+    reason = _pick(rng, [b"OK", b"Web Socket Protocol Handshake", b"switching protocols",
+                         b"Switching\x01Protocols", b"Switching\x7fProtocols", b"Swi\xe9tching",
+                         b"Switching\tProtocols", b"Switching\x00Protocols", b"\xff\xfe",
+                         b"Switching\x0bProtocols", b"Switching\rProtocols"])  # fmt: skip
+    draft.status = draft.status.split(b" ", 2)[0] + b" 101 " + reason
+    return f"status-reason {_show(reason)}"
+
+
+def status_code(rng: random.Random, draft: Draft) -> str:
+    code = _pick(rng, [b"0101", b"101x", b"1010", b"+101", b"10", b"1O1", b"200", b"204",
+                       b"400", b"403", b"426", b"500", b"301", b"100", b"102"])  # fmt: skip
+    draft.status = b"HTTP/1.1 " + code + b" Whatever"
+    if code in (b"200", b"400", b"403", b"426", b"500"):
+        draft.lines.append(b"Content-Length: 0")
+    return f"status-code {_show(code)}"
+
+
+# Before the head ------------------------------------------------------------------------------
+
+
+def leading_lines(rng: random.Random, draft: Draft) -> str:
+    lead = _pick(rng, [b"\r\n", b"\n", b"\r\n\r\n", b"\n\n", b"\r\n\r\n\r\n", b" \r\n",
+                       b"\x00", b"x\r\n"])  # fmt: skip
+    draft.before.insert(0, lead)
+    return f"leading {_show(lead)}"
+
+
+def interim(rng: random.Random, draft: Draft) -> str:
+    head = _pick(rng, [b"HTTP/1.1 100 Continue\r\n\r\n",
+                       b"HTTP/1.1 100 Continue\r\nServer: x\r\n\r\n",
+                       b"HTTP/1.1 102 Processing\r\n\r\n",
+                       b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n",
+                       b"HTTP/1.1 100 Continue\n\n",
+                       b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n",
+                       b"HTTP/1.1 104 Upload Resumption Supported\r\n\r\n",
+                       b"HTTP/1.1 150 Odd\r\n\r\n",
+                       b"HTTP/1.1 199 Last\r\n\r\n",
+                       b"HTTP/1.0 100 Continue\r\n\r\n",
+                       b"HTTP/1.1 100\r\n\r\n"])  # fmt: skip
+    draft.before.append(head)
+    return f"interim {_show(head)}"
+
+
+# Field names ------------------------------------------------------------------------------------
+
+
+def name_case(rng: random.Random, draft: Draft) -> str:
+    name = _pick(rng, [*WS_NAMES, b"Sec-WebSocket-Protocol", b"Sec-WebSocket-Extensions"])
+    index = draft.find(name)
+    if index is None:
+        return "name-case (none)"
+    style = rng.choice(["lower", "upper", "swap"])
+    line = draft.lines[index]
+    raw, _, value = line.partition(b":")
+    new = {"lower": raw.lower(), "upper": raw.upper(), "swap": raw.swapcase()}[style]
+    draft.lines[index] = new + b":" + value
+    return f"name-case {style} {name.decode()}"
+
+
+def space_before_colon(rng: random.Random, draft: Draft) -> str:
+    if not draft.lines:
+        return "space-before-colon (none)"
+    index = rng.randrange(len(draft.lines))
+    gap = _pick(rng, [b" ", b"\t", b"  "])
+    name, _, value = draft.lines[index].partition(b":")
+    draft.lines[index] = name + gap + b":" + value
+    return f"space-before-colon {_show(gap)} {name.decode('latin-1')}"
+
+
+def odd_line(rng: random.Random, draft: Draft) -> str:
+    line = _pick(rng, [b"X-No-Colon", b"HTTP/1.1 101 Switching Protocols", b": empty-name",
+                       b"X Y: z", b"X@Y: z", b"X\xe9: z", b"(X): z", b"X-A:b", b"X-Empty:",
+                       b"X-Empty: ", b"\x00X: y", b"X-Slash/: y", b"X{}: y",
+                       b"X\"Q\": y"])  # fmt: skip
+    draft.lines.insert(rng.randrange(len(draft.lines) + 1), line)
+    return f"odd-line {_show(line)}"
+
+
+# Field values --------------------------------------------------------------------------------
+
+
+def value_whitespace(rng: random.Random, draft: Draft) -> str:
+    if not draft.lines:
+        return "value-whitespace (none)"
+    index = rng.randrange(len(draft.lines))
+    name, colon, value = draft.lines[index].partition(b":")
+    value = value.strip(b" \t")
+    before = _pick(rng, [b"", b" ", b"  ", b"\t", b" \t "])
+    after = _pick(rng, [b"", b" ", b"\t", b"  ", b" \t"])
+    draft.lines[index] = name + colon + before + value + after
+    return f"value-whitespace {_show(before)}…{_show(after)} {name.decode('latin-1')}"
+
+
+def value_bytes(rng: random.Random, draft: Draft) -> str:
+    byte = _pick(rng, [b"\x00", b"\x01", b"\x1b", b"\x7f", b"\x0b", b"\x0c", b"\r", b"\xe9",
+                       b"\xff", b"\x08"])  # fmt: skip
+    if rng.random() < 0.5:
+        draft.lines.insert(rng.randrange(len(draft.lines) + 1), b"X-Bytes: a" + byte + b"b")
+        return f"value-bytes {_show(byte)} X-Bytes"
+    name = _pick(rng, WS_NAMES)
+    index = draft.find(name)
+    if index is None:
+        return "value-bytes (none)"
+    draft.lines[index] = draft.lines[index] + byte
+    return f"value-bytes {_show(byte)} end of {name.decode()}"
+
+
+# Folding and line endings ----------------------------------------------------------------------
+
+
+def obs_fold(rng: random.Random, draft: Draft) -> str:
+    kind = rng.choice(["other", "upgrade-empty", "connection-list", "accept", "tab", "first"])
+    if kind == "other":
+        draft.lines.insert(rng.randrange(len(draft.lines) + 1), b"X-Folded: a\r\n b")
+    elif kind == "upgrade-empty":
+        draft.set_value(b"Upgrade", b"\r\n websocket")
+    elif kind == "connection-list":
+        draft.set_value(b"Connection", b"keep-alive,\r\n Upgrade")
+    elif kind == "accept":
+        draft.set_value(b"Sec-WebSocket-Accept", b"\r\n\t{accept}")
+    elif kind == "tab":
+        draft.lines.insert(rng.randrange(len(draft.lines) + 1), b"X-Folded: a\r\n\tb")
+    else:
+        if draft.lines:
+            draft.lines[0] = b" " + draft.lines[0]
+    return f"obs-fold {kind}"
+
+
+def line_endings(rng: random.Random, draft: Draft) -> str:
+    kind = rng.choice(["all-lf", "one-lf", "end-lf", "cr-cr-lf", "status-lf", "mixed"])
+    if kind == "all-lf":
+        draft.eol = b"\n"
+    elif kind == "one-lf" and draft.lines:
+        draft.eols[1 + rng.randrange(len(draft.lines))] = b"\n"
+    elif kind == "end-lf":
+        draft.end = b"\n"
+    elif kind == "cr-cr-lf" and draft.lines:
+        draft.eols[1 + rng.randrange(len(draft.lines))] = b"\r\r\n"
+    elif kind == "status-lf":
+        draft.eols[0] = b"\n"
+    else:
+        draft.eol = b"\n"
+        draft.end = b"\r\n"
+    return f"line-endings {kind}"
+
+
+# Repetition, lists ---------------------------------------------------------------------------
+
+
+def repeat_field(rng: random.Random, draft: Draft) -> str:
+    name = _pick(rng, WS_NAMES)
+    index = draft.find(name)
+    if index is None:
+        return "repeat (none)"
+    kind = rng.choice(["twice", "merged", "split"])
+    line = draft.lines[index]
+    value = line.partition(b":")[2].strip()
+    if kind == "twice":
+        draft.lines.insert(index + rng.randrange(2) + rng.randrange(2), line)
+    elif kind == "merged":
+        draft.lines[index] = name + b": " + value + b", " + value
+    else:
+        other = {b"Upgrade": b"h2c", b"Connection": b"keep-alive"}.get(name, b"x")
+        draft.lines.insert(index + 1, name + b": " + other)
+    return f"repeat {kind} {name.decode()}"
+
+
+UPGRADE_VALUES = [b"websocket, h2c", b"h2c, websocket", b", websocket", b"websocket,",
+                  b"websocket, ", b"websocket ,", b"WebSocket", b"WEBSOCKET", b"websocket/13",
+                  b'"websocket"', b"websocket;q=1", b"\twebsocket\t", b"web socket", b"",
+                  b"websocket,,", b",,websocket", b"websocket, websocket"]  # fmt: skip
+CONNECTION_VALUES = [b"upgrade", b"UPGRADE", b"keep-alive, Upgrade", b"Upgrade, keep-alive",
+                     b"upgrade,", b", upgrade", b"Upgrade\t", b"\tUpgrade", b"close, Upgrade",
+                     b"Upgrade, close", b'"Upgrade"', b"Upgrade,,", b"Upgrade ,keep-alive",
+                     b"keep-alive,Upgrade", b"Upgrades", b"", b"Upgrade, HTTP2-Settings",
+                     b"te, Upgrade"]  # fmt: skip
+PROTOCOL_VALUES = [b"chat", b"chat,", b", chat", b"chat, ", b"Chat", b"\tchat", b'"chat"',
+                   b"chat, superchat", b"superchat", b"chat,,", b"", b"chat chat",
+                   b"chat;q=1"]  # fmt: skip
+
+
+def list_syntax(rng: random.Random, draft: Draft) -> str:
+    name = rng.choice([b"Upgrade", b"Connection", b"Sec-WebSocket-Protocol"])
+    if name == b"Sec-WebSocket-Protocol":
+        if not draft.protocols or rng.random() < 0.2:
+            draft.protocols = rng.choice([("chat",), ("chat", "superchat"), ()])
+        value = _pick(rng, PROTOCOL_VALUES)
+    else:
+        value = _pick(rng, UPGRADE_VALUES if name == b"Upgrade" else CONNECTION_VALUES)
+    draft.set_value(name, value)
+    offer = ",".join(draft.protocols) or "-"
+    return f"list {name.decode()}: {_show(value)} (offered {offer})"
+
+
+# Extensions ----------------------------------------------------------------------------------
+
+_DEFLATE_NAMES = [b"permessage-deflate"] * 4 + [b"Permessage-Deflate", b"PERMESSAGE-DEFLATE",
+                                                b"x-webkit-deflate-frame", b"foo"]  # fmt: skip
+_PARAMETERS = [b"server_no_context_takeover", b"client_no_context_takeover",
+               b"server_max_window_bits", b"client_max_window_bits"]  # fmt: skip
+_BITS = [b"8", b"9", b"10", b"12", b"15", b"7", b"16", b"08", b'"10"', b"", b"1 0", b"0x9"]
+
+
+def _extension(rng: random.Random) -> bytes:
+    name = _pick(rng, _DEFLATE_NAMES)
+    parts = [name]
+    for parameter in rng.sample(_PARAMETERS, rng.randrange(3)):
+        if rng.random() < 0.15:
+            parameter = rng.choice([parameter.upper(), parameter.title(), b"foo"])
+        if b"bits" in parameter.lower() and rng.random() < 0.85:
+            parameter += b"=" + _pick(rng, _BITS)
+        elif rng.random() < 0.05:
+            parameter += b"=1"
+        parts.append(parameter)
+    separator = _pick(rng, [b"; ", b";", b" ; ", b"; ", b";\t"])
+    return separator.join(parts)
+
+
+def extensions(rng: random.Random, draft: Draft) -> str:
+    value = _extension(rng)
+    extra = rng.random()
+    if extra < 0.1:
+        value += b", " + _extension(rng)
+    elif extra < 0.15:
+        value += _pick(rng, [b";", b",", b", ", b";;"])
+    elif extra < 0.2:
+        value = _pick(rng, [b", ", b",", b""]) + value
+    elif extra < 0.25:
+        value = _pick(rng, [b"", b";", b"; server_no_context_takeover"])
+    draft.set_value(b"Sec-WebSocket-Extensions", value)
+    return f"extensions {_show(value)}"
+
+
+# The accept ----------------------------------------------------------------------------------
+
+
+def accept(rng: random.Random, draft: Draft) -> str:
+    value = _pick(rng, [b"{accept-lower}", b"{accept-unpadded}", b'"{accept}"', b"{accept} ",
+                        b"\t{accept}", b"{accept}, {accept}", b"{accept},", b"", b"x{accept}",
+                        b"{accept}\t\t"])  # fmt: skip
+    kind = rng.random()
+    if kind < 0.15:
+        draft.set_value(b"Sec-WebSocket-Accept", None)
+        return "accept missing"
+    if kind < 0.3:
+        draft.lines.append(b"Sec-WebSocket-Accept: {accept}")
+        return "accept twice"
+    draft.set_value(b"Sec-WebSocket-Accept", value)
+    return f"accept {_show(value)}"
+
+
+# Common fields and sizes --------------------------------------------------------------------------
+
+COMMON = [b"Server: nginx/1.25.3", b"Date: Sat, 05 Dec 2026 08:00:00 GMT", b"Via: 1.1 proxy",
+          b"Content-Length: 0", b"Set-Cookie: a=b; Path=/; HttpOnly", b"X-Powered-By: Express",
+          b"Strict-Transport-Security: max-age=31536000", b"Sec-WebSocket-Version: 13",
+          b"Keep-Alive: timeout=5", b"Cache-Control: no-cache", b"Content-Type: text/plain",
+          b"Transfer-Encoding: chunked", b"Content-Length: 5", b"Vary: Origin",
+          b"Access-Control-Allow-Origin: *", b"X-Request-Id: 0123456789abcdef"]  # fmt: skip
+
+
+def common_fields(rng: random.Random, draft: Draft) -> str:
+    added = [_pick(rng, COMMON) for _ in range(1 + rng.randrange(3))]
+    for line in added:
+        draft.lines.insert(rng.randrange(len(draft.lines) + 1), line)
+    return "common " + ", ".join(line.split(b":")[0].decode() for line in added)
+
+
+def _limits() -> dict[str, list[int]]:
+    """Every size limit of the client models, by what it counts."""
+    found: dict[str, set[int]] = {"line": set(), "field": set(), "head": set(), "fields": set()}
+    for profile in PROFILES:
+        grammar = profile.grammar
+        for kind, value in (("line", grammar.max_line), ("field", grammar.max_value),
+                            ("line", grammar.max_reason), ("head", grammar.max_head),
+                            ("fields", grammar.max_fields)):  # fmt: skip
+            if value is not None:
+                found[kind].add(value)
+    found["head"] |= {8 * 1024, 64 * 1024}  # common server and proxy buffers
+    found["line"] |= {4096, 8 * 1024}
+    return {kind: sorted(values) for kind, values in found.items()}
+
+
+def size(rng: random.Random, draft: Draft) -> str:
+    """A field (or line, or head) at, just under or just over a client's limit; the filler is
+    sized against the head as other transforms left it (sizes are applied last)."""
+    limits = _limits()
+    kind = rng.choice(["line", "field", "head", "fields", "reason"])
+    delta = rng.choice([-2, -1, 0, 1, 2])
+    if kind == "fields":
+        target = rng.choice(limits["fields"]) + delta
+        while len(draft.lines) < target:
+            draft.lines.append(b"X-F%d: v" % len(draft.lines))
+        return f"size fields={target}"
+    if kind == "reason":
+        target = rng.choice(limits["line"]) + delta
+        draft.status = b"HTTP/1.1 101 " + b"R" * max(target - len(b"HTTP/1.1 101 ") - 2, 1)
+        return f"size status-line={target}"
+    if kind == "head":
+        target = rng.choice(limits["head"]) + delta
+        current = len(draft.render().replace(b"{accept}", b"=" * 28))
+        filler = max(target - current - len(b"X-Filler: ") - 2, 1)
+        draft.lines.insert(rng.randrange(len(draft.lines) + 1), b"X-Filler: " + b"a" * filler)
+        return f"size head={target}"
+    target = rng.choice(limits[kind]) + delta
+    name = b"X-Filler"
+    overhead = len(name) + (len(b": ") + 2 if kind == "line" else 0)
+    draft.lines.insert(
+        rng.randrange(len(draft.lines) + 1), name + b": " + b"a" * (target - overhead)
+    )
+    return f"size {kind}={target}"
+
+
+# The grammar ---------------------------------------------------------------------------------
+
+TRANSFORMS: dict[str, tuple[Transform, int]] = {  # the class, and its weight
+    "status-version": (status_version, 3),
+    "status-spacing": (status_spacing, 3),
+    "status-reason": (status_reason, 2),
+    "status-code": (status_code, 2),
+    "leading": (leading_lines, 2),
+    "interim": (interim, 4),
+    "name-case": (name_case, 2),
+    "space-before-colon": (space_before_colon, 3),
+    "odd-line": (odd_line, 3),
+    "value-whitespace": (value_whitespace, 3),
+    "value-bytes": (value_bytes, 3),
+    "obs-fold": (obs_fold, 3),
+    "line-endings": (line_endings, 3),
+    "repeat": (repeat_field, 3),
+    "list": (list_syntax, 5),
+    "extensions": (extensions, 6),
+    "accept": (accept, 2),
+    "common": (common_fields, 2),
+    "size": (size, 4),
+}
+_LAST = ("size",)  # sized against what the other transforms made
+
+
+@dataclass
+class Mutation:
+    """Mutation `index` of `seed`: the transforms it applies (their classes, by position)."""
+
+    seed: int
+    index: int
+    classes: list[str]
+    keep: tuple[int, ...] | None = None  # the positions applied (None: all), for minimising
+
+    @property
+    def name(self) -> str:
+        kept = "" if self.keep is None else "-" + "".join(map(str, self.keep))
+        return f"m{self.seed}-{self.index}{kept}"
+
+    def build(self) -> tuple[Draft, list[str]]:
+        base = random.Random(f"{self.seed}:{self.index}:base")
+        draft = Draft()
+        draft.lines = [b"Upgrade: websocket", b"Connection: Upgrade",
+                       b"Sec-WebSocket-Accept: {accept}"]  # fmt: skip
+        base.shuffle(draft.lines)
+        if base.random() < 0.25:
+            draft.protocols = base.choice([("chat",), ("chat", "superchat")])
+            draft.lines.append(b"Sec-WebSocket-Protocol: chat")
+        labels = []
+        order = sorted(range(len(self.classes)), key=lambda i: self.classes[i] in _LAST)
+        for position in order:
+            if self.keep is not None and position not in self.keep:
+                continue
+            rng = random.Random(f"{self.seed}:{self.index}:{position}")
+            labels.append(TRANSFORMS[self.classes[position]][0](rng, draft))
+        return draft, labels
+
+    def template(self) -> tuple[bytes, tuple[str, ...], str]:
+        """The head (with `{accept}` placeholders), the subprotocols to offer, a summary."""
+        draft, labels = self.build()
+        return draft.render(), draft.protocols, "; ".join(labels) or "valid"
+
+    def subsets(self) -> list[Mutation]:
+        """This mutation with one transform fewer, each way (for minimising)."""
+        kept = self.keep if self.keep is not None else tuple(range(len(self.classes)))
+        return [
+            Mutation(self.seed, self.index, self.classes, tuple(p for p in kept if p != drop))
+            for drop in kept
+        ]
+
+
+def generate(seed: int, count: int) -> list[Mutation]:
+    """`count` mutations of `seed`, each of one to three transforms."""
+    rng = random.Random(seed)
+    names = list(TRANSFORMS)
+    weights = [TRANSFORMS[name][1] for name in names]
+    mutations = []
+    for index in range(count):
+        how_many = rng.choices([1, 2, 3], weights=[5, 3, 2])[0]
+        mutations.append(Mutation(seed, index, rng.choices(names, weights=weights, k=how_many)))
+    return mutations
