@@ -340,7 +340,7 @@ PROBE_CASES: dict[str, tuple[Callable[[], Behaviour], int, str]] = {
     "bytes that are no frame after the 101": (
         lambda: answer_then_drip(upgrade_with(), 0.05),
         1,
-        "the server sent bytes that are no valid WebSocket frame",
+        "the server sent a frame that is not valid",
     ),
     "a head that drips a byte every 5 ms": (
         lambda: drip(upgrade_with(b"X: " + b"a" * 100_000), 0.005),

@@ -23,6 +23,7 @@ from tests.peers import nginx
 from tests.serve_helpers import server_thread
 from tests.test_probe_proxies import NO_PROXY_ENV
 from wsaccept_cli.core.faults import FAULTS
+from wsaccept_cli.core.frame_faults import FRAME_FAULTS
 from wsaccept_cli.core.wording import and_list
 from wsaccept_cli.net.serve import ServeOptions
 
@@ -170,6 +171,88 @@ def test_check_client_scores_probe_a_correct_client(tmp_path: Path) -> None:
     assert lines[-1] == "check-client: pass: all 5 checks passed"
 
 
+# --------------------------------------------------- serve's frame faults: probe as their client
+
+# The frame faults a conforming server may send: probe passes them (exit 0). The rest break the
+# protocol (exit 1), but for close-unanswered: no Close by the deadline is a warning, as a slow
+# server's Close that --timeout cut off would be.
+VALID_FRAMES = {
+    "ping-payload", "ping-125", "ping-inside-fragments", "utf8-split-valid", "close-code-3000",
+    "silence", "close-unanswered",
+}  # fmt: skip
+
+
+def test_check_client_scores_probe_correct_for_every_frame_fault() -> None:
+    """`serve --check-client -- wsaccept probe {url}` over every frame fault: probe reads the
+    server's frames (wsproto) before its Close goes out, so it fails the connection with the
+    code each fault calls for, answers the Pings, echoes the server's Close and hangs up on a
+    server that does not answer. One fault cannot score a probe-style client: `silence` wants
+    the connection kept open, and probe closes it (Close 1000) as soon as the handshake is
+    judged, by design; the judge cannot tell that from a client that gave up on silence."""
+    from tests.helpers import script_path
+
+    faults = [arg for fault in FRAME_FAULTS for arg in ("--fault", fault.name)]
+    done = run_script(
+        [
+            "serve", "--check-client", "--timeout", "5", *faults, "--",
+            script_path(), "probe", "--extension", "permessage-deflate", "--timeout", "2", "{url}",
+        ],
+        timeout=120,
+    )  # fmt: skip
+    lines = done.stdout.decode().splitlines()
+    scored = {line.split()[1]: line.split()[0] for line in lines[1:-1]}
+    assert scored == {
+        "none": "pass",
+        "request": "pass",
+        **{fault.name: "fail" if fault.name == "silence" else "pass" for fault in FRAME_FAULTS},
+    }, done.stdout.decode()
+    assert lines[-1] == f"check-client: fail: 1 of {len(FRAME_FAULTS) + 2} checks failed (silence)"
+    assert done.returncode == 1
+
+
+def test_probe_fails_a_server_that_sends_a_broken_frame_after_its_101(run: Run) -> None:
+    """probe's own verdict on each frame fault: a frame that is not valid is a failed finding
+    naming wsproto's reason and the Close probe failed the connection with (exit 1); the valid
+    neighbours pass (exit 0); and serve scores each answer correct (but silence's, see above)."""
+    by_name = {fault.name: fault for fault in FRAME_FAULTS}
+    results = []
+    with server_thread(ServeOptions(faults=FRAME_FAULTS)) as (url, seen):
+        for _ in FRAME_FAULTS:
+            results.append(
+                probe_json(run, url, "--timeout", "2", "--extension", "permessage-deflate")
+            )
+        deadline = time.monotonic() + 10
+        while (
+            len([c for c in seen if c.reported]) < len(FRAME_FAULTS) and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+    names = [c.fault.name for c in seen if c.fault is not None]
+    assert names == [fault.name for fault in FRAME_FAULTS]
+    wrong = {c.fault.name: (c.behaviour, c.how) for c in seen if c.fault and not c.client_ok}
+    assert list(wrong) == ["silence"]
+    exits = {name: code for name, (code, _) in zip(names, results, strict=True)}
+    assert exits == {name: 0 if name in VALID_FRAMES else 1 for name in names}
+    for name, (_, record) in zip(names, results, strict=True):
+        closing = findings(record, "closing")
+        fault = by_name[name]
+        if fault.must == "fail":
+            [(rule, status, message)] = closing
+            assert (rule, status) == ("closing.frames", "fail"), name
+            sent = int(message.rsplit("with Close ", 1)[1].split()[0])
+            assert sent in fault.codes, (name, message)
+    assert findings(results[names.index("close-code-3000")][1], "closing") == [
+        (
+            "closing.handshake",
+            "pass",
+            "the server closed the connection with its Close (3000, 'bye'); we answered it",
+        )
+    ]
+    assert findings(results[names.index("drop-tcp")][1], "closing")[0][:2] == (
+        "closing.dropped",
+        "fail",
+    )
+
+
 # ------------------------------------------------------------ the closing handshake after a 101
 
 
@@ -230,8 +313,8 @@ RULES = {
         (
             "garbage",
             "fail",
-            "after the 101 the server sent bytes that are no valid WebSocket frame (a reserved"
-            " opcode or bit, or a broken control frame): every client fails the connection (1002)",
+            "after the 101 the server sent a frame that is not valid (Invalid attempt to fragment"
+            " control frame): every client fails the connection",
         ),
     ],
 )

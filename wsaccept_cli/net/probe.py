@@ -11,7 +11,6 @@ checking what came takes milliseconds after the deadline at most.
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 import time
@@ -34,6 +33,7 @@ from wsaccept_cli.core.rules import (
     verdict,
 )
 from wsaccept_cli.core.wording import plural, quoted
+from wsaccept_cli.net.closing import closing_handshake
 from wsaccept_cli.net.connect import (
     Connected,
     Deadline,
@@ -56,7 +56,6 @@ RECV_SIZE = 16 * 1024
 _FIRST_LINE_CHECKED = 1024  # while reading; the whole head is checked once it is read
 BODY_WAIT = 0.2  # for a refusal's body after its head, in all (not per piece)
 CLOSE_WAIT = 0.5  # HTTP/2: for the echo of our Close frame on the stream, in all
-CLOSE_READ = 1024 * 1024  # of frames skipped while the server's Close is awaited
 MAX_INTERIM = 16  # interim 1xx responses read before the final one
 
 
@@ -82,10 +81,13 @@ class ProbeResult(Connected):
         # After a 101: "failed" (the rules failed it, so we closed TCP without a Close, as
         # RFC 6455 §4.1 has a client do), "closed" (Close frames exchanged), "dropped" (the
         # server closed or reset before our Close), "no-close" (it closed without answering
-        # our Close), "no-answer" (no Close within the timeout), "bad-frame" (bytes that are no
-        # valid frame came instead); None before an upgrade.
+        # our Close), "no-answer" (no Close within the timeout), "bad-frame" (a frame that is
+        # not valid came: net.closing), "server-closed" (its Close came first, and was
+        # echoed); None before an upgrade.
         self.closing: str | None = None
-        self.close_code: int | None = None
+        self.close_code: int | None = None  # of the server's Close
+        self.close_reason = ""  # its reason, or why its bad frame is not valid (wsproto's)
+        self.close_sent: int | None = None  # the Close we failed the connection with
         self.not_http: str | None = None  # what came instead of an HTTP response (core.answered)
 
 
@@ -326,28 +328,30 @@ def _rules_fail(result: ProbeResult) -> bool:
 
 def _closing_handshake(connection: socket.socket, deadline: Deadline, result: ProbeResult) -> None:
     """The closing handshake after a good 101 (RFC 6455 §7.1.2): a connection the server has
-    already closed or reset is "dropped" (what every client would see as 1006); else a masked
-    Close 1000 goes out and the server's Close is awaited, frames before it skipped, for at
-    most CLOSE_READ bytes and until the deadline."""
+    already closed or reset is "dropped" (what every client would see as 1006); else the
+    server's frames are read as a correct client reads them, and closed (net.closing)."""
     if _already_closed(connection, result):
         result.closing = "dropped"
         return
-    mask = os.urandom(4)
-    payload = (1000).to_bytes(2, "big")
-    masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    checked = result.rules_checked
+    response = checked[1].response if checked is not None else None
     try:
-        connection.settimeout(max(deadline.left(), 0.0))
-        connection.sendall(bytes([0x88, 0x80 | len(payload)]) + mask + masked)
-        result.closing, result.close_code = _await_close(connection, deadline, result.body)
+        closing = closing_handshake(
+            connection, deadline, result.body, response.headers if response else []
+        )
     except TimeoutError:
         result.closing = "no-answer"
+        return
     except OSError:
         result.closing = "no-close"
+        return
+    result.closing, result.close_code = closing.how, closing.code
+    result.close_reason, result.close_sent = closing.reason, closing.sent_code
 
 
 def _already_closed(connection: socket.socket, result: ProbeResult) -> bool:
     """Whether the server closed or reset the connection right after its 101: a look that
-    does not wait. Frames that did come are kept (in `result.body`) for `_await_close`."""
+    does not wait. Frames that did come are kept (in `result.body`) for the closing."""
     if result.body:
         return False  # frames came after the 101: not a connection closed right away
     try:
@@ -359,70 +363,6 @@ def _already_closed(connection: socket.socket, result: ProbeResult) -> bool:
         return True
     result.body = data
     return not data
-
-
-def _await_close(
-    connection: socket.socket, deadline: Deadline, data: bytes
-) -> tuple[str, int | None]:
-    """Read the server's frames until its Close: ("closed", its code), or "no-close" when the
-    connection ends first (EOF) or CLOSE_READ bytes came without one. TimeoutError at the
-    deadline."""
-    buffer = bytearray(data)
-    read = len(buffer)
-    while True:
-        frame = _next_frame(buffer)
-        if frame is not None:
-            opcode, payload = frame
-            if opcode < 0:
-                return "bad-frame", None
-            if opcode == 0x8:
-                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
-                return "closed", code
-            continue
-        if read >= CLOSE_READ:
-            return "no-close", None
-        connection.settimeout(deadline.left())
-        chunk = connection.recv(RECV_SIZE)
-        if not chunk:
-            return "no-close", None
-        buffer += chunk
-        read += len(chunk)
-
-
-_OPCODES = frozenset([0x0, 0x1, 0x2, 0x8, 0x9, 0xA])
-
-
-def _valid_frame(first: int, opcode: int, length: int) -> bool:
-    """Whether a frame's first byte and length are valid (RFC 6455 §5.2, §5.5): a known opcode,
-    RSV2 and RSV3 clear (RSV1 is permessage-deflate's), a control frame whole and short."""
-    if opcode not in _OPCODES or first & 0x30:
-        return False
-    return opcode < 0x8 or (bool(first & 0x80) and not first & 0x40 and length <= 125)
-
-
-def _next_frame(buffer: bytearray) -> tuple[int, bytes] | None:
-    """The first whole frame in `buffer` (RFC 6455 §5.2), taken off it, as (opcode, payload);
-    None until one is whole. A server's frames are unmasked; a masked one is unmasked."""
-    if len(buffer) < 2:
-        return None
-    first = buffer[0]
-    if not _valid_frame(first, first & 0x0F, 0):
-        return -1, b""  # no valid frame starts here: the rest is not read as one
-    length, offset = buffer[1] & 0x7F, 2
-    if length == 126:
-        length, offset = int.from_bytes(buffer[2:4], "big"), 4
-    elif length == 127:
-        length, offset = int.from_bytes(buffer[2:10], "big"), 10
-    mask = bytes(buffer[offset : offset + 4]) if buffer[1] & 0x80 else b""
-    offset += len(mask)
-    if len(buffer) < offset + length:
-        return None
-    payload = bytes(buffer[offset : offset + length])
-    if mask:
-        payload = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
-    opcode = buffer[0] & 0x0F
-    del buffer[: offset + length]
-    return (opcode if _valid_frame(first, opcode, length) else -1), payload
 
 
 def probe_report(result: ProbeResult) -> HandshakeReport:
@@ -550,11 +490,7 @@ def _closing_findings(result: ProbeResult) -> list[Finding]:
     if result.closing == "no-close":
         return [Finding("closing.dropped", FAIL, "§5.5.1", NO_CLOSE)]
     if result.closing == "bad-frame":
-        text = (
-            "after the 101 the server sent bytes that are no valid WebSocket frame (a reserved"
-            " opcode or bit, or a broken control frame): every client fails the connection (1002)"
-        )
-        return [Finding("closing.frames", FAIL, "§5.2", text)]
+        return [Finding("closing.frames", FAIL, "§5.2", _bad_frame(result))]
     if result.closing == "no-answer":
         text = "no Close frame came back to ours before the timeout; a client gives up and drops it"
         return [Finding("closing.handshake", WARN, "§5.5.1", text)]
@@ -562,7 +498,27 @@ def _closing_findings(result: ProbeResult) -> list[Finding]:
         code = f" ({result.close_code})" if result.close_code is not None else " (no code)"
         text = f"the server answered our Close frame with its own{code}"
         return [Finding("closing.handshake", PASS, "§5.5.1", text)]
+    if result.closing == "server-closed":
+        text = f"the server closed the connection with its Close ({_close(result)}); we answered it"
+        return [Finding("closing.handshake", PASS, "§5.5.1", text)]
     return []  # "failed": the connection was failed after a 101 the rules failed
+
+
+def _close(result: ProbeResult) -> str:
+    reason = f", {quoted(result.close_reason)}" if result.close_reason else ""
+    return f"{result.close_code}{reason}"
+
+
+def _bad_frame(result: ProbeResult) -> str:
+    """The server sent a frame that is not valid (wsproto says why): a conforming server does
+    not, and every client fails the connection on it (RFC 6455 §7.1.7)."""
+    text = (
+        "after the 101 the server sent a frame that is not valid"
+        f" ({result.close_reason or 'no frame'}): every client fails the connection"
+    )
+    if result.close_sent is None:  # it came after our Close: nothing more is sent
+        return text
+    return f"{text}; we did, with Close {result.close_sent} (RFC 6455 §7.1.7)"
 
 
 def outcome(result: ProbeResult, report: HandshakeReport) -> ProbeOutcome:

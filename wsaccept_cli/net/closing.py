@@ -1,0 +1,150 @@
+"""The closing handshake `probe` completes after a good 101, as a correct client does it.
+
+The server's frames are read and written by wsproto (never by hand): what came with the 101 or
+right after it is read before our Close goes out, so a server that opens with a broken frame
+gets the Close a correct client sends for it (1002, or 1007 for text that is not UTF-8: RFC
+6455 §7.1.7, §7.4.1, §8.1; a masked frame from a server is a protocol error, §5.1), a Ping gets
+a Pong with its payload (§5.5.2, §5.5.3), and a server that closes first gets its Close echoed
+(§5.5.1). Otherwise a Close 1000 goes out and the server's is awaited, its frames before it
+checked the same way, for at most CLOSE_READ bytes and until the deadline.
+
+Network code only: it returns how the closing went and never prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wsaccept_cli.net.connect import Deadline
+
+CLOSE_READ = 1024 * 1024  # of frames read while the server's Close is awaited
+RECV_SIZE = 16 * 1024
+
+
+class Closing:
+    """How the closing handshake went: `how` is "closed" (Close frames exchanged after ours),
+    "server-closed" (the server's Close came first; we echoed it), "bad-frame" (the server
+    sent a frame that is not valid: `reason` is wsproto's why, `sent_code` the Close we failed
+    the connection with, None when ours had gone out already), "no-close" (the connection
+    ended, or CLOSE_READ bytes came, without a Close), "no-answer" (no Close by the deadline)."""
+
+    def __init__(self) -> None:
+        self.how = "no-answer"
+        self.code: int | None = None  # of the server's Close
+        self.reason = ""
+        self.sent_code: int | None = None
+        self.pongs = 0  # Pings of the server answered before our Close
+
+
+def _extensions(response_headers: list[tuple[str, str]]) -> list[Any]:
+    """permessage-deflate, when the 101 accepted it (RFC 7692): wsproto then reads RSV1 as
+    compression on data frames (and still refuses it on control frames)."""
+    from wsproto.extensions import PerMessageDeflate
+
+    for name, value in response_headers:
+        if name.lower() != "sec-websocket-extensions":
+            continue
+        for accepted in value.split(","):
+            if accepted.split(";", 1)[0].strip().lower() == "permessage-deflate":
+                extension = PerMessageDeflate()
+                extension.finalize(accepted.strip())
+                return [extension]
+    return []
+
+
+class _Client:
+    """The client side of the connection after the 101, through wsproto."""
+
+    def __init__(self, connection: socket.socket, headers: list[tuple[str, str]]) -> None:
+        from wsproto.connection import Connection, ConnectionType
+
+        self.socket = connection
+        self.ws = Connection(ConnectionType.CLIENT, extensions=_extensions(headers))
+        self.closing = Closing()
+        self.ended = False
+
+    def feed(self, data: bytes) -> None:
+        """Take the server's bytes; answer Pings and Closes, fail the connection on a frame
+        that is not valid (wsproto reports it as a Close from the state OPEN)."""
+        from wsproto.connection import ConnectionState
+        from wsproto.events import CloseConnection, Ping
+
+        self.ws.receive_data(data)
+        for event in self.ws.events():
+            if isinstance(event, Ping) and self.ws.state is ConnectionState.OPEN:
+                self.socket.sendall(self.ws.send(event.response()))
+                self.closing.pongs += 1
+            elif isinstance(event, CloseConnection):
+                self._closed(event)
+                return
+
+    def _closed(self, event: Any) -> None:
+        from wsproto.connection import ConnectionState
+
+        closing, state = self.closing, self.ws.state
+        self.ended = True
+        if state in (ConnectionState.OPEN, ConnectionState.LOCAL_CLOSING):  # a broken frame
+            closing.how, closing.reason = "bad-frame", event.reason or ""
+            if state is ConnectionState.OPEN:  # fail the connection (RFC 6455 §7.1.7)
+                closing.sent_code = event.code
+                with contextlib.suppress(OSError):
+                    self.socket.sendall(self.ws.send(event))
+            return
+        closing.code, closing.reason = event.code, event.reason or ""
+        if state is ConnectionState.REMOTE_CLOSING:  # the server closed first: echo it
+            closing.how = "server-closed"
+            with contextlib.suppress(OSError):
+                self.socket.sendall(self.ws.send(event.response()))
+        else:
+            closing.how = "closed"
+
+    def close(self) -> None:
+        from wsproto.events import CloseConnection
+
+        self.socket.sendall(self.ws.send(CloseConnection(code=1000)))
+
+
+def closing_handshake(
+    connection: socket.socket,
+    deadline: Deadline,
+    received: bytes,
+    headers: list[tuple[str, str]],
+) -> Closing:
+    """Read what the server sent after its 101 (`received`, and what is there to read without
+    waiting), then, unless that ended the connection, send Close 1000 and await the server's.
+    TimeoutError and OSError are the caller's (no answer; the connection broke)."""
+    client = _Client(connection, headers)
+    connection.settimeout(max(deadline.left(), 0.0))
+    client.feed(received + _waiting(connection))
+    if client.ended:
+        return client.closing
+    client.close()
+    read = 0
+    while not client.ended:
+        if read >= CLOSE_READ:
+            client.closing.how = "no-close"
+            break
+        connection.settimeout(deadline.left())
+        chunk = connection.recv(RECV_SIZE)
+        if not chunk:
+            client.closing.how = "no-close"
+            break
+        read += len(chunk)
+        client.feed(chunk)
+    return client.closing
+
+
+def _waiting(connection: socket.socket) -> bytes:
+    """What the server has sent so far and not yet read: a look that does not wait."""
+    timeout = connection.gettimeout()
+    try:
+        connection.settimeout(0.0)
+        return connection.recv(RECV_SIZE)
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return b""
+    finally:
+        connection.settimeout(timeout)
