@@ -64,9 +64,12 @@ class Shell:
             pytest.skip(f"{name} is not installed (apt-get install {name}); .ci/run installs it")
         args, setup, self.list_keys = SHELLS[name]
         bin_dir = os.path.dirname(script_path())
-        env = clean_env(
-            PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", TERM="xterm", HOME=str(tmp_path)
-        )
+        client_dir = tmp_path / "bin"  # a client command on PATH for serve --check-client --
+        client_dir.mkdir()
+        (client_dir / "my-ws-client").write_text("#!/bin/sh\n")
+        (client_dir / "my-ws-client").chmod(0o755)
+        path = os.pathsep.join([bin_dir, str(client_dir), os.environ["PATH"]])
+        env = clean_env(PATH=path, TERM="xterm", HOME=str(tmp_path))
         self.child = pexpect.spawn(
             name, args, env=env, encoding="utf-8", dimensions=(50, 200), timeout=30, cwd=tmp_path
         )
@@ -178,6 +181,47 @@ def test_every_file_parameter_completes_as_a_file_name() -> None:
 def test_file_names_complete(shell: Shell, tmp_path: Path, typed: str, completed: str) -> None:
     screen = shell.complete(typed, "\t", completed)
     assert completed in screen, screen
+
+
+@pytest.mark.parametrize(
+    ("typed", "completed"),
+    [
+        # A command name from PATH, then that command's own files, as sudo and env complete.
+        ("wsaccept serve --check-client -- my-ws-cl", "-- my-ws-client "),
+        ("wsaccept serve --check-client -- my-ws-client capt", "my-ws-client capture-1.http"),
+        ("wsaccept serve --check-client -- my-ws-client {url} sub/", "{url} sub/session.har"),
+        # The command's own completion where it has one: here wsaccept's, loaded in the shell.
+        ("wsaccept serve --check-client -- wsaccept ver", "-- wsaccept verify"),
+        ("wsaccept serve --check-client -- wsaccept inspect capt", "inspect capture-1.http"),
+    ],
+)
+def test_client_command_completes_after_check_client(
+    shell: Shell, typed: str, completed: str
+) -> None:
+    screen = shell.complete(typed, "\t", completed)
+    assert completed in screen, screen
+
+
+@pytest.mark.parametrize(
+    ("words", "before"),
+    [
+        ("wsaccept serve --check-client -- ", 0),
+        ("wsaccept serve --check-client -- pyth", 0),
+        ("wsaccept serve --check-client -- python3 ", 1),
+        ("wsaccept serve --check-client -- python3 client.py {url} -", 3),
+    ],
+)
+def test_client_command_answer_counts_the_words_before(words: str, before: int) -> None:
+    # What the scripts get from wsaccept: complete a command line from `before` words back.
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    result = subprocess.run(
+        [script_path()],
+        env=clean_env(_WSACCEPT_COMPLETE="bash_complete", COMP_WORDS=words, COMP_CWORD=str(cword)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.splitlines() == [f"command,{before}"]
 
 
 def test_fish_descriptions_are_whole(tmp_path: Path) -> None:

@@ -20,13 +20,16 @@ from wsaccept_cli.cli.options import (
     verbose_option,
     writable_or_usage_error,
 )
+from wsaccept_cli.completion import complete_client_command
 from wsaccept_cli.core.exitcodes import ExitCode
 from wsaccept_cli.fastclick import FilePath
 from wsaccept_cli.ui.session import Session
 
 
 @click.command(cls=WsacceptCommand, context_settings={"allow_interspersed_args": False})
-@click.argument("command", nargs=-1, metavar="[-- CMD [ARG]...]")
+@click.argument(
+    "command", nargs=-1, metavar="[-- CMD [ARG]...]", shell_complete=complete_client_command
+)
 @click.option(
     "--listen",
     default="127.0.0.1:0",
