@@ -362,3 +362,54 @@ def test_values_read_as_sent_and_control_characters_fail_their_field() -> None:
         assert line in lines
     assert "\\\\" not in result.stdout
     assert "\x1b" not in result.stdout
+
+
+def _line_endings(capture: bytes) -> tuple[list[tuple[str, str]], list[str]]:
+    """The response.line_endings findings of a capture, and the clients predicted to refuse
+    it for its line endings."""
+    result = invoke("inspect", "--format", "json", "-", input=capture)
+    record = json.loads(result.stdout.splitlines()[0])
+    found = [
+        (f["status"], f["message"])
+        for f in record["findings"]
+        if f["rule"] == "response.line_endings"
+    ]
+    refusing = [c["client"] for c in record["clients"] if c["reason"] == "bare LF line endings"]
+    return found, refusing
+
+
+def test_bare_lf_after_a_crlf_request_is_the_wires_and_names_the_clients_that_refuse_it() -> None:
+    """A request in CR LF before a response in bare LF: the endings are the wire's (a tool
+    would have rewritten both), so the response is read as the clients read those bytes, and
+    the finding names exactly the clients whose prediction refuses them. Every line in LF says
+    nothing of the wire: a note names the same clients, the predictions stay on CR LF."""
+    good = (CASES_DIR / "websockets-client-websockets-server.http").read_bytes()
+    request, _, response = good.partition(b"\r\n\r\n")
+    mixed = request + b"\r\n\r\n" + response.replace(b"\r\n", b"\n")
+    found, refusing = _line_endings(mixed)
+    assert refusing == ["Node ws", "websockets", "undici"]
+    assert found == [
+        (
+            "warn",
+            "the response's lines end in a bare LF, not CR LF: a recipient may accept it;"
+            " Node ws, websockets and undici refuse it",
+        )
+    ]
+    found, refusing = _line_endings(good.replace(b"\r\n", b"\n"))
+    assert refusing == []
+    assert found == [
+        (
+            "info",
+            "every line of the capture ends in a bare LF, as an editor or a copy may leave it,"
+            " so it was read as CR LF; had the server sent bare LF line endings, Node ws,"
+            " websockets and undici would refuse them",
+        )
+    ]
+    # the neighbours: CR LF throughout, a request in LF before a response in CR LF, a
+    # response with CR LF and LF mixed say nothing of line endings
+    for capture in (
+        good,
+        request.replace(b"\r\n", b"\n") + b"\n\n" + response,
+        request + b"\r\n\r\n" + response.replace(b"\r\n", b"\n", 1),
+    ):
+        assert _line_endings(capture) == ([], []), capture

@@ -382,6 +382,8 @@ def derive_captures() -> None:
     """The other input forms, made from recorded bytes: LF endings, a browser paste, a HAR."""
     good = (OUT / "websockets-client-websockets-server.http").read_bytes()
     write("lf-line-endings.http", good.replace(b"\r\n", b"\n"))
+    head, _, rest = good.partition(HEAD_END)  # the request as sent, the response in bare LF
+    write("bare-lf-response.http", head + HEAD_END + rest.replace(b"\r\n", b"\n"))
     request, response = (part.decode() for part in good.split(HEAD_END)[:2])
     paste = ["Request Headers", *request.splitlines()[1:], "", "Response Headers",
              *response.splitlines()[1:], ""]  # fmt: skip

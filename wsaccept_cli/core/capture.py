@@ -121,10 +121,14 @@ class _MessageParser:
         self.current: Message | None = None
         self.in_body = False
         self.label: str | None = None
+        self.crlf = False  # the line being fed ended in CR LF
 
     def feed(self, line: int, text: str, kind: str | None) -> Iterator[Message]:
-        """Take one line; yield a message when this line completes it."""
+        """Take one line (a CR at its end is its CR LF ending); yield a message when this line
+        completes it."""
         self.capture.lines += 1
+        stripped = text.rstrip("\r")
+        self.crlf, text = len(stripped) != len(text), stripped
         message = self.current
         if message is not None and not self.in_body:
             if self._head_line(message, text):
@@ -140,6 +144,18 @@ class _MessageParser:
 
     def _head_line(self, message: Message, text: str) -> bool:
         """Take a line of a head; False when the line does not belong to it."""
+        taken = self._head_line_taken(message, text)
+        if taken:
+            self._ending(message)
+        return taken
+
+    def _ending(self, message: Message) -> None:
+        if self.crlf:
+            message.crlf_lines += 1
+        else:
+            message.lf_lines += 1
+
+    def _head_line_taken(self, message: Message, text: str) -> bool:
         if not text.strip():
             message.kind = message.kind or message.guess_kind()
             self.in_body = True
@@ -191,6 +207,7 @@ class _MessageParser:
                 self.capture.skipped_lines += 1
             return
         message.section = self.label
+        self._ending(message)
         self.current, self.in_body, self.label = message, False, None
 
     def _finish(self) -> Iterator[Message]:
@@ -454,7 +471,38 @@ def read_capture(
     lines = _numbered_lines(_replay(first, read))
     head = list(islice(lines, CURL_LOOKAHEAD))
     curl = looks_like_curl([text for _, text in head])
-    yield from parse_lines(chain(head, lines), capture, curl=curl)
+    if curl:  # its line endings are curl's own, not the wire's
+        numbered = ((n, text.rstrip("\r")) for n, text in chain(head, lines))
+        yield from parse_lines(numbered, capture, curl=True)
+        return
+    for handshake in parse_lines(chain(head, lines), capture, curl=False):
+        _line_endings(handshake)
+        yield handshake
+
+
+def _line_endings(handshake: Handshake) -> None:
+    """What a raw capture's line endings say. A request in CR LF before a response in bare LF
+    shows the endings are the wire's (a tool that rewrote them would have rewritten both): the
+    response is read as the clients would read those bytes (`Message.bare_lf`). When every
+    line of both is LF, they say nothing of the wire (an editor or a copy may have made them):
+    the response is read with CR LF, and marked (when the capture shows the wire's exchange)
+    so a note can say what LF would mean."""
+    request, response = handshake.request, handshake.response
+    if response is None or not response.lf_lines or response.crlf_lines:
+        return
+    if request is not None and request.crlf_lines and not request.lf_lines:
+        response.bare_lf = True
+    elif request is not None and not request.crlf_lines and _as_on_the_wire(request, response):
+        response.lf_capture = True
+
+
+def _as_on_the_wire(request: Message, response: Message) -> bool:
+    """Whether a capture shows the exchange as it went on the wire: its request and status
+    lines, in that order, no developer tools' label (a paste from a browser's headers view
+    never had line endings of its own to tell)."""
+    if request.section or response.section or request.start is None or response.start is None:
+        return False
+    return (request.line or 0) < (response.line or 0)
 
 
 def _replay(first: bytes, read: Callable[[int], bytes]) -> Callable[[int], bytes]:
@@ -473,7 +521,7 @@ def _numbered_lines(read: Callable[[int], bytes]) -> Iterator[tuple[int, str]]:
         if isinstance(block, OverlongLine):
             continue
         for offset, raw in enumerate(block.data[:-1].split(b"\n")):
-            yield block.first_line + offset, raw.decode("latin-1").rstrip("\r")
+            yield block.first_line + offset, raw.decode("latin-1")  # a CR LF's CR kept
 
 
 def _load_har(first: bytes, read: Callable[[int], bytes], max_har: int) -> Any:

@@ -46,6 +46,12 @@ class Message:
         self.header_lines = 0  # header lines seen, folded continuation lines included
         self.truncated = False  # some header lines were not kept (see `add_header`, `fold`)
         self.bare_lf = False  # its lines ended in LF alone, seen on the wire (`core.exchange`)
+        # How the head's lines ended in a text capture: counts of CR LF and of bare LF endings
+        # (`core.capture`); `lf_capture` when every line of the capture's request and response
+        # ended in LF, which says more of the tool that wrote it than of the wire.
+        self.crlf_lines = 0
+        self.lf_lines = 0
+        self.lf_capture = False
         self.section: str | None = None  # the developer tools' label pasted above it, if any
         self.raw: bytes | None = None  # the head's bytes as received, when they were (`exchange`)
         self.raw_lines: list[str] = []  # a pasted head's lines as written (at most MAX_HEADERS)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from wsaccept_cli.core.clientmodels import PROFILES
+from wsaccept_cli.core.clientmodels import PROFILES, offer_of, predict, raw_head
 from wsaccept_cli.core.clients import ClientVerdict, predict_clients
 from wsaccept_cli.core.diagnose import diagnose_accept
 from wsaccept_cli.core.extensions import DEFLATE, deflate_problem, parse_extensions
@@ -240,6 +240,27 @@ def _verdict_findings(
 def _refusers(clients: tuple[ClientVerdict, ...], reason: str) -> list[str]:
     """The clients whose prediction refuses for `reason`."""
     return [v.client for v in clients if not v.accepts and v.reason == reason]
+
+
+def _lf_capture(request: Message, response: Message) -> Finding:
+    """A note on a capture whose every line ends in LF: read with CR LF (a tool may have made
+    the endings), it says which clients would refuse the same response in bare LF on the wire,
+    from their predictions on those bytes (so the note and the models cannot disagree)."""
+    head = raw_head(response)
+    verdicts = predict(head.replace(b"\r\n", b"\n"), offer_of(request))
+    refusing = _refusers(verdicts, "bare LF line endings")
+    wire = (
+        f"{_names(refusing)} would refuse {'it' if len(refusing) == 1 else 'them'}"
+        if refusing
+        else "every client here would accept them"
+    )
+    return Finding(
+        "response.line_endings",
+        INFO,
+        "RFC 9112 §2.2",
+        "every line of the capture ends in a bare LF, as an editor or a copy may leave it, so"
+        f" it was read as CR LF; had the server sent bare LF line endings, {wire}",
+    )
 
 
 def _names(names: list[str]) -> str:
@@ -577,6 +598,8 @@ def _response_findings(
             "RFC 9112 §2.2",
             f"the response's lines end in a bare LF, not CR LF: a recipient may accept it{who}",
         )
+    elif response.lf_capture and request is not None:
+        yield _lf_capture(request, response)
     if response.interim:
         yield _interim(response, clients)
     if response.status is not None and response.status != 101:
