@@ -1,10 +1,10 @@
 """The README's JSON fields table against real output: every key a command writes is in the
 table for that command, and every key the table lists for it is written. Each command runs with
 `--format json` on real inputs made here: keys, the golden captures and a pcapng `probe --save`
-wrote, probes of the real `serve` server (one plain, one `--compare`), `serve` itself (one
-connection, a `--check-client` run) and `connect` to it (text, binary, pings both ways, a
-protocol error). serve's and connect's lines are events: a row `serve score` lists the fields of
-the `score` event, a row `serve` those of every event."""
+wrote, an audit (the key cases) and probes of the real `serve` server (one plain, one
+`--compare`), `serve` itself (one connection, a `--check-client` run) and `connect` to it
+(text, binary, pings both ways, a protocol error). serve's and connect's lines are events: a
+row `serve score` lists the fields of the `score` event, a row `serve` those of every event."""
 
 from __future__ import annotations
 
@@ -137,6 +137,15 @@ def test_every_field_written_is_documented_and_every_documented_one_written(
             for record in keys(invoke("--format", "json", "inspect", capture).stdout)
         ]
     )
+    with server_thread(ServeOptions()) as (url, _):
+        audit = run_script(
+            ["audit", "--format", "json", "--category", "key", "--parallel", "8", url],
+            NO_PROXY="*",
+            no_proxy="*",
+        )
+    [report] = keys(audit.stdout.decode())
+    found["audit"] = set(report)
+    found["audit cases"] = written(report["cases"])
     found.update(events("serve", serve_events()))
     found.update(events("connect", connect_events()))
     table = documented()
