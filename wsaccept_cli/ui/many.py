@@ -1,5 +1,6 @@
 """The output of `probe` with several URLs, in plain and on a terminal: one line per URL (tab
-separated in plain, for `cut` and `awk`; aligned columns under a heading on a terminal, with a
+separated in plain, for `cut` and `awk`; aligned columns under a heading on a terminal, the URL
+and its first failure wrapped under their column to the terminal's width, with a
 count of each outcome at the end). JSON output is the one-URL record, one per line."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from wsaccept_cli.ui.layout import hanging
 from wsaccept_cli.ui.text import display, shown
 
 COLUMNS = ("outcome", "status", "ms", "url", "first failure")
@@ -16,8 +18,13 @@ COLUMNS = ("outcome", "status", "ms", "url", "first failure")
 class ManyWriter:
     """Lines for the summary of many probes; `row` takes an endpoint's Checked result."""
 
-    def __init__(self, fmt: str) -> None:
+    def __init__(self, fmt: str, width: int | None = None) -> None:
         self.table = fmt == "rich"
+        if self.table and width is None:
+            from wsaccept_cli.ui.render_rich import terminal_width
+
+            width = terminal_width()
+        self.width = width or 80
 
     def start(self) -> bytes:
         if not self.table:
@@ -38,10 +45,10 @@ class ManyWriter:
                 "utf-8", "backslashreplace"
             )
         ms = f"{total:.1f}" if total is not None else "-"
-        line = f"{label:16} {status or '-':>6} {ms:>9}  {shown_url}"
-        if detail:
-            line += f"  ({shown(detail)})"
-        return (line + "\n").encode("utf-8", "backslashreplace")
+        # At a terminal: the URL and its first failure wrapped under their column.
+        rest = f"{shown_url}  ({shown(detail)})" if detail else shown_url
+        lines = hanging(f"{label:16} {status or '-':>6} {ms:>9}  ", rest, self.width)
+        return "".join(f"{line}\n" for line in lines).encode("utf-8", "backslashreplace")
 
     def end(self, outcomes: Sequence[Any], bad: int) -> bytes:
         if not self.table:

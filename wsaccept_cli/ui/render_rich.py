@@ -22,6 +22,7 @@ from rich.text import Text
 
 from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
 from wsaccept_cli.ui.findings import chosen_clients, shown_findings, tally_text
+from wsaccept_cli.ui.layout import hanging
 from wsaccept_cli.ui.text import display, display_bytes, shown
 from wsaccept_cli.ui.views import transcript
 
@@ -126,6 +127,11 @@ def usable_width(width: int) -> int:
     except OSError:
         return DEFAULT_WIDTH
     return measured if MIN_WIDTH <= measured <= MAX_WIDTH else DEFAULT_WIDTH
+
+
+def terminal_width() -> int:
+    """The width rich lays out for at this terminal (COLUMNS, else the terminal's), made sane."""
+    return usable_width(Console(file=io.StringIO()).width)
 
 
 class RichRenderer:
@@ -250,31 +256,46 @@ class RichRenderer:
         must not take minutes at a terminal."""
         style = _VERDICT_STYLES[report.verdict]
         findings = shown_findings(report, verbose=self.verbose)
+        columns = self.console.width
+        title, verdict = f"handshake {report.number}", report.verdict.upper()
+        heading = f"{shown(report.describe())}  {verdict}  {tally_text(report)}"
         text = Text()
-        text.append(f"handshake {report.number}", style="bold")
-        text.append(f"  {shown(report.describe())}  ", style="dim")
-        text.append(report.verdict.upper(), style=f"bold {style}")
-        text.append(f"  {tally_text(report)}", style="dim")
+        text.append("\n".join(hanging(f"{title}  ", heading, columns, indent=2)), style="dim")
+        text.stylize(Style(bold=True, dim=False), 0, len(title))
+        at = text.plain.rindex(verdict)  # the tally after it holds no capitals
+        text.stylize(Style.parse(f"bold {style} not dim"), at, at + len(verdict))
         width = max((len(finding.rule) for finding in findings), default=0)
         for finding in findings:
+            # The message wrapped under its own column (a hanging indent), never from column 0.
+            prefix = f"  {finding.status:4}  {finding.rule:{width}}  {finding.section:7}  "
+            first, *more = hanging(prefix, shown(finding.message), columns, indent=8)
             text.append("\n  ")
             text.append(f"{finding.status:4}", style=_VERDICT_STYLES[finding.status])
             text.append(f"  {finding.rule:{width}}  ")
-            text.append(f"{finding.section:7}", style="dim")
-            text.append(f"  {shown(finding.message)}")
+            below = len(first) < len(prefix)  # the message starts on the next line
+            text.append(finding.section if below else f"{finding.section:7}", style="dim")
+            text.append("" if below else f"  {first[len(prefix) :]}")
+            text.append("".join(f"\n{line}" for line in more))
         if chosen := chosen_clients(report, self.clients):
             from wsaccept_cli.core.clients import describe
 
-            text.append("\n  clients", style="bold")
-            text.append(f": {shown(describe(chosen))}")
+            self._labelled(text, "clients", shown(describe(chosen)))
         if report.handshake.connection is not None:
-            text.append("\n  connection", style="bold")
-            text.append(f": {shown(report.handshake.connection.summary_line())}")
+            summary = shown(report.handshake.connection.summary_line())
+            self._labelled(text, "connection", summary)
         for line in report.body():
-            text.append(f"\n  body | {shown(line)}", style="dim")
+            body = hanging("  body | ", shown(line), columns)
+            text.append("".join(f"\n{piece}" for piece in body), style="dim")
         text.append("\n")  # the blank line between handshakes, in the same print
         self.console.print(text)
         self.pieces.append(self.buffer.take())
+
+    def _labelled(self, text: Text, label: str, value: str) -> None:
+        """`  label: value`, the value wrapped under itself."""
+        first, *more = hanging(f"  {label}: ", value, self.console.width)
+        text.append(f"\n  {label}", style="bold")
+        text.append(first[len(label) + 2 :])
+        text.append("".join(f"\n{line}" for line in more))
 
     def probe(self, probe: ProbeView) -> None:
         exchange = [(">", probe.request)] if probe.sent else []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from wsaccept_cli.core.frame_faults import ALL_FAULTS
 from wsaccept_cli.core.served import relay_report, serve_report
+from wsaccept_cli.ui.layout import hanging
 from wsaccept_cli.ui.text import json_safe, shown
 
 if TYPE_CHECKING:
@@ -211,13 +212,27 @@ def score_row(session: Session, row: ScoreRow, output: ClientOutput | None = Non
         from wsaccept_cli.ui.render_rich import RichRenderer
 
         renderer = RichRenderer(color=session.spec.color, terminal=session.spec.terminal)
+        width = renderer.console.width
+        # The detail and the notes wrapped under their column (hanging indents), never mid-word.
+        head = f"{row.status:4}  {name} correct: {row.expect:6}  client: {row.did:8}  "
+        if len(head.rstrip()) <= width:
+            first, *more = hanging(head, shown(row.detail), width)
+        else:  # too narrow for the columns: the row's own words wrap under the fault's name
+            said = f"correct: {row.expect}  client: {row.did}"
+            first, *more = hanging(f"{row.status:4}  {row.name} ", said, width)
+            more += hanging(" " * 6, shown(row.detail), width)
         text = Text()
         text.append(f"{row.status:4}", style=_STYLES.get(row.status, ""))
-        text.append(rest)
-        for line in below:
-            text.append("\n")
-            text.append(line, style="dim")
-        renderer.console.print(text, soft_wrap=True)  # one line per row, as in plain
+        text.append(first[4:])
+        text.append("".join(f"\n{line}" for line in more))
+        for note in notes:
+            # A line of the client's stderr hangs under itself, after its label.
+            label = "stderr: " if note.startswith("stderr: ") else ""
+            said = shown(note[len(label) :], ERROR_WIDTH)
+            for line in hanging(f"{'':6}{label}", said, width, indent=6 + len(label)):
+                text.append("\n")
+                text.append(line, style="dim")
+        renderer.console.print(text, soft_wrap=True)  # laid out here, not again by rich
         return renderer.buffer.take(), [], _counts(failed)
     return (
         "".join(f"{line}\n" for line in [f"{row.status:4}{rest}", *below]).encode(),
