@@ -420,3 +420,25 @@ def test_a_refusal_whose_body_is_whole_costs_no_wait(
         elapsed = time.monotonic() - started
     assert result.body == body
     assert elapsed < 2.5
+
+
+@pytest.mark.parametrize(
+    ("accepted", "enabled"),
+    [
+        ("permessage-deflate", True),
+        ("permessage-deflate; server_no_context_takeover; client_max_window_bits=10", True),
+        ("permessage-deflate; client_max_window_bits=8", False),  # wsproto takes 9 to 15
+        ("permessage-deflate; server_max_window_bits", False),  # no value: wsproto cannot take it
+        ("permessage-deflate; server_max_window_bits=x", False),
+        ("permessage-deflate; server_max_window_bits=16", False),
+        ("x-webkit-deflate-frame", False),
+    ],
+)
+def test_the_closing_reads_compressed_frames_only_under_a_deflate_it_can_take(
+    accepted: str, enabled: bool
+) -> None:
+    """The 101's permessage-deflate configures wsproto for the server's frames; parameters it
+    cannot take leave it off (RSV1 is then a protocol error), never an exception."""
+    from wsaccept_cli.net.closing import _extensions
+
+    assert bool(_extensions([("Sec-WebSocket-Extensions", accepted)])) is enabled

@@ -51,7 +51,10 @@ def _extensions(response_headers: list[tuple[str, str]]) -> list[Any]:
         for accepted in value.split(","):
             if accepted.split(";", 1)[0].strip().lower() == "permessage-deflate":
                 extension = PerMessageDeflate()
-                extension.finalize(accepted.strip())
+                try:  # parameters wsproto cannot take (a window of 8 bits, no value): left off
+                    extension.finalize(accepted.strip())
+                except (ValueError, IndexError):
+                    return []
                 return [extension]
     return []
 
