@@ -287,7 +287,7 @@ class RichRenderer:
             body = hanging("  body | ", shown(line), columns)
             text.append("".join(f"\n{piece}" for piece in body), style="dim")
         text.append("\n")  # the blank line between handshakes, in the same print
-        self.console.print(text)
+        self.console.print(text, soft_wrap=True)  # laid out above, to the width: not again
         self.pieces.append(self.buffer.take())
 
     def _labelled(self, text: Text, label: str, value: str) -> None:
