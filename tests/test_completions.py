@@ -36,6 +36,14 @@ SHELLS = {
     ),
     "fish": (["--no-config", "-i"], "wsaccept completion fish | source", "\t"),
 }
+# bash as most users have it: with the bash-completion package loaded (its _command_offset
+# completes the client command after serve --check-client --, as it does sudo's).
+BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
+WITH_BASH_COMPLETION = (
+    ["--norc", "--noprofile", "-i"],
+    f"PS1='$ '; source {BASH_COMPLETION}; eval \"$(wsaccept completion bash)\"",
+    "\t\t",
+)
 
 
 def test_committed_scripts_are_current() -> None:
@@ -60,9 +68,14 @@ class Shell:
     """A real interactive shell on a pseudo-terminal, with wsaccept's completion loaded."""
 
     def __init__(self, name: str, tmp_path: Path) -> None:
-        if shutil.which(name) is None:
+        if name == "bash+bash-completion":
+            if not os.path.exists(BASH_COMPLETION):
+                pytest.skip("apt-get install bash-completion; .ci/run installs it")
+            name, (args, setup, self.list_keys) = "bash", WITH_BASH_COMPLETION
+        elif shutil.which(name) is None:
             pytest.skip(f"{name} is not installed (apt-get install {name}); .ci/run installs it")
-        args, setup, self.list_keys = SHELLS[name]
+        else:
+            args, setup, self.list_keys = SHELLS[name]
         bin_dir = os.path.dirname(script_path())
         client_dir = tmp_path / "bin"  # a client command on PATH for serve --check-client --
         client_dir.mkdir()
@@ -195,10 +208,15 @@ def test_file_names_complete(shell: Shell, tmp_path: Path, typed: str, completed
         ("wsaccept serve --check-client -- wsaccept inspect capt", "inspect capture-1.http"),
     ],
 )
+@pytest.mark.parametrize("shell_name", [*sorted(SHELLS), "bash+bash-completion"])
 def test_client_command_completes_after_check_client(
-    shell: Shell, typed: str, completed: str
+    shell_name: str, tmp_path: Path, typed: str, completed: str
 ) -> None:
-    screen = shell.complete(typed, "\t", completed)
+    shell = Shell(shell_name, tmp_path)
+    try:
+        screen = shell.complete(typed, "\t", completed)
+    finally:
+        shell.close()
     assert completed in screen, screen
 
 
