@@ -148,6 +148,9 @@ def test_every_field_written_is_documented_and_every_documented_one_written(
     found["audit cases"] = written(report["cases"])
     found.update(events("serve", serve_events()))
     found.update(events("connect", connect_events()))
+    *rows, counts = keys(invoke("--format", "json", "inspect", "--summary", str(saved)).stdout)
+    found["inspect --summary"] = written(rows)
+    found["inspect --summary counts"] = set(counts)
     table = documented()
     assert {command: sorted(fields) for command, fields in found.items()} == {
         command: sorted(table.get(command, set())) for command in found
