@@ -51,6 +51,7 @@ class Deadline:
     """One timeout for the whole probe, handed out as what is left of it."""
 
     def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
         self.end = time.monotonic() + seconds
 
     def left(self) -> float:

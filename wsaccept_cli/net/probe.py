@@ -88,6 +88,8 @@ class ProbeResult(Connected):
         self.close_code: int | None = None  # of the server's Close
         self.close_reason = ""  # its reason, or why its bad frame is not valid (wsproto's)
         self.close_sent: int | None = None  # the Close we failed the connection with
+        self.close_wait = 0.0  # seconds the timeout left for the server's Close ("no-answer")
+        self.close_fair = False  # whether that was time enough to judge the server by
         self.not_http: str | None = None  # what came instead of an HTTP response (core.answered)
 
 
@@ -336,11 +338,13 @@ def _closing_handshake(connection: socket.socket, deadline: Deadline, result: Pr
     checked = result.rules_checked
     response = checked[1].response if checked is not None else None
     try:
+        result.close_wait = deadline.left()
         closing = closing_handshake(
             connection, deadline, result.body, response.headers if response else []
         )
     except TimeoutError:
         result.closing = "no-answer"
+        result.close_fair = result.close_wait >= min(CLOSE_ANSWER_WAIT, deadline.seconds / 2)
         return
     except OSError:
         result.closing = "no-close"
@@ -492,8 +496,7 @@ def _closing_findings(result: ProbeResult) -> list[Finding]:
     if result.closing == "bad-frame":
         return [Finding("closing.frames", FAIL, "§5.2", _bad_frame(result))]
     if result.closing == "no-answer":
-        text = "no Close frame came back to ours before the timeout; a client gives up and drops it"
-        return [Finding("closing.handshake", WARN, "§5.5.1", text)]
+        return [_unanswered(result)]
     if result.closing == "closed":
         code = f" ({result.close_code})" if result.close_code is not None else " (no code)"
         text = f"the server answered our Close frame with its own{code}"
@@ -502,6 +505,32 @@ def _closing_findings(result: ProbeResult) -> list[Finding]:
         text = f"the server closed the connection with its Close ({_close(result)}); we answered it"
         return [Finding("closing.handshake", PASS, "§5.5.1", text)]
     return []  # "failed": the connection was failed after a 101 the rules failed
+
+
+# How long a server may take to answer our Close before not answering is its fault: a
+# conforming server answers at once (RFC 6455 §5.5.1), so a second is ample on any network a
+# probe runs over. With a --timeout under two seconds, half of it.
+CLOSE_ANSWER_WAIT = 1.0
+
+
+def _unanswered(result: ProbeResult) -> Finding:
+    """No Close came back to ours. When the timeout left time enough, that is the server's
+    failure: an endpoint that receives a Close MUST send one back (RFC 6455 §5.5.1), and a
+    server that does not leaves every client waiting, then dropping the connection (1006).
+    When the handshake itself took nearly all of --timeout, it is only a warning: the
+    server's Close may have been on its way."""
+    waited = f"{result.close_wait:.1f} s"
+    if result.close_fair:
+        text = (
+            f"the server did not answer our Close frame within {waited} (it must send one back):"
+            " clients wait for it, then drop the connection (close code 1006)"
+        )
+        return Finding("closing.handshake", FAIL, "§5.5.1", text)
+    text = (
+        f"no Close frame came back to ours in the {waited} the timeout left;"
+        " a longer --timeout tells whether the server answers one"
+    )
+    return Finding("closing.handshake", WARN, "§5.5.1", text)
 
 
 def _close(result: ProbeResult) -> str:
