@@ -28,10 +28,10 @@ lws_hdr_total_length), byte by byte, with no status-line grammar of its own:
   with the 8-byte entry, written only while room remains (1116-1130), then needs room for
   each name byte (1133-1136), snipped once the name is known (1220-1221, 1331-1332); a bare
   LF at a line's start ends the head storing nothing (1104-1106), while the CR of a CR LF
-  empty line needs the entry and a byte of room first (it is then snipped as the `\r\n`
-  name). So line endings cost the same bytes but the last line's: measured against the real
-  client at the limit with bare LF, CR LF and mixed lines, known and unknown fields,
-  trailing spaces, offered subprotocols (`tests/client_models_cases.py`, `lws-limit-*`), all
+  empty line needs the entry's 8 bytes, then the CR's and the LF's, 10 in all (then snipped
+  as the `\r\n` name). So line endings cost the same bytes but the last line's: measured
+  against the real client at the limit with bare LF, CR LF and mixed lines, known and unknown
+  fields, trailing spaces, offered subprotocols (`tests/client_models_cases.py`, `lws-limit-*`), all
   agree byte for byte once the table holds the request's real path (`Offer.target`): a path
   one byte longer than assumed moves the limit by a byte (the differential's `m25-331`,
   `line-endings all-lf; size head=4097`, served at `/c/m25-331/0`, was that, not the LF).
