@@ -33,6 +33,9 @@ U = b"Upgrade: websocket\r\n"
 C = b"Connection: Upgrade\r\n"
 A = b"Sec-WebSocket-Accept: {accept}\r\n"
 E = b"\r\n"
+LF, CRLF = b"\n", b"\r\n"
+XF, OR = b"X-Filler", b"Origin"  # an unknown field, a known one (libwebsockets' table)
+P = b"Sec-WebSocket-Protocol: chat\r\n"
 
 
 def h(*parts: bytes) -> bytes:
@@ -41,6 +44,17 @@ def h(*parts: bytes) -> bytes:
 
 def good(extra: bytes = b"", status: bytes = S) -> bytes:
     return h(status, U, C, A, extra, E)
+
+
+def ended(head: bytes, fields: bytes, end: bytes) -> bytes:
+    """`head` (CR LF lines) with its field lines ending in `fields`, its empty line in `end`."""
+    return head[:-2].replace(b"\r\n", fields) + end
+
+
+def filled(name: bytes, size: int, fields: bytes = b"\r\n", end: bytes = b"\r\n",
+           tail: bytes = b"", extra: bytes = b"") -> bytes:  # fmt: skip
+    """A good head with a `name` field of `size` a's (then `tail`): near libwebsockets' limit."""
+    return ended(good(extra + name + b": " + b"a" * size + tail + b"\r\n"), fields, end)
 
 
 class RawCase:
@@ -57,9 +71,15 @@ class RawCase:
         accept = accept_for(key)
         return self.template.replace(b"{acceptlower}", accept.lower()).replace(b"{accept}", accept)
 
+    def offer(self, extensions: bool) -> Offer:
+        """The request the drivers send for it: `CorpusServer.url`'s path (libwebsockets keeps
+        the path in the table the response fills, so its limit moves with the name)."""
+        query = f"?protocol={','.join(self.protocols)}" if self.protocols else ""
+        return Offer(KEY, self.protocols, extensions, target=f"/c/{self.name}/0{query}")
+
     def predicted(self, client: str) -> bool:
         profile = next(profile for profile in PROFILES if profile.name == client)
-        offer = Offer(KEY, self.protocols, profile.offers_extensions)
+        offer = self.offer(profile.offers_extensions)
         return profile.predict(self.head(KEY.encode()), offer).accepts
 
 
@@ -247,6 +267,27 @@ CASES: tuple[RawCase, ...] = (
     _case("status-underscore", good(status=b"HTTP/1.1 1_01 Switching\r\n"), "", "w"),
     _case("fold-ws-only", good(b"X-Foo: a\r\n   \r\n"), "", "wgj"),
     _case("obs-fold-first-after-status", h(S, b"\tX: y\r\n", U, C, A, E), "", "wl"),
+    # libwebsockets' 4096-byte table at its limit (the client's own path is in it, so the case's
+    # name moves the limit): bare LF and CR LF lines, known and unknown fields, trailing spaces
+    _case("lws-limit-lf-fits", filled(XF, 3950, LF, LF), "", "wtgjl"),
+    _case("lws-limit-lf-over", filled(XF, 3951, LF, LF), "", "wtgj"),
+    _case("lws-limit-crlf-fits", filled(XF, 3938, CRLF, CRLF), "", "uwtgjl"),
+    _case("lws-limit-crlf-over", filled(XF, 3939, CRLF, CRLF), "", "uwtgj"),
+    _case("lws-limit-lf-crlf-end-fits", filled(XF, 3931, LF, CRLF), "", "wtgjl"),
+    _case("lws-limit-lf-crlf-end-over", filled(XF, 3932, LF, CRLF), "", "wtgj"),
+    _case("lws-limit-crlf-lf-end-fits", filled(XF, 3941, CRLF, LF), "", "wtgjl"),
+    _case("lws-limit-crlf-lf-end-over", filled(XF, 3942, CRLF, LF), "", "wtgj"),
+    _case("lws-limit-lf-known-fits", filled(OR, 3960, LF, LF), "", "wtgjl"),
+    _case("lws-limit-lf-known-over", filled(OR, 3961, LF, LF), "", "wtgj"),
+    _case("lws-limit-crlf-known-fits", filled(OR, 3948, CRLF, CRLF), "", "uwtgjl"),
+    _case("lws-limit-crlf-known-over", filled(OR, 3949, CRLF, CRLF), "", "uwtgj"),
+    _case("lws-limit-lf-spaces-fits", filled(XF, 3941, LF, LF, tail=b"  "), "", "wtgjl"),
+    _case("lws-limit-lf-spaces-over", filled(XF, 3942, LF, LF, tail=b"  "), "", "wtgj"),
+    _case("lws-limit-crlf-known-spaces-fits", filled(OR, 3939, CRLF, CRLF, tail=b"  "), "", "uwtgjl"),  # noqa: E501
+    _case("lws-limit-crlf-known-spaces-over", filled(OR, 3940, CRLF, CRLF, tail=b"  "), "", "uwtgj"),  # noqa: E501
+    _case("lws-limit-lf-proto-fits", filled(XF, 3920, LF, LF, extra=P), "chat", "wtgjl"),
+    _case("lws-limit-lf-proto-over", filled(XF, 3921, LF, LF, extra=P), "chat", "wtgj"),
+    _case("lws-limit-crlf-fits-longer-path", filled(XF, 3938, CRLF, CRLF), "", "uwtgj"),
 )  # fmt: skip
 
 

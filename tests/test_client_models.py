@@ -46,7 +46,7 @@ def test_the_cases_reach_every_check_of_the_model(
     monkeypatch.setattr(profile, "checks", tuple(recording(check) for check in profile.checks))
     parser_refusals = 0
     for case in CASES:
-        offer = Offer(KEY, case.protocols, profile.offers_extensions)
+        offer = case.offer(profile.offers_extensions)
         before = len(refused_by)
         verdict = profile.predict(case.head(KEY.encode()), offer)
         parser_refusals += not verdict.accepts and len(refused_by) == before

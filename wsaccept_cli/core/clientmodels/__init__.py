@@ -93,6 +93,7 @@ def offer_of(request: Message) -> Offer:
         tuple(item for item in split_list(request.values("sec-websocket-protocol")) if item),
         bool(request.values("sec-websocket-extensions")),
         http2=bool(request.values(":protocol")),
+        target=request.target,
     )
 
 

@@ -20,7 +20,21 @@ lws_hdr_total_length), byte by byte, with no status-line grammar of its own:
 - no byte is refused (NUL ends a value as C sees it); every stored byte counts against the
   header table's 4096 bytes (`max_http_header_data`), which already hold the client's own
   request path, host and subprotocols: known values with their NULs, unknown names and values
-  with an 8-byte entry each; beyond it the parse fails.
+  with an 8-byte entry each; beyond it the parse fails. Byte by byte at v4.1.6 (line numbers
+  of parsers.c): a byte is stored only while `pos < max_http_header_data` (lws_pos_in_bounds,
+  656-680; issue_char, 720-750); a known value's end, CR or bare LF alike, stores one NUL
+  (check_eol, 1066-1083; the rest of a CR line is skipped unstored, 1401-1424); an unknown
+  value drops CRs and ends at the LF storing nothing more (977-999); each line's name starts
+  with the 8-byte entry, written only while room remains (1116-1130), then needs room for
+  each name byte (1133-1136), snipped once the name is known (1220-1221, 1331-1332); a bare
+  LF at a line's start ends the head storing nothing (1104-1106), while the CR of a CR LF
+  empty line needs the entry's 8 bytes, then the CR's and the LF's, 10 in all (then snipped
+  as the `\r\n` name). So line endings cost the same bytes but the last line's: measured
+  against the real client at the limit with bare LF, CR LF and mixed lines, known and unknown
+  fields, trailing spaces, offered subprotocols (`tests/client_models_cases.py`, `lws-limit-*`), all
+  agree byte for byte once the table holds the request's real path (`Offer.target`): a path
+  one byte longer than assumed moves the limit by a byte (the differential's `m25-331`,
+  `line-endings all-lf; size head=4097`, served at `/c/m25-331/0`, was that, not the LF).
 Interim responses are not skipped: the first head is the response.
 
 Then `lib/roles/http/client/client-http.c` (lws_client_interpret_server_handshake): the status
@@ -46,10 +60,10 @@ NAME = "libwebsockets"
 MAX_HEADER_DATA = 4096
 # What the client's own tokens hold before the response: 35 bytes (host with port, method,
 # peer address, ALPN, with their NULs, measured) plus the request path with its NUL, plus the
-# offered subprotocols with theirs. A response does not carry the path: the request's target is
-# used when the offer has one, else the differential test's (`/c/m1-123/0`, and
-# `?protocols=A,B` when subprotocols are offered), so a head within a path's length of the
-# limit may be predicted wrongly for other paths.
+# offered subprotocols with theirs. A response does not carry the path: the request's target
+# (`Offer.target`, from the captured or served request) is used when known, else a nominal one
+# (`/c/m1-123/0`, and `?protocols=A,B` when subprotocols are offered), so without the request a
+# head within a path's length of the limit may be predicted wrongly for other paths.
 CLIENT_TOKENS = 35
 NOMINAL_PATH = "/c/m1-123/0"
 UNKNOWN_ENTRY = 8
@@ -400,8 +414,7 @@ class LwsProfile(MirrorProfile):
 
     def predict(self, head: bytes, offer: Offer) -> ClientVerdict:
         try:
-            target = getattr(offer, "target", None)  # the request's path, when known
-            response = parse(head, ",".join(offer.protocols), target)
+            response = parse(head, ",".join(offer.protocols), offer.target)
         except RefusalError as refusal:
             return ClientVerdict(self.name, False, str(refusal))
         return self.run(self.checks, Facts(offer, response))

@@ -41,9 +41,10 @@ class ClientVerdict:
 class Offer:
     """What the request asked for, as the checks need it: the key (None when there was not
     exactly one), the subprotocols offered (as written, in order), whether it offered
-    extensions, and whether it was an HTTP/2 extended CONNECT (RFC 8441)."""
+    extensions, whether it was an HTTP/2 extended CONNECT (RFC 8441), and its request target when
+    known (libwebsockets keeps its own path in the table the response's fields fill)."""
 
-    __slots__ = ("extensions", "http2", "key", "protocols")
+    __slots__ = ("extensions", "http2", "key", "protocols", "target")
 
     def __init__(
         self,
@@ -52,11 +53,13 @@ class Offer:
         extensions: bool = True,
         *,
         http2: bool = False,
+        target: str | None = None,
     ) -> None:
         self.key = key
         self.protocols = protocols
         self.extensions = extensions
         self.http2 = http2
+        self.target = target
 
 
 class Facts:
