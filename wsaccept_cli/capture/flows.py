@@ -43,6 +43,7 @@ class Flow:
         self.key = key
         self.a = a  # the side the first packet came from
         self.client_side: tuple[bytes, int] | None = None
+        self.roles: dict[str, str] = {}  # "a" and "b" as "client" or "server", once known
         self.phase = "new"
         self.heads = {"a": bytearray(), "b": bytearray()}
         self.head_times: dict[str, float] = {}
@@ -68,8 +69,11 @@ class Flow:
 
     def role(self, side: str) -> str:
         """'client' or 'server' for a side, once the client is known."""
-        point = self.a if side == "a" else self._b()
-        return "client" if point == self.client_side else "server"
+        role = self.roles.get(side)
+        if role is None and self.client_side is not None:
+            point = self.a if side == "a" else self._b()
+            role = self.roles[side] = "client" if point == self.client_side else "server"
+        return role or "server"
 
     def _b(self) -> tuple[bytes, int]:
         src, sport, dst, dport = self.key
@@ -368,12 +372,9 @@ class Tracker:
         self.evicted = 0  # connections given up because too many were followed at once
         self.decryptor: Decryptor | None = None
 
-    def segment(self, segment: Segment) -> None:
-        key = _key(segment)
-        if key in self.dropped:
-            if segment.flags & (FIN | RST):
-                del self.dropped[key]
-            return
+    def segment(self, segment: Segment, key: Key) -> None:
+        """Follow a segment of a connection not dropped (the caller looks that up), whose
+        `key` is its two ends in order."""
         flow = self.flows.get(key)
         if flow is None:
             if not segment.payload and not segment.flags & SYN:
@@ -434,8 +435,3 @@ class Tracker:
         if read_hello(flow.connection, flow.role(side), flow.heads[side], data):
             flow.hellos_read.add(side)
             flow.heads[side] = bytearray()
-
-
-def _key(segment: Segment) -> Key:
-    one, two = (segment.src, segment.sport), (segment.dst, segment.dport)
-    return (*one, *two) if one <= two else (*two, *one)

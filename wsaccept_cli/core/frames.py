@@ -35,28 +35,34 @@ class FrameTally:
 
     def feed(self, data: bytes, when: float) -> None:
         """Take the next bytes this side sent, at time `when`."""
-        view = memoryview(data)
-        while view and self.protocol_problem is None and not self.lost:
+        at, size = 0, len(data)
+        while at < size and self.protocol_problem is None and not self.lost:
             if self._remaining:
-                taken = min(self._remaining, len(view))
+                taken = min(self._remaining, size - at)
                 if self._opcode == CLOSE:
-                    self._close_payload += bytes(view[:taken])
+                    self._close_payload += data[at : at + taken]
                 self._remaining -= taken
-                view = view[taken:]
+                at += taken
                 if not self._remaining:
                     self._end_frame(when)
                 continue
-            view = self._take_header(view, when)
+            if not self._header and size - at >= 2:  # a header in one piece: the usual case
+                need = _header_length(data[at : at + 2])
+                if size - at >= need:
+                    self._start_frame(data[at : at + need], when)
+                    at += need
+                    continue
+            at = self._take_header(data, at, when)
 
-    def _take_header(self, view: memoryview, when: float) -> memoryview:
-        need = _header_length(self._header + bytes(view[:2]))
-        taken = min(need - len(self._header), len(view))
-        self._header += bytes(view[:taken])
-        view = view[taken:]
+    def _take_header(self, data: bytes, at: int, when: float) -> int:
+        """Take what `data` holds of a header from `at` on; where the bytes after it start."""
+        need = _header_length(self._header + data[at : at + 2])
+        taken = min(need - len(self._header), len(data) - at)
+        self._header += data[at : at + taken]
         if len(self._header) >= 2 and len(self._header) == _header_length(self._header):
             self._start_frame(self._header, when)
             self._header = b""
-        return view
+        return at + taken
 
     def _start_frame(self, header: bytes, when: float) -> None:
         first, second = header[0], header[1]
