@@ -58,9 +58,11 @@ class CaptureReading:
     def _read(self, tracker: Tracker) -> Iterator[Handshake]:
         """The packets' loop, the hot path of a large capture: a packet of a connection already
         dropped costs its header decoding and one look-up, with no copy and no object."""
-        from wsaccept_cli.capture.decode import FIN, RST, Segment, decoder
+        import struct
 
-        dropped, follow = tracker.dropped, tracker.segment
+        from wsaccept_cli.capture.decode import FIN, RST, unguarded_decoder
+
+        dropped, flows, follow = tracker.dropped, tracker.flows, tracker.segment
         decoders: dict[int, Decoder] = {}
         packets = segments = 0
         try:
@@ -68,8 +70,11 @@ class CaptureReading:
                 packets += 1
                 decode = decoders.get(linktype)
                 if decode is None:
-                    decode = decoders[linktype] = decoder(linktype)
-                fields = decode(data)
+                    decode = decoders[linktype] = unguarded_decoder(linktype)
+                try:
+                    fields = decode(data)
+                except (struct.error, IndexError):
+                    continue  # shorter than its headers
                 if fields is None:
                     continue
                 segments += 1
@@ -82,8 +87,12 @@ class CaptureReading:
                     if flags & (FIN | RST):
                         del dropped[key]
                     continue
-                payload = bytes(data[start:end])
-                follow(Segment(when, src, sport, dst, dport, seq, flags, payload, missing), key)
+                flow = flows.get(key)
+                if flow is None:
+                    follow(key, when, src, sport, seq, flags, bytes(data[start:end]), missing)
+                else:
+                    flows.move_to_end(key)
+                    flow.take(when, src, sport, seq, flags, bytes(data[start:end]), missing)
                 if tracker.ended:
                     yield from self._results(tracker.take_ended())
         finally:

@@ -100,6 +100,12 @@ def segment(time: float, linktype: int, data: Buffer) -> Segment | None:
 
 def decoder(linktype: int) -> Decoder:
     """The function that finds the TCP segment in a packet of this link type."""
+    return _guarded(_DECODERS.get(linktype, _nothing))
+
+
+def unguarded_decoder(linktype: int) -> Decoder:
+    """`decoder`, raising struct.error or IndexError on a packet shorter than its headers
+    (for a caller's loop that catches them itself, saving a call per packet)."""
     return _DECODERS.get(linktype, _nothing)
 
 
@@ -254,14 +260,14 @@ def _tcp(data: Buffer, at: int, end: int, length: int, src: bytes, dst: bytes) -
 
 
 _DECODERS: dict[int, Decoder] = {
-    ETHERNET: _guarded(_ethernet),
-    SLL: _guarded(_sll),
-    SLL2: _guarded(_sll2),
-    RAW: _guarded(_raw),
-    RAW_BSD: _guarded(_raw),
-    RAW_OPENBSD: _guarded(_raw),
-    IPV4: _guarded(_raw),
-    IPV6: _guarded(_raw),
-    NULL: _guarded(_null),
-    LOOP: _guarded(_null),
+    ETHERNET: _ethernet,
+    SLL: _sll,
+    SLL2: _sll2,
+    RAW: _raw,
+    RAW_BSD: _raw,
+    RAW_OPENBSD: _raw,
+    IPV4: _raw,
+    IPV6: _raw,
+    NULL: _null,
+    LOOP: _null,
 }

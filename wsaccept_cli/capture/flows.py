@@ -21,13 +21,14 @@ from collections import OrderedDict, deque
 from collections.abc import Iterator
 from functools import partial
 
-from wsaccept_cli.capture.decode import FIN, RST, SYN, Segment
+from wsaccept_cli.capture.decode import FIN, RST, SYN
 from wsaccept_cli.capture.h2 import PREFACE, H2Connection
 from wsaccept_cli.capture.http1 import Body, NoFurtherRequestError, request_body, response_body
 from wsaccept_cli.capture.tcp import Budget, Direction
 from wsaccept_cli.capture.tshark import Decryptor
 from wsaccept_cli.core.connection import Connection, Endpoint
 from wsaccept_cli.core.exchange import parse_exchange
+from wsaccept_cli.core.frames import FrameTally
 from wsaccept_cli.core.handshake import Handshake
 
 MAX_HEAD = 64 * 1024
@@ -57,6 +58,7 @@ class Flow:
         self.plain = 0  # requests with no upgrade read so far (a keep-alive connection)
         self.owed: deque[str] = deque()  # the methods of plain requests still unanswered
         self.bodies: dict[str, Body] = {}  # the side's plain message body being skipped
+        self.tallies: dict[str, FrameTally] = {}  # each side's frames, after a 101
         self.connection: Connection | None = None
         self.unreadable = ""  # why a head could not be read (a gap in it), once known
         self.request = b""
@@ -69,9 +71,6 @@ class Flow:
             side: Direction(partial(self.data, side), partial(self.gap, side), tracker.budget)
             for side in ("a", "b")
         }
-
-    def side_of(self, segment: Segment) -> str:
-        return "a" if (segment.src, segment.sport) == self.a else "b"
 
     def other(self, side: str) -> str:
         return "b" if side == "a" else "a"
@@ -266,11 +265,13 @@ class Flow:
             return b""
         tokens = response.tokens("sec-websocket-extensions")
         self.connection.start_frames(any(t.startswith("permessage-deflate") for t in tokens))
+        assert self.connection.frames is not None
+        self.tallies = {one: self.connection.frames[self.role(one)] for one in ("a", "b")}
         self.phase = "frames"
         client = self.other(side)
         for when, data in self.pending_frames:
             if data is None:
-                self.connection.frames["client"].gap()  # type: ignore[index]
+                self.connection.frames["client"].gap()
             else:
                 self.data(client, when, data)
         self.pending_frames = []
@@ -325,31 +326,43 @@ class Flow:
 
     # -- packets ---------------------------------------------------------------------------
 
-    def segment(self, segment: Segment) -> None:
-        self.last_time = segment.time
-        side = self.side_of(segment)
+    def take(
+        self,
+        time: float,
+        src: bytes,
+        sport: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+        missing: int,
+    ) -> None:
+        """A segment from `src`:`sport` (a decode.Segment's fields, without the object: this
+        is the hot path of a capture)."""
+        self.last_time = time
+        side = "a" if sport == self.a[1] and src == self.a[0] else "b"
         direction = self.directions[side]
-        seq = segment.seq
-        payload = segment.payload
-        if payload and not segment.flags & (SYN | FIN | RST) and not segment.missing:
+        if payload and not flags & (SYN | FIN | RST) and not missing:
             body = self.bodies.get(side) if self.bodies else None
             if body is not None and body.state == "data" and len(payload) < body.left:
                 if direction.take_in_order(seq, len(payload)):
                     body.left -= len(payload)  # the middle of a body: skipped as it comes
                     return
-            elif direction.take_in_order(seq, len(payload)):
-                self.data(side, segment.time, payload)  # the usual case: the next bytes
+            elif direction.take_in_order(seq, len(payload)):  # the usual case: the next bytes
+                if self.phase == "frames":
+                    self.tallies[side].feed(payload, time)
+                else:
+                    self.data(side, time, payload)
                 return
-        if segment.flags & SYN:
+        if flags & SYN:
             direction.syn(seq)
             seq += 1
-        if segment.flags & RST:
+        if flags & RST:
             if self.connection is not None:
                 self.connection.ended = "reset"
             self.tracker.end(self)
             return
-        fin = bool(segment.flags & FIN)
-        direction.segment(segment.time, seq, segment.payload, segment.missing, fin)
+        fin = bool(flags & FIN)
+        direction.segment(time, seq, payload, missing, fin)
         if fin:
             self.fins.add(side)
             if self.only_plain() and direction.done():
@@ -486,20 +499,30 @@ class Tracker:
         self.evicted = 0  # connections given up because too many were followed at once
         self.decryptor: Decryptor | None = None
 
-    def segment(self, segment: Segment, key: Key) -> None:
-        """Follow a segment of a connection not dropped (the caller looks that up), whose
-        `key` is its two ends in order."""
+    def segment(
+        self,
+        key: Key,
+        time: float,
+        src: bytes,
+        sport: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+        missing: int,
+    ) -> None:
+        """Follow a segment (a Segment's fields) of a connection not dropped (the caller looks
+        that up), whose `key` is its two ends in order."""
         flow = self.flows.get(key)
         if flow is None:
-            if not segment.payload and not segment.flags & SYN:
+            if not payload and not flags & SYN:
                 return  # a bare ACK or FIN of a connection never seen: nothing to follow
-            flow = Flow(self, key, (segment.src, segment.sport), segment.time)
+            flow = Flow(self, key, (src, sport), time)
             self.flows[key] = flow
             if len(self.flows) > MAX_FOLLOWED:
                 self._evict()
         else:
             self.flows.move_to_end(key)
-        flow.segment(segment)
+        flow.take(time, src, sport, seq, flags, payload, missing)
 
     def _evict(self) -> None:
         """Stop following the connection idle longest: reported as it is if it had a
