@@ -18,8 +18,9 @@ from wsaccept_cli.capture.tshark import DecryptionError, Decryptor
 from wsaccept_cli.core.handshake import Handshake
 
 if TYPE_CHECKING:
-    from wsaccept_cli.capture.decode import Decoder
+    from wsaccept_cli.capture.decode import Decoder, Fields, Fragment
     from wsaccept_cli.capture.flows import Tracker
+    from wsaccept_cli.capture.fragments import Reassembly
 
 __all__ = ["CaptureFileError", "CaptureReading", "DecryptionError", "Decryptor", "is_capture_file"]
 
@@ -37,6 +38,7 @@ class CaptureReading:
         self.connections = 0  # connections with a handshake or TLS, reported
         self.evicted = 0
         self.error: str | None = None  # why reading stopped before the end of the file
+        self.fragments: Reassembly | None = None  # IP datagrams being put together, if any
 
     @property
     def truncated(self) -> bool:
@@ -60,7 +62,7 @@ class CaptureReading:
         dropped costs its header decoding and one look-up, with no copy and no object."""
         import struct
 
-        from wsaccept_cli.capture.decode import FIN, RST, unguarded_decoder
+        from wsaccept_cli.capture.decode import FIN, RST, Fragment, unguarded_decoder
 
         dropped, flows, follow = tracker.dropped, tracker.flows, tracker.segment
         decoders: dict[int, Decoder] = {}
@@ -75,6 +77,11 @@ class CaptureReading:
                     fields = decode(data)
                 except (struct.error, IndexError):
                     continue  # shorter than its headers
+                except Fragment as piece:
+                    whole = self._fragment(piece, when)
+                    if whole is None:
+                        continue
+                    data, fields = whole
                 if fields is None:
                     continue
                 segments += 1
@@ -97,6 +104,13 @@ class CaptureReading:
                     yield from self._results(tracker.take_ended())
         finally:
             self.packets, self.segments = packets, segments
+
+    def _fragment(self, piece: Fragment, when: float) -> tuple[bytes, Fields | None] | None:
+        from wsaccept_cli.capture.fragments import Reassembly
+
+        if self.fragments is None:
+            self.fragments = Reassembly()
+        return self.fragments.add(piece, when)
 
     def _results(self, flows: Iterator[object]) -> Iterator[Handshake]:
         from wsaccept_cli.capture.flows import Flow
