@@ -10,8 +10,12 @@ decision points the clients' parsers have (read in their sources: `core/clientmo
 - field names: case, whitespace before the colon, a line without a colon, an empty or invalid
   name;
 - field values: whitespace around them, control bytes, obs-text, a lone CR;
-- obs-fold: a folded value, a first field line starting with whitespace;
-- line endings: bare LF everywhere, on one line, at the end;
+- obs-fold: a folded value, a first field line starting with whitespace; a fold meeting a
+  stray CR or a control byte (a CR CR LF ending either line, a CR at or in the continuation, a
+  control byte in it), a line without a colon folded into a field, a CR after an empty value, a
+  line starting with a CR;
+- line endings: bare LF everywhere, on one line, at the end; a CR CR LF ending one line (the
+  status line included) or the head;
 - repetition: a WebSocket field twice, merged into one comma list, split over two fields;
 - list syntax: Upgrade, Connection and Sec-WebSocket-Protocol with empty items, trailing commas,
   tabs, quotes, case;
@@ -245,16 +249,80 @@ def obs_fold(rng: random.Random, draft: Draft) -> str:
     return f"obs-fold {kind}"
 
 
+FOLDED = [b"Upgrade", b"Connection", b"Sec-WebSocket-Accept", b"Sec-WebSocket-Protocol",
+          b"Sec-WebSocket-Extensions", b"X-Folded"]  # fmt: skip
+
+
+def _value_of(draft: Draft, name: bytes) -> bytes:
+    """The value of field `name`, the field added first when absent (a subprotocol offered)."""
+    index = draft.find(name)
+    if index is None:
+        if name == b"Sec-WebSocket-Protocol":
+            draft.protocols = draft.protocols or ("chat",)
+        value = {b"Sec-WebSocket-Protocol": b"chat", b"X-Folded": b"a b",
+                 b"Sec-WebSocket-Extensions": b"permessage-deflate; server_no_context_takeover",
+                 }.get(name, b"x")  # fmt: skip
+        draft.set_value(name, value)
+        return value
+    return draft.lines[index].partition(b":")[2].strip(b" \t")
+
+
+def fold_bytes(rng: random.Random, draft: Draft) -> str:
+    """obs-fold meeting a stray CR or a control byte, the class of m26-454 (`fold_cases.py`):
+    a field some client reads folded after part of its value or after none, a CR CR LF or a
+    bare LF ending its first line, a CR or blanks at the continuation's start, a CR, blanks and
+    a CR, or a control byte at its end; a line without a colon folded into a field; a CR right
+    after an empty value; a line starting with a CR."""
+    kind = rng.choice(["fold", "fold", "fold", "no-colon", "empty-cr", "cr-line"])
+    if kind == "no-colon" and draft.lines:
+        index = rng.randrange(len(draft.lines))
+        folded = draft.lines[index].split(b":")[0]
+        draft.lines[index] = b"X-No-Colon\r\n " + draft.lines[index]
+        return f"fold-bytes no-colon before {_show(folded)}"
+    if kind == "empty-cr":
+        name = _pick(rng, FOLDED)
+        value = _value_of(draft, name)
+        how = rng.choice(["end", "new-field", "then-space"])
+        if how == "end":  # `X: \r` then the line's CR LF
+            draft.lines.insert(rng.randrange(len(draft.lines) + 1), b"X-E: \r")
+        elif how == "new-field":
+            index = draft.find(name)
+            assert index is not None
+            draft.lines[index] = b"X-E:\r" + draft.lines[index]
+        else:
+            draft.set_value(name, b"\r " + value)
+        return f"fold-bytes empty-cr {how} {name.decode()}"
+    if kind == "cr-line":
+        draft.lines.insert(rng.randrange(len(draft.lines) + 1), b"\rX: y")
+        return "fold-bytes cr-line"
+    name = _pick(rng, FOLDED)
+    value = _value_of(draft, name)
+    cut = rng.choice([0, rng.randrange(len(value) + 1)])
+    if b"{" in value:  # never inside the accept's placeholder
+        cut = 0
+    first_end = _pick(rng, [b"\r\n", b"\r\n", b"\r\r\n", b"\n", b" \r\r\n"])
+    lead = _pick(rng, [b" ", b"\t", b" \r", b"  "])
+    tail = _pick(rng, [b"", b"\r", b" \r", b"\x00", b"\x01", b"\x7f", b"\x0b", b""])
+    inner = b"\r" if rng.random() < 0.15 and len(value) - cut > 2 and b"{" not in value else b""
+    rest = value[cut:]
+    rest = rest[:2] + inner + rest[2:]
+    draft.set_value(name, value[:cut] + first_end + lead + rest + tail)
+    return f"fold-bytes {name.decode()} {_show(first_end + lead)}…{_show(inner + tail)}"
+
+
 def line_endings(rng: random.Random, draft: Draft) -> str:
-    kind = rng.choice(["all-lf", "one-lf", "end-lf", "cr-cr-lf", "status-lf", "mixed"])
+    kind = rng.choice(["all-lf", "one-lf", "end-lf", "cr-cr-lf", "status-lf", "mixed",
+                       "end-cr-cr-lf"])  # fmt: skip
     if kind == "all-lf":
         draft.eol = b"\n"
     elif kind == "one-lf" and draft.lines:
         draft.eols[1 + rng.randrange(len(draft.lines))] = b"\n"
     elif kind == "end-lf":
         draft.end = b"\n"
-    elif kind == "cr-cr-lf" and draft.lines:
-        draft.eols[1 + rng.randrange(len(draft.lines))] = b"\r\r\n"
+    elif kind == "cr-cr-lf":
+        draft.eols[rng.randrange(len(draft.lines) + 1)] = b"\r\r\n"
+    elif kind == "end-cr-cr-lf":
+        draft.end = b"\r\r\n"
     elif kind == "status-lf":
         draft.eols[0] = b"\n"
     else:
@@ -445,6 +513,7 @@ TRANSFORMS: dict[str, tuple[Transform, int]] = {  # the class, and its weight
     "value-whitespace": (value_whitespace, 3),
     "value-bytes": (value_bytes, 3),
     "obs-fold": (obs_fold, 3),
+    "fold-bytes": (fold_bytes, 4),
     "line-endings": (line_endings, 3),
     "repeat": (repeat_field, 3),
     "list": (list_syntax, 5),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests import fold_cases
 from tests.client_models_cases import CASES, CLIENTS, KEY
 from wsaccept_cli.core.clientmodels import PROFILES, Profile
 from wsaccept_cli.core.clientmodels.profile import Facts, Offer
@@ -67,3 +68,19 @@ def test_an_extension_answered_to_another_clients_offer_is_not_held_against_thes
     for client in ("tornado", "gorilla", "Java", "libwebsockets"):
         assert _profile(client).predict(head, Offer(KEY, (), True)).accepts, client
         assert not _profile(client).predict(head, Offer(KEY, (), False)).accepts, client
+
+
+@pytest.mark.parametrize("client", fold_cases.CLIENTS)
+def test_each_model_predicts_what_its_client_did_with_stray_crs_in_folded_fields(
+    client: str,
+) -> None:
+    """The class of the differential miss m26-454 (curl, a CR CR LF ending an obs-fold
+    continuation): every model against what its real client did (`tests/fold_cases.py`)."""
+    code = fold_cases.CODES[fold_cases.CLIENTS.index(client)]
+    wrong = [
+        f"{name}: the client {'opened' if code in opened else 'refused'} it"
+        for name, opened in fold_cases.OPENED.items()
+        if fold_cases.predicted(name, client) != (code in opened)
+    ]
+    assert set(fold_cases.OPENED) == set(fold_cases.heads())
+    assert wrong == []

@@ -11,10 +11,16 @@ showed of it, as soon as it ends, so `tcpdump -U -w - | wsaccept inspect -` repo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from wsaccept_cli.capture.packets import CaptureFileError, Source, is_capture_file, read_packets
 from wsaccept_cli.capture.tshark import DecryptionError, Decryptor
 from wsaccept_cli.core.handshake import Handshake
+
+if TYPE_CHECKING:
+    from wsaccept_cli.capture.decode import Decoder, Fields, Fragment
+    from wsaccept_cli.capture.flows import Tracker
+    from wsaccept_cli.capture.fragments import Reassembly
 
 __all__ = ["CaptureFileError", "CaptureReading", "DecryptionError", "Decryptor", "is_capture_file"]
 
@@ -32,6 +38,7 @@ class CaptureReading:
         self.connections = 0  # connections with a handshake or TLS, reported
         self.evicted = 0
         self.error: str | None = None  # why reading stopped before the end of the file
+        self.fragments: Reassembly | None = None  # IP datagrams being put together, if any
 
     @property
     def truncated(self) -> bool:
@@ -39,30 +46,71 @@ class CaptureReading:
 
     def handshakes(self) -> Iterator[Handshake]:
         """Each connection that held a handshake (or TLS), as it ends, then the rest."""
-        from wsaccept_cli.capture.decode import segment
         from wsaccept_cli.capture.flows import Tracker
 
         tracker = Tracker()
         tracker.decryptor = self.decryptor
-        packets = read_packets(self.source)
-        while True:
-            try:
-                packet = next(packets, None)
-            except CaptureFileError as error:
-                self.error = str(error)
-                break
-            if packet is None:
-                break
-            self.packets += 1
-            found = segment(packet.time, packet.linktype, packet.data)
-            if found is None:
-                continue
-            self.segments += 1
-            tracker.segment(found)
-            if tracker.ended:
-                yield from self._results(tracker.take_ended())
+        try:
+            yield from self._read(tracker)
+        except CaptureFileError as error:
+            self.error = str(error)
         yield from self._results(tracker.finish())
         self.evicted = tracker.evicted
+
+    def _read(self, tracker: Tracker) -> Iterator[Handshake]:
+        """The packets' loop, the hot path of a large capture: a packet of a connection already
+        dropped costs its header decoding and one look-up, with no copy and no object."""
+        import struct
+
+        from wsaccept_cli.capture.decode import FIN, RST, Fragment, unguarded_decoder
+
+        dropped, flows, follow = tracker.dropped, tracker.flows, tracker.segment
+        decoders: dict[int, Decoder] = {}
+        packets = segments = 0
+        try:
+            for when, linktype, data in read_packets(self.source):
+                packets += 1
+                decode = decoders.get(linktype)
+                if decode is None:
+                    decode = decoders[linktype] = unguarded_decoder(linktype)
+                try:
+                    fields = decode(data)
+                except (struct.error, IndexError):
+                    continue  # shorter than its headers
+                except Fragment as piece:
+                    whole = self._fragment(piece, when)
+                    if whole is None:
+                        continue
+                    data, fields = whole
+                if fields is None:
+                    continue
+                segments += 1
+                src, sport, dst, dport, seq, flags, start, end, missing = fields
+                if src < dst or (src == dst and sport <= dport):
+                    key = (src, sport, dst, dport)
+                else:
+                    key = (dst, dport, src, sport)
+                if key in dropped:
+                    if flags & (FIN | RST):
+                        del dropped[key]
+                    continue
+                flow = flows.get(key)
+                if flow is None:
+                    follow(key, when, src, sport, seq, flags, bytes(data[start:end]), missing)
+                else:
+                    flows.move_to_end(key)
+                    flow.take(when, src, sport, seq, flags, bytes(data[start:end]), missing)
+                if tracker.ended:
+                    yield from self._results(tracker.take_ended())
+        finally:
+            self.packets, self.segments = packets, segments
+
+    def _fragment(self, piece: Fragment, when: float) -> tuple[bytes, Fields | None] | None:
+        from wsaccept_cli.capture.fragments import Reassembly
+
+        if self.fragments is None:
+            self.fragments = Reassembly()
+        return self.fragments.add(piece, when)
 
     def _results(self, flows: Iterator[object]) -> Iterator[Handshake]:
         from wsaccept_cli.capture.flows import Flow

@@ -32,13 +32,9 @@ class CaptureFileError(Exception):
     """A file that starts as a capture but cannot be read on (a corrupt header or length)."""
 
 
-class Packet:
-    __slots__ = ("data", "linktype", "time")
-
-    def __init__(self, time: float, linktype: int, data: bytes) -> None:
-        self.time = time
-        self.linktype = linktype
-        self.data = data
+# A packet: its time, its interface's link type, and its captured bytes (a view into the read
+# buffer for pcap, valid until the next packet is asked for: copy what must be kept)
+Packet = tuple[float, int, "bytes | memoryview"]
 
 
 class Source:
@@ -69,6 +65,21 @@ class Source:
             self.truncated = True
         return data
 
+    def window(self) -> tuple[bytes, int]:
+        """The buffered bytes and where the unread ones start in them."""
+        return self._buffer, self._at
+
+    def advance(self, at: int) -> None:
+        """Mark the buffered bytes before `at` as read."""
+        self.offset += at - self._at
+        self._at = at
+
+    def more(self, size: int) -> bool:
+        """Buffer at least `size` unread bytes; False when the input ends before."""
+        if self._at + size > len(self._buffer):
+            self._fill(size)
+        return len(self._buffer) - self._at >= size
+
     def _fill(self, size: int) -> None:
         """Read on until `size` bytes are buffered, or the input ends."""
         chunks = [self._buffer[self._at :]]
@@ -87,14 +98,13 @@ def is_capture_file(first: bytes) -> bool:
 
 
 def read_packets(source: Source) -> Iterator[Packet]:
-    """Every packet of a pcap or pcapng file, in file order."""
+    """Every packet of a pcap or pcapng file, in file order (its magic read at once)."""
     magic = source.read(4)
     if magic == PCAPNG_MAGIC:
-        yield from _pcapng(source)
-    elif magic in PCAP_MAGICS:
-        yield from _pcap(source, magic)
-    else:
-        raise CaptureFileError("not a pcap or pcapng file")
+        return _pcapng(source)
+    if magic in PCAP_MAGICS:
+        return _pcap(source, magic)
+    raise CaptureFileError("not a pcap or pcapng file")
 
 
 def _pcap(source: Source, magic: bytes) -> Iterator[Packet]:
@@ -107,20 +117,34 @@ def _pcap(source: Source, magic: bytes) -> Iterator[Packet]:
         return
     header = (pcap.LEFileHdr if little else pcap.FileHdr)(magic + rest)
     packet_header = pcap.LEPktHdr if little else pcap.PktHdr
-    # dpkt's own layout of a record header, unpacked by struct: a dpkt object per packet
-    # costs more than the rest of the packet's reading
+    # dpkt's own layout of a record header, unpacked by struct straight from the read buffer,
+    # record after record: a dpkt object or a read per packet costs more than its decoding
     layout = struct.Struct(packet_header.__hdr_fmt__)
+    unpack, size = layout.unpack_from, layout.size
     divisor = 1e9 if magic in _NANO else 1e6
     linktype = header.linktype
-    while True:
-        raw = source.read(layout.size)
-        if len(raw) < layout.size:
-            return
-        seconds, fraction, caplen, _ = layout.unpack(raw)
-        data = source.read(caplen)
-        if len(data) < caplen:
-            return
-        yield Packet(seconds + fraction / divisor, linktype, data)
+    need = size
+    while source.more(need):
+        buffer, at = source.window()
+        view, end = memoryview(buffer), len(buffer)
+        while at + size <= end:
+            seconds, fraction, caplen, _ = unpack(buffer, at)
+            if caplen > MAX_BLOCK:
+                source.advance(at + size)
+                source.read(caplen)  # raises: a hostile length
+            stop = at + size + caplen
+            if stop > end:
+                need = size + caplen
+                break
+            yield seconds + fraction / divisor, linktype, view[at + size : stop]
+            at = stop
+        else:
+            need = size
+        source.advance(at)
+    buffer, at = source.window()
+    if at < len(buffer):  # the file ends inside a record
+        source.truncated = True
+        source.advance(len(buffer))
 
 
 class _Interface:
@@ -197,7 +221,7 @@ def _block(block: bytes, kind: int, little: bool, interfaces: list[_Interface]) 
                 raise CaptureFileError(f"a packet of interface {epb.iface_id}, never described")
             interface = interfaces[epb.iface_id]
             when = interface.offset + ((epb.ts_high << 32) | epb.ts_low) / interface.divisor
-            return Packet(when, interface.linktype, bytes(epb.pkt_data))
+            return when, interface.linktype, epb.pkt_data
     except (dpkt.UnpackError, struct.error) as error:
         raise CaptureFileError(f"a corrupt pcapng block: {error}") from None
     return None

@@ -12,6 +12,8 @@ from __future__ import annotations
 OPCODES = {0x0: "continuation", 0x1: "text", 0x2: "binary", 0x8: "close", 0x9: "ping", 0xA: "pong"}
 CLOSE = 0x8
 MAX_CONTROL = 125  # RFC 6455 §5.5: a control frame's payload is at most 125 bytes
+# the extended payload length's bytes after a 7-bit length of 0-125, 126 or 127 (RFC 6455 §5.2)
+_EXTENDED = (0,) * 126 + (2, 8)
 
 
 class FrameTally:
@@ -35,37 +37,45 @@ class FrameTally:
 
     def feed(self, data: bytes, when: float) -> None:
         """Take the next bytes this side sent, at time `when`."""
-        view = memoryview(data)
-        while view and self.protocol_problem is None and not self.lost:
+        at, size = 0, len(data)
+        while at < size and self.protocol_problem is None and not self.lost:
             if self._remaining:
-                taken = min(self._remaining, len(view))
+                taken = min(self._remaining, size - at)
                 if self._opcode == CLOSE:
-                    self._close_payload += bytes(view[:taken])
+                    self._close_payload += data[at : at + taken]
                 self._remaining -= taken
-                view = view[taken:]
+                at += taken
                 if not self._remaining:
                     self._end_frame(when)
                 continue
-            view = self._take_header(view, when)
+            if not self._header and size - at >= 2:  # a header in one piece: the usual case
+                second = data[at + 1]
+                need = 2 + _EXTENDED[second & 0x7F] + (4 if second & 0x80 else 0)
+                if size - at >= need:
+                    self._start_frame(data, at, need, when)
+                    at += need
+                    continue
+            at = self._take_header(data, at, when)
 
-    def _take_header(self, view: memoryview, when: float) -> memoryview:
-        need = _header_length(self._header + bytes(view[:2]))
-        taken = min(need - len(self._header), len(view))
-        self._header += bytes(view[:taken])
-        view = view[taken:]
+    def _take_header(self, data: bytes, at: int, when: float) -> int:
+        """Take what `data` holds of a header from `at` on; where the bytes after it start."""
+        need = _header_length(self._header + data[at : at + 2])
+        taken = min(need - len(self._header), len(data) - at)
+        self._header += data[at : at + taken]
         if len(self._header) >= 2 and len(self._header) == _header_length(self._header):
-            self._start_frame(self._header, when)
+            self._start_frame(self._header, 0, len(self._header), when)
             self._header = b""
-        return view
+        return at + taken
 
-    def _start_frame(self, header: bytes, when: float) -> None:
-        first, second = header[0], header[1]
+    def _start_frame(self, data: bytes, at: int, size: int, when: float) -> None:
+        """The frame whose `size`-byte header starts at `at` in `data`."""
+        first, second = data[at], data[at + 1]
         opcode, masked = first & 0x0F, bool(second & 0x80)
         length = second & 0x7F
         if length == 126:
-            length = int.from_bytes(header[2:4], "big")
+            length = int.from_bytes(data[at + 2 : at + 4], "big")
         elif length == 127:
-            length = int.from_bytes(header[2:10], "big")
+            length = int.from_bytes(data[at + 2 : at + 10], "big")
         name = OPCODES.get(opcode)
         if name is None:
             self.protocol_problem = f"a frame with the reserved opcode {opcode:#x} (RFC 6455 §5.2)"
@@ -79,7 +89,7 @@ class FrameTally:
             self.compressed += 1
         self._check_mask(masked)
         self._opcode, self._remaining = opcode, length
-        self._mask = header[-4:] if masked else b""
+        self._mask = data[at + size - 4 : at + size] if masked else b""
         self._close_payload = b""
         if not length:
             self._end_frame(when)

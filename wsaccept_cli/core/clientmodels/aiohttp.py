@@ -9,7 +9,13 @@ HTTP/1.1 parser: llhttp (`vendor/llhttp`, `src/llhttp/http.ts`) as for Node, but
   Connection, Content-Length, Transfer-Encoding, Proxy-Connection): it stays in the name, so
   `Upgrade : websocket` is a field named `Upgrade ` (`header_field_colon_discard_ws`); after any
   other name it fails (`header_field_general_otherwise`);
-- an obs-fold line continues the value, its leading whitespace kept (`header_value_lws`);
+- an obs-fold line continues the value, its leading whitespace kept (`header_value_lws`); a
+  CR in it not followed by LF fails as in the value itself (`header_value_almost_done`:
+  "Missing expected LF after header value"), so does aiohttp's NUL check of the whole value;
+- before the first byte of a value (`header_value_discard_ws`, `_discard_ws_almost_done`,
+  `_discard_lws`) SP, HTAB and obs-fold line breaks are skipped, and a CR followed by SP or
+  HTAB; a CR followed by anything else ends the value, empty, and starts the next field line
+  there: `X: \r\r\n` (a CR CR LF after an empty value) is the end of the head;
 - a line without a colon, or an empty name, still fails;
 - control bytes in a value are taken (`header_value_lenient`), but aiohttp refuses NUL itself
   (`_process_header`: "reject null bytes in header values");

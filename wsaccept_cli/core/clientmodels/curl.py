@@ -1,4 +1,7 @@
-"""libcurl's WebSocket (`curl_ws_*`), here libcurl 8.23 through curl_cffi.
+"""libcurl's WebSocket (`curl_ws_*`), here libcurl 8.23.0 through curl_cffi 0.17 (the
+curl-impersonate build the tests drive; Debian's curl 7.88.1 command is not the client modelled).
+Read in curl's git at 8.22.0-DEV (commit 5c61e16869), whose `lib/http.c` header reading is that
+of 8.21 and later ("http: reject spurious CR bytes in headers", June 2026).
 
 HTTP/1.1 parser, `lib/http.c` (Curl_http_write_resp_hds, http_rw_hd, http_parse_headers,
 checkprotoprefix):
@@ -10,10 +13,17 @@ checkprotoprefix):
   that starts `http/` in another case is taken as an HTTP/1.0 200 (checkhttpprefix), anything
   else as HTTP/0.9, refused;
 - an empty line before the status line ends the head at once (no status: refused);
-- lines end in CR LF or a bare LF; an obs-fold line is joined to the previous field
-  (unfold_header; not on the first field line, Curl_verify_header);
-- Curl_verify_header fails a NUL byte ("Nul byte in header"), a CR anywhere but before the LF
-  ("Carriage return found in header"), a field line without a colon ("Header without colon");
+- lines end in CR LF or a bare LF; a line whose first byte is CR or LF is the empty line
+  that ends the head (http_rw_hd: `(0x0a == *hd) || (0x0d == *hd)`), so `\r\r\n` ends it too;
+- an obs-fold line is joined to the field line before it in the header buffer before that line
+  is checked at all (http_parse_headers, unfold_header, Curl_http_to_fold: the line's CR LF and
+  trailing blanks dropped, one space, the continuation without its leading blanks); a first
+  field line starting with whitespace is not a continuation (Curl_verify_header: "line folding,
+  cannot happen on line 2");
+- Curl_verify_header, on the whole unfolded header: fails a NUL byte ("Nul byte in header"), a
+  CR anywhere but just before the final LF ("Carriage return found in header": so a CR before
+  the CR LF of any of its lines, continuations included), a header without a colon ("Header
+  without colon": a line without one followed by a continuation with one passes);
   a name with whitespace before its colon is kept as it is, so it matches no field curl looks
   for;
 - a line of 100 KiB (CURL_MAX_HTTP_HEADER, the size of its buffer with the line, its line
@@ -48,6 +58,8 @@ GRAMMAR = Grammar(
     empty_name="keep",
     invalid_name="keep",
     obs_fold="join",
+    unfold_first=True,
+    cr_line_ends_head=True,
     first_line_fold="keep",
     value_controls=b"\x00",
     lone_cr="refuse",

@@ -17,10 +17,11 @@ HTTP/1.1 parser (a model of its own, `firefox_parse.parse`):
   fails the response.
 Then `netwerk/protocol/websocket/WebSocketChannel.cpp` (WebSocketChannel::OnStartRequest: the
 101 over HTTP/1.1, Upgrade and Connection token lists, the accept as merged by
-`nsHttpHeaderArray.cpp`; HandleExtensions, ParseWebSocketExtension). The subprotocol is checked
-only when the server chose one, and only against an offer. It offers `permessage-deflate`. Over
-HTTP/2 (RFC 8441): OnStartRequest wants the status 200 exactly, then the same subprotocol and
-extension checks.
+`nsHttpHeaderArray.cpp` (MergeHeader in `nsHttpHeaderArray.h`: a repeated field joined after
+`, `, an empty one merging nothing); HandleExtensions, ParseWebSocketExtension). The
+subprotocol is checked only when the server chose one, and only against an offer. It offers
+`permessage-deflate`. Over HTTP/2 (RFC 8441): OnStartRequest wants the status 200 exactly, then
+the same subprotocol and extension checks.
 """
 
 from __future__ import annotations

@@ -165,8 +165,12 @@ def _field(line: str) -> tuple[str, str] | None:
 
 
 def _merged(facts: Facts, name: str) -> str | None:
+    """The field's value as nsHttpHeaderArray keeps it: the first line makes the entry (even
+    empty), each later one is merged after `, ` (MergeHeader, `nsHttpHeaderArray.h`), except an
+    empty one, which merges nothing ("merge of empty header = no-op"), and no `, ` is put after
+    an entry still empty."""
     values = facts.response.values(name)
-    return ", ".join(values) if values else None
+    return ", ".join(value for value in values if value) if values else None
 
 
 def _has_token(value: str | None, token: str) -> bool:
@@ -216,7 +220,9 @@ def subprotocol(facts: Facts) -> str | None:
 
 def extensions(facts: Facts) -> str | None:
     """HandleExtensions: the merged value with whitespace compressed; ParseWebSocketExtension
-    (client side): `;`-separated tokens, the first exactly `permessage-deflate`, each parameter
+    (client side): `;`-separated tokens (nsCCharSeparatedTokenizer: each trimmed; a token after
+    every separator but a last one with nothing after it, so `;;` makes an empty token, an
+    unknown parameter), the first exactly `permessage-deflate`, each parameter
     name exact, once, the takeovers without a value, window bits an integer 8 to 15
     (`to_integer`), client_max_window_bits with one; a `,` does not separate extensions, so a
     second one becomes part of the last parameter's value; then zlib must take the client's
@@ -228,8 +234,8 @@ def extensions(facts: Facts) -> str | None:
     if not value:
         return None
     tokens = [token.strip(" \t\r\n") for token in value.split(";")]
-    while len(tokens) > 1 and tokens[-1] == "":
-        tokens.pop()  # a separator followed by nothing ends the tokens
+    if len(tokens) > 1 and tokens[-1] == "":
+        tokens.pop()  # the last separator, with nothing after it, starts no token
     if tokens[0] != "permessage-deflate":
         return "an extension that was not offered"
     seen: dict[str, str] = {}

@@ -10,8 +10,10 @@ HTTP/1.1 parser, Go 1.19 `net/http/response.go` (ReadResponse), `net/textproto/r
   before must be `HTTP/1.0`, `HTTP/1.1` or `HTTP/D.D` (ParseHTTPVersion: `HTTP/2.0` passes); the
   rest, spaces trimmed from its left, is cut at its next space and that must be three
   characters strconv.Atoi takes, not negative (`+01` passes as 1); the reason may hold anything;
-- the first field line may not start with SP or HTAB; every field line needs a colon; a line
-  starting with SP or HTAB after it continues the previous field (obs-fold: the value joined with
+- the first field line may not start with SP or HTAB; every field line needs a colon on its
+  own first line, before any continuation is joined (readContinuedLineSlice's
+  validateFirstLine, mustHaveFieldNameColon); a line starting with SP or HTAB after it continues
+  the previous field (obs-fold: the value joined with
   one space to the continuation, SP and HTAB trimmed from both); the whole line's SP and HTAB
   are trimmed at both ends and the value's at its left;
 - a name is canonicalised (`Sec-Websocket-Accept`) only when every byte is a token byte; one
@@ -115,13 +117,13 @@ def _fields(lines: list[bytes]) -> list[tuple[str, str]]:
     for line in lines:
         if line[:1] in (b" ", b"\t") and joined:
             joined[-1] += b" " + line.strip(b" \t")
+        elif b":" not in line:  # mustHaveFieldNameColon, on the first line before any fold
+            raise RefusalError(f"a field line without a colon {show(line)}")
         else:
             joined.append(line.strip(b" \t"))
     fields = []
     for line in joined:
-        name, colon, value = line.partition(b":")
-        if not colon:
-            raise RefusalError(f"a field line without a colon {show(line)}")
+        name, _, value = line.partition(b":")
         if not name:
             continue
         key = _canonical(name)

@@ -71,6 +71,11 @@ class Grammar:
     """A line starting with a space or tab after a field: "refuse", "join" (appended to the
     previous value after one space, its own leading whitespace dropped), "join-raw" (appended
     with its leading whitespace), or "field" (taken as a field line of its own)."""
+    unfold_first: bool = False
+    """With "join": each continuation is joined to its line first (the line's trailing SP and
+    HTAB dropped, one space, the continuation without its leading ones), and every check then
+    looks at the whole unfolded line; otherwise the line is checked on its own and the
+    continuation as more of its value."""
     first_line_fold: str = "refuse"
     """A first field line starting with whitespace: "refuse", "field" (whitespace skipped),
     "keep" (a field whose name starts with it), "drop"."""
@@ -82,6 +87,9 @@ class Grammar:
     """A CR not followed by LF inside a line: "refuse", "keep" (part of the value), or
     "after-empty-value" (taken only right after an empty value: llhttp's lenient
     `header_value_discard_ws_almost_done`)."""
+    cr_line_ends_head: bool = False
+    """A line whose first byte is CR ends the head as an empty line does, whatever follows the
+    CR."""
     max_line: int | None = None
     """Longest line the parser takes, its CR LF included (`line_counts_ending`)."""
     line_counts_ending: bool = True
@@ -174,6 +182,8 @@ def split_lines(data: bytes, grammar: Grammar) -> tuple[list[bytes], int, bool]:
                 raise RefusalError("bare LF line endings")
             bare = True
         line = data[start : end - 1 if crlf else end]
+        if grammar.cr_line_ends_head and line[:1] == b"\r":
+            line = b""
         length = end + 1 - start if grammar.line_counts_ending else len(line)
         if grammar.max_line is not None and length > grammar.max_line:
             raise RefusalError(f"a line of {length} bytes (over {grammar.max_line})")
@@ -349,7 +359,12 @@ def _parse_one(lines: list[bytes], grammar: Grammar, *, after_interim: bool) -> 
         raise RefusalError(f"a reason phrase of {len(reason)} bytes (over {grammar.max_reason})")
     head.reason = reason.decode("latin-1")
     fields: list[tuple[bytes, bytes]] = []
-    for index, line in enumerate(lines[1:]):
+    field_lines = lines[1:]
+    if grammar.obs_fold == "join" and grammar.unfold_first:
+        field_lines = _unfolded(field_lines, grammar.max_line)
+    elif grammar.lone_cr == "after-empty-value":
+        field_lines = _lenient_value_starts(field_lines)
+    for index, line in enumerate(field_lines):
         if line[:1] in (b" ", b"\t"):
             if index == 0:
                 if grammar.first_line_fold == "refuse":
@@ -362,6 +377,7 @@ def _parse_one(lines: list[bytes], grammar: Grammar, *, after_interim: bool) -> 
                 raise RefusalError("an obs-fold continuation line")
             elif grammar.obs_fold in ("join", "join-raw") and fields:
                 name, value = fields[-1]
+                _check_continuation(line, grammar)
                 more = line.strip(b" \t") if grammar.obs_fold == "join" else line
                 joined = value + b" " + more if grammar.obs_fold == "join" else value + more
                 fields[-1] = (name, joined if value.strip(b" \t") else more)
@@ -391,6 +407,77 @@ def _parse_one(lines: list[bytes], grammar: Grammar, *, after_interim: bool) -> 
         )
         head.raw_values.append(value.decode("latin-1"))
     return head
+
+
+def _unfolded(lines: list[bytes], max_line: int | None) -> list[bytes]:
+    """Field lines with every obs-fold continuation joined to the line before it (a first
+    field line starting with whitespace stays a line of its own)."""
+    joined: list[list[bytes]] = []  # each line's parts, joined once at the end
+    size = 0  # the last line's, unfolded
+    for index, line in enumerate(lines):
+        if index and line[:1] in (b" ", b"\t"):
+            parts = joined[-1]
+            while len(parts) > 1 and not parts[-1].strip(b" \t"):  # blanks before the fold
+                size -= len(parts.pop())
+            kept = parts[-1].rstrip(b" \t")
+            more = line.lstrip(b" \t")
+            size += len(kept) - len(parts[-1]) + 1 + len(more)
+            parts[-1:] = [kept, b" ", more]
+            if max_line is not None and size + 2 > max_line:
+                raise RefusalError(f"an unfolded line of {size + 2} bytes (over {max_line})")
+        else:
+            joined.append([line])
+            size = len(line)
+    return [b"".join(parts) for parts in joined]
+
+
+def _lenient_value_starts(lines: list[bytes]) -> list[bytes]:
+    """Field lines as a lenient llhttp reads the start of each value (`header_value_discard_ws`,
+    `header_value_discard_ws_almost_done`, `header_value_discard_lws`): SP, HTAB and the line
+    breaks of obs-fold lines before the first byte of the value are skipped, and so is a CR
+    followed by SP or HTAB; a CR followed by anything else ends the value, empty, and what
+    follows it starts the next field line. When that is the line's own CR LF (`X: \\r\\r\\n`),
+    it is the empty line that ends the head: the lines after it are not read."""
+    out: list[bytes] = []
+    todo = list(reversed(lines))
+    while todo:
+        line = todo.pop()
+        colon = line.find(b":")
+        if colon < 0 or (line[:1] in (b" ", b"\t") and out):
+            out.append(line)  # no value to start; a continuation of a value already begun
+            continue
+        name, rest = line[: colon + 1], line[colon + 1 :]
+        start = _skipped(rest)
+        while start == len(rest) and todo and todo[-1][:1] in (b" ", b"\t"):
+            rest = todo.pop()  # an obs-fold line break before the value's first byte
+            start = _skipped(rest)
+        rest = rest[start:]
+        if rest[:1] != b"\r":
+            out.append(name + rest)
+            continue
+        out.append(name)  # the value ends, empty, at the CR
+        if len(rest) == 1:
+            return out  # the line's own CR LF follows: the empty line
+        todo.append(rest[1:])
+    return out
+
+
+_VALUE_START = re.compile(rb"(?:[ \t]|\r(?=[ \t]))*")  # whitespace, and a CR before some
+
+
+def _skipped(value: bytes) -> int:
+    """How many bytes of whitespace llhttp's `header_value_discard_ws` skips."""
+    match = _VALUE_START.match(value)
+    return match.end() if match else 0
+
+
+def _check_continuation(line: bytes, grammar: Grammar) -> None:
+    """An obs-fold continuation is more of the value: a CR in it (every CR LF was taken off as
+    the line's end) and the grammar's value controls fail as they do in the value itself."""
+    if b"\r" in line and grammar.lone_cr != "keep":
+        raise RefusalError("a CR not followed by LF")
+    if len(line.translate(None, grammar.value_controls)) != len(line):
+        raise RefusalError("a control character in a field value")
 
 
 def _field(line: bytes, grammar: Grammar) -> tuple[bytes, bytes] | None:
