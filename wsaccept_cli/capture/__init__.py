@@ -18,8 +18,9 @@ from wsaccept_cli.capture.tshark import DecryptionError, Decryptor
 from wsaccept_cli.core.handshake import Handshake
 
 if TYPE_CHECKING:
-    from wsaccept_cli.capture.decode import Decoder
+    from wsaccept_cli.capture.decode import Decoder, Fields, Fragment
     from wsaccept_cli.capture.flows import Tracker
+    from wsaccept_cli.capture.fragments import Reassembly
 
 __all__ = ["CaptureFileError", "CaptureReading", "DecryptionError", "Decryptor", "is_capture_file"]
 
@@ -37,6 +38,7 @@ class CaptureReading:
         self.connections = 0  # connections with a handshake or TLS, reported
         self.evicted = 0
         self.error: str | None = None  # why reading stopped before the end of the file
+        self.fragments: Reassembly | None = None  # IP datagrams being put together, if any
 
     @property
     def truncated(self) -> bool:
@@ -58,9 +60,11 @@ class CaptureReading:
     def _read(self, tracker: Tracker) -> Iterator[Handshake]:
         """The packets' loop, the hot path of a large capture: a packet of a connection already
         dropped costs its header decoding and one look-up, with no copy and no object."""
-        from wsaccept_cli.capture.decode import FIN, RST, Segment, decoder
+        import struct
 
-        dropped, follow = tracker.dropped, tracker.segment
+        from wsaccept_cli.capture.decode import FIN, RST, Fragment, unguarded_decoder
+
+        dropped, flows, follow = tracker.dropped, tracker.flows, tracker.segment
         decoders: dict[int, Decoder] = {}
         packets = segments = 0
         try:
@@ -68,8 +72,16 @@ class CaptureReading:
                 packets += 1
                 decode = decoders.get(linktype)
                 if decode is None:
-                    decode = decoders[linktype] = decoder(linktype)
-                fields = decode(data)
+                    decode = decoders[linktype] = unguarded_decoder(linktype)
+                try:
+                    fields = decode(data)
+                except (struct.error, IndexError):
+                    continue  # shorter than its headers
+                except Fragment as piece:
+                    whole = self._fragment(piece, when)
+                    if whole is None:
+                        continue
+                    data, fields = whole
                 if fields is None:
                     continue
                 segments += 1
@@ -82,12 +94,23 @@ class CaptureReading:
                     if flags & (FIN | RST):
                         del dropped[key]
                     continue
-                payload = bytes(data[start:end])
-                follow(Segment(when, src, sport, dst, dport, seq, flags, payload, missing), key)
+                flow = flows.get(key)
+                if flow is None:
+                    follow(key, when, src, sport, seq, flags, bytes(data[start:end]), missing)
+                else:
+                    flows.move_to_end(key)
+                    flow.take(when, src, sport, seq, flags, bytes(data[start:end]), missing)
                 if tracker.ended:
                     yield from self._results(tracker.take_ended())
         finally:
             self.packets, self.segments = packets, segments
+
+    def _fragment(self, piece: Fragment, when: float) -> tuple[bytes, Fields | None] | None:
+        from wsaccept_cli.capture.fragments import Reassembly
+
+        if self.fragments is None:
+            self.fragments = Reassembly()
+        return self.fragments.add(piece, when)
 
     def _results(self, flows: Iterator[object]) -> Iterator[Handshake]:
         from wsaccept_cli.capture.flows import Flow

@@ -25,9 +25,10 @@ The layouts, by link type (https://www.tcpdump.org/linktypes.html):
 - TCP (RFC 9293 §3.1): source and destination port, sequence number, acknowledgment number,
   data offset (4 bits, in 32-bit words), flags, ...: 20 bytes, then (offset - 5) * 4 of options.
 
-A packet that is not TCP, or whose headers do not hold together, is no segment; a fragment is
-none either (TCP stacks avoid fragmenting). A segment cut by the snap length says how many
-payload bytes the capture lacks (from the IP length, which the capture kept).
+A packet that is not TCP, or whose headers do not hold together, is no segment; a fragment of
+a datagram that may carry TCP raises Fragment, for `capture.fragments` to put together. A
+segment cut by the snap length says how many payload bytes the capture lacks (from the IP
+length, which the capture kept).
 """
 
 from __future__ import annotations
@@ -52,10 +53,10 @@ _U16 = struct.Struct("!H")
 _U32 = struct.Struct("!I")
 _NATIVE_U32 = struct.Struct("=I")
 _ETHERNET_TYPE = struct.Struct("!12xH")
-_IPV4 = struct.Struct("!BxHxxHxBxx4s4s")  # version+IHL, total length, flags+offset, protocol
+_IPV4 = struct.Struct("!BxHHHxBxx4s4s")  # version+IHL, total length, id, flags+offset, protocol
 _IPV6 = struct.Struct("!4xHBx16s16s")  # payload length, next header, source, destination
 _EXTENSION = struct.Struct("!BB")  # next header, length
-_FRAGMENT_HEADER = struct.Struct("!BxH")  # next header, offset (13 bits), M flag
+_FRAGMENT_HEADER = struct.Struct("!BxHI")  # next header, offset (13 bits) and M flag, id
 _TCP = struct.Struct("!HHIxxxxBB")  # ports, sequence number, data offset, flags
 _IPV4_TCP = struct.Struct(_IPV4.format + _TCP.format[1:])  # both at once: no IPv4 options
 
@@ -100,6 +101,12 @@ def segment(time: float, linktype: int, data: Buffer) -> Segment | None:
 
 def decoder(linktype: int) -> Decoder:
     """The function that finds the TCP segment in a packet of this link type."""
+    return _guarded(_DECODERS.get(linktype, _nothing))
+
+
+def unguarded_decoder(linktype: int) -> Decoder:
+    """`decoder`, raising struct.error or IndexError on a packet shorter than its headers
+    (for a caller's loop that catches them itself, saving a call per packet)."""
     return _DECODERS.get(linktype, _nothing)
 
 
@@ -108,12 +115,13 @@ def _nothing(data: Buffer) -> None:
 
 
 def _guarded(decode: Decoder) -> Decoder:
-    """A decoder for which a packet shorter than its headers is no segment."""
+    """A decoder for which a packet shorter than its headers is no segment, nor a fragment
+    (to put fragments together, catch Fragment from `unguarded_decoder`'s)."""
 
     def guarded(data: Buffer) -> Fields | None:
         try:
             return decode(data)
-        except (struct.error, IndexError):
+        except (struct.error, IndexError, Fragment):
             return None
 
     guarded.__doc__ = decode.__doc__
@@ -191,28 +199,46 @@ def _null(data: Buffer) -> Fields | None:
 
 def _ipv4(data: Buffer, at: int) -> Fields | None:
     if data[at] == 0x45 and len(data) >= at + 40:  # no options: one unpack for IP and TCP
-        _, total, fragment, protocol, src, dst, sport, dport, seq, offset, flags = (
+        _, total, _, fragment, protocol, src, dst, sport, dport, seq, offset, flags = (
             _IPV4_TCP.unpack_from(data, at)
         )
-        end = min(at + total, len(data)) if total else len(data)
+        size, end = len(data), at + total
+        if not total or end > size:
+            end = size
         if protocol == TCP and not fragment & 0x3FFF and (offset >> 4) >= 5 and at + 40 <= end:
-            start = min(at + 20 + (offset >> 4) * 4, end)
-            missing = max(0, total - 20 - (offset >> 4) * 4 - (end - start))
-            return src, sport, dst, dport, seq, flags, start, end, missing
-    version_length, total, fragment, protocol, src, dst = _IPV4.unpack_from(data, at)
+            start = at + 20 + (offset >> 4) * 4
+            if start > end:
+                start = end
+            missing = total - 20 - (offset >> 4) * 4 - (end - start)  # builtins cost a call
+            return src, sport, dst, dport, seq, flags, start, end, missing if missing > 0 else 0
+    version_length, total, ident, fragment, protocol, src, dst = _IPV4.unpack_from(data, at)
     header = (version_length & 0x0F) * 4
-    if header < 20 or protocol != TCP or fragment & 0x3FFF:  # MF, or an offset: a fragment
+    if header < 20 or protocol != TCP:
         return None
     end = at + total if total else len(data)  # 0: segmentation offload, as dpkt reads it
     if total and total < header:
         return None
+    if fragment & 0x3FFF:  # MF, or an offset: a fragment (RFC 791 §3.2)
+        if not total or end > len(data):
+            return None  # cut by the snap length: never whole
+        raise Fragment(
+            (src, dst, ident), (fragment & 0x1FFF) * 8, bool(fragment & 0x2000),
+            bytes(data[at + header : end]), TCP,
+        )  # fmt: skip
     return _tcp(data, at + header, min(end, len(data)), total - header, src, dst)
 
 
 def _ipv6(data: Buffer, at: int) -> Fields | None:
     length, kind, src, dst = _IPV6.unpack_from(data, at)
     end = min(at + 40 + length, len(data)) if length else len(data)  # 0: jumbogram or TSO
-    at += 40
+    whole = bool(length) and at + 40 + length <= len(data)  # not cut by the snap length
+    return _ipv6_chain(data, at + 40, end, kind, length, src, dst, whole)
+
+
+def _ipv6_chain(
+    data: Buffer, at: int, end: int, kind: int, length: int, src: bytes, dst: bytes, whole: bool
+) -> Fields | None:
+    """The extension headers from `at` (the first of type `kind`) to TCP."""
     extensions = 0
     while kind != TCP:
         if kind in _IPV6_OPTIONS:
@@ -223,9 +249,14 @@ def _ipv6(data: Buffer, at: int) -> Fields | None:
         elif kind == _FRAGMENT:
             if at + 8 > end:
                 return None
-            kind, offset = _FRAGMENT_HEADER.unpack_from(data, at)
-            if offset & 0xFFF9:  # an offset, or more fragments to come
-                return None
+            kind, offset, ident = _FRAGMENT_HEADER.unpack_from(data, at)
+            if offset & 0xFFF9:  # an offset, or more fragments to come (RFC 8200 §4.5)
+                if not whole:
+                    return None  # cut by the snap length: never whole
+                raise Fragment(
+                    (src, dst, ident), offset & 0xFFF8, bool(offset & 1), bytes(data[at + 8 : end]),
+                    kind,
+                )  # fmt: skip
             size = 8
         elif kind == _AH:
             if at + 12 > end:
@@ -237,6 +268,33 @@ def _ipv6(data: Buffer, at: int) -> Fields | None:
         at += size
         extensions += size
     return _tcp(data, at, end, length - extensions, src, dst)
+
+
+class Fragment(Exception):  # noqa: N818 (not an error: a packet the caller must put together)
+    """A fragment of an IP datagram that may carry TCP, raised by a decoder: fragments are
+    rare, so the common path pays nothing for them; `capture.fragments` puts them together."""
+
+    def __init__(
+        self, key: tuple[bytes, bytes, int], offset: int, more: bool, payload: bytes, kind: int
+    ) -> None:
+        super().__init__(key, offset)
+        self.key = key  # source, destination, identification
+        self.offset = offset  # in bytes
+        self.more = more
+        self.payload = payload
+        self.kind = kind  # the protocol, or IPv6's next header after the fragment header
+
+
+def reassembled(first: Fragment, payload: bytes) -> Fields | None:
+    """The TCP segment in a datagram put together: `payload` is its fragmentable part, whose
+    first header `first` (the fragment at offset 0) names."""
+    src, dst, _ = first.key
+    if len(src) == 4:
+        return _tcp(payload, 0, len(payload), len(payload), src, dst)
+    try:
+        return _ipv6_chain(payload, 0, len(payload), first.kind, len(payload), src, dst, True)
+    except (Fragment, struct.error, IndexError):
+        return None  # a fragment inside a fragment, or headers that do not hold together
 
 
 def _tcp(data: Buffer, at: int, end: int, length: int, src: bytes, dst: bytes) -> Fields | None:
@@ -254,14 +312,14 @@ def _tcp(data: Buffer, at: int, end: int, length: int, src: bytes, dst: bytes) -
 
 
 _DECODERS: dict[int, Decoder] = {
-    ETHERNET: _guarded(_ethernet),
-    SLL: _guarded(_sll),
-    SLL2: _guarded(_sll2),
-    RAW: _guarded(_raw),
-    RAW_BSD: _guarded(_raw),
-    RAW_OPENBSD: _guarded(_raw),
-    IPV4: _guarded(_raw),
-    IPV6: _guarded(_raw),
-    NULL: _guarded(_null),
-    LOOP: _guarded(_null),
+    ETHERNET: _ethernet,
+    SLL: _sll,
+    SLL2: _sll2,
+    RAW: _raw,
+    RAW_BSD: _raw,
+    RAW_OPENBSD: _raw,
+    IPV4: _raw,
+    IPV6: _raw,
+    NULL: _null,
+    LOOP: _null,
 }

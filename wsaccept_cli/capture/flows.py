@@ -4,29 +4,36 @@ handshakes found in them by content (a request with an Upgrade, on any port).
 Each TCP connection is put back in order both ways (`capture.tcp`). Its client's first bytes
 decide what it is: an HTTP request (followed while it could be an upgrade), a TLS ClientHello
 (listed with its SNI and ALPN), or anything else (dropped at once, and remembered only as a key
-in a bounded table so its later packets cost a look-up). A followed connection keeps at most
-MAX_HEAD bytes of a head and, after a 101, a few bytes of frame state per side: memory stays
-bounded however long the capture or the connections are.
+in a bounded table so its later packets cost a look-up). Plain HTTP requests and their answers
+do not end the following: a keep-alive connection may send its upgrade request later, so their
+bodies are skipped by their framing (`capture.http1`) and the connection is dropped only once it
+can carry no further request (a close, a body until the close, broken framing, a FIN). A
+followed connection keeps at most MAX_HEAD bytes of a head, a body's few counters and, after a
+101, a few bytes of frame state per side: memory stays bounded however long the capture or the
+connections are.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from functools import partial
 
-from wsaccept_cli.capture.decode import FIN, RST, SYN, Segment
+from wsaccept_cli.capture.decode import FIN, RST, SYN
 from wsaccept_cli.capture.h2 import PREFACE, H2Connection
+from wsaccept_cli.capture.http1 import Body, NoFurtherRequestError, request_body, response_body
 from wsaccept_cli.capture.tcp import Budget, Direction
 from wsaccept_cli.capture.tshark import Decryptor
 from wsaccept_cli.core.connection import Connection, Endpoint
 from wsaccept_cli.core.exchange import parse_exchange
+from wsaccept_cli.core.frames import FrameTally
 from wsaccept_cli.core.handshake import Handshake
 
 MAX_HEAD = 64 * 1024
 MAX_FOLLOWED = 4096  # connections followed at once before their fate is known
+MAX_PIPELINED = 64  # plain requests awaiting their answers on one connection
 MAX_DROPPED = 100_000  # keys of connections known not to matter, remembered to skip them
 _REQUEST_START = re.compile(rb"[A-Z]{1,20} [^ \r\n]")
 _UPGRADE = re.compile(rb"(?im)^(?:upgrade[ \t]*:|sec-websocket-)")
@@ -48,6 +55,10 @@ class Flow:
         self.heads = {"a": bytearray(), "b": bytearray()}
         self.head_times: dict[str, float] = {}
         self.pending_frames: list[tuple[float, bytes | None]] = []  # the client's, before 101
+        self.plain = 0  # requests with no upgrade read so far (a keep-alive connection)
+        self.owed: deque[str] = deque()  # the methods of plain requests still unanswered
+        self.bodies: dict[str, Body] = {}  # the side's plain message body being skipped
+        self.tallies: dict[str, FrameTally] = {}  # each side's frames, after a 101
         self.connection: Connection | None = None
         self.unreadable = ""  # why a head could not be read (a gap in it), once known
         self.request = b""
@@ -60,9 +71,6 @@ class Flow:
             side: Direction(partial(self.data, side), partial(self.gap, side), tracker.budget)
             for side in ("a", "b")
         }
-
-    def side_of(self, segment: Segment) -> str:
-        return "a" if (segment.src, segment.sport) == self.a else "b"
 
     def other(self, side: str) -> str:
         return "b" if side == "a" else "a"
@@ -115,28 +123,103 @@ class Flow:
             self.h2 = H2Connection(self.connection)
 
     def _head_bytes(self, side: str, time: float, data: bytes) -> None:
+        """Bytes before the upgrade: heads read, plain messages' bodies skipped, one message
+        after another (a loop, not a recursion: one segment may hold many messages)."""
+        while data and self.phase == "head":
+            data = self._head_piece(side, time, data)
+
+    def _head_piece(self, side: str, time: float, data: bytes) -> bytes:
+        """Take `data` up to the end of one head or body; the bytes after it."""
+        body = self.bodies.get(side)
+        if body is not None:
+            try:
+                rest = body.feed(data)
+            except NoFurtherRequestError as why:
+                self._no_further_request(str(why))
+                return b""
+            if rest is not None:
+                del self.bodies[side]
+            return rest or b""
         role = self.role(side)
         if role == "client" and self.request:  # sent before the 101 came: frames, maybe
             self.pending_frames.append((time, data))
-            return
+            return b""
         head = self.heads[side]
         self.head_times.setdefault(side, time)
         before = len(head)
         head += data[: MAX_HEAD + 4 - before]
-        if role == "server" and not self.request and not self._request_missed():
-            return  # the answer before the request, in capture order: read once it ends
+        if role == "server" and not self.request and not self.owed and not self._request_missed():
+            return b""  # the answer before the request, in capture order: read once it ends
         end = _HEAD_END.search(head, max(0, before - 3))
         if end is None:
             if len(head) > MAX_HEAD:
                 what = "request" if role == "client" else "response"
-                self.give_up(f"the {what} head did not end within {MAX_HEAD // 1024} KiB")
-            return
+                reason = f"the {what} head did not end within {MAX_HEAD // 1024} KiB"
+                if self.owed:  # the answer to a plain request
+                    self._no_further_request(reason)
+                else:
+                    self.give_up(reason)
+            return b""
         rest = bytes(head[end.end() :]) + data[MAX_HEAD + 4 - before :]
         del head[end.end() :]
         if role == "client":
-            self._request_ended(side, bytes(head), time, rest)
+            return self._request_ended(side, bytes(head), time, rest)
+        return self._response_ended(side, bytes(head), time, rest)
+
+    def _plain_request(self, side: str, head: bytes, rest: bytes) -> bytes:
+        """A request with no upgrade: its body skipped, its answer awaited, and the connection
+        followed on to its next request (RFC 9112 §9.3: persistent connections)."""
+        self.heads[side] = bytearray()
+        self.head_times.pop(side, None)
+        try:
+            method, body = request_body(head)
+        except NoFurtherRequestError as why:
+            self._no_further_request(str(why))
+            return b""
+        if len(self.owed) >= MAX_PIPELINED:
+            self._no_further_request(f"over {MAX_PIPELINED} requests awaiting their answers")
+            return b""
+        self.owed.append(method)
+        self.plain += 1
+        if body is not None:
+            self.bodies[side] = body
+        server = self.other(side)
+        answer = self.heads[server]
+        if answer:  # the response came first in capture order: read it now
+            self.heads[server] = bytearray()
+            self._head_bytes(server, self.head_times.pop(server), bytes(answer))
+        return rest
+
+    def _plain_response(self, side: str, head: bytes, rest: bytes) -> bytes:
+        """The answer to a plain request: its body skipped."""
+        self.heads[side] = bytearray()
+        self.head_times.pop(side, None)
+        try:
+            final, body = response_body(head, self.owed[0])
+        except NoFurtherRequestError as why:
+            self._no_further_request(str(why))
+            return b""
+        if final:
+            self.owed.popleft()
+        if body is not None:
+            self.bodies[side] = body
+        return rest
+
+    def _no_further_request(self, why: str) -> None:
+        """The connection carries no further request: not WebSocket, unless an upgrade
+        request already came (then it is reported, unanswered)."""
+        if self.request:
+            self.give_up(f"{why}, before answering the upgrade request")
         else:
-            self._response_ended(side, bytes(head), time, rest)
+            self.tracker.drop(self)
+
+    def only_plain(self) -> bool:
+        """Whether every request so far was plain HTTP, with no other begun: nothing to
+        report (yet) of this connection."""
+        if self.phase != "head" or not self.plain or self.request:
+            return False
+        client = "a" if self.client_side == self.a else "b"
+        return not self.heads[client]
 
     def _request_missed(self) -> bool:
         """Whether the capture started after the request: no SYN, and the answer came first."""
@@ -144,10 +227,9 @@ class Flow:
         server = self.other(client)
         return not self.heads[client] and self.directions[server].mid_connection
 
-    def _request_ended(self, side: str, head: bytes, time: float, rest: bytes) -> None:
+    def _request_ended(self, side: str, head: bytes, time: float, rest: bytes) -> bytes:
         if not _UPGRADE.search(head):
-            self.tracker.drop(self)  # a plain HTTP request: not a WebSocket connection
-            return
+            return self._plain_request(side, head, rest)
         self.request = head
         self.heads[side] = bytearray()
         assert self.connection is not None
@@ -159,8 +241,11 @@ class Flow:
         if answer:  # the response came first in capture order: read it now
             self.heads[server] = bytearray()
             self._head_bytes(server, self.head_times.pop(server), bytes(answer))
+        return b""
 
-    def _response_ended(self, side: str, head: bytes, time: float, rest: bytes) -> None:
+    def _response_ended(self, side: str, head: bytes, time: float, rest: bytes) -> bytes:
+        if self.owed:
+            return self._plain_response(side, head, rest)
         assert self.connection is not None
         self.heads[side] = bytearray()
         self.connection.answered_at = self.head_times[side]
@@ -177,19 +262,22 @@ class Flow:
             self._not_http(self.handshake, head)
         if response is None or response.status != 101:
             self.phase = "done"
-            return
+            return b""
         tokens = response.tokens("sec-websocket-extensions")
         self.connection.start_frames(any(t.startswith("permessage-deflate") for t in tokens))
+        assert self.connection.frames is not None
+        self.tallies = {one: self.connection.frames[self.role(one)] for one in ("a", "b")}
         self.phase = "frames"
         client = self.other(side)
         for when, data in self.pending_frames:
             if data is None:
-                self.connection.frames["client"].gap()  # type: ignore[index]
+                self.connection.frames["client"].gap()
             else:
                 self.data(client, when, data)
         self.pending_frames = []
         if rest:
             self.data(side, time, rest)
+        return b""
 
     def gap(self, side: str, time: float, count: int) -> None:
         if self.connection is None:
@@ -197,6 +285,8 @@ class Flow:
             return
         role = self.role(side)
         self.connection.gaps[role] += count
+        if self.phase == "head" and self._skips_gap(side, count):
+            return
         if self.phase == "head":
             if role == "client" and self.request:
                 self.pending_frames.append((time, None))
@@ -214,6 +304,18 @@ class Flow:
                 " after them were not read"
             )
 
+    def _skips_gap(self, side: str, count: int) -> bool:
+        """Whether missing bytes before the upgrade request change nothing (inside a body of
+        known length) or end the following (elsewhere, with plain requests only)."""
+        body = self.bodies.get(side)
+        if body is not None and not body.chunked and count < body.left:
+            body.left -= count
+            return True
+        if self.plain and not self.request:
+            self.tracker.drop(self)  # the messages' boundaries are lost: nothing to read
+            return True
+        return False
+
     def give_up(self, why: str) -> None:
         """Stop reading heads: what was read could not be checked whole, and says why."""
         assert self.connection is not None
@@ -224,23 +326,48 @@ class Flow:
 
     # -- packets ---------------------------------------------------------------------------
 
-    def segment(self, segment: Segment) -> None:
-        self.last_time = segment.time
-        side = self.side_of(segment)
+    def take(
+        self,
+        time: float,
+        src: bytes,
+        sport: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+        missing: int,
+    ) -> None:
+        """A segment from `src`:`sport` (a decode.Segment's fields, without the object: this
+        is the hot path of a capture)."""
+        self.last_time = time
+        side = "a" if sport == self.a[1] and src == self.a[0] else "b"
         direction = self.directions[side]
-        seq = segment.seq
-        if segment.flags & SYN:
+        if payload and not flags & (SYN | FIN | RST) and not missing:
+            body = self.bodies.get(side) if self.bodies else None
+            if body is not None and body.state == "data" and len(payload) < body.left:
+                if direction.take_in_order(seq, len(payload)):
+                    body.left -= len(payload)  # the middle of a body: skipped as it comes
+                    return
+            elif direction.take_in_order(seq, len(payload)):  # the usual case: the next bytes
+                if self.phase == "frames":
+                    self.tallies[side].feed(payload, time)
+                else:
+                    self.data(side, time, payload)
+                return
+        if flags & SYN:
             direction.syn(seq)
             seq += 1
-        if segment.flags & RST:
+        if flags & RST:
             if self.connection is not None:
                 self.connection.ended = "reset"
             self.tracker.end(self)
             return
-        fin = bool(segment.flags & FIN)
-        direction.segment(segment.time, seq, segment.payload, segment.missing, fin)
+        fin = bool(flags & FIN)
+        direction.segment(time, seq, payload, missing, fin)
         if fin:
             self.fins.add(side)
+            if self.only_plain() and direction.done():
+                self.tracker.drop(self)  # no further request, or none answered: no upgrade
+                return
             if self.connection is not None and self.connection.ended == "open":
                 self.connection.ended = "fin"
             if self.fins == {"a", "b"} and all(d.done() for d in self.directions.values()):
@@ -314,12 +441,14 @@ class Flow:
         assert self.client_side is not None
         inner = Flow(self.tracker, self.key, self.client_side, self.last_time)
         client, server = ("a", "b")
-        first = next((n for n, (role, _) in enumerate(chunks) if role == "client"), 0)
+        first = next((n for n, (role, _, _) in enumerate(chunks) if role == "client"), 0)
         chunks = [chunks[first], *chunks[:first], *chunks[first + 1 :]]  # h2: SETTINGS first
-        for role, data in chunks:
-            inner.data(client if role == "client" else server, self.last_time, data)
+        for role, when, data in chunks:
+            inner.data(client if role == "client" else server, when, data)
             if inner.phase == "dropped":
                 return []
+        if inner.only_plain():
+            return []  # HTTPS without an upgrade
         inner.fins = {"a", "b"} if outer.ended != "open" else set()
         found = list(inner.results())
         for handshake in found:
@@ -329,8 +458,6 @@ class Flow:
             connection.tls.decrypted = True
             connection.ended = outer.ended if connection.ended == "open" else connection.ended
             connection.gaps = outer.gaps
-            # tshark's follow gives no time of each record: the connection's start, no latency
-            connection.started_at, connection.answered_at = self.first_time, None
         return found
 
     def result(self) -> Handshake:
@@ -372,27 +499,37 @@ class Tracker:
         self.evicted = 0  # connections given up because too many were followed at once
         self.decryptor: Decryptor | None = None
 
-    def segment(self, segment: Segment, key: Key) -> None:
-        """Follow a segment of a connection not dropped (the caller looks that up), whose
-        `key` is its two ends in order."""
+    def segment(
+        self,
+        key: Key,
+        time: float,
+        src: bytes,
+        sport: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+        missing: int,
+    ) -> None:
+        """Follow a segment (a Segment's fields) of a connection not dropped (the caller looks
+        that up), whose `key` is its two ends in order."""
         flow = self.flows.get(key)
         if flow is None:
-            if not segment.payload and not segment.flags & SYN:
+            if not payload and not flags & SYN:
                 return  # a bare ACK or FIN of a connection never seen: nothing to follow
-            flow = Flow(self, key, (segment.src, segment.sport), segment.time)
+            flow = Flow(self, key, (src, sport), time)
             self.flows[key] = flow
             if len(self.flows) > MAX_FOLLOWED:
                 self._evict()
         else:
             self.flows.move_to_end(key)
-        flow.segment(segment)
+        flow.take(time, src, sport, seq, flags, payload, missing)
 
     def _evict(self) -> None:
         """Stop following the connection idle longest: reported as it is if it had a
         handshake, else forgotten."""
         flow = next(iter(self.flows.values()))
         self.evicted += 1
-        if flow.connection is None:
+        if flow.connection is None or flow.only_plain():
             self.drop(flow)
         else:
             flow.connection.unchecked.append(
@@ -414,7 +551,7 @@ class Tracker:
         if self.flows.pop(flow.key, None) is None:
             return
         flow.finish()
-        if flow.connection is not None and flow.phase != "dropped":
+        if flow.connection is not None and flow.phase != "dropped" and not flow.only_plain():
             self.ended.append(flow)
 
     def take_ended(self) -> Iterator[Flow]:

@@ -98,14 +98,13 @@ def is_capture_file(first: bytes) -> bool:
 
 
 def read_packets(source: Source) -> Iterator[Packet]:
-    """Every packet of a pcap or pcapng file, in file order."""
+    """Every packet of a pcap or pcapng file, in file order (its magic read at once)."""
     magic = source.read(4)
     if magic == PCAPNG_MAGIC:
-        yield from _pcapng(source)
-    elif magic in PCAP_MAGICS:
-        yield from _pcap(source, magic)
-    else:
-        raise CaptureFileError("not a pcap or pcapng file")
+        return _pcapng(source)
+    if magic in PCAP_MAGICS:
+        return _pcap(source, magic)
+    raise CaptureFileError("not a pcap or pcapng file")
 
 
 def _pcap(source: Source, magic: bytes) -> Iterator[Packet]:

@@ -73,6 +73,15 @@ class Direction:
         self._take(offset, time, payload, missing)
         self._drain()
 
+    def take_in_order(self, seq: int, size: int) -> bool:
+        """Whether `size` bytes at `seq` are the very next ones, with nothing waiting: then
+        they count as read, and the caller hands them on itself (the common case, without
+        the general path's work)."""
+        if self._waiting or self._isn is None or (seq - self._isn) % WRAP != self.next % WRAP:
+            return False
+        self.next += size
+        return True
+
     def _take(self, offset: int, time: float, payload: bytes, missing: int) -> None:
         skip = self.next - offset
         if skip >= len(payload) + missing:

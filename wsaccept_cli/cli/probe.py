@@ -259,36 +259,45 @@ def probe_many(
     parallel: int,
 ) -> None:
     """Several URLs, probed `parallel` at once, reported in input order: JSON one object
-    each, plain one line each, a table on a terminal; the worst outcome is the exit status."""
+    each, plain one line each, a table on a terminal; the worst outcome is the exit status.
+    Plain and JSON spread the probes over the CPUs (stream.spread); each record is rendered
+    where its probe ran."""
     from contextlib import nullcontext
+    from functools import partial
 
-    from wsaccept_cli.net.many import check_all, worst
+    from wsaccept_cli.net.many import checked_or_why, preload, worst
+    from wsaccept_cli.stream.parallel import usable_cpus
+    from wsaccept_cli.stream.spread import spread, threaded
     from wsaccept_cli.ui.inputs import open_input, url_lines
-    from wsaccept_cli.ui.many import ManyWriter
-    from wsaccept_cli.ui.views import ProbeView
+    from wsaccept_cli.ui.many import ManyWriter, ProbeRecord, probe_record
 
     writer = ManyWriter(session.spec.fmt)
     session.stdout.write(writer.start())
+
+    def work(line: tuple[str, str]) -> ProbeRecord:
+        return probe_record(session, writer, line, checked_or_why(line[1], settings))
+
     outcomes = []
     bad = 0
     opened = open_input(environment(ctx), url_file) if url_file else nullcontext((None, ""))
     with opened as (read, name):
-        for where, url, checked in check_all(url_lines(urls, read, name), settings, parallel):
-            if isinstance(checked, str):
+        lines = url_lines(urls, read, name)
+        if writer.table or usable_cpus() < 2:
+            records = threaded(lines, work, parallel)
+        else:
+            warn = partial(session.diagnostics.summary, "warning")
+            preload()
+            records = spread(lines, work, parallel=parallel, jobs=usable_cpus(), warn=warn)
+        for where, outcome, record in records:
+            if outcome is None:
                 bad += 1
-                session.diagnostics.say("error", where, checked)
+                session.diagnostics.say("error", where, record)
                 continue
-            outcomes.append(checked.outcome)
-            if session.spec.fmt == "json":
-                view = ProbeView(
-                    checked.request, checked.response, checked.report, checked.outcome,
-                    checked.result.address, checked.result.timings, checked.extra(),
-                )  # fmt: skip
-                rendering = session.rendering()
-                rendering.probe(view)
-                session.emit(rendering.take())
+            outcomes.append(outcome)
+            if isinstance(record, bytes):
+                session.stdout.write(record)
             else:
-                session.stdout.write(writer.row(url, checked))
+                session.emit(record)
     session.stdout.write(writer.end(outcomes, bad))
     session.tally.results += len(outcomes)
     session.tally.outcome = worst(outcomes)

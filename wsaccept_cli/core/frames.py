@@ -12,6 +12,8 @@ from __future__ import annotations
 OPCODES = {0x0: "continuation", 0x1: "text", 0x2: "binary", 0x8: "close", 0x9: "ping", 0xA: "pong"}
 CLOSE = 0x8
 MAX_CONTROL = 125  # RFC 6455 §5.5: a control frame's payload is at most 125 bytes
+# the extended payload length's bytes after a 7-bit length of 0-125, 126 or 127 (RFC 6455 §5.2)
+_EXTENDED = (0,) * 126 + (2, 8)
 
 
 class FrameTally:
@@ -47,9 +49,10 @@ class FrameTally:
                     self._end_frame(when)
                 continue
             if not self._header and size - at >= 2:  # a header in one piece: the usual case
-                need = _header_length(data[at : at + 2])
+                second = data[at + 1]
+                need = 2 + _EXTENDED[second & 0x7F] + (4 if second & 0x80 else 0)
                 if size - at >= need:
-                    self._start_frame(data[at : at + need], when)
+                    self._start_frame(data, at, need, when)
                     at += need
                     continue
             at = self._take_header(data, at, when)
@@ -60,18 +63,19 @@ class FrameTally:
         taken = min(need - len(self._header), len(data) - at)
         self._header += data[at : at + taken]
         if len(self._header) >= 2 and len(self._header) == _header_length(self._header):
-            self._start_frame(self._header, when)
+            self._start_frame(self._header, 0, len(self._header), when)
             self._header = b""
         return at + taken
 
-    def _start_frame(self, header: bytes, when: float) -> None:
-        first, second = header[0], header[1]
+    def _start_frame(self, data: bytes, at: int, size: int, when: float) -> None:
+        """The frame whose `size`-byte header starts at `at` in `data`."""
+        first, second = data[at], data[at + 1]
         opcode, masked = first & 0x0F, bool(second & 0x80)
         length = second & 0x7F
         if length == 126:
-            length = int.from_bytes(header[2:4], "big")
+            length = int.from_bytes(data[at + 2 : at + 4], "big")
         elif length == 127:
-            length = int.from_bytes(header[2:10], "big")
+            length = int.from_bytes(data[at + 2 : at + 10], "big")
         name = OPCODES.get(opcode)
         if name is None:
             self.protocol_problem = f"a frame with the reserved opcode {opcode:#x} (RFC 6455 §5.2)"
@@ -85,7 +89,7 @@ class FrameTally:
             self.compressed += 1
         self._check_mask(masked)
         self._opcode, self._remaining = opcode, length
-        self._mask = header[-4:] if masked else b""
+        self._mask = data[at + size - 4 : at + size] if masked else b""
         self._close_payload = b""
         if not length:
             self._end_frame(when)

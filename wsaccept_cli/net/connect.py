@@ -174,6 +174,9 @@ def resolve(
         return _of_family(found, route.family, host, "--resolve gives")
     if problem is not None:
         raise ProbeError(ProbeOutcome.CONNECT_FAILED, f"cannot resolve {host}: {problem}")
+    literal = _literal(host, route.family)
+    if literal is not None:
+        return [(literal[0], (literal[1], port))]
     answer: list[object] = []
     family = {4: socket.AF_INET, 6: socket.AF_INET6}.get(route.family, socket.AF_UNSPEC)
 
@@ -201,6 +204,19 @@ def resolve(
         )
     assert isinstance(result, list)
     return [(fam, address[:2]) for fam, _, _, _, address in result]
+
+
+def _literal(host: str, family: int) -> tuple[int, str] | None:
+    """An IPv4 or IPv6 address written out (as inet_pton reads it) of the family asked for,
+    as getaddrinfo would give it back: no lookup, so no resolver thread (`probe --file` over
+    many `ws://127.0.0.1:…` URLs started one a probe). Anything else is the resolver's."""
+    for kind, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
+        try:
+            packed = socket.inet_pton(kind, host)
+        except (OSError, ValueError):  # ValueError: a NUL in the host
+            continue
+        return (kind, socket.inet_ntop(kind, packed)) if family in (0, version) else None
+    return None
 
 
 def _family_of(address: str) -> int:

@@ -1,16 +1,11 @@
 """Many endpoints at once: `probe URL URL …` and `--file`, each URL probed by `endpoint.check`
-in a pool of threads, the results handed back in input order.
-
-Memory stays bounded whatever the number of URLs: the URLs are read as they are needed, and at
-most 2 × `parallel` probes are in flight or finished but not yet handed back (one slow URL at
-the head holds back the results behind it, not the reading of more than that window).
+(spread over threads and processes by `stream.spread`, which hands the results back in input
+order, at most 2 × `parallel` in flight or waiting), and the exit status of them all.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable
 
 from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.net.endpoint import Checked, Settings, check
@@ -32,28 +27,19 @@ def worst(outcomes: Iterable[ProbeOutcome]) -> ProbeOutcome:
     return min(outcomes, key=SEVERITY.index, default=ProbeOutcome.OK)
 
 
-def _check(url: str, settings: Settings) -> Checked | str:
+def checked_or_why(url: str, settings: Settings) -> Checked | str:
+    """The URL probed, or why it could not be (a bad URL or proxy for this line)."""
     try:
         return check(url, settings)
-    except ValueError as error:  # RequestError, ProxyError: a bad URL or proxy for this line
+    except ValueError as error:  # RequestError, ProxyError
         return str(error)
 
 
-def check_all(
-    lines: Iterable[tuple[str, str]], settings: Settings, parallel: int
-) -> Iterator[tuple[str, str, Checked | str]]:
-    """(where, URL, its Checked or why it could not be probed), in the order of `lines`."""
-    window: deque[tuple[str, str, Future[Checked | str]]] = deque()
-    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="probe") as pool:
-        try:
-            for where, url in lines:
-                window.append((where, url, pool.submit(_check, url, settings)))
-                if len(window) >= 2 * parallel:
-                    where_done, url_done, done = window.popleft()
-                    yield where_done, url_done, done.result()
-            while window:
-                where_done, url_done, done = window.popleft()
-                yield where_done, url_done, done.result()
-        finally:
-            for _, _, pending in window:
-                pending.cancel()
+def preload() -> None:
+    """Import now what a probe imports when it first needs it, so that worker processes forked
+    after this share it instead of each importing it again (wsproto with h11 is about 30 ms)."""
+    from importlib import import_module
+
+    for name in ("wsproto.connection", "wsproto.events", "wsproto.extensions",
+                 "wsaccept_cli.core.rfcgrammar", "wsaccept_cli.net.closing"):  # fmt: skip
+        import_module(name)

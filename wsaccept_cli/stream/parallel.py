@@ -103,6 +103,7 @@ def process_stream(
         for block in read_blocks(read):
             emit(work(block))
         return
+    _widen_fd(fd)
     pool = OrderedPool(work, jobs, emit, warn)
     seen, finished = 0, False
     try:
@@ -314,10 +315,16 @@ def _fork_worker(context: Any, work: Work[Any], others: list[Worker]) -> Worker:
 
 def _widen(end: Connection) -> None:
     """A pipe that holds a whole block or result (F_SETPIPE_SZ, Linux; best effort)."""
+    _widen_fd(end.fileno())
+
+
+def _widen_fd(fd: int) -> None:
+    """The pipe behind `fd` widened to PIPE_SIZE when it is one (F_SETPIPE_SZ, Linux; best
+    effort): fails with EBADF-like errors for files and terminals, which are left alone."""
     try:
         import fcntl
 
-        fcntl.fcntl(end.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
+        fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
     except (ImportError, OSError):
         pass
 

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsaccept_cli.ui.layout import hanging
 from wsaccept_cli.ui.text import display, shown
+from wsaccept_cli.ui.views import ProbeView
+
+if TYPE_CHECKING:
+    from wsaccept_cli.core.outcomes import ProbeOutcome
+    from wsaccept_cli.ui.session import Session
 
 COLUMNS = ("outcome", "status", "ms", "url", "first failure")
 
@@ -58,3 +63,28 @@ class ManyWriter:
         if bad:
             parts.append(f"{bad} skipped")
         return f"{len(outcomes) + bad} URLs: {', '.join(parts) or 'none'}\n".encode()
+
+
+# (where, outcome, record): the record rendered (JSON's Rendered, a plain or table row), or
+# why the line could not be probed (outcome None).
+ProbeRecord = tuple[str, "ProbeOutcome | None", Any]
+
+
+def probe_record(
+    session: Session, writer: ManyWriter, line: tuple[str, str], checked: Any
+) -> ProbeRecord:
+    """One URL's probe rendered, where it ran (a worker process or a thread); `checked` is
+    net.endpoint's Checked (ui sees it only through its attributes), or why the URL could not
+    be probed."""
+    where, url = line
+    if isinstance(checked, str):
+        return where, None, checked
+    if session.spec.fmt != "json":
+        return where, checked.outcome, writer.row(url, checked)
+    view = ProbeView(
+        checked.request, checked.response, checked.report, checked.outcome,
+        checked.result.address, checked.result.timings, checked.extra(),
+    )  # fmt: skip
+    rendering = session.rendering()
+    rendering.probe(view)
+    return where, checked.outcome, rendering.take()

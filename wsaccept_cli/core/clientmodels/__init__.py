@@ -32,6 +32,8 @@ Pure code: bytes and an offer in, one ClientVerdict per client out.
 
 from __future__ import annotations
 
+import re
+
 from wsaccept_cli.core.clientmodels import (
     aiohttp,
     chromium,
@@ -49,6 +51,7 @@ from wsaccept_cli.core.clientmodels import (
 from wsaccept_cli.core.clientmodels.httpgrammar import Head
 from wsaccept_cli.core.clientmodels.profile import ClientVerdict, Facts, Offer, Profile
 from wsaccept_cli.core.handshake import Handshake, Message, split_list
+from wsaccept_cli.core.keys import accept_for
 
 __all__ = [
     "PROFILES",
@@ -116,8 +119,68 @@ def _pasted_head(message: Message) -> bytes:
 
 
 def predict(head: bytes, offer: Offer) -> tuple[ClientVerdict, ...]:
-    """Every registered client's verdict on a raw HTTP/1.1 response head."""
+    """Every registered client's verdict on a raw HTTP/1.1 response head.
+
+    Heads that differ only in a right Sec-WebSocket-Accept (one server's answers to many
+    probes, `probe --file`) are predicted once: see `_memo_key`."""
+    memo_key = _memo_key(head, offer)
+    if memo_key is None:
+        return predict_each(head, offer)
+    found = _MEMO.get(memo_key)
+    if found is None:
+        normal = Offer(_MEMO_KEY, offer.protocols, offer.extensions, target=offer.target)
+        found = predict_each(memo_key[0], normal)
+        if len(_MEMO) >= MEMO_ENTRIES:
+            _MEMO.clear()
+        _MEMO[memo_key] = found
+    return found
+
+
+def predict_each(head: bytes, offer: Offer) -> tuple[ClientVerdict, ...]:
+    """Every registered client's verdict, each model run on the head."""
     return tuple(profile.predict(head, offer) for profile in PROFILES)
+
+
+# The memo of `predict`: at most MEMO_ENTRIES heads of at most MEMO_HEAD bytes (1 MiB in all).
+MEMO_ENTRIES = 256
+MEMO_HEAD = 4096
+_MEMO_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3's sample nonce
+_MEMO_ACCEPT = accept_for(_MEMO_KEY.encode())
+_ACCEPT_FIELD = re.compile(rb"(?i)\nsec-websocket-accept:[ \t]*\Z")
+_LINE_END = re.compile(rb"[ \t]*\r?\n")
+_MEMO: dict[tuple[bytes, tuple[str, ...], bool, str | None], tuple[ClientVerdict, ...]] = {}
+
+
+def _memo_key(head: bytes, offer: Offer) -> tuple[bytes, tuple[str, ...], bool, str | None] | None:
+    """The head with its right accept replaced by the sample nonce's, and the rest of the offer:
+    equal for heads whose predictions are equal. None when that cannot be told this simply.
+
+    The models see the key only through its accept (`Facts.expected`), compared with a field's
+    value whole (exactly, or ignoring case). So when the right accept is, ignoring case, in the
+    head once, as the whole value of a `Sec-WebSocket-Accept` field line, and the sample
+    nonce's accept is not in it, swapping the one for the other (two 28-byte base64 tokens,
+    '=' last, nothing in them that any grammar splits on) changes no size, no line, no
+    token boundary, and no comparison's outcome. tests/test_clientmodels_memo.py holds it to
+    `predict_each` on the differential generator's heads."""
+    key = offer.key
+    if key is None or offer.http2 or len(head) > MEMO_HEAD:
+        return None
+    expected = accept_for(key.encode("latin-1"))
+    folded = head.lower()
+    start = folded.find(expected.lower())
+    if start < 0 or folded.find(expected.lower(), start + 1) >= 0:
+        return None
+    if head[start : start + len(expected)] != expected:
+        return None
+    if expected != _MEMO_ACCEPT and _MEMO_ACCEPT.lower() in folded:
+        return None
+    line_start = head.rfind(b"\n", 0, start)  # -1 on the first line: a status line
+    if line_start < 0 or not _ACCEPT_FIELD.match(head, line_start, start):
+        return None
+    if not _LINE_END.match(head, start + len(expected)):
+        return None
+    normal = head[:start] + _MEMO_ACCEPT + head[start + len(expected) :]
+    return normal, offer.protocols, offer.extensions, offer.target
 
 
 def predict_clients(handshake: Handshake) -> tuple[ClientVerdict, ...]:
