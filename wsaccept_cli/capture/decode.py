@@ -202,11 +202,15 @@ def _ipv4(data: Buffer, at: int) -> Fields | None:
         _, total, _, fragment, protocol, src, dst, sport, dport, seq, offset, flags = (
             _IPV4_TCP.unpack_from(data, at)
         )
-        end = min(at + total, len(data)) if total else len(data)
+        size, end = len(data), at + total
+        if not total or end > size:
+            end = size
         if protocol == TCP and not fragment & 0x3FFF and (offset >> 4) >= 5 and at + 40 <= end:
-            start = min(at + 20 + (offset >> 4) * 4, end)
-            missing = max(0, total - 20 - (offset >> 4) * 4 - (end - start))
-            return src, sport, dst, dport, seq, flags, start, end, missing
+            start = at + 20 + (offset >> 4) * 4
+            if start > end:
+                start = end
+            missing = total - 20 - (offset >> 4) * 4 - (end - start)  # builtins cost a call
+            return src, sport, dst, dport, seq, flags, start, end, missing if missing > 0 else 0
     version_length, total, ident, fragment, protocol, src, dst = _IPV4.unpack_from(data, at)
     header = (version_length & 0x0F) * 4
     if header < 20 or protocol != TCP:

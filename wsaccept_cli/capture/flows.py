@@ -441,12 +441,14 @@ class Flow:
         assert self.client_side is not None
         inner = Flow(self.tracker, self.key, self.client_side, self.last_time)
         client, server = ("a", "b")
-        first = next((n for n, (role, _) in enumerate(chunks) if role == "client"), 0)
+        first = next((n for n, (role, _, _) in enumerate(chunks) if role == "client"), 0)
         chunks = [chunks[first], *chunks[:first], *chunks[first + 1 :]]  # h2: SETTINGS first
-        for role, data in chunks:
-            inner.data(client if role == "client" else server, self.last_time, data)
+        for role, when, data in chunks:
+            inner.data(client if role == "client" else server, when, data)
             if inner.phase == "dropped":
                 return []
+        if inner.only_plain():
+            return []  # HTTPS without an upgrade
         inner.fins = {"a", "b"} if outer.ended != "open" else set()
         found = list(inner.results())
         for handshake in found:
@@ -456,8 +458,6 @@ class Flow:
             connection.tls.decrypted = True
             connection.ended = outer.ended if connection.ended == "open" else connection.ended
             connection.gaps = outer.gaps
-            # tshark's follow gives no time of each record: the connection's start, no latency
-            connection.started_at, connection.answered_at = self.first_time, None
         return found
 
     def result(self) -> Handshake:
