@@ -150,7 +150,7 @@ def started(text: str, *args: str) -> tuple[subprocess.Popen[str], list[int]]:
     process.stdin.close()
     process.stdin = None  # written whole: communicate() only reads
     deadline = time.monotonic() + 20
-    while len(workers := children(process.pid)) < 2:
+    while not (workers := children(process.pid)):
         assert time.monotonic() < deadline, "no workers forked"
         time.sleep(0.02)
     return process, workers

@@ -170,6 +170,7 @@ def split_lines(data: bytes, grammar: Grammar) -> tuple[list[bytes], int, bool]:
     LF ended one of them."""
     lines: list[bytes] = []
     start, bare = 0, False
+    lenient = _LenientStarts() if grammar.lone_cr == "after-empty-value" else None
     if grammar.leading_bytes:
         start = len(data) - len(data.lstrip(b"\r\n"))
     while True:
@@ -190,6 +191,10 @@ def split_lines(data: bytes, grammar: Grammar) -> tuple[list[bytes], int, bool]:
         start = end + 1
         if not line:
             if lines or not grammar.leading_empty_lines:
+                return lines, start, bare
+            continue
+        if lenient is not None and lines:
+            if lenient.add(line, lines):
                 return lines, start, bare
             continue
         lines.append(line)
@@ -362,8 +367,6 @@ def _parse_one(lines: list[bytes], grammar: Grammar, *, after_interim: bool) -> 
     field_lines = lines[1:]
     if grammar.obs_fold == "join" and grammar.unfold_first:
         field_lines = _unfolded(field_lines, grammar.max_line)
-    elif grammar.lone_cr == "after-empty-value":
-        field_lines = _lenient_value_starts(field_lines)
     for index, line in enumerate(field_lines):
         if line[:1] in (b" ", b"\t"):
             if index == 0:
@@ -431,35 +434,38 @@ def _unfolded(lines: list[bytes], max_line: int | None) -> list[bytes]:
     return [b"".join(parts) for parts in joined]
 
 
-def _lenient_value_starts(lines: list[bytes]) -> list[bytes]:
+class _LenientStarts:
     """Field lines as a lenient llhttp reads the start of each value (`header_value_discard_ws`,
     `header_value_discard_ws_almost_done`, `header_value_discard_lws`): SP, HTAB and the line
     breaks of obs-fold lines before the first byte of the value are skipped, and so is a CR
     followed by SP or HTAB; a CR followed by anything else ends the value, empty, and what
     follows it starts the next field line. When that is the line's own CR LF (`X: \\r\\r\\n`),
-    it is the empty line that ends the head: the lines after it are not read."""
-    out: list[bytes] = []
-    todo = list(reversed(lines))
-    while todo:
-        line = todo.pop()
-        colon = line.find(b":")
-        if colon < 0 or (line[:1] in (b" ", b"\t") and out):
-            out.append(line)  # no value to start; a continuation of a value already begun
-            continue
-        name, rest = line[: colon + 1], line[colon + 1 :]
-        start = _skipped(rest)
-        while start == len(rest) and todo and todo[-1][:1] in (b" ", b"\t"):
-            rest = todo.pop()  # an obs-fold line break before the value's first byte
-            start = _skipped(rest)
-        rest = rest[start:]
-        if rest[:1] != b"\r":
-            out.append(name + rest)
-            continue
-        out.append(name)  # the value ends, empty, at the CR
-        if len(rest) == 1:
-            return out  # the line's own CR LF follows: the empty line
-        todo.append(rest[1:])
-    return out
+    it is the empty line that ends the head."""
+
+    def __init__(self) -> None:
+        self.waiting = False  # the last field's value has not begun: a continuation starts it
+
+    def add(self, line: bytes, lines: list[bytes]) -> bool:
+        """Add one line (after the status line) to `lines`; True when the head ends with it."""
+        while True:
+            if self.waiting and line[:1] in (b" ", b"\t"):
+                name, rest = lines.pop(), line
+            else:
+                colon = line.find(b":")
+                if colon < 0 or (line[:1] in (b" ", b"\t") and len(lines) > 1):
+                    lines.append(line)  # no value to start: a continuation, or no colon
+                    self.waiting = False
+                    return False
+                name, rest = line[: colon + 1], line[colon + 1 :]
+            rest = rest[_skipped(rest) :]
+            self.waiting = not rest
+            if rest[:1] != b"\r":
+                lines.append(name + rest)
+                return False
+            lines.append(name)  # the value ends, empty, at the CR
+            if len(rest) == 1:
+                return True  # the line's own CR LF follows: the empty line
+            line = rest[1:]
 
 
 _VALUE_START = re.compile(rb"(?:[ \t]|\r(?=[ \t]))*")  # whitespace, and a CR before some
