@@ -306,3 +306,13 @@ def test_a_real_client_reusing_its_connection_for_the_upgrade(tmp_path: Path) ->
         (peers["ws"][0], 101, "pass")
     ]
     assert tshark_handshakes(path) == [(peers["ws"][0], port, "101")]
+
+
+def test_first_bytes_held_on_one_side_while_the_other_tells(tmp_path: Path) -> None:
+    """The client's first byte alone tells nothing; the server's answer, first in capture
+    order, tells: the held byte is read with the rest of the request."""
+    talk = Conversation().handshake()
+    talk.send("client", REQUEST[:1]).send("server", RESPONSE).send("client", REQUEST[1:])
+    path = write_pcap(tmp_path / "held.pcap", talk.fin("client").fin("server").frames)
+    code, found, _ = records(path)
+    assert (code, [(r["status"], r["verdict"]) for r in found]) == (0, [(101, "pass")])

@@ -97,7 +97,14 @@ class Flow:
             first = self._first_bytes(side, time, data)
             if first is None:
                 return
-            time, data = first
+            self._read_bytes(side, *first)
+            other = self.other(side)
+            if other in self.early:  # the other side's first bytes, held: read them now
+                self._read_bytes(other, self.early_times.pop(other), self.early.pop(other))
+            return
+        self._read_bytes(side, time, data)
+
+    def _read_bytes(self, side: str, time: float, data: bytes) -> None:
         if self.phase == "head":
             self._head_bytes(side, time, data)
         elif self.phase == "frames" and self.connection and self.connection.frames:
