@@ -64,7 +64,7 @@ class CaptureReading:
 
         from wsaccept_cli.capture.decode import FIN, RST, Fragment, unguarded_decoder
 
-        dropped, flows, follow = tracker.dropped, tracker.flows, tracker.segment
+        dropped, flows, start = tracker.dropped, tracker.flows, tracker.start
         decoders: dict[int, Decoder] = {}
         packets = segments = 0
         try:
@@ -85,7 +85,7 @@ class CaptureReading:
                 if fields is None:
                     continue
                 segments += 1
-                src, sport, dst, dport, seq, flags, start, end, missing = fields
+                src, sport, dst, dport, seq, flags, begin, end, missing = fields
                 if src < dst or (src == dst and sport <= dport):
                     key = (src, sport, dst, dport)
                 else:
@@ -96,10 +96,10 @@ class CaptureReading:
                     continue
                 flow = flows.get(key)
                 if flow is None:
-                    follow(key, when, src, sport, seq, flags, bytes(data[start:end]), missing)
+                    start(key, when, src, sport, seq, flags, bytes(data[begin:end]), missing)
                 else:
                     flows.move_to_end(key)
-                    flow.take(when, src, sport, seq, flags, bytes(data[start:end]), missing)
+                    flow.take(when, src, sport, seq, flags, bytes(data[begin:end]), missing)
                 if tracker.ended:
                     yield from self._results(tracker.take_ended())
         finally:

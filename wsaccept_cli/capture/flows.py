@@ -535,7 +535,7 @@ class Tracker:
         self.evicted = 0  # connections given up because too many were followed at once
         self.decryptor: Decryptor | None = None
 
-    def segment(
+    def start(
         self,
         key: Key,
         time: float,
@@ -546,18 +546,14 @@ class Tracker:
         payload: bytes,
         missing: int,
     ) -> None:
-        """Follow a segment (a Segment's fields) of a connection not dropped (the caller looks
-        that up), whose `key` is its two ends in order."""
-        flow = self.flows.get(key)
-        if flow is None:
-            if not payload and not flags & SYN:
-                return  # a bare ACK or FIN of a connection never seen: nothing to follow
-            flow = Flow(self, key, (src, sport), time)
-            self.flows[key] = flow
-            if len(self.flows) > MAX_FOLLOWED:
-                self._evict()
-        else:
-            self.flows.move_to_end(key)
+        """Start following a connection at a segment (a Segment's fields; the caller hands
+        the segments of followed connections to their Flow, and skips the dropped ones)."""
+        if not payload and not flags & SYN:
+            return  # a bare ACK or FIN of a connection never seen: nothing to follow
+        flow = Flow(self, key, (src, sport), time)
+        self.flows[key] = flow
+        if len(self.flows) > MAX_FOLLOWED:
+            self._evict()
         flow.take(time, src, sport, seq, flags, payload, missing)
 
     def _evict(self) -> None:
