@@ -165,6 +165,7 @@ def main() -> int:
             peaks.append(peak)
             if not options.no_tshark:
                 theirs.append(timed(["tshark", "-r", str(path), "-Y", "websocket"]))
+                print(f"  round: wsaccept {ours[-1]:.2f} s, tshark {theirs[-1]:.2f} s", flush=True)
         mine = statistics.median(ours)
         print(f"wsaccept inspect --summary: {mine:.2f} s ({size / 1e6 / mine:.0f} MB/s)")
         print(f"peak RSS of wsaccept: {max(peaks)} MiB")

@@ -36,6 +36,7 @@ MAX_FOLLOWED = 4096  # connections followed at once before their fate is known
 MAX_PIPELINED = 64  # plain requests awaiting their answers on one connection
 MAX_DROPPED = 100_000  # keys of connections known not to matter, remembered to skip them
 _REQUEST_START = re.compile(rb"[A-Z]{1,20} [^ \r\n]")
+_METHOD_SO_FAR = re.compile(rb"[A-Z]{1,20} ?")
 _UPGRADE = re.compile(rb"(?im)^(?:upgrade[ \t]*:|sec-websocket-)")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _TLS_START = (b"\x16\x03",)
@@ -58,6 +59,8 @@ class Flow:
         self.plain = 0  # requests with no upgrade read so far (a keep-alive connection)
         self.owed: deque[str] = deque()  # the methods of plain requests still unanswered
         self.bodies: dict[str, Body] = {}  # the side's plain message body being skipped
+        self.early: dict[str, bytes] = {}  # a side's first bytes, too few to tell what they are
+        self.early_times: dict[str, float] = {}
         self.tallies: dict[str, FrameTally] = {}  # each side's frames, after a 101
         self.connection: Connection | None = None
         self.unreadable = ""  # why a head could not be read (a gap in it), once known
@@ -91,7 +94,17 @@ class Flow:
 
     def data(self, side: str, time: float, data: bytes) -> None:
         if self.phase == "new":
-            self._first_bytes(side, time, data)
+            first = self._first_bytes(side, time, data)
+            if first is None:
+                return
+            self._read_bytes(side, *first)
+            other = self.other(side)
+            if other in self.early:  # the other side's first bytes, held: read them now
+                self._read_bytes(other, self.early_times.pop(other), self.early.pop(other))
+            return
+        self._read_bytes(side, time, data)
+
+    def _read_bytes(self, side: str, time: float, data: bytes) -> None:
         if self.phase == "head":
             self._head_bytes(side, time, data)
         elif self.phase == "frames" and self.connection and self.connection.frames:
@@ -101,7 +114,19 @@ class Flow:
         elif self.phase == "h2" and self.h2 is not None:
             self.h2.feed(self.role(side), time, data)
 
-    def _first_bytes(self, side: str, time: float, data: bytes) -> None:
+    def _first_bytes(self, side: str, time: float, data: bytes) -> tuple[float, bytes] | None:
+        """Decide what the connection is from a side's first bytes, held (a few) until they
+        tell: a client may send its request a byte at a time. The bytes and their time, once
+        decided; None while undecided."""
+        held = self.early.pop(side, b"") + data
+        time = self.early_times.pop(side, time)
+        if _undecided(held):
+            self.early[side], self.early_times[side] = held, time
+            return None
+        self._decide(side, held)
+        return (time, held) if self.phase != "dropped" else None
+
+    def _decide(self, side: str, data: bytes) -> None:
         sender = self.a if side == "a" else self._b()
         receiver = self._b() if side == "a" else self.a
         if data.startswith(PREFACE[: len(data)]) and data[:3] == b"PRI":
@@ -482,6 +507,17 @@ class Flow:
         if self.unreadable:
             connection.unchecked.append(self.unreadable + ": the handshake could not be checked")
         return handshake
+
+
+def _undecided(data: bytes) -> bool:
+    """Whether a side's first bytes may still become a request line, a response, the HTTP/2
+    preface or a TLS record: a few more bytes will tell."""
+    return len(data) < len(PREFACE) and (
+        _METHOD_SO_FAR.fullmatch(data) is not None
+        or PREFACE.startswith(data)
+        or b"HTTP/".startswith(data)
+        or _TLS_START[0].startswith(data)
+    )
 
 
 def _endpoint(address: bytes, port: int) -> Endpoint:
