@@ -18,7 +18,7 @@ from wsaccept_cli.capture.tshark import DecryptionError, Decryptor
 from wsaccept_cli.core.handshake import Handshake
 
 if TYPE_CHECKING:
-    from wsaccept_cli.capture.decode import Decoder, Fields, Fragment
+    from wsaccept_cli.capture.decode import Fields, Fragment
     from wsaccept_cli.capture.flows import Tracker
     from wsaccept_cli.capture.fragments import Reassembly
 
@@ -65,14 +65,13 @@ class CaptureReading:
         from wsaccept_cli.capture.decode import FIN, RST, Fragment, unguarded_decoder
 
         dropped, flows, start = tracker.dropped, tracker.flows, tracker.start
-        decoders: dict[int, Decoder] = {}
+        last, decode = -1, unguarded_decoder(-1)
         packets = segments = 0
         try:
             for when, linktype, data in read_packets(self.source):
                 packets += 1
-                decode = decoders.get(linktype)
-                if decode is None:
-                    decode = decoders[linktype] = unguarded_decoder(linktype)
+                if linktype != last:  # pcapng interfaces may differ: most captures have one
+                    last, decode = linktype, unguarded_decoder(linktype)
                 try:
                     fields = decode(data)
                 except (struct.error, IndexError):
@@ -96,10 +95,10 @@ class CaptureReading:
                     continue
                 flow = flows.get(key)
                 if flow is None:
-                    start(key, when, src, sport, seq, flags, bytes(data[begin:end]), missing)
+                    start(key, when, src, sport, seq, flags, data[begin:end], missing)
                 else:
                     flows.move_to_end(key)
-                    flow.take(when, src, sport, seq, flags, bytes(data[begin:end]), missing)
+                    flow.take(when, src, sport, seq, flags, data[begin:end], missing)
                 if tracker.ended:
                     yield from self._results(tracker.take_ended())
         finally:

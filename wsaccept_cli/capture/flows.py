@@ -358,26 +358,28 @@ class Flow:
         sport: int,
         seq: int,
         flags: int,
-        payload: bytes,
+        view: bytes | memoryview,
         missing: int,
     ) -> None:
         """A segment from `src`:`sport` (a decode.Segment's fields, without the object: this
-        is the hot path of a capture)."""
+        is the hot path of a capture). Its payload may be a view into the read buffer: it is
+        copied only to be read (the middle of a body skipped by its length is not)."""
         self.last_time = time
         side = "a" if sport == self.a[1] and src == self.a[0] else "b"
         direction = self.directions[side]
-        if payload and not flags & (SYN | FIN | RST) and not missing:
+        if view and not flags & (SYN | FIN | RST) and not missing:
             body = self.bodies.get(side) if self.bodies else None
-            if body is not None and body.state == "data" and len(payload) < body.left:
-                if direction.take_in_order(seq, len(payload)):
-                    body.left -= len(payload)  # the middle of a body: skipped as it comes
+            if body is not None and body.state == "data" and len(view) < body.left:
+                if direction.take_in_order(seq, len(view)):
+                    body.left -= len(view)  # the middle of a body: skipped as it comes
                     return
-            elif direction.take_in_order(seq, len(payload)):  # the usual case: the next bytes
+            elif direction.take_in_order(seq, len(view)):  # the usual case: the next bytes
                 if self.phase == "frames":
-                    self.tallies[side].feed(payload, time)
+                    self.tallies[side].feed(bytes(view), time)
                 else:
-                    self.data(side, time, payload)
+                    self.data(side, time, bytes(view))
                 return
+        payload = bytes(view)
         if flags & SYN:
             direction.syn(seq)
             seq += 1
@@ -543,7 +545,7 @@ class Tracker:
         sport: int,
         seq: int,
         flags: int,
-        payload: bytes,
+        payload: bytes | memoryview,
         missing: int,
     ) -> None:
         """Start following a connection at a segment (a Segment's fields; the caller hands
