@@ -11,8 +11,10 @@ The capture is generated with dpkt: WebSocket connections (handshake, each with 
 and a response no other one repeats, 1 KiB binary messages both ways, Close, FIN), interleaved
 a few at a time, and as many bytes again of plain HTTP downloads that are no WebSocket (which
 inspect follows to their FIN, skipping their bodies: a keep-alive connection may upgrade
-later). `--same-heads` gives every connection the same handshake, as the bench did before
-(client predictions, memoised per head, are then made once). Each round times `wsaccept inspect
+later). `--heads dated` leaves out the request id (handshakes in the same second then differ
+only in their key and accept, as from one busy server), `--heads same` gives every connection
+the same handshake, as the bench did before (client predictions, memoised per head modulo a
+right accept, are then made once or once a second). Each round times `wsaccept inspect
 --summary FILE` and `tshark -r FILE -Y websocket` on the same file, interleaved, and takes the
 peak RSS of wsaccept through a small launcher (a child's peak includes its parent's memory).
 """
@@ -56,18 +58,21 @@ def handshake(number: int) -> tuple[bytes, bytes]:
     key = base64.b64encode(number.to_bytes(16, "big"))
     request = REQUEST.replace(KEY, key)
     when = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(1.7e9 + number * 0.01))
+    extra = b"Date: %s\r\n" % when.encode()
+    if HEADS == "unique":
+        extra += b"X-Request-Id: %d\r\n" % number
     response = RESPONSE.replace(accept(KEY), accept(key)).replace(
-        b"\r\n\r\n", b"\r\nDate: %s\r\nX-Request-Id: %d\r\n\r\n" % (when.encode(), number)
+        b"\r\n\r\n", b"\r\n" + extra + b"\r\n"
     )
     return request, response
 
 
-SAME_HEADS = False
+HEADS = "unique"
 
 
 def websocket_connection(number: int, messages: int) -> list[tuple[float, bytes]]:
     talk = Conversation(sport=10000 + number % 50000, start=1.7e9 + number * 0.01)
-    request, response = (REQUEST, RESPONSE) if SAME_HEADS else handshake(number)
+    request, response = (REQUEST, RESPONSE) if HEADS == "same" else handshake(number)
     talk.handshake().send("client", request).send("server", response)
     client, server = frame(0x2, MESSAGE, mask=True), frame(0x2, MESSAGE, mask=False)
     for _ in range(messages):
@@ -163,12 +168,18 @@ def main() -> int:
     parser.add_argument(
         "--pcapng", action="store_true", help="the same capture as pcapng (by tshark's editcap)"
     )
-    parser.add_argument("--same-heads", action="store_true", help="one handshake for all")
+    parser.add_argument(
+        "--heads",
+        choices=["unique", "dated", "same"],
+        default="unique",
+        help="unique: each response has a request id; dated: only a key and a Date of its own"
+        " (100 handshakes a second); same: one handshake for all",
+    )
     parser.add_argument("--tiny", type=int, help="pipe this many 1-byte segments into inspect")
     parser.add_argument("--emit-tiny", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
-    global SAME_HEADS
-    SAME_HEADS = options.same_heads
+    global HEADS
+    HEADS = options.heads
     if options.emit_tiny is not None:
         tiny_segments(options.emit_tiny)
         return 0
