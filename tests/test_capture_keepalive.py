@@ -316,3 +316,44 @@ def test_first_bytes_held_on_one_side_while_the_other_tells(tmp_path: Path) -> N
     path = write_pcap(tmp_path / "held.pcap", talk.fin("client").fin("server").frames)
     code, found, _ = records(path)
     assert (code, [(r["status"], r["verdict"]) for r in found]) == (0, [(101, "pass")])
+
+
+REFUSAL = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\nContent-Length: 12\r\n\r\n"
+
+
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_an_upgrade_retried_after_a_refusal_on_the_same_connection(
+    tmp_path: Path, pipelined: bool
+) -> None:
+    """A 401 with a body, then the retry with credentials on the same connection (sent after
+    the refusal, or before it came): both handshakes are reported, each timed on its own."""
+    retry = REQUEST.replace(b"\r\n\r\n", b"\r\nAuthorization: Basic dTpw\r\n\r\n")
+    talk = Conversation().handshake().send("client", REQUEST)
+    if pipelined:
+        talk.send("client", retry).send("server", REFUSAL + b"unauthorized")
+    else:
+        talk.send("server", REFUSAL + b"unauthorized")
+        talk.time += 2
+        talk.send("client", retry)
+    talk.send("server", RESPONSE).send("client", frame(0x1, b"in", mask=True))
+    path = write_pcap(tmp_path / "retry.pcap", talk.fin("client").fin("server").frames)
+    code, found, stderr = records(path)
+    assert stderr == ""
+    assert [(r["status"], r["verdict"]) for r in found] == [(401, "fail"), (101, "pass")]
+    assert code == 1  # the refusal fails, as a refused handshake does
+    first, second = (record["connection"] for record in found)
+    expected = 2.0 if pipelined else 1.0  # the retry timed from its own first byte
+    assert first["handshake_ms"] == pytest.approx(expected, abs=0.002)
+    assert second["handshake_ms"] == pytest.approx(expected, abs=0.002)
+    assert second["started_at"] > first["started_at"]
+    assert second["frames"]["client"]["text"] == 1
+    assert first["close"]["ended"] == second["close"]["ended"] == "fin"
+
+
+def test_a_refusal_that_closes_ends_the_connection_as_before(tmp_path: Path) -> None:
+    closing = REFUSAL.replace(b"Content-Length", b"Connection: close\r\nContent-Length")
+    talk = Conversation().handshake().send("client", REQUEST).send("server", closing + b"x" * 12)
+    talk.send("client", REQUEST)  # never answered: the server said it closes
+    path = write_pcap(tmp_path / "closing.pcap", talk.fin("server").fin("client").frames)
+    code, found, _ = records(path)
+    assert (code, [r["status"] for r in found]) == (1, [401])

@@ -59,6 +59,7 @@ class Flow:
         self.plain = 0  # requests with no upgrade read so far (a keep-alive connection)
         self.owed: deque[str] = deque()  # the methods of plain requests still unanswered
         self.bodies: dict[str, Body] = {}  # the side's plain message body being skipped
+        self.finished: list[Handshake] = []  # refused handshakes, before a retry on it
         self.early: dict[str, bytes] = {}  # a side's first bytes, too few to tell what they are
         self.early_times: dict[str, float] = {}
         self.tallies: dict[str, FrameTally] = {}  # each side's frames, after a 101
@@ -230,18 +231,47 @@ class Flow:
             self.bodies[side] = body
         return rest
 
+    def _refused(self, side: str, head: bytes, rest: bytes) -> bytes:
+        """An upgrade request answered with no 101: that handshake is done, and the connection
+        may carry another (a retry with credentials, say) once the answer's body is skipped."""
+        self.phase = "done"
+        method = self.request.split(b" ", 1)[0].decode("latin-1")
+        try:
+            final, body = response_body(head, method)
+        except NoFurtherRequestError:
+            return b""
+        if not final or self.request == b"":
+            return b""  # an interim answer, or the capture missed the request: as before
+        assert self.connection is not None
+        self.finished.append(self.result())
+        self.connection = Connection(self.connection.client, self.connection.server)
+        self.request, self.handshake, self.phase = b"", None, "head"
+        self.head_times.clear()  # the next exchange is timed from its own first bytes
+        if body is not None:
+            self.bodies[side] = body
+        pending, self.pending_frames = self.pending_frames, []
+        client = self.other(side)
+        for when, data in pending:  # sent before the refusal came: the next request
+            if data is None:
+                self._no_further_request("bytes the client sent are missing")
+                return b""
+            self._head_bytes(client, when, data)
+        return rest
+
     def _no_further_request(self, why: str) -> None:
         """The connection carries no further request: not WebSocket, unless an upgrade
-        request already came (then it is reported, unanswered)."""
+        request already came (then it is reported, unanswered) or was answered."""
         if self.request:
             self.give_up(f"{why}, before answering the upgrade request")
+        elif self.finished:
+            self.phase = "done"  # the handshakes it held are reported
         else:
             self.tracker.drop(self)
 
     def only_plain(self) -> bool:
         """Whether every request so far was plain HTTP, with no other begun: nothing to
         report (yet) of this connection."""
-        if self.phase != "head" or not self.plain or self.request:
+        if self.phase != "head" or not self.plain or self.request or self.finished:
             return False
         client = "a" if self.client_side == self.a else "b"
         return not self.heads[client]
@@ -286,8 +316,7 @@ class Flow:
         if response is None or response.status is None:
             self._not_http(self.handshake, head)
         if response is None or response.status != 101:
-            self.phase = "done"
-            return b""
+            return self._refused(side, head, rest)
         tokens = response.tokens("sec-websocket-extensions")
         self.connection.start_frames(any(t.startswith("permessage-deflate") for t in tokens))
         assert self.connection.frames is not None
@@ -336,8 +365,8 @@ class Flow:
         if body is not None and not body.chunked and count < body.left:
             body.left -= count
             return True
-        if self.plain and not self.request:
-            self.tracker.drop(self)  # the messages' boundaries are lost: nothing to read
+        if (self.plain or self.finished) and not self.request:
+            self._no_further_request("")  # the messages' boundaries are lost: no more to read
             return True
         return False
 
@@ -444,7 +473,13 @@ class Flow:
                 yield from inner
                 return
         if self.h2 is None:
-            yield self.result()
+            for handshake in self.finished:
+                assert handshake.connection is not None
+                handshake.connection.ended = connection.ended  # how the TCP connection ended
+            yield from self.finished
+            client = "a" if self.client_side == self.a else "b"
+            if not self.finished or self.request or self.unreadable or self.heads[client]:
+                yield self.result()
             return
         for stream in self.h2.finish():
             handshake = stream.handshake
