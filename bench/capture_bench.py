@@ -5,10 +5,16 @@ Run by hand, not by the test suite (see bench/README.md):
     .venv/bin/python bench/capture_bench.py              # a 200 MB capture, 3 rounds
     .venv/bin/python bench/capture_bench.py --size 1024 --rounds 1 --no-tshark  # 1 GB: memory
     .venv/bin/python bench/capture_bench.py --tiny 1000000000  # a billion 1-byte segments, piped
+    .venv/bin/python bench/capture_bench.py --pcapng     # the same as pcapng (editcap converts)
 
-The capture is generated with dpkt: WebSocket connections (handshake, 1 KiB binary messages both
-ways, Close, FIN), interleaved a few at a time, and as many bytes again of plain HTTP downloads
-that are no WebSocket (which inspect must drop at once). Each round times `wsaccept inspect
+The capture is generated with dpkt: WebSocket connections (handshake, each with its own key
+and a response no other one repeats, 1 KiB binary messages both ways, Close, FIN), interleaved
+a few at a time, and as many bytes again of plain HTTP downloads that are no WebSocket (which
+inspect follows to their FIN, skipping their bodies: a keep-alive connection may upgrade
+later). `--heads dated` leaves out the request id (handshakes in the same second then differ
+only in their key and accept, as from one busy server), `--heads same` gives every connection
+the same handshake, as the bench did before (client predictions, memoised per head modulo a
+right accept, are then made once or once a second). Each round times `wsaccept inspect
 --summary FILE` and `tshark -r FILE -Y websocket` on the same file, interleaved, and takes the
 peak RSS of wsaccept through a small launcher (a child's peak includes its parent's memory).
 """
@@ -16,6 +22,7 @@ peak RSS of wsaccept through a small launcher (a child's peak includes its paren
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import statistics
 import subprocess
@@ -28,7 +35,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.captures import REQUEST, RESPONSE, Conversation, close_frame, frame  # noqa: E402
+from tests.captures import (  # noqa: E402
+    KEY,
+    REQUEST,
+    RESPONSE,
+    Conversation,
+    accept,
+    close_frame,
+    frame,
+)
 from tests.helpers import PEAK_RSS_LAUNCHER, script_path  # noqa: E402
 
 MESSAGE = bytes(range(256)) * 4
@@ -37,9 +52,28 @@ DOWNLOAD = (
 )
 
 
+def handshake(number: int) -> tuple[bytes, bytes]:
+    """A request and its 101 as real peers send them: a key of its own, the right accept, and
+    a Date and a request id in the response (so no two heads are alike)."""
+    key = base64.b64encode(number.to_bytes(16, "big"))
+    request = REQUEST.replace(KEY, key)
+    when = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(1.7e9 + number * 0.01))
+    extra = b"Date: %s\r\n" % when.encode()
+    if HEADS == "unique":
+        extra += b"X-Request-Id: %d\r\n" % number
+    response = RESPONSE.replace(accept(KEY), accept(key)).replace(
+        b"\r\n\r\n", b"\r\n" + extra + b"\r\n"
+    )
+    return request, response
+
+
+HEADS = "unique"
+
+
 def websocket_connection(number: int, messages: int) -> list[tuple[float, bytes]]:
     talk = Conversation(sport=10000 + number % 50000, start=1.7e9 + number * 0.01)
-    talk.handshake().send("client", REQUEST).send("server", RESPONSE)
+    request, response = (REQUEST, RESPONSE) if HEADS == "same" else handshake(number)
+    talk.handshake().send("client", request).send("server", response)
     client, server = frame(0x2, MESSAGE, mask=True), frame(0x2, MESSAGE, mask=False)
     for _ in range(messages):
         talk.send("client", client)
@@ -131,9 +165,21 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=200, help="capture size in MB")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-tshark", action="store_true", help="measure wsaccept alone")
+    parser.add_argument(
+        "--pcapng", action="store_true", help="the same capture as pcapng (by tshark's editcap)"
+    )
+    parser.add_argument(
+        "--heads",
+        choices=["unique", "dated", "same"],
+        default="unique",
+        help="unique: each response has a request id; dated: only a key and a Date of its own"
+        " (100 handshakes a second); same: one handshake for all",
+    )
     parser.add_argument("--tiny", type=int, help="pipe this many 1-byte segments into inspect")
     parser.add_argument("--emit-tiny", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    global HEADS
+    HEADS = options.heads
     if options.emit_tiny is not None:
         tiny_segments(options.emit_tiny)
         return 0
@@ -156,8 +202,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="wsaccept-capture-bench-") as tmp:
         path = Path(tmp) / "bench.pcap"
         count = write_capture(path, options.size * 1_000_000)
+        if options.pcapng:
+            converted = path.with_suffix(".pcapng")
+            subprocess.run(["editcap", "-F", "pcapng", str(path), str(converted)], check=True)
+            path.unlink()
+            path = converted
         size = path.stat().st_size
-        print(f"capture: {size / 1e6:.0f} MB, {count} packets")
+        print(f"capture: {size / 1e6:.0f} MB, {count} packets ({path.suffix[1:]})")
         ours, theirs, peaks = [], [], []
         for _ in range(options.rounds):
             peak, elapsed = peak_rss([wsaccept, "inspect", "--summary", str(path)])
@@ -165,6 +216,7 @@ def main() -> int:
             peaks.append(peak)
             if not options.no_tshark:
                 theirs.append(timed(["tshark", "-r", str(path), "-Y", "websocket"]))
+                print(f"  round: wsaccept {ours[-1]:.2f} s, tshark {theirs[-1]:.2f} s", flush=True)
         mine = statistics.median(ours)
         print(f"wsaccept inspect --summary: {mine:.2f} s ({size / 1e6 / mine:.0f} MB/s)")
         print(f"peak RSS of wsaccept: {max(peaks)} MiB")

@@ -13,11 +13,14 @@ shared machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -62,23 +65,59 @@ sys.stderr.write("peak-rss-kib %d exit %d" % (usage.ru_maxrss, os.waitstatus_to_
 """
 
 
-def measured(argv: list[str], stdin: Path) -> tuple[float, int]:
-    """Wall time (s) and peak RSS (KiB) of `argv` reading `stdin`."""
+def measured(argv: list[str], stdin: Path) -> tuple[float, int, int, float]:
+    """Wall time (s), peak RSS of its largest process (KiB), peak PSS of all its processes
+    together (KiB, sampled every 20 ms: PSS counts the pages workers share with the process
+    they were forked from once) and CPU time (s, user + system, every process) of `argv`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with stdin.open("rb") as source:
         started = time.perf_counter()
-        done = subprocess.run(
+        launcher = subprocess.Popen(
             [sys.executable, "-S", "-c", LAUNCHER, *argv],
             stdin=source,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            check=False,
         )
+        peak_pss = [0]
+        sampler = threading.Thread(target=_sample, args=(launcher, peak_pss), daemon=True)
+        sampler.start()
+        _, stderr = launcher.communicate()
         elapsed = time.perf_counter() - started
-    report = done.stderr.rpartition(b"peak-rss-kib ")[2].decode()
+        sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    report = stderr.rpartition(b"peak-rss-kib ")[2].decode()
     peak, _, code = report.partition(" exit ")
     if code != "0":
-        raise SystemExit(f"{argv[:3]} failed: {done.stderr.decode(errors='replace')[-500:]}")
-    return elapsed, int(peak)
+        raise SystemExit(f"{argv[:3]} failed: {stderr.decode(errors='replace')[-500:]}")
+    return elapsed, int(peak), peak_pss[0], cpu
+
+
+def _sample(launcher: subprocess.Popen[bytes], peak: list[int]) -> None:
+    while launcher.poll() is None:
+        total = sum(_pss_kib(pid) for pid in _tree(launcher.pid)[1:])  # not the launcher
+        peak[0] = max(peak[0], total)
+        time.sleep(0.02)
+
+
+def _tree(pid: int) -> list[int]:
+    found, index = [pid], 0
+    while index < len(found):
+        for children in Path(f"/proc/{found[index]}/task").glob("*/children"):
+            with contextlib.suppress(OSError, ValueError):
+                found += [int(child) for child in children.read_text().split()]
+        index += 1
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def main() -> None:
@@ -108,13 +147,10 @@ def main() -> None:
                     str(args.parallel),
                 ],
             }
-            times: dict[str, list[float]] = {name: [] for name in cases}
-            peaks: dict[str, list[int]] = {name: [] for name in cases}
+            figures: dict[str, list[tuple[float, int, int, float]]] = {name: [] for name in cases}
             for _ in range(args.repeats):
                 for name, argv in cases.items():
-                    elapsed, peak = measured(argv, urls)
-                    times[name].append(elapsed)
-                    peaks[name].append(peak)
+                    figures[name].append(measured(argv, urls))
     finally:
         server.terminate()
         server.wait(timeout=5)
@@ -122,15 +158,19 @@ def main() -> None:
         f"probe many: {args.count} loopback endpoints, --parallel {args.parallel},"
         f" medians of {args.repeats}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
-    base = statistics.median(times["websockets asyncio loop"])
-    base_peak = max(peaks["websockets asyncio loop"])
-    for name in cases:
-        elapsed = statistics.median(times[name])
-        peak = max(peaks[name])
+    print(f"  ({os.popen('uptime').read().strip()})")
+    base = figures["websockets asyncio loop"]
+    base_wall = statistics.median(run[0] for run in base)
+    base_rss, base_pss = max(run[1] for run in base), max(run[2] for run in base)
+    for name, runs in figures.items():
+        wall = statistics.median(run[0] for run in runs)
+        rss, pss = max(run[1] for run in runs), max(run[2] for run in runs)
+        cpu = statistics.median(run[3] for run in runs)
         print(
-            f"  {name:26} {elapsed * 1000:8.1f} ms  {args.count / elapsed:7.0f} probes/s"
-            f"  x{base / elapsed:.2f} baseline   peak {peak / 1024:6.1f} MiB"
-            f"  x{peak / base_peak:.2f} baseline"
+            f"  {name:24} {wall * 1000:7.1f} ms {args.count / wall:6.0f} probes/s"
+            f" x{base_wall / wall:.2f}   CPU {cpu * 1000 / args.count:.2f} ms/probe"
+            f"   peak RSS {rss / 1024:5.1f} MiB x{rss / base_rss:.2f}"
+            f"   all processes' PSS {pss / 1024:5.1f} MiB x{pss / base_pss:.2f}"
         )
 
 

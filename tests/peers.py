@@ -82,11 +82,17 @@ def running(
 
 class EchoServer:
     """A `websockets` echo server in a thread; `close_after` closes each connection (code
-    1001) after that many seconds."""
+    1001) after that many seconds; `delay` waits that long before each 101."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None, close_after: float | None = None) -> None:
+    def __init__(
+        self,
+        tls: ssl.SSLContext | None = None,
+        close_after: float | None = None,
+        delay: float | None = None,
+    ) -> None:
         self.tls = tls
         self.close_after = close_after
+        self.delay = delay
         self.port = 0
         self.requests: list[Any] = []
         self.loop = asyncio.new_event_loop()
@@ -104,8 +110,14 @@ class EchoServer:
     def __enter__(self) -> EchoServer:
         self.thread.start()
 
+        async def wait(connection: ServerConnection, request: Any) -> None:
+            await asyncio.sleep(self.delay or 0)
+
         async def start() -> Any:
-            return await serve(self.handler, "127.0.0.1", 0, ssl=self.tls, ping_interval=None)
+            return await serve(
+                self.handler, "127.0.0.1", 0, ssl=self.tls, ping_interval=None,
+                process_request=wait if self.delay else None,
+            )  # fmt: skip
 
         future = asyncio.run_coroutine_threadsafe(start(), self.loop)
         self.server = future.result(timeout=10)

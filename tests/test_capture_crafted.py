@@ -395,6 +395,20 @@ def test_absurd_block_lengths_are_a_clear_warning(tmp_path: Path, length: int) -
     assert stderr.startswith("wsaccept: warning: the capture is damaged: a block at byte")
 
 
+def test_an_absurd_pcap_record_length_is_a_clear_warning(tmp_path: Path) -> None:
+    talk = Conversation().websocket()
+    path = write_pcap(tmp_path / "absurd.pcap", talk.frames)
+    record = (0).to_bytes(8, "little") + (0xFFFFFFF0).to_bytes(4, "little") * 2 + b"\0" * 64
+    path.write_bytes(path.read_bytes() + record)
+    size = path.stat().st_size
+    code, found, stderr = records(path)
+    assert (code, len(found)) == (0, 1)
+    assert stderr.startswith(
+        f"wsaccept: warning: the capture is damaged: a block at byte {size - 64} claims"
+        " 4294967280 bytes"
+    )
+
+
 def test_a_head_that_never_ends_is_a_finding_in_bounded_memory(tmp_path: Path) -> None:
     talk = Conversation().handshake()
     talk.send("client", b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nX: " + b"a" * 200_000)

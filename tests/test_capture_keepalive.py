@@ -126,13 +126,15 @@ ENDED = {
 }
 
 
-def upgrade_after(exchanges: list[tuple[bytes, bytes]], *, lose: int | None = None) -> Conversation:
-    """A connection carrying `exchanges`, then, 5 s later, a WebSocket handshake and a message;
-    `lose` drops that server packet (a lost segment)."""
+def upgrade_after(
+    exchanges: list[tuple[bytes, bytes]], *, lose: int | None = None, size: int = 1400
+) -> Conversation:
+    """A connection carrying `exchanges` in segments of `size` bytes, then, 5 s later, a
+    WebSocket handshake and a message; `lose` drops that server packet (a lost segment)."""
     talk = Conversation().handshake()
     for request, answer in exchanges:
-        talk.send("client", request)
-        talk.send("server", answer)
+        talk.send("client", request, size)
+        talk.send("server", answer, size)
     if lose is not None:
         del talk.frames[lose]
     talk.time += 5
@@ -160,6 +162,21 @@ def test_an_upgrade_after_plain_requests_is_found(tmp_path: Path, case: str) -> 
         (client, server, codes.split(",")[-1]) for client, server, codes in tshark_handshakes(path)
     ]
     assert oracle == [(40000, 8080, "101")]
+
+
+@pytest.mark.parametrize("size", [1, 5, 13])
+def test_messages_split_anywhere_across_segments(tmp_path: Path, size: int) -> None:
+    """Heads, chunk-size lines, CR LFs and trailers cut at every place a segment can cut them;
+    a request line a byte at a time (its first bytes are held until they tell what it is)."""
+    chunked_head = b"Transfer-Encoding: chunked\r\n\r\n"
+    exchanges = [
+        (b"POST /a HTTP/1.1\r\n" + chunked_head + chunked(b"x" * 40),
+         b"HTTP/1.1 200 OK\r\n" + chunked_head + chunked(b"y" * 70, b"T: 1\r\n")),
+        (b"GET /b HTTP/1.1\r\n\r\n", ok(9) + b"123456789"),
+    ]  # fmt: skip
+    path = write_pcap(tmp_path / "split.pcap", upgrade_after(exchanges, size=size).frames)
+    code, found, _ = records(path)
+    assert (code, [(r["status"], r["verdict"]) for r in found]) == (0, [(101, "pass")])
 
 
 def test_a_segment_lost_inside_a_body_is_skipped_with_it(tmp_path: Path) -> None:
@@ -289,3 +306,54 @@ def test_a_real_client_reusing_its_connection_for_the_upgrade(tmp_path: Path) ->
         (peers["ws"][0], 101, "pass")
     ]
     assert tshark_handshakes(path) == [(peers["ws"][0], port, "101")]
+
+
+def test_first_bytes_held_on_one_side_while_the_other_tells(tmp_path: Path) -> None:
+    """The client's first byte alone tells nothing; the server's answer, first in capture
+    order, tells: the held byte is read with the rest of the request."""
+    talk = Conversation().handshake()
+    talk.send("client", REQUEST[:1]).send("server", RESPONSE).send("client", REQUEST[1:])
+    path = write_pcap(tmp_path / "held.pcap", talk.fin("client").fin("server").frames)
+    code, found, _ = records(path)
+    assert (code, [(r["status"], r["verdict"]) for r in found]) == (0, [(101, "pass")])
+
+
+REFUSAL = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic\r\nContent-Length: 12\r\n\r\n"
+
+
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_an_upgrade_retried_after_a_refusal_on_the_same_connection(
+    tmp_path: Path, pipelined: bool
+) -> None:
+    """A 401 with a body, then the retry with credentials on the same connection (sent after
+    the refusal, or before it came): both handshakes are reported, each timed on its own."""
+    retry = REQUEST.replace(b"\r\n\r\n", b"\r\nAuthorization: Basic dTpw\r\n\r\n")
+    talk = Conversation().handshake().send("client", REQUEST)
+    if pipelined:
+        talk.send("client", retry).send("server", REFUSAL + b"unauthorized")
+    else:
+        talk.send("server", REFUSAL + b"unauthorized")
+        talk.time += 2
+        talk.send("client", retry)
+    talk.send("server", RESPONSE).send("client", frame(0x1, b"in", mask=True))
+    path = write_pcap(tmp_path / "retry.pcap", talk.fin("client").fin("server").frames)
+    code, found, stderr = records(path)
+    assert stderr == ""
+    assert [(r["status"], r["verdict"]) for r in found] == [(401, "fail"), (101, "pass")]
+    assert code == 1  # the refusal fails, as a refused handshake does
+    first, second = (record["connection"] for record in found)
+    expected = 2.0 if pipelined else 1.0  # the retry timed from its own first byte
+    assert first["handshake_ms"] == pytest.approx(expected, abs=0.002)
+    assert second["handshake_ms"] == pytest.approx(expected, abs=0.002)
+    assert second["started_at"] > first["started_at"]
+    assert second["frames"]["client"]["text"] == 1
+    assert first["close"]["ended"] == second["close"]["ended"] == "fin"
+
+
+def test_a_refusal_that_closes_ends_the_connection_as_before(tmp_path: Path) -> None:
+    closing = REFUSAL.replace(b"Content-Length", b"Connection: close\r\nContent-Length")
+    talk = Conversation().handshake().send("client", REQUEST).send("server", closing + b"x" * 12)
+    talk.send("client", REQUEST)  # never answered: the server said it closes
+    path = write_pcap(tmp_path / "closing.pcap", talk.fin("server").fin("client").frames)
+    code, found, _ = records(path)
+    assert (code, [r["status"] for r in found]) == (1, [401])

@@ -1,6 +1,7 @@
 """`inspect --keylog` with key logs written by clients other than Python's ssl: Node
 (`--tls-keylog`, its ws client) and curl (SSLKEYLOGFILE, an upgrade request by hand: curl 7.88
-has no ws://), each against a websockets TLS server while tcpdump records `lo`.
+has no ws://; and a plain HTTPS request, which is no handshake once decrypted), each against a
+websockets TLS server while tcpdump records `lo`.
 
 Each decrypted handshake is checked like a cleartext one and timed from its own TLS records:
 `handshake_ms` is the time from the record of the request to the record of the response, as
@@ -119,6 +120,13 @@ def test_key_logs_of_node_and_curl_decrypt_and_time_the_handshake(tmp_path: Path
         )  # fmt: skip
         assert done.stdout == b"101", done
         clients.append("curl")
+        plain = subprocess.run(
+            ["curl", "-s", "--max-time", "2", "--cacert", str(ca_file), "-o", os.devnull,
+             "-w", "%{http_code}", f"https://localhost:{port}/plain"],
+            capture_output=True, timeout=30, check=False,
+            env={**os.environ, "SSLKEYLOGFILE": str(curl_keys)},
+        )  # fmt: skip
+        assert plain.stdout.startswith(b"4"), plain  # HTTPS, no upgrade: refused
     keylog = tmp_path / "all.keys"
     keylog.write_bytes(b"".join(p.read_bytes() for p in (node_keys, curl_keys) if p.exists()))
     result = invoke("inspect", "--format", "json", "--keylog", str(keylog), str(capture))
@@ -136,10 +144,10 @@ def test_key_logs_of_node_and_curl_decrypt_and_time_the_handshake(tmp_path: Path
         node = found[0]["connection"]
         assert node["frames"]["client"]["text"] == node["frames"]["server"]["text"] == 1
         assert node["close"]["client"] == {"code": 1000, "reason": "ok"}
-    # without the key log: listed as TLS, nothing checked inside
+    # without the key log: listed as TLS, nothing checked inside (the plain HTTPS one too)
     result = invoke("inspect", "--format", "json", str(capture))
     listed = [json.loads(line)["connection"]["tls"] for line in result.stdout.splitlines()]
-    assert [tls["decrypted"] for tls in listed] == [False] * len(clients)
+    assert [tls["decrypted"] for tls in listed] == [False] * (len(clients) + 1)
 
 
 def test_tsharks_follow_output_is_read_block_by_block() -> None:

@@ -4,21 +4,18 @@ nothing but a warning, and Ctrl-C or SIGTERM leave no worker behind."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from websockets.asyncio.server import serve
 
 from tests.helpers import clean_env, script_path
 from tests.peers import EchoServer, free_port
@@ -33,41 +30,6 @@ pytestmark = pytest.mark.skipif(
 def echo() -> Iterator[EchoServer]:
     with EchoServer() as server:
         yield server
-
-
-class SlowServer:
-    """A websockets server that waits `delay` seconds before each 101."""
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    async def wait(self, connection: Any, request: Any) -> None:
-        await asyncio.sleep(self.delay)
-
-    async def echo(self, connection: Any) -> None:
-        async for message in connection:
-            await connection.send(message)
-
-    def __enter__(self) -> SlowServer:
-        self.thread.start()
-
-        async def start() -> Any:
-            return await serve(
-                self.echo, "127.0.0.1", 0, process_request=self.wait, ping_interval=None
-            )
-
-        self.server = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.close()
-        asyncio.run_coroutine_threadsafe(self.server.wait_closed(), self.loop).result(timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        self.loop.close()
 
 
 def probe(args: list[str], text: str, *, one_cpu: bool = False) -> subprocess.CompletedProcess[str]:
@@ -150,14 +112,14 @@ def started(text: str, *args: str) -> tuple[subprocess.Popen[str], list[int]]:
     process.stdin.close()
     process.stdin = None  # written whole: communicate() only reads
     deadline = time.monotonic() + 20
-    while len(workers := children(process.pid)) < 2:
+    while not (workers := children(process.pid)):
         assert time.monotonic() < deadline, "no workers forked"
         time.sleep(0.02)
     return process, workers
 
 
 def test_a_worker_killed_mid_run_costs_a_warning_not_a_result() -> None:
-    with SlowServer(0.4) as slow:
+    with EchoServer(delay=0.4) as slow:
         url = f"ws://127.0.0.1:{slow.port}/"
         process, workers = started(f"{url}\n" * 24, "--parallel", "4")
         time.sleep(0.2)
@@ -175,7 +137,7 @@ def test_a_worker_killed_mid_run_costs_a_warning_not_a_result() -> None:
 
 @pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_ends_the_run_and_every_worker(sent: signal.Signals) -> None:
-    with SlowServer(1.0) as slow:
+    with EchoServer(delay=1.0) as slow:
         process, workers = started(f"ws://127.0.0.1:{slow.port}/\n" * 64, "--parallel", "4")
         time.sleep(0.3)
         process.send_signal(sent)

@@ -18,7 +18,7 @@ from wsaccept_cli.capture.tshark import DecryptionError, Decryptor
 from wsaccept_cli.core.handshake import Handshake
 
 if TYPE_CHECKING:
-    from wsaccept_cli.capture.decode import Decoder, Fields, Fragment
+    from wsaccept_cli.capture.decode import Fields, Fragment
     from wsaccept_cli.capture.flows import Tracker
     from wsaccept_cli.capture.fragments import Reassembly
 
@@ -64,15 +64,14 @@ class CaptureReading:
 
         from wsaccept_cli.capture.decode import FIN, RST, Fragment, unguarded_decoder
 
-        dropped, flows, follow = tracker.dropped, tracker.flows, tracker.segment
-        decoders: dict[int, Decoder] = {}
+        dropped, flows, start = tracker.dropped, tracker.flows, tracker.start
+        last, decode = -1, unguarded_decoder(-1)
         packets = segments = 0
         try:
             for when, linktype, data in read_packets(self.source):
                 packets += 1
-                decode = decoders.get(linktype)
-                if decode is None:
-                    decode = decoders[linktype] = unguarded_decoder(linktype)
+                if linktype != last:  # pcapng interfaces may differ: most captures have one
+                    last, decode = linktype, unguarded_decoder(linktype)
                 try:
                     fields = decode(data)
                 except (struct.error, IndexError):
@@ -85,7 +84,7 @@ class CaptureReading:
                 if fields is None:
                     continue
                 segments += 1
-                src, sport, dst, dport, seq, flags, start, end, missing = fields
+                src, sport, dst, dport, seq, flags, begin, end, missing = fields
                 if src < dst or (src == dst and sport <= dport):
                     key = (src, sport, dst, dport)
                 else:
@@ -96,10 +95,10 @@ class CaptureReading:
                     continue
                 flow = flows.get(key)
                 if flow is None:
-                    follow(key, when, src, sport, seq, flags, bytes(data[start:end]), missing)
+                    start(key, when, src, sport, seq, flags, data[begin:end], missing)
                 else:
                     flows.move_to_end(key)
-                    flow.take(when, src, sport, seq, flags, bytes(data[start:end]), missing)
+                    flow.take(when, src, sport, seq, flags, data[begin:end], missing)
                 if tracker.ended:
                     yield from self._results(tracker.take_ended())
         finally:

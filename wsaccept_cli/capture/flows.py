@@ -36,6 +36,7 @@ MAX_FOLLOWED = 4096  # connections followed at once before their fate is known
 MAX_PIPELINED = 64  # plain requests awaiting their answers on one connection
 MAX_DROPPED = 100_000  # keys of connections known not to matter, remembered to skip them
 _REQUEST_START = re.compile(rb"[A-Z]{1,20} [^ \r\n]")
+_METHOD_SO_FAR = re.compile(rb"[A-Z]{1,20} ?")
 _UPGRADE = re.compile(rb"(?im)^(?:upgrade[ \t]*:|sec-websocket-)")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _TLS_START = (b"\x16\x03",)
@@ -58,6 +59,9 @@ class Flow:
         self.plain = 0  # requests with no upgrade read so far (a keep-alive connection)
         self.owed: deque[str] = deque()  # the methods of plain requests still unanswered
         self.bodies: dict[str, Body] = {}  # the side's plain message body being skipped
+        self.finished: list[Handshake] = []  # refused handshakes, before a retry on it
+        self.early: dict[str, bytes] = {}  # a side's first bytes, too few to tell what they are
+        self.early_times: dict[str, float] = {}
         self.tallies: dict[str, FrameTally] = {}  # each side's frames, after a 101
         self.connection: Connection | None = None
         self.unreadable = ""  # why a head could not be read (a gap in it), once known
@@ -91,7 +95,17 @@ class Flow:
 
     def data(self, side: str, time: float, data: bytes) -> None:
         if self.phase == "new":
-            self._first_bytes(side, time, data)
+            first = self._first_bytes(side, time, data)
+            if first is None:
+                return
+            self._read_bytes(side, *first)
+            other = self.other(side)
+            if other in self.early:  # the other side's first bytes, held: read them now
+                self._read_bytes(other, self.early_times.pop(other), self.early.pop(other))
+            return
+        self._read_bytes(side, time, data)
+
+    def _read_bytes(self, side: str, time: float, data: bytes) -> None:
         if self.phase == "head":
             self._head_bytes(side, time, data)
         elif self.phase == "frames" and self.connection and self.connection.frames:
@@ -101,7 +115,19 @@ class Flow:
         elif self.phase == "h2" and self.h2 is not None:
             self.h2.feed(self.role(side), time, data)
 
-    def _first_bytes(self, side: str, time: float, data: bytes) -> None:
+    def _first_bytes(self, side: str, time: float, data: bytes) -> tuple[float, bytes] | None:
+        """Decide what the connection is from a side's first bytes, held (a few) until they
+        tell: a client may send its request a byte at a time. The bytes and their time, once
+        decided; None while undecided."""
+        held = self.early.pop(side, b"") + data
+        time = self.early_times.pop(side, time)
+        if _undecided(held):
+            self.early[side], self.early_times[side] = held, time
+            return None
+        self._decide(side, held)
+        return (time, held) if self.phase != "dropped" else None
+
+    def _decide(self, side: str, data: bytes) -> None:
         sender = self.a if side == "a" else self._b()
         receiver = self._b() if side == "a" else self.a
         if data.startswith(PREFACE[: len(data)]) and data[:3] == b"PRI":
@@ -205,18 +231,47 @@ class Flow:
             self.bodies[side] = body
         return rest
 
+    def _refused(self, side: str, head: bytes, rest: bytes) -> bytes:
+        """An upgrade request answered with no 101: that handshake is done, and the connection
+        may carry another (a retry with credentials, say) once the answer's body is skipped."""
+        self.phase = "done"
+        method = self.request.split(b" ", 1)[0].decode("latin-1")
+        try:
+            final, body = response_body(head, method)
+        except NoFurtherRequestError:
+            return b""
+        if not final or self.request == b"":
+            return b""  # an interim answer, or the capture missed the request: as before
+        assert self.connection is not None
+        self.finished.append(self.result())
+        self.connection = Connection(self.connection.client, self.connection.server)
+        self.request, self.handshake, self.phase = b"", None, "head"
+        self.head_times.clear()  # the next exchange is timed from its own first bytes
+        if body is not None:
+            self.bodies[side] = body
+        pending, self.pending_frames = self.pending_frames, []
+        client = self.other(side)
+        for when, data in pending:  # sent before the refusal came: the next request
+            if data is None:
+                self._no_further_request("bytes the client sent are missing")
+                return b""
+            self._head_bytes(client, when, data)
+        return rest
+
     def _no_further_request(self, why: str) -> None:
         """The connection carries no further request: not WebSocket, unless an upgrade
-        request already came (then it is reported, unanswered)."""
+        request already came (then it is reported, unanswered) or was answered."""
         if self.request:
             self.give_up(f"{why}, before answering the upgrade request")
+        elif self.finished:
+            self.phase = "done"  # the handshakes it held are reported
         else:
             self.tracker.drop(self)
 
     def only_plain(self) -> bool:
         """Whether every request so far was plain HTTP, with no other begun: nothing to
         report (yet) of this connection."""
-        if self.phase != "head" or not self.plain or self.request:
+        if self.phase != "head" or not self.plain or self.request or self.finished:
             return False
         client = "a" if self.client_side == self.a else "b"
         return not self.heads[client]
@@ -261,8 +316,7 @@ class Flow:
         if response is None or response.status is None:
             self._not_http(self.handshake, head)
         if response is None or response.status != 101:
-            self.phase = "done"
-            return b""
+            return self._refused(side, head, rest)
         tokens = response.tokens("sec-websocket-extensions")
         self.connection.start_frames(any(t.startswith("permessage-deflate") for t in tokens))
         assert self.connection.frames is not None
@@ -311,8 +365,8 @@ class Flow:
         if body is not None and not body.chunked and count < body.left:
             body.left -= count
             return True
-        if self.plain and not self.request:
-            self.tracker.drop(self)  # the messages' boundaries are lost: nothing to read
+        if (self.plain or self.finished) and not self.request:
+            self._no_further_request("")  # the messages' boundaries are lost: no more to read
             return True
         return False
 
@@ -333,26 +387,28 @@ class Flow:
         sport: int,
         seq: int,
         flags: int,
-        payload: bytes,
+        view: bytes | memoryview,
         missing: int,
     ) -> None:
         """A segment from `src`:`sport` (a decode.Segment's fields, without the object: this
-        is the hot path of a capture)."""
+        is the hot path of a capture). Its payload may be a view into the read buffer: it is
+        copied only to be read (the middle of a body skipped by its length is not)."""
         self.last_time = time
         side = "a" if sport == self.a[1] and src == self.a[0] else "b"
         direction = self.directions[side]
-        if payload and not flags & (SYN | FIN | RST) and not missing:
+        if view and not flags & (SYN | FIN | RST) and not missing:
             body = self.bodies.get(side) if self.bodies else None
-            if body is not None and body.state == "data" and len(payload) < body.left:
-                if direction.take_in_order(seq, len(payload)):
-                    body.left -= len(payload)  # the middle of a body: skipped as it comes
+            if body is not None and body.state == "data" and len(view) < body.left:
+                if direction.take_in_order(seq, len(view)):
+                    body.left -= len(view)  # the middle of a body: skipped as it comes
                     return
-            elif direction.take_in_order(seq, len(payload)):  # the usual case: the next bytes
+            elif direction.take_in_order(seq, len(view)):  # the usual case: the next bytes
                 if self.phase == "frames":
-                    self.tallies[side].feed(payload, time)
+                    self.tallies[side].feed(bytes(view), time)
                 else:
-                    self.data(side, time, payload)
+                    self.data(side, time, bytes(view))
                 return
+        payload = bytes(view)
         if flags & SYN:
             direction.syn(seq)
             seq += 1
@@ -417,7 +473,13 @@ class Flow:
                 yield from inner
                 return
         if self.h2 is None:
-            yield self.result()
+            for handshake in self.finished:
+                assert handshake.connection is not None
+                handshake.connection.ended = connection.ended  # how the TCP connection ended
+            yield from self.finished
+            client = "a" if self.client_side == self.a else "b"
+            if not self.finished or self.request or self.unreadable or self.heads[client]:
+                yield self.result()
             return
         for stream in self.h2.finish():
             handshake = stream.handshake
@@ -484,6 +546,17 @@ class Flow:
         return handshake
 
 
+def _undecided(data: bytes) -> bool:
+    """Whether a side's first bytes may still become a request line, a response, the HTTP/2
+    preface or a TLS record: a few more bytes will tell."""
+    return len(data) < len(PREFACE) and (
+        _METHOD_SO_FAR.fullmatch(data) is not None
+        or PREFACE.startswith(data)
+        or b"HTTP/".startswith(data)
+        or _TLS_START[0].startswith(data)
+    )
+
+
 def _endpoint(address: bytes, port: int) -> Endpoint:
     return Endpoint(str(ipaddress.ip_address(address)), port)
 
@@ -499,7 +572,7 @@ class Tracker:
         self.evicted = 0  # connections given up because too many were followed at once
         self.decryptor: Decryptor | None = None
 
-    def segment(
+    def start(
         self,
         key: Key,
         time: float,
@@ -507,21 +580,17 @@ class Tracker:
         sport: int,
         seq: int,
         flags: int,
-        payload: bytes,
+        payload: bytes | memoryview,
         missing: int,
     ) -> None:
-        """Follow a segment (a Segment's fields) of a connection not dropped (the caller looks
-        that up), whose `key` is its two ends in order."""
-        flow = self.flows.get(key)
-        if flow is None:
-            if not payload and not flags & SYN:
-                return  # a bare ACK or FIN of a connection never seen: nothing to follow
-            flow = Flow(self, key, (src, sport), time)
-            self.flows[key] = flow
-            if len(self.flows) > MAX_FOLLOWED:
-                self._evict()
-        else:
-            self.flows.move_to_end(key)
+        """Start following a connection at a segment (a Segment's fields; the caller hands
+        the segments of followed connections to their Flow, and skips the dropped ones)."""
+        if not payload and not flags & SYN:
+            return  # a bare ACK or FIN of a connection never seen: nothing to follow
+        flow = Flow(self, key, (src, sport), time)
+        self.flows[key] = flow
+        if len(self.flows) > MAX_FOLLOWED:
+            self._evict()
         flow.take(time, src, sport, seq, flags, payload, missing)
 
     def _evict(self) -> None:

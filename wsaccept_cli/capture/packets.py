@@ -166,7 +166,13 @@ def _pcapng(source: Source) -> Iterator[Packet]:
             return
         order = "<" if little else ">"
         interfaces: list[_Interface] = []
+        # dpkt's layout of an Enhanced Packet Block after its type and length (interface,
+        # time high and low, captured and original length), unpacked by struct: a dpkt
+        # object per packet costs more than the rest of the packet's reading
+        fields = "".join(field[1] for field in pcapng.EnhancedPacketBlock.__hdr__[2:7])
+        epb = struct.Struct(order + fields)
         while True:
+            yield from _packet_blocks(source, struct.Struct(order + "II"), epb, interfaces)
             head = source.read(8)
             if len(head) < 8:
                 return
@@ -181,9 +187,40 @@ def _pcapng(source: Source) -> Iterator[Packet]:
             body = source.read(length - 8)
             if len(body) < length - 8:
                 return
+            if block_type == _BLOCK_EPB and length >= 32:
+                number, high, low, caplen, _ = epb.unpack_from(body)
+                if number >= len(interfaces):
+                    raise CaptureFileError(f"a packet of interface {number}, never described")
+                interface = interfaces[number]
+                when = interface.offset + ((high << 32) | low) / interface.divisor
+                yield when, interface.linktype, memoryview(body)[20 : 20 + min(caplen, length - 32)]
+                continue
             packet = _block(head + body, block_type, little, interfaces)
             if packet is not None:
                 yield packet
+
+
+def _packet_blocks(
+    source: Source, head: struct.Struct, epb: struct.Struct, interfaces: list[_Interface]
+) -> Iterator[Packet]:
+    """The Enhanced Packet Blocks whole in the read buffer, one after another, read in place
+    (their packets are views into the buffer); any other block is left to the caller. Only
+    what is there is read: a pipe from `tcpdump -U` is never waited on for more."""
+    source.more(32)
+    buffer, at = source.window()
+    view, end = memoryview(buffer), len(buffer)
+    while at + 32 <= end:
+        kind, length = head.unpack_from(buffer, at)
+        if kind != _BLOCK_EPB or length < 32 or length % 4 or at + length > end:
+            break
+        number, high, low, caplen, _ = epb.unpack_from(buffer, at + 8)
+        if number >= len(interfaces):
+            break  # the caller says why
+        interface = interfaces[number]
+        when = interface.offset + ((high << 32) | low) / interface.divisor
+        yield when, interface.linktype, view[at + 28 : at + 28 + min(caplen, length - 32)]
+        at += length
+    source.advance(at)
 
 
 def _section_byte_order(source: Source, length_field: bytes) -> bool | None:

@@ -34,6 +34,7 @@ class FrameTally:
         self._opcode = 0
         self._mask = b""
         self._close_payload = b""
+        self._masks = side == "client"  # whether this side's frames must be masked
 
     def feed(self, data: bytes, when: float) -> None:
         """Take the next bytes this side sent, at time `when`."""
@@ -45,7 +46,7 @@ class FrameTally:
                     self._close_payload += data[at : at + taken]
                 self._remaining -= taken
                 at += taken
-                if not self._remaining:
+                if not self._remaining and self._opcode == CLOSE:
                     self._end_frame(when)
                 continue
             if not self._header and size - at >= 2:  # a header in one piece: the usual case
@@ -87,16 +88,16 @@ class FrameTally:
         self.bytes += length
         if first & 0x40 and opcode in (0x1, 0x2):
             self.compressed += 1
-        self._check_mask(masked)
+        if masked != self._masks and self.masking_problem is None:
+            self._masking_problem()
         self._opcode, self._remaining = opcode, length
-        self._mask = data[at + size - 4 : at + size] if masked else b""
-        self._close_payload = b""
-        if not length:
-            self._end_frame(when)
+        if opcode == CLOSE:  # the mask is kept to read the Close payload
+            self._mask = data[at + size - 4 : at + size] if masked else b""
+            self._close_payload = b""
+            if not length:
+                self._end_frame(when)
 
-    def _check_mask(self, masked: bool) -> None:
-        if self.masking_problem is not None or masked == (self.side == "client"):
-            return
+    def _masking_problem(self) -> None:
         self.masking_problem = (
             "an unmasked frame (a client must mask every frame, RFC 6455 §5.3)"
             if self.side == "client"

@@ -229,6 +229,10 @@ class Intermediary:
         )
 
 
+# Each header name any product is known by, looked up once a response.
+_HEADER_NAMES = tuple(dict.fromkeys(name for product in PRODUCTS for name, _ in product.headers))
+
+
 def identify(
     status: int | None, header: Callable[[str], list[str]], body: Sequence[str]
 ) -> Intermediary | None:
@@ -239,9 +243,12 @@ def identify(
             evidence = product.body.search(text)
             assert evidence is not None
             return Intermediary(product, f"its error page: {quoted(evidence.group())}", True)
+    present = {name: values for name in _HEADER_NAMES if (values := header(name))}
+    if not present:
+        return None
     for product in PRODUCTS:
         for name, pattern in product.headers:
-            for value in header(name):
+            for value in present.get(name, ()):
                 if pattern.search(value):
                     shown = value if len(value) <= 60 else value[:60] + "…"
                     canonical = "-".join(part.capitalize() for part in name.split("-"))

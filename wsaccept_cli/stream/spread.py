@@ -4,11 +4,12 @@
 One probe is mostly waiting on the network, and threads overlap those waits; but checking what
 came back (the head parsed, the rules, twelve client models, the record rendered) is CPU work
 that one process's threads do one at a time under the GIL. Past a few hundred probes a second
-that work is the limit (bench/README.md, "Many endpoints"). So the items go to `jobs` forked
-workers, each running `work` in a pool of its share of the `parallel` threads (the shares add up
-to `parallel`: no more probes are in flight than asked for), and this process only reads the
-items, hands each to the worker with the fewest in flight, and hands the results on in input
-order. It stays the only writer of stdout and stderr.
+that work is the limit (bench/README.md, "Many endpoints"). So the items are spread over `jobs`
+processes, this one and jobs - 1 forked workers, each running `work` in a pool of its share of
+the `parallel` threads (the shares add up to `parallel`: no more probes are in flight than asked
+for). This process also reads the items, hands each to the process with the most room, and
+hands the results on in input order: it stays the only writer of stdout and stderr. (A process
+that only handed out would be a third process on two CPUs, and its memory a third copy.)
 
 `work` runs in the workers, so its result must pickle (rendered bytes, an outcome). At most
 2 × `parallel` items are in flight or finished but not yet handed on, which bounds memory
@@ -26,6 +27,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from wsaccept_cli.stream.parallel import WorkerError, _signals_held, _worker_started
@@ -46,7 +48,7 @@ def shares(parallel: int, jobs: int) -> list[int]:
 
 
 class _Worker(Generic[Item]):
-    """A worker process, this process's ends of its two pipes, and its items in flight."""
+    """A forked worker process, this process's ends of its two pipes, its items in flight."""
 
     def __init__(self, process: BaseProcess, items: Connection, results: Connection, share: int):
         self.process = process
@@ -54,6 +56,73 @@ class _Worker(Generic[Item]):
         self.results = results
         self.share = share
         self.in_flight: dict[int, Item] = {}
+
+    def ready_end(self) -> Any:
+        return self.results
+
+    def send(self, index: int, item: Item) -> None:
+        self.in_flight[index] = item
+        with suppress(OSError):  # it died: its end of file comes, and the item is done here
+            self.items.send((index, item))
+
+    def collect(
+        self, done: dict[int, Any], work: Callable[[Item], Any], warn: Callable[[str], None]
+    ) -> bool:
+        """A result into `done`; or, when the worker has ended, its items done here (False)."""
+        try:
+            index, failed, result = self.results.recv()
+        except (EOFError, OSError):  # it died, perhaps half way through an answer
+            _lost(self, warn)
+            for index, item in sorted(self.in_flight.items()):
+                done[index] = work(item)
+            self.in_flight.clear()
+            return False
+        if failed:
+            raise WorkerError(result)
+        del self.in_flight[index]
+        done[index] = result
+        return True
+
+
+class _Here(Generic[Item]):
+    """This process's own share: a pool of threads, whose finished items are signalled by a
+    byte on a pipe, so that one wait covers them and the workers' results alike."""
+
+    def __init__(self, work: Callable[[Item], Any], share: int, parallel: int) -> None:
+        self.work = work
+        self.share = share
+        # As many threads as could ever be asked of it (a dead worker's share comes here);
+        # they start only as items come, and no more items are in flight here than `share`.
+        self.pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="probe")
+        self.signal_in, self.signal_out = os.pipe()
+        self.in_flight: dict[int, Future[Any]] = {}
+
+    def ready_end(self) -> int:
+        return self.signal_in
+
+    def send(self, index: int, item: Item) -> None:
+        future = self.pool.submit(self.work, item)
+        self.in_flight[index] = future
+        future.add_done_callback(self._signal)
+
+    def _signal(self, _: Future[Any]) -> None:
+        with suppress(OSError):  # closed: nobody waits any more
+            os.write(self.signal_out, b".")
+
+    def collect(
+        self, done: dict[int, Any], work: Callable[[Item], Any], warn: Callable[[str], None]
+    ) -> bool:
+        os.read(self.signal_in, 4096)
+        for index, future in list(self.in_flight.items()):
+            if future.done():
+                del self.in_flight[index]
+                done[index] = future.result()  # a bug's exception goes up from here
+        return True
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        os.close(self.signal_in)
+        os.close(self.signal_out)
 
 
 def spread(
@@ -65,17 +134,20 @@ def spread(
     warn: Callable[[str], None],
 ) -> Iterator[Result]:
     """`work(item)` for each item, in the order of `items`, run by `parallel` threads spread
-    over `jobs` worker processes (see the module's docstring)."""
-    workers = _start(work, shares(parallel, jobs))
+    over `jobs` processes, this one included (see the module's docstring)."""
+    thread_shares = shares(parallel, jobs)
+    workers = _start(work, thread_shares[1:])
     if not workers:
         yield from threaded(items, work, parallel)
         return
+    here = _Here(work, parallel - sum(worker.share for worker in workers), parallel)
     finished = False
     try:
-        yield from _hand_out(iter(items), work, workers, 2 * parallel, warn)
+        yield from _hand_out(iter(items), work, [here, *workers], 2 * parallel, warn)
         finished = True
     finally:
         _stop(workers, finished)
+        here.close()
 
 
 def threaded(
@@ -100,7 +172,7 @@ def threaded(
 def _hand_out(
     items: Iterator[Item],
     work: Callable[[Item], Result],
-    workers: list[_Worker[Item]],
+    workers: list[Any],
     window: int,
     warn: Callable[[str], None],
 ) -> Iterator[Result]:
@@ -118,8 +190,7 @@ def _hand_out(
             if item is _END:
                 exhausted = True
                 break
-            worker.in_flight[sent] = item
-            worker.items.send((sent, item))
+            worker.send(sent, item)
             sent += 1
         if handed in done:  # hand on what is ready, then read more before waiting
             while handed in done:
@@ -128,41 +199,19 @@ def _hand_out(
             continue
         if exhausted and handed == sent:
             return
-        if not workers:  # every worker died: the rest is done here
-            yield from threaded(items, work, window // 2)
-            return
-        by_end = {worker.results: worker for worker in workers}
+        by_end = {worker.ready_end(): worker for worker in workers}
         for end in wait(list(by_end)):
-            _collect(by_end[end], done, work, workers, warn)  # type: ignore[index]
+            worker = by_end[end]
+            share = worker.share
+            if not worker.collect(done, work, warn):  # a worker died: its threads come here
+                workers.remove(worker)
+                workers[0].share += share
 
 
-def _least_busy(workers: list[_Worker[Item]]) -> _Worker[Item] | None:
-    """The live worker with the most room for another item, or None when all are full."""
+def _least_busy(workers: list[Any]) -> Any:
+    """The process with the most room for another item, or None when all are full."""
     room = [w for w in workers if w.share and len(w.in_flight) < w.share]
     return max(room, key=lambda w: w.share - len(w.in_flight), default=None)
-
-
-def _collect(
-    worker: _Worker[Item],
-    done: dict[int, Result],
-    work: Callable[[Item], Result],
-    workers: list[_Worker[Item]],
-    warn: Callable[[str], None],
-) -> None:
-    """A result from `worker`; or, when it has ended, its items done here."""
-    try:
-        index, failed, result = worker.results.recv()
-    except (EOFError, OSError):  # it died, perhaps half way through an answer
-        _lost(worker, warn)
-        for index, item in sorted(worker.in_flight.items()):
-            done[index] = work(item)
-        worker.in_flight.clear()
-        workers.remove(worker)
-        return
-    if failed:
-        raise WorkerError(result)
-    del worker.in_flight[index]
-    done[index] = result
 
 
 def _lost(worker: _Worker[Any], warn: Callable[[str], None]) -> None:
@@ -175,7 +224,7 @@ def _lost(worker: _Worker[Any], warn: Callable[[str], None]) -> None:
 
 def _start(work: Callable[[Any], Any], thread_shares: list[int]) -> list[_Worker[Any]]:
     """A worker forked for each share, as many as the system allows (perhaps none)."""
-    if len(thread_shares) < 2:
+    if not thread_shares:
         return []
     try:
         import multiprocessing
@@ -190,8 +239,6 @@ def _start(work: Callable[[Any], Any], thread_shares: list[int]) -> list[_Worker
                 workers.append(_fork(context, work, share, workers))
             except OSError:  # no processes left to fork
                 break
-    if len(workers) == 1 and thread_shares:  # one worker and this process waiting: pointless
-        workers[0].share += sum(thread_shares[1:])
     return workers
 
 
