@@ -469,11 +469,12 @@ class CorpusServer:
                 self.lock.wait(left)
             return self.outcomes[attempt]
 
-    def wait_progress(self, end: float, stall: float) -> bool:
+    def wait_progress(self, end: float, stall: float, startup: float = 0) -> bool:
         """Wait until every case has an outcome (True), the monotonic time `end`, or `stall`
-        seconds without a new outcome (False)."""
+        seconds without a new outcome (False); the first outcome may take `startup` seconds
+        (a browser launched into a fresh profile on a loaded machine)."""
         with self.lock:
-            seen, quiet_until = len(self.outcomes), time.monotonic() + stall
+            seen, quiet_until = len(self.outcomes), time.monotonic() + max(stall, startup)
             while not all(self._decided(name) for name in self.cases):
                 now = time.monotonic()
                 if now >= end or now >= quiet_until:
@@ -589,14 +590,25 @@ def browser_available(client: str) -> bool:
 
 
 def run_browser(
-    client: str, server: CorpusServer, budget: float = 90, stall: float = 12, launches: int = 4
+    client: str,
+    server: CorpusServer,
+    budget: float = 90,
+    stall: float = 12,
+    launches: int = 4,
+    startup: float = 45,
 ) -> dict[str, str | None]:
     """One browser process, one page that opens every case's WebSocket in turn and asks again
     for the cases still without an outcome; waits at most `budget` seconds. A browser that
     makes no progress for `stall` seconds (a crashed page) is stopped and launched again for the
-    cases left, at most `launches` times."""
+    cases left, as long as each launch decides some case, and at most `launches` times in a row
+    without one. Firefox's page stops at every response that negotiates client_max_window_bits=8
+    (the connection ends, a refusal, as predicted), so a corpus with many such cases needs one
+    launch each. A launch has `startup` seconds for its first outcome (a browser started into a
+    fresh profile on a loaded machine)."""
     end = time.monotonic() + budget
-    for _ in range(launches):
+    fruitless = 0
+    while fruitless < launches:
+        before = sum(server.result(name) is not None for name in server.cases)
         with tempfile.TemporaryDirectory(prefix="wsaccept-browser-") as profile:
             env = {**os.environ, "HOME": profile, "MOZ_CRASHREPORTER_DISABLE": "1"}
             process = subprocess.Popen(
@@ -607,11 +619,15 @@ def run_browser(
                 start_new_session=True,
             )
             try:
-                finished = server.wait_progress(end, stall)
+                finished = server.wait_progress(end, stall, startup)
             finally:
                 stop_process(process)
         if finished or time.monotonic() >= end:
             break
+        decided = sum(server.result(name) is not None for name in server.cases)
+        fruitless = 0 if decided > before else fruitless + 1
+        print(f"{client}: no outcome for {stall:.0f} s, launched again for the"
+              f" {len(server.cases) - decided} cases left", file=sys.stderr)  # fmt: skip
     return {name: server.result(name) for name in server.cases}
 
 
