@@ -357,3 +357,16 @@ def test_a_refusal_that_closes_ends_the_connection_as_before(tmp_path: Path) -> 
     path = write_pcap(tmp_path / "closing.pcap", talk.fin("server").fin("client").frames)
     code, found, _ = records(path)
     assert (code, [r["status"] for r in found]) == (1, [401])
+
+
+def test_an_upgrade_pipelined_behind_a_plain_request(tmp_path: Path) -> None:
+    """The plain request and the upgrade in one segment: the first answer is the plain one's,
+    skipped with its body; the 101 after it answers the upgrade."""
+    talk = Conversation().handshake()
+    talk.send("client", b"GET /a HTTP/1.1\r\n\r\n" + REQUEST)
+    talk.send("server", ok() + BODY + RESPONSE)
+    talk.send("client", frame(0x1, b"hi", mask=True)).fin("client").fin("server")
+    path = write_pcap(tmp_path / "pipelined.pcap", talk.frames)
+    code, found, _ = records(path)
+    assert (code, [(r["status"], r["verdict"]) for r in found]) == (0, [(101, "pass")])
+    assert found[0]["connection"]["frames"]["client"]["text"] == 1

@@ -2,10 +2,12 @@
 
 A layer of its own between the core and the commands: reading a capture is I/O-bound and uses
 dpkt, so it is not the pure core, and it neither prints nor touches the network. Packets are
-read as they come (`packets`), decoded to TCP segments (`decode`), put back in order per
-connection and direction (`tcp`), and the connections that carry a handshake followed to their
-end (`flows`); each one is handed on as a Handshake whose `connection` says what the capture
-showed of it, as soon as it ends, so `tcpdump -U -w - | wsaccept inspect -` reports live.
+read as they come (`packets`), decoded to TCP segments (`decode`; IP fragments put together
+first by `fragments`), put back in order per connection and direction (`tcp`), and the
+connections that carry a handshake followed to their end (`flows`; plain HTTP/1.1 messages
+before an upgrade skipped by their framing, `http1`); each one is handed on as a Handshake whose
+`connection` says what the capture showed of it, as soon as it ends, so `tcpdump -U -w - |
+wsaccept inspect -` reports live.
 """
 
 from __future__ import annotations

@@ -150,7 +150,10 @@ def inspect_packets(
     try:
         for number, handshake in enumerate(reading.handshakes(), 1):
             report = report_captured(number, handshake, found)
-            rendering.handshake(report)
+            if table is None:
+                rendering.handshake(report)
+            else:
+                rendering.count(report)  # only its row is shown
             output, remarks, counts = rendering.take()
             session.emit((output if table is None else table.row(report), remarks, counts))
     except DecryptionError as error:

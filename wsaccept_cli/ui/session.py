@@ -117,10 +117,14 @@ class Rendering:
         self.remarks.append(("error", where, error.message))
 
     def handshake(self, report: HandshakeReport) -> None:
+        self.count(report)
+        self.renderer.handshake(report)
+
+    def count(self, report: HandshakeReport) -> None:
+        """Count a handshake shown some other way (a summary's row), without rendering it."""
         self.counts.results += 1
         if report.verdict == "fail":
             self.counts.failed += 1
-        self.renderer.handshake(report)
 
     def probe(self, view: ProbeView) -> None:
         self.counts.results += 1
