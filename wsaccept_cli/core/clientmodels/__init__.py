@@ -130,10 +130,18 @@ def predict(head: bytes, offer: Offer) -> tuple[ClientVerdict, ...]:
     if found is None:
         normal = Offer(_MEMO_KEY, offer.protocols, offer.extensions, target=offer.target)
         found = predict_each(memo_key[0], normal)
+        if any(_quotes(verdict.reason) for verdict in found):
+            return predict_each(head, offer)  # a reason quotes the head: not shared
         if len(_MEMO) >= MEMO_ENTRIES:
             _MEMO.clear()
         _MEMO[memo_key] = found
     return found
+
+
+def _quotes(reason: str | None) -> bool:
+    """Whether a refusal's phrase quotes something of the head (a line, a value): then it may
+    quote what `_memo_key` swapped, and holds for this head alone."""
+    return reason is not None and ("'" in reason or '"' in reason)
 
 
 def predict_each(head: bytes, offer: Offer) -> tuple[ClientVerdict, ...]:
@@ -148,12 +156,23 @@ _MEMO_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3's sample nonce
 _MEMO_ACCEPT = accept_for(_MEMO_KEY.encode())
 _ACCEPT_FIELD = re.compile(rb"(?i)\nsec-websocket-accept:[ \t]*\Z")
 _LINE_END = re.compile(rb"[ \t]*\r?\n")
+# A Date field line's value in RFC 9110 §5.6.7's IMF-fixdate, and the one it is swapped for:
+# the same 29 bytes' classes place by place (capital, small letters, digits, the same
+# punctuation), so no grammar tells them apart, and no model reads a date.
+_DATE_FIELD = re.compile(
+    rb"(?<=\n)((?i:date):[ \t]*)[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT"
+    rb"(?=[ \t]*\r?\n)"
+)
+_MEMO_DATE = rb"\1Thu, 01 Jan 1970 00:00:00 GMT"
+_DATE_NAME = re.compile(rb"(?i)\n[ \t]*date")
 _MEMO: dict[tuple[bytes, tuple[str, ...], bool, str | None], tuple[ClientVerdict, ...]] = {}
 
 
 def _memo_key(head: bytes, offer: Offer) -> tuple[bytes, tuple[str, ...], bool, str | None] | None:
-    """The head with its right accept replaced by the sample nonce's, and the rest of the offer:
-    equal for heads whose predictions are equal. None when that cannot be told this simply.
+    """The head with its right accept replaced by the sample nonce's (and the value of a lone
+    Date field line by one date: `_DATE_FIELD`), and the rest of the offer: equal for heads
+    whose predictions are equal (`predict` shares none whose reasons quote the head). None
+    when that cannot be told this simply.
 
     The models see the key only through its accept (`Facts.expected`), compared with a field's
     value whole (exactly, or ignoring case). So when the right accept is, ignoring case, in the
@@ -180,6 +199,8 @@ def _memo_key(head: bytes, offer: Offer) -> tuple[bytes, tuple[str, ...], bool, 
     if not _LINE_END.match(head, start + len(expected)):
         return None
     normal = head[:start] + _MEMO_ACCEPT + head[start + len(expected) :]
+    if len(_DATE_NAME.findall(normal)) == 1:  # two dates made one would compare equal
+        normal = _DATE_FIELD.sub(_MEMO_DATE, normal)
     return normal, offer.protocols, offer.extensions, offer.target
 
 
