@@ -141,13 +141,15 @@ def spread(
         yield from threaded(items, work, parallel)
         return
     here = _Here(work, parallel - sum(worker.share for worker in workers), parallel)
+    reading = _Reading(items)
     finished = False
     try:
-        yield from _hand_out(iter(items), work, [here, *workers], 2 * parallel, warn)
+        yield from _hand_out(reading, work, [here, *workers], 2 * parallel, warn)
         finished = True
     finally:
         _stop(workers, finished)
         here.close()
+    reading.raise_failure()
 
 
 def threaded(
@@ -156,9 +158,10 @@ def threaded(
     """`work(item)` for each item, in order, by a pool of `parallel` threads in this process,
     at most 2 × `parallel` in flight or waiting to be handed on."""
     window: deque[Future[Result]] = deque()
+    reading = _Reading(items)
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="probe") as pool:
         try:
-            for item in items:
+            for item in reading:
                 window.append(pool.submit(work, item))
                 if len(window) >= 2 * parallel:
                     yield window.popleft().result()
@@ -167,6 +170,33 @@ def threaded(
         finally:
             for pending in window:
                 pending.cancel()
+    reading.raise_failure()
+
+
+class _Reading(Iterator[Item]):
+    """The items, up to their end or to an error reading them (an over-long line, a read
+    error): the error is kept and raised by `raise_failure` once every item read before it
+    has been handed on, so that no result of a good line is lost to a bad one after it.
+    Ctrl-C and SIGTERM are not errors of the input: they stop the run at once."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        self.items = iter(items)
+        self.failure: Exception | None = None
+
+    def __next__(self) -> Item:
+        if self.failure is not None:
+            raise StopIteration
+        try:
+            return next(self.items)
+        except StopIteration:
+            raise
+        except Exception as error:
+            self.failure = error
+            raise StopIteration from None
+
+    def raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
 
 def _hand_out(
