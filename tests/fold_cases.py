@@ -11,7 +11,9 @@ the CR, and a control byte (HTAB-less C0, DEL, NUL) in the continuation; then th
 line without a colon folded into one with a colon, a CR CR LF after an empty value (llhttp's
 lenient value start: the head ends there, so no empty line need follow, and one in an interim
 response ends it) and as the head's last line, a line that starts with a CR, a status line
-ending in CR CR LF, folds right after the status line and folds over three lines.
+ending in CR CR LF, folds right after the status line and folds over three lines; and stray
+CRs elsewhere (`STRAYS`: CR as the only line ending, in a name or before its colon, in the
+status line and in an interim response; whitespace-only, VT and FF continuations).
 `test_client_models.py` holds every model to `OPENED`; `--run` serves them to the real clients
 (about a minute) and prints any difference from the record and from the models.
 
@@ -114,6 +116,45 @@ NEIGHBOURS = {
 }  # fmt: skip
 
 
+_U, _C, _A = (b"Upgrade: websocket\r\n", b"Connection: Upgrade\r\n",
+              b"Sec-WebSocket-Accept: {accept}\r\n")  # fmt: skip
+_I = b"HTTP/1.1 100 Continue\r\n"
+# Stray CRs and folds elsewhere: CR as the only line ending, in a name or before its colon, in
+# the status line and in an interim response; whitespace-only and VT/FF continuations.
+STRAYS = {
+    "all-cr": (S + GOOD + b"\r\n").replace(b"\r\n", b"\r"),
+    "cr-end-only": S + GOOD + b"\r",
+    "ws-only-cont": S + GOOD + b"X: a\r\n \r\n\r\n",
+    "ws-only-cont-up": S + b"Upgrade: websocket\r\n \r\n" + _C + _A + b"\r\n",
+    "tab-only-cont": S + GOOD + b"X: a\r\n\t\r\n\r\n",
+    "accept-trailing-fold": S + _U + _C + b"Sec-WebSocket-Accept: {accept} \r\n \r\n\r\n",
+    "accept-fold-after": S + _U + _C + b"Sec-WebSocket-Accept: {accept}\r\n x\r\n\r\n",
+    "interim-fold": _I + b"X: a\r\n b\r\n\r\n" + S + GOOD + b"\r\n",
+    "interim-crcrlf": _I + b"X: a\r\r\n\r\n" + S + GOOD + b"\r\n",
+    "interim-status-crcrlf": _I[:-2] + b"\r\r\n\r\n" + S + GOOD + b"\r\n",
+    "interim-end-crcrlf": _I + b"\r\r\n" + S + GOOD + b"\r\n",
+    "status-cr-mid": b"HTTP/1.1 101 Switching\rProtocols\r\n" + GOOD + b"\r\n",
+    "status-nul": b"HTTP/1.1 101 Switching\x00Protocols\r\n" + GOOD + b"\r\n",
+    "name-nul": S + GOOD + b"X\x00Y: z\r\n\r\n",
+    "name-cr": S + GOOD + b"X\rY: z\r\n\r\n",
+    "cr-before-colon": S + GOOD + b"X\r: z\r\n\r\n",
+    "up-cr-before-colon": S + b"Upgrade\r: websocket\r\n" + _C + _A + b"\r\n",
+    "colon-only": S + GOOD + b":\r\n\r\n",
+    "fold-then-lf-end": S + GOOD + b"X: a\r\n b\n\n",
+    "cont-colon-first": S + _U + b"Connection:\r\n Upgrade\r\n" + _A + b"\r\n",
+    "cont-3-empty": S + _U + b"Connection:\r\n \r\n Upgrade\r\n" + _A + b"\r\n",
+    "cont-vt": S + _U + b"Connection: keep-alive,\r\n\x0bUpgrade\r\n" + _A + b"\r\n",
+    "cont-ff": S + _U + b"Connection: keep-alive,\r\n\x0cUpgrade\r\n" + _A + b"\r\n",
+    "up-value-crlf-sp-sp": S + b"Upgrade:  \r\n  websocket  \r\n" + _C + _A + b"\r\n",
+    "double-colon": S + b"Upgrade:: websocket\r\n" + _C + _A + b"\r\n",
+    "accept-cr-end-nofold": S + _U + _C + b"Sec-WebSocket-Accept: {accept}\r\r\n\r\n",
+    "conn-cr-sp": S + _U + b"Connection: Upgrade\r \r\n" + _A + b"\r\n",
+    "empty-cr-sp-then-fold": S + b"Upgrade: \r \r\n websocket\r\n" + _C + _A + b"\r\n",
+    "ev-lf-only": S + b"X-E: \r\nUpgrade: websocket\n" + _C + _A + b"\r\n",
+    "ev-cr-lf-bare": S + b"X-E:\r\n" + GOOD + b"\r\n",
+}
+
+
 def heads() -> dict[str, bytes]:
     """Every case's head, `{accept}` standing for the client's accept."""
     made = {
@@ -122,7 +163,7 @@ def heads() -> dict[str, bytes]:
         for shape in ("split", "empty")
         for variant in VARIANTS
     }
-    return {**made, **NEIGHBOURS}
+    return {**made, **NEIGHBOURS, **STRAYS}
 
 
 def protocols(name: str) -> tuple[str, ...]:
@@ -334,6 +375,36 @@ OPENED: dict[str, str] = {
     "ev-crcrlf-no-empty-line": "a",
     "ev-crcrlf-interim": "a",
     "ev-fold-crcrlf-no-empty-line": "aw",
+    "all-cr": "",
+    "cr-end-only": "",
+    "ws-only-cont": "CFacwgj",
+    "ws-only-cont-up": "CFacgj",
+    "tab-only-cont": "CFacwgj",
+    "accept-trailing-fold": "CFacwj",
+    "accept-fold-after": "c",
+    "interim-fold": "Facj",
+    "interim-crcrlf": "Fj",
+    "interim-status-crcrlf": "Ft",
+    "interim-end-crcrlf": "c",
+    "status-cr-mid": "CFwgl",
+    "status-nul": "Fnauwgjl",
+    "name-nul": "Fwgl",
+    "name-cr": "CFwgjl",
+    "cr-before-colon": "CFwgjl",
+    "up-cr-before-colon": "",
+    "colon-only": "CFcwgj",
+    "fold-then-lf-end": "CFacgj",
+    "cont-colon-first": "CFacgj",
+    "cont-3-empty": "CFacgj",
+    "cont-vt": "",
+    "cont-ff": "",
+    "up-value-crlf-sp-sp": "CFacgj",
+    "double-colon": "Fc",
+    "accept-cr-end-nofold": "Cwl",
+    "conn-cr-sp": "Cwjl",
+    "empty-cr-sp-then-fold": "CFaj",
+    "ev-lf-only": "CFacwtgjl",
+    "ev-cr-lf-bare": "CFnsacuwtgjl",
 }
 
 

@@ -22,7 +22,8 @@ checkprotoprefix):
   cannot happen on line 2");
 - Curl_verify_header, on the whole unfolded header: fails a NUL byte ("Nul byte in header"), a
   CR anywhere but just before the final LF ("Carriage return found in header": so a CR before
-  the CR LF of any of its lines, continuations included), a header without a colon ("Header
+  the CR LF of any of its lines, continuations included, and a CR in the name, before the
+  colon, as much as in the value), a header without a colon ("Header
   without colon": a line without one followed by a continuation with one passes);
   a name with whitespace before its colon is kept as it is, so it matches no field curl looks
   for;

@@ -487,6 +487,8 @@ def _check_continuation(line: bytes, grammar: Grammar) -> None:
 
 
 def _field(line: bytes, grammar: Grammar) -> tuple[bytes, bytes] | None:
+    if grammar.lone_cr == "refuse" and b"\r" in line:  # in the name as much as in the value
+        raise RefusalError("a CR not followed by LF")
     colon = line.find(b":")
     if colon < 0:
         if grammar.no_colon == "refuse":
