@@ -3,9 +3,12 @@ fails part way, a dead worker whose items were slow, and what the consumer sees 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -70,3 +73,34 @@ def test_an_over_long_line_still_reports_every_url_before_it(one_cpu: bool) -> N
     assert [line.split("\t")[:3] for line in done.stdout.splitlines()] == [["ok", url, "101"]] * 24
     assert done.stderr == "wsaccept: error: stdin line 25 is longer than 8192 bytes\n"
     assert done.returncode == 2
+
+
+def test_a_dead_workers_items_are_redone_side_by_side_not_one_by_one() -> None:
+    """A worker killed with its share in flight: the main process redoes those items in its
+    threads, at once, as the one-process path would run them; not one after the other in the
+    thread that hands results on (four probes of a 10 s timeout took 40 s, and nothing was
+    written meanwhile)."""
+    main, lock = os.getpid(), threading.Lock()
+    in_worker = multiprocessing.get_context("fork").Array("b", 8)
+    running, most = [0], [0]
+
+    def dies_in_a_worker(item: int) -> int:
+        if os.getpid() != main:
+            in_worker[item] = 1
+            time.sleep(0.1)
+            os.kill(os.getpid(), signal.SIGKILL)
+        redone = bool(in_worker[item])
+        with lock:
+            running[0] += redone
+            most[0] = max(most[0], running[0])
+        time.sleep(0.3)
+        with lock:
+            running[0] -= redone
+        return item
+
+    warnings: list[str] = []
+    results = list(spread(range(8), dies_in_a_worker, parallel=8, jobs=2, warn=warnings.append))
+    assert results == list(range(8))
+    assert len(warnings) == 1
+    assert sum(in_worker) == 4
+    assert most[0] == 4  # the dead worker's 4, side by side

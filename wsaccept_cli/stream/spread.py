@@ -14,9 +14,10 @@ that only handed out would be a third process on two CPUs, and its memory a thir
 `work` runs in the workers, so its result must pickle (rendered bytes, an outcome). At most
 2 × `parallel` items are in flight or finished but not yet handed on, which bounds memory
 whatever the number of items. A worker that dies (killed, out of memory) is an end of file on
-its result pipe: its items are done here instead, after one warning. Where no worker can be
-forked, everything is done here, in a pool of `parallel` threads. Workers leave Ctrl-C to this
-process, and end with it however it ends (`parallel._worker_started`).
+its result pipe: its items are redone here, side by side in this process's threads, after one
+warning. Where no worker can be forked, everything is done here, in a pool of `parallel`
+threads. Workers leave Ctrl-C to this process, and end with it however it ends
+(`parallel._worker_started`).
 """
 
 from __future__ import annotations
@@ -65,17 +66,13 @@ class _Worker(Generic[Item]):
         with suppress(OSError):  # it died: its end of file comes, and the item is done here
             self.items.send((index, item))
 
-    def collect(
-        self, done: dict[int, Any], work: Callable[[Item], Any], warn: Callable[[str], None]
-    ) -> bool:
-        """A result into `done`; or, when the worker has ended, its items done here (False)."""
+    def collect(self, done: dict[int, Any], warn: Callable[[str], None]) -> bool:
+        """A result into `done`; or False when the worker has ended (its items still in
+        `in_flight`, for this process to redo)."""
         try:
             index, failed, result = self.results.recv()
         except (EOFError, OSError):  # it died, perhaps half way through an answer
             _lost(self, warn)
-            for index, item in sorted(self.in_flight.items()):
-                done[index] = work(item)
-            self.in_flight.clear()
             return False
         if failed:
             raise WorkerError(result)
@@ -109,9 +106,7 @@ class _Here(Generic[Item]):
         with suppress(OSError):  # closed: nobody waits any more
             os.write(self.signal_out, b".")
 
-    def collect(
-        self, done: dict[int, Any], work: Callable[[Item], Any], warn: Callable[[str], None]
-    ) -> bool:
+    def collect(self, done: dict[int, Any], warn: Callable[[str], None]) -> bool:
         os.read(self.signal_in, 4096)
         for index, future in list(self.in_flight.items()):
             if future.done():
@@ -144,7 +139,7 @@ def spread(
     reading = _Reading(items)
     finished = False
     try:
-        yield from _hand_out(reading, work, [here, *workers], 2 * parallel, warn)
+        yield from _hand_out(reading, [here, *workers], 2 * parallel, warn)
         finished = True
     finally:
         _stop(workers, finished)
@@ -201,7 +196,6 @@ class _Reading(Iterator[Item]):
 
 def _hand_out(
     items: Iterator[Item],
-    work: Callable[[Item], Result],
     workers: list[Any],
     window: int,
     warn: Callable[[str], None],
@@ -233,9 +227,12 @@ def _hand_out(
         for end in wait(list(by_end)):
             worker = by_end[end]
             share = worker.share
-            if not worker.collect(done, work, warn):  # a worker died: its threads come here
-                workers.remove(worker)
+            if not worker.collect(done, warn):  # a worker died: its threads come here,
+                workers.remove(worker)  # and its items, redone side by side as they were
                 workers[0].share += share
+                for index, item in sorted(worker.in_flight.items()):
+                    workers[0].send(index, item)
+                worker.in_flight.clear()
 
 
 def _least_busy(workers: list[Any]) -> Any:
