@@ -104,3 +104,20 @@ def test_a_dead_workers_items_are_redone_side_by_side_not_one_by_one() -> None:
     assert len(warnings) == 1
     assert sum(in_worker) == 4
     assert most[0] == 4  # the dead worker's 4, side by side
+
+
+def megabyte(item: int) -> bytes:
+    return bytes([item % 256]) * 1_000_000
+
+
+def test_results_larger_than_a_pipe_neither_hang_nor_outlive_a_consumer_that_stops() -> None:
+    """Results of a megabyte (JSON records of huge heads): workers block sending them while
+    the consumer is slow; a consumer that stops (a closed stdout) still ends every worker."""
+    started = time.monotonic()
+    results = spread(range(1000), megabyte, parallel=6, jobs=3, warn=print)
+    for index in range(12):
+        time.sleep(0.01)
+        assert next(results) == megabyte(index)
+    results.close()
+    assert multiprocessing.active_children() == []
+    assert time.monotonic() - started < 20
