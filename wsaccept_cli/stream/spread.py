@@ -14,9 +14,10 @@ that only handed out would be a third process on two CPUs, and its memory a thir
 `work` runs in the workers, so its result must pickle (rendered bytes, an outcome). At most
 2 × `parallel` items are in flight or finished but not yet handed on, which bounds memory
 whatever the number of items. A worker that dies (killed, out of memory) is an end of file on
-its result pipe: its items are done here instead, after one warning. Where no worker can be
-forked, everything is done here, in a pool of `parallel` threads. Workers leave Ctrl-C to this
-process, and end with it however it ends (`parallel._worker_started`).
+its result pipe: its items are redone here, side by side in this process's threads, after one
+warning. Where no worker can be forked, everything is done here, in a pool of `parallel`
+threads. Workers leave Ctrl-C to this process, and end with it however it ends
+(`parallel._worker_started`).
 """
 
 from __future__ import annotations
@@ -65,17 +66,13 @@ class _Worker(Generic[Item]):
         with suppress(OSError):  # it died: its end of file comes, and the item is done here
             self.items.send((index, item))
 
-    def collect(
-        self, done: dict[int, Any], work: Callable[[Item], Any], warn: Callable[[str], None]
-    ) -> bool:
-        """A result into `done`; or, when the worker has ended, its items done here (False)."""
+    def collect(self, done: dict[int, Any], warn: Callable[[str], None]) -> bool:
+        """A result into `done`; or False when the worker has ended (its items still in
+        `in_flight`, for this process to redo)."""
         try:
             index, failed, result = self.results.recv()
         except (EOFError, OSError):  # it died, perhaps half way through an answer
             _lost(self, warn)
-            for index, item in sorted(self.in_flight.items()):
-                done[index] = work(item)
-            self.in_flight.clear()
             return False
         if failed:
             raise WorkerError(result)
@@ -109,9 +106,7 @@ class _Here(Generic[Item]):
         with suppress(OSError):  # closed: nobody waits any more
             os.write(self.signal_out, b".")
 
-    def collect(
-        self, done: dict[int, Any], work: Callable[[Item], Any], warn: Callable[[str], None]
-    ) -> bool:
+    def collect(self, done: dict[int, Any], warn: Callable[[str], None]) -> bool:
         os.read(self.signal_in, 4096)
         for index, future in list(self.in_flight.items()):
             if future.done():
@@ -141,13 +136,15 @@ def spread(
         yield from threaded(items, work, parallel)
         return
     here = _Here(work, parallel - sum(worker.share for worker in workers), parallel)
+    reading = _Reading(items)
     finished = False
     try:
-        yield from _hand_out(iter(items), work, [here, *workers], 2 * parallel, warn)
+        yield from _hand_out(reading, [here, *workers], 2 * parallel, warn)
         finished = True
     finally:
         _stop(workers, finished)
         here.close()
+    reading.raise_failure()
 
 
 def threaded(
@@ -156,9 +153,10 @@ def threaded(
     """`work(item)` for each item, in order, by a pool of `parallel` threads in this process,
     at most 2 × `parallel` in flight or waiting to be handed on."""
     window: deque[Future[Result]] = deque()
+    reading = _Reading(items)
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="probe") as pool:
         try:
-            for item in items:
+            for item in reading:
                 window.append(pool.submit(work, item))
                 if len(window) >= 2 * parallel:
                     yield window.popleft().result()
@@ -167,11 +165,37 @@ def threaded(
         finally:
             for pending in window:
                 pending.cancel()
+    reading.raise_failure()
+
+
+class _Reading(Iterator[Item]):
+    """The items, up to their end or to an error reading them (an over-long line, a read
+    error): the error is kept and raised by `raise_failure` once every item read before it
+    has been handed on, so that no result of a good line is lost to a bad one after it.
+    Ctrl-C and SIGTERM are not errors of the input: they stop the run at once."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        self.items = iter(items)
+        self.failure: Exception | None = None
+
+    def __next__(self) -> Item:
+        if self.failure is not None:
+            raise StopIteration
+        try:
+            return next(self.items)
+        except StopIteration:
+            raise
+        except Exception as error:
+            self.failure = error
+            raise StopIteration from None
+
+    def raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
 
 def _hand_out(
     items: Iterator[Item],
-    work: Callable[[Item], Result],
     workers: list[Any],
     window: int,
     warn: Callable[[str], None],
@@ -203,9 +227,12 @@ def _hand_out(
         for end in wait(list(by_end)):
             worker = by_end[end]
             share = worker.share
-            if not worker.collect(done, work, warn):  # a worker died: its threads come here
-                workers.remove(worker)
+            if not worker.collect(done, warn):  # a worker died: its threads come here,
+                workers.remove(worker)  # and its items, redone side by side as they were
                 workers[0].share += share
+                for index, item in sorted(worker.in_flight.items()):
+                    workers[0].send(index, item)
+                worker.in_flight.clear()
 
 
 def _least_busy(workers: list[Any]) -> Any:
