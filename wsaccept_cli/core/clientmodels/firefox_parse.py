@@ -108,7 +108,7 @@ def _parse_one(data: bytes, start: int) -> tuple[Head, int]:
         lowered = name.lower()
         if lowered in SINGLETONS and any(v != value for v in head.values(lowered)):
             raise RefusalError(f"{name} twice with different values")
-        if lowered == "content-length" and not value.isdigit():
+        if lowered == "content-length" and not parses_as_int64(value):
             raise RefusalError("a Content-Length that is not a number")
         head.fields.append((name, value))
         head.raw_values.append(value)
@@ -150,6 +150,18 @@ def _version(rest: str) -> str:
     if number != 1 or minor is None:
         return "1.0"
     return "1.1" if int(minor.group(1)) >= 1 else "1.0"
+
+
+_STRTOLL = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
+
+
+def parses_as_int64(value: str) -> bool:
+    """nsHttp::ParseInt64 with a `next` pointer, as nsHttpResponseHead's Content-Length
+    handling calls it: strtoll (leading whitespace, a sign, digits) must read a number that is
+    not negative, and what follows it is left alone (`Content-Length: 0\r` from a CR CR LF is
+    0)."""
+    match = _STRTOLL.match(value)
+    return match is not None and int(match.group(1)) >= 0
 
 
 def _field(line: str) -> tuple[str, str] | None:
