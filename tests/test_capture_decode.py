@@ -21,7 +21,7 @@ import struct
 from typing import Any
 
 import dpkt
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from wsaccept_cli.capture import decode
@@ -257,22 +257,38 @@ def test_the_decoder_agrees_with_dpkt_on_random_bytes(linktype: int, data: bytes
     assert ours(linktype, data) == dpkt_segment(linktype, data)
 
 
-def test_the_generators_reach_segments_and_not_segments() -> None:
-    """The generated packets hold real segments often enough for the comparison to mean
-    something (a generator of packets dpkt rejects would agree trivially)."""
+def generated_kinds(attempt: int) -> tuple[bool, ...]:
+    """What a batch of 300 generated packets (under a fixed seed) holds: enough segments, one
+    with a payload, one cut by a snap length, and some that are no segment."""
     found = []
 
-    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
+    @seed(attempt)
+    @settings(max_examples=300, deadline=None, database=None)
     @given(captured())
     def collect(frame: tuple[int, bytes]) -> None:
         found.append(dpkt_segment(*frame))
 
     collect()
     segments = [one for one in found if one is not None]
-    assert len(segments) > len(found) // 10
-    assert any(one[6] for one in segments)  # payloads
-    assert any(one[7] for one in segments)  # bytes cut by a snap length
-    assert len(segments) < len(found)
+    return (
+        len(segments) > len(found) // 10,
+        any(one[6] for one in segments),  # payloads
+        any(one[7] for one in segments),  # bytes cut by a snap length
+        len(segments) < len(found),
+    )
+
+
+def test_the_generators_reach_segments_and_not_segments() -> None:
+    """The generated packets hold real segments often enough for the comparison to mean
+    something (a generator of packets dpkt rejects would agree trivially). Batches under fixed
+    seeds until one holds every kind: what a batch holds depends on what hypothesis did before
+    in the same process (a single batch missed the snap-length cut in a full CI run)."""
+    kinds: tuple[bool, ...] = ()
+    for attempt in range(8):
+        kinds = generated_kinds(attempt)
+        if all(kinds):
+            return
+    raise AssertionError(f"no batch of generated packets held every kind: {kinds}")
 
 
 def test_a_segment_is_a_copy_of_its_payload() -> None:
