@@ -248,12 +248,7 @@ class OrderedPool(Generic[Result]):
     def _lost(self, worker: Worker) -> None:
         """A worker that ended without answering: its blocks are done here from now on."""
         worker.alive = False
-        worker.process.join(1)
-        status = worker.process.exitcode
-        how = f"was killed by signal {-status}" if status and status < 0 else f"ended ({status})"
-        self.warn(
-            f"worker process {worker.process.pid} {how}; the main process did its work instead"
-        )
+        say_lost(worker.process, self.warn)
 
     def _start(self) -> None:
         """Fork the workers, as many as the system allows (perhaps none), and the thread that
@@ -293,6 +288,14 @@ class OrderedPool(Generic[Result]):
             worker.process.join()
             worker.results.close()
         self.workers = []
+
+
+def say_lost(process: BaseProcess, warn: Callable[[str], None]) -> None:
+    """One warning for a worker that ended without answering, saying how it ended."""
+    process.join(1)
+    status = process.exitcode
+    how = f"was killed by signal {-status}" if status and status < 0 else f"ended ({status})"
+    warn(f"worker process {process.pid} {how}; the main process did its work instead")
 
 
 def _fork_worker(context: Any, work: Work[Any], others: list[Worker]) -> Worker:

@@ -31,7 +31,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
-from wsaccept_cli.stream.parallel import WorkerError, _signals_held, _worker_started
+from wsaccept_cli.stream.parallel import (
+    WorkerError,
+    _signals_held,
+    _worker_started,
+    say_lost,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -72,7 +77,8 @@ class _Worker(Generic[Item]):
         try:
             index, failed, result = self.results.recv()
         except (EOFError, OSError):  # it died, perhaps half way through an answer
-            _lost(self, warn)
+            self.share = 0
+            say_lost(self.process, warn)
             return False
         if failed:
             raise WorkerError(result)
@@ -239,14 +245,6 @@ def _least_busy(workers: list[Any]) -> Any:
     """The process with the most room for another item, or None when all are full."""
     room = [w for w in workers if w.share and len(w.in_flight) < w.share]
     return max(room, key=lambda w: w.share - len(w.in_flight), default=None)
-
-
-def _lost(worker: _Worker[Any], warn: Callable[[str], None]) -> None:
-    worker.share = 0
-    worker.process.join(1)
-    status = worker.process.exitcode
-    how = f"was killed by signal {-status}" if status and status < 0 else f"ended ({status})"
-    warn(f"worker process {worker.process.pid} {how}; the main process did its work instead")
 
 
 def _start(work: Callable[[Any], Any], thread_shares: list[int]) -> list[_Worker[Any]]:

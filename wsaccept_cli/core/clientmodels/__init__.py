@@ -121,8 +121,8 @@ def _pasted_head(message: Message) -> bytes:
 def predict(head: bytes, offer: Offer) -> tuple[ClientVerdict, ...]:
     """Every registered client's verdict on a raw HTTP/1.1 response head.
 
-    Heads that differ only in a right Sec-WebSocket-Accept (one server's answers to many
-    probes, `probe --file`) are predicted once: see `_memo_key`."""
+    Heads that differ only in a right Sec-WebSocket-Accept and a Date (one server's answers
+    to many probes or in one capture) are predicted once: see `_memo_key`."""
     memo_key = _memo_key(head, offer)
     if memo_key is None:
         return predict_each(head, offer)
