@@ -165,7 +165,11 @@ class Servers:
         subprocess.run(["node", "-e", script, url], cwd=NODE_DIR, check=True, timeout=30)
 
     def chromium(self) -> None:
-        with tempfile.TemporaryDirectory(prefix="wsaccept-capture-") as profile:
+        # Chromium's helpers may still write into the profile while it is removed ("Directory
+        # not empty: 'Default'" under load): what is left is left in /tmp, not an error.
+        with tempfile.TemporaryDirectory(
+            prefix="wsaccept-capture-", ignore_cleanup_errors=True
+        ) as profile:
             url = f"http://127.0.0.1:{self.ports['chromium']}/"
             process = subprocess.Popen(
                 browser_command("Chromium", profile, url),
