@@ -74,7 +74,8 @@ class Message:
             for key, value in headers:
                 found.setdefault(key.lower(), []).append(value)
             index = self._by_name = (headers, len(headers), found)
-        return list(index[2].get(name.lower(), ()))
+        kept = index[2].get(name.lower())
+        return kept[:] if kept else []
 
     def items(self, name: str) -> list[str]:
         """The comma-separated items of every `name` header, as written, empty ones dropped."""
@@ -173,10 +174,12 @@ def split_list(values: list[str], separator: str = ",") -> list[str]:
 
     One pass over each value, so a hostile value costs time linear in its length.
     """
+    if len(values) == 1 and '"' not in values[0]:  # the usual case, in one comprehension
+        return [item.strip() for item in values[0].split(separator)]
     items: list[str] = []
     for value in values:
         if '"' not in value:
-            items += (item.strip() for item in value.split(separator))
+            items.extend([item.strip() for item in value.split(separator)])
             continue
         start, quoted, escaped = 0, False, False
         for index, char in enumerate(value):
