@@ -287,7 +287,10 @@ def probe_many(
         else:
             warn = partial(session.diagnostics.summary, "warning")
             preload()
-            records = spread(lines, work, parallel=parallel, jobs=usable_cpus(), warn=warn)
+            records = spread(
+                lines, work, parallel=parallel, jobs=usable_cpus(), warn=warn,
+                pool=partial(_looped, settings),
+            )  # fmt: skip
         for where, outcome, record in records:
             if outcome is None:
                 bad += 1
@@ -306,6 +309,22 @@ def probe_many(
         session.tally.outcome = None
         session.tally.bad_lines = bad
         ctx.exit(ExitCode.USAGE)
+
+
+def _looped(
+    settings: Settings, work: Callable[[Any], Any], size: int, done: Any, selector: Any
+) -> Any:
+    """A process's pool for `probe --file` (stream.spread's PoolMaker, `settings` bound): its
+    (where, URL) lines probed on an event loop when net.many.on_loop says so, else on
+    threads beside it."""
+    from wsaccept_cli.net.cooperative import Pool
+    from wsaccept_cli.net.many import on_loop
+    from wsaccept_cli.stream.spread import Threads
+
+    def takes(line: tuple[str, str]) -> bool:
+        return on_loop(line[1], settings)
+
+    return Pool(work, done, selector, takes, Threads(work, size, done, selector))
 
 
 def held_events(ctx: click.Context) -> Callable[[dict[str, Any]], None] | None:

@@ -33,6 +33,7 @@ from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.pins import Pins
 from wsaccept_cli.core.proxyenv import ProxyChoice, ProxyURL
 from wsaccept_cli.core.wording import quoted
+from wsaccept_cli.net import cooperative
 
 MAX_PROXY_HEAD = 16 * 1024
 MAX_PROXY_LINE_CHECKED = 1024  # of the first line, while reading: enough to tell HTTP from not
@@ -226,9 +227,22 @@ def resolve(
         except (OSError, ValueError) as error:  # ValueError: a name IDNA cannot encode
             answer.append(error)
 
-    worker = threading.Thread(target=lookup, daemon=True)
+    hub = cooperative.current()
+    finished = cooperative.Finished() if hub is not None else None
+
+    def looked_up() -> None:
+        try:
+            lookup()
+        finally:
+            if finished is not None:
+                finished.set()
+
+    worker = threading.Thread(target=looked_up, daemon=True)
     worker.start()
-    worker.join(deadline.left())
+    if hub is not None and finished is not None:  # waited for on the loop, not in its thread
+        finished.wait(hub, deadline.left())
+    else:
+        worker.join(deadline.left())
     if not answer:
         raise TimeoutError
     result = answer[0]
@@ -290,11 +304,13 @@ def connect_tcp(
     Each address gets an equal share of the time left, so one that swallows packets does not
     use up the time of the ones after it."""
     failures = []
+    # On a probe loop, a socket whose waits are the loop's (net.cooperative)
+    make_socket = cooperative.CoopSocket if cooperative.current() else socket.socket
     route.progress("resolving", host)
     addresses = resolve(host, port, route, deadline, record, problem)
     for index, (family, address) in enumerate(addresses):
         route.progress("connecting", show_address(address))
-        connection = socket.socket(family, socket.SOCK_STREAM)
+        connection = make_socket(family, socket.SOCK_STREAM)
         connection.settimeout(deadline.left() / (len(addresses) - index))
         try:
             connection.connect(address)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from wsaccept_cli.core.outcomes import ProbeOutcome
+from wsaccept_cli.core.request import RequestTarget
+from wsaccept_cli.net.connect import no_progress
 from wsaccept_cli.net.endpoint import Checked, Settings, check
 
 # The exit status of several probes is that of the worst outcome, worst first: no connection at
@@ -33,6 +35,23 @@ def checked_or_why(url: str, settings: Settings) -> Checked | str:
         return check(url, settings)
     except ValueError as error:  # RequestError, ProxyError
         return str(error)
+
+
+def on_loop(url: str, settings: Settings) -> bool:
+    """Whether `url` can be probed on a process's event loop (net.cooperative): every wait of
+    its probe is then a plain TCP socket's, or the lookup of its host. Not for TLS, a proxy,
+    redirects followed (one may lead to TLS), --hold/--ping/--send, --save or progress shown;
+    a URL that cannot be probed at all fails without a wait, and may go there too."""
+    if settings.follow or settings.hold is not None or settings.after_upgrade is not None:
+        return False
+    if settings.recorder is not None or settings.progress is not no_progress:
+        return False
+    try:
+        target = RequestTarget(url)
+        route = settings.route(target)
+    except ValueError:  # RequestError, ProxyError: reported without any network
+        return True
+    return not target.secure and (route.proxy is None or route.proxy.proxy is None)
 
 
 def preload() -> None:

@@ -90,29 +90,38 @@ class _Worker(Generic[Item]):
         return True
 
 
-class _Here(Generic[Item]):
-    """This process's own share: threads that take items from a queue and put back results,
-    each signalled by a byte on a pipe, so that one wait covers them and the workers' results
-    alike. (A ThreadPoolExecutor's future, lock and callback per item cost the handing-out
-    thread, which shares this process's GIL with the probes, a fifth of its time.)"""
+# What a pool calls as each item ends: its index, whether it succeeded, and the result (or the
+# exception that ended it: a bug, raised where the results are collected).
+Done = Callable[[int, bool, Any], None]
+# A pool for one process's share of the items: made with (work, size, done, selector) in the
+# process that runs it, it has `submit(index, item)`, `select()` (the caller's ready keys in
+# `selector`, whatever the pool runs meanwhile) and `close()` (items not yet started dropped,
+# those under way finished). `Threads` by default; probe passes one that runs most probes on
+# an event loop in the calling thread (net.cooperative).
+PoolMaker = Callable[[Callable[[Any], Any], int, Done, selectors.BaseSelector], Any]
 
-    def __init__(self, work: Callable[[Item], Any], share: int, parallel: int) -> None:
-        self.work = work
-        self.share = share
-        self.jobs: queue.SimpleQueue[tuple[int, Item] | None] = queue.SimpleQueue()
-        self.finished: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
-        # Started as items come, one per item in flight at most: up to `share`, and up to
-        # `parallel` once a dead worker's share has come here.
+
+class Threads:
+    """Threads that take items from a queue and report each as it ends, started as items
+    come, no more than `size`. (A ThreadPoolExecutor's future, lock and callback per item cost
+    the handing-out thread, which shares this process's GIL with the probes, a fifth of its
+    time.)"""
+
+    def __init__(
+        self,
+        work: Callable[[Any], Any],
+        size: int,
+        done: Done,
+        selector: selectors.BaseSelector,
+    ) -> None:
+        self.work, self.size, self.done, self.selector = work, size, done, selector
+        self.jobs: queue.SimpleQueue[tuple[int, Any] | None] = queue.SimpleQueue()
         self.threads: list[threading.Thread] = []
-        self.signal_in, self.signal_out = os.pipe()
-        self.in_flight: dict[int, Item] = {}
+        self.given = 0
 
-    def ready_end(self) -> int:
-        return self.signal_in
-
-    def send(self, index: int, item: Item) -> None:
-        self.in_flight[index] = item
-        if len(self.threads) < len(self.in_flight):
+    def submit(self, index: int, item: Any) -> None:
+        self.given += 1
+        if len(self.threads) < min(self.size, self.given):
             thread = threading.Thread(target=self._run, name=f"probe_{len(self.threads)}")
             thread.daemon = True  # joined by `close`; never left to hold the exit up
             thread.start()
@@ -126,9 +135,52 @@ class _Here(Generic[Item]):
                 answer: tuple[int, bool, Any] = (index, True, self.work(item))
             except BaseException as error:  # a bug: raised where the results are collected
                 answer = (index, False, error)
-            self.finished.put(answer)
-            with suppress(OSError):  # closed: nobody waits any more
-                os.write(self.signal_out, b".")
+            self.done(*answer)
+
+    def select(self) -> list[tuple[selectors.SelectorKey, int]]:
+        return self.selector.select()
+
+    def close(self) -> None:
+        with suppress(queue.Empty):
+            while True:
+                self.jobs.get_nowait()
+        for _ in self.threads:
+            self.jobs.put(None)
+        for thread in self.threads:
+            thread.join()
+
+
+class _Here(Generic[Item]):
+    """This process's own share: a pool whose finished items are signalled by a byte on a
+    pipe, so that one wait covers them and the workers' results alike."""
+
+    def __init__(
+        self,
+        work: Callable[[Item], Any],
+        share: int,
+        parallel: int,
+        pool: PoolMaker,
+        selector: selectors.BaseSelector,
+    ) -> None:
+        self.share = share
+        self.finished: queue.SimpleQueue[tuple[int, bool, Any]] = queue.SimpleQueue()
+        self.signal_in, self.signal_out = os.pipe()
+        # Room for every item that could ever be in flight here (a dead worker's share comes
+        # here), though no more are than `share`.
+        self.pool = pool(work, parallel, self._done, selector)
+        self.in_flight: dict[int, Item] = {}
+
+    def ready_end(self) -> int:
+        return self.signal_in
+
+    def send(self, index: int, item: Item) -> None:
+        self.in_flight[index] = item
+        self.pool.submit(index, item)
+
+    def _done(self, index: int, ok: bool, result: Any) -> None:
+        self.finished.put((index, ok, result))
+        with suppress(OSError):  # closed: nobody waits any more
+            os.write(self.signal_out, b".")
 
     def collect(self, done: dict[int, Any], warn: Callable[[str], None]) -> bool:
         os.read(self.signal_in, 4096)
@@ -143,15 +195,7 @@ class _Here(Generic[Item]):
             done[index] = result
 
     def close(self) -> None:
-        """Items not yet started are dropped; those under way are finished, then the threads
-        end."""
-        with suppress(queue.Empty):
-            while True:
-                self.jobs.get_nowait()
-        for _ in self.threads:
-            self.jobs.put(None)
-        for thread in self.threads:
-            thread.join()
+        self.pool.close()
         os.close(self.signal_in)
         os.close(self.signal_out)
 
@@ -163,23 +207,30 @@ def spread(
     parallel: int,
     jobs: int,
     warn: Callable[[str], None],
+    pool: PoolMaker = Threads,
 ) -> Iterator[Result]:
     """`work(item)` for each item, in the order of `items`, run by `parallel` threads spread
-    over `jobs` processes, this one included (see the module's docstring)."""
+    over `jobs` processes, this one included (see the module's docstring); `pool` runs each
+    process's share (threads by default)."""
     thread_shares = shares(parallel, jobs)
-    workers = _start(work, thread_shares[1:])
+    workers = _start(work, thread_shares[1:], pool)
     if not workers:
         yield from threaded(items, work, parallel)
         return
-    here = _Here(work, parallel - sum(worker.share for worker in workers), parallel)
+    ready = selectors.DefaultSelector()  # every end waited on, kept for the whole run
+    here = _Here(work, parallel - sum(w.share for w in workers), parallel, pool, ready)
     reading = _Reading(items)
     finished = False
     try:
-        yield from _hand_out(reading, [here, *workers], 2 * parallel, warn)
+        everyone: list[Any] = [here, *workers]
+        for worker in everyone:
+            ready.register(worker.ready_end(), selectors.EVENT_READ, worker)
+        yield from _hand_out(reading, everyone, 2 * parallel, warn, ready, here.pool.select)
         finished = True
     finally:
         _stop(workers, finished)
         here.close()
+        ready.close()
     reading.raise_failure()
 
 
@@ -241,20 +292,11 @@ def _hand_out(
     workers: list[Any],
     window: int,
     warn: Callable[[str], None],
-) -> Iterator[Result]:
-    with selectors.DefaultSelector() as ready:  # one set of ends, kept for the whole run
-        for worker in workers:
-            ready.register(worker.ready_end(), selectors.EVENT_READ, worker)
-        yield from _handing_out(items, workers, window, warn, ready)
-
-
-def _handing_out(
-    items: Iterator[Item],
-    workers: list[Any],
-    window: int,
-    warn: Callable[[str], None],
     ready: selectors.BaseSelector,
+    select: Callable[[], list[tuple[selectors.SelectorKey, int]]],
 ) -> Iterator[Result]:
+    """Items handed to the process with the most room, results handed on in input order;
+    `select` waits for ends in `ready` (running this process's pool meanwhile)."""
     done: dict[int, Result] = {}
     sent = handed = 0
     exhausted = False
@@ -276,7 +318,7 @@ def _handing_out(
             continue
         if exhausted and handed == sent:
             return
-        for key, _ in ready.select():
+        for key, _ in select():
             worker = key.data
             share = worker.share
             if not worker.collect(done, warn):  # a worker died: its threads come here,
@@ -294,7 +336,9 @@ def _least_busy(workers: list[Any]) -> Any:
     return max(room, key=lambda w: w.share - len(w.in_flight), default=None)
 
 
-def _start(work: Callable[[Any], Any], thread_shares: list[int]) -> list[_Worker[Any]]:
+def _start(
+    work: Callable[[Any], Any], thread_shares: list[int], pool: PoolMaker
+) -> list[_Worker[Any]]:
     """A worker forked for each share, as many as the system allows (perhaps none)."""
     if not thread_shares:
         return []
@@ -308,14 +352,18 @@ def _start(work: Callable[[Any], Any], thread_shares: list[int]) -> list[_Worker
     with _signals_held():  # a child forked meanwhile would inherit our handlers
         for share in thread_shares:
             try:
-                workers.append(_fork(context, work, share, workers))
+                workers.append(_fork(context, work, share, workers, pool))
             except OSError:  # no processes left to fork
                 break
     return workers
 
 
 def _fork(
-    context: Any, work: Callable[[Any], Any], share: int, others: list[_Worker[Any]]
+    context: Any,
+    work: Callable[[Any], Any],
+    share: int,
+    others: list[_Worker[Any]],
+    pool: PoolMaker,
 ) -> _Worker[Any]:
     items_in, items_out = context.Pipe(duplex=False)
     results_in, results_out = context.Pipe(duplex=False)
@@ -323,7 +371,7 @@ def _fork(
     inherited += [items_out, results_in]
     process = context.Process(
         target=_serve,
-        args=(items_in, results_out, work, share, os.getpid(), inherited),
+        args=(items_in, results_out, work, share, os.getpid(), inherited, pool),
         daemon=True,
     )
     process.start()
@@ -339,35 +387,43 @@ def _serve(
     share: int,
     parent: int,
     inherited: list[Connection],
+    pool: PoolMaker,
 ) -> NoReturn:
-    """A worker's life: each item it is sent worked on by its pool of `share` threads, each
-    answer (index, False, result), or (index, True, traceback) for a bug, sent back whole."""
+    """A worker's life: each item it is sent worked on by its pool (of `share` threads by
+    default), each answer (index, False, result), or (index, True, traceback) for a bug,
+    sent back whole."""
     _worker_started(parent)
     for end in inherited:
         end.close()
     sending = threading.Lock()
 
-    def run(index: int, item: Any) -> None:
+    def done(index: int, ok: bool, result: Any) -> None:
         try:
-            answer = _packed((index, False, work(item)))
-            with sending:
-                results.send_bytes(answer)
+            if not ok:
+                raise result
+            answer = _packed((index, False, result))
         except BaseException:  # a bug, or a result that does not pickle: said, never lost
-            with sending:
-                results.send_bytes(_packed((index, True, traceback.format_exc())))
+            answer = _packed((index, True, traceback.format_exc()))
+        with sending:
+            results.send_bytes(answer)
 
     status = 0
+    ready = selectors.DefaultSelector()
+    ready.register(items.fileno(), selectors.EVENT_READ, items)
+    running = pool(work, share, done, ready)
     try:
-        with ThreadPoolExecutor(max_workers=share, thread_name_prefix="probe") as pool:
-            while True:
-                try:
-                    index, item = pickle.loads(items.recv_bytes())
-                except EOFError:
-                    break
-                pool.submit(run, index, item)
+        while True:
+            running.select()  # the items' pipe is readable: its pool ran meanwhile
+            try:
+                index, item = pickle.loads(items.recv_bytes())
+            except EOFError:
+                break
+            running.submit(index, item)
     except BaseException:  # the main process is gone: just end
         status = 70
     finally:
+        if not status:
+            running.close()  # each item it was sent has ended: the main process saw them all
         os._exit(status)
 
 
