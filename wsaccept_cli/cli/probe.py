@@ -282,11 +282,11 @@ def probe_many(
     opened = open_input(environment(ctx), url_file) if url_file else nullcontext((None, ""))
     with opened as (read, name):
         lines = url_lines(urls, read, name)
-        if writer.table or usable_cpus() < 2:
+        if writer.table:
             records = threaded(lines, work, parallel)
         else:
             warn = partial(session.diagnostics.summary, "warning")
-            preload()
+            preload()  # what a probe imports, imported once for every process
             records = spread(
                 lines, work, parallel=parallel, jobs=usable_cpus(), warn=warn,
                 pool=partial(_looped, settings),

@@ -128,6 +128,9 @@ class Hub:
         self.selector.register(fd, event, _Waiter(me))
         number = next(self.order)
         if timeout is not None:
+            if len(self.timers) > 2 * len(self.waiting) + 64:  # mostly ended waits: drop them
+                self.timers = [t for t in self.timers if self.waiting.get(t[2]) == t[1]]
+                heapq.heapify(self.timers)
             heapq.heappush(self.timers, (time.monotonic() + timeout, number, me))
         self.waiting[me] = number
         try:

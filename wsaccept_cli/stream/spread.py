@@ -1,23 +1,24 @@
-"""Items worked on by threads in worker processes, the results handed on in input order: how
-`probe --file` spreads many endpoints over the CPUs.
+"""Items worked on in this process and forked workers, the results handed on in input order:
+how `probe --file` spreads many endpoints over the CPUs.
 
-One probe is mostly waiting on the network, and threads overlap those waits; but checking what
+One probe is mostly waiting on the network, and a pool overlaps those waits; but checking what
 came back (the head parsed, the rules, twelve client models, the record rendered) is CPU work
-that one process's threads do one at a time under the GIL. Past a few hundred probes a second
+that one process does one probe at a time under the GIL. Past a few hundred probes a second
 that work is the limit (bench/README.md, "Many endpoints"). So the items are spread over `jobs`
-processes, this one and jobs - 1 forked workers, each running `work` in a pool of its share of
-the `parallel` threads (the shares add up to `parallel`: no more probes are in flight than asked
-for). This process also reads the items, hands each to the process with the most room, and
-hands the results on in input order: it stays the only writer of stdout and stderr. (A process
-that only handed out would be a third process on two CPUs, and its memory a third copy.)
+processes, this one and jobs - 1 forked workers, each running `work` in a pool (`PoolMaker`:
+threads by default, an event loop for probe) with its share of the `parallel` items in flight
+(the shares add up to `parallel`: no more probes are in flight than asked for). This process
+also reads the items, hands each to the process with the most room, and hands the results on
+in input order: it stays the only writer of stdout and stderr, and its pool runs whenever it
+waits (`select`), in the same thread. (A process that only handed out would be a third
+process on two CPUs, and its memory a third copy.)
 
 `work` runs in the workers, so its result must pickle (rendered bytes, an outcome). At most
 2 × `parallel` items are in flight or finished but not yet handed on, which bounds memory
 whatever the number of items. A worker that dies (killed, out of memory) is an end of file on
-its result pipe: its items are redone here, side by side in this process's threads, after one
-warning. Where no worker can be forked, everything is done here, in a pool of `parallel`
-threads. Workers leave Ctrl-C to this process, and end with it however it ends
-(`parallel._worker_started`).
+its result pipe: its items are redone here, side by side in this process's pool, after one
+warning. Where no worker can be forked (or `jobs` is 1), everything is done here. Workers
+leave Ctrl-C to this process, and end with it however it ends (`parallel._worker_started`).
 """
 
 from __future__ import annotations
@@ -214,9 +215,6 @@ def spread(
     process's share (threads by default)."""
     thread_shares = shares(parallel, jobs)
     workers = _start(work, thread_shares[1:], pool)
-    if not workers:
-        yield from threaded(items, work, parallel)
-        return
     ready = selectors.DefaultSelector()  # every end waited on, kept for the whole run
     here = _Here(work, parallel - sum(w.share for w in workers), parallel, pool, ready)
     reading = _Reading(items)
