@@ -73,7 +73,7 @@ def seen(checked: Checked) -> dict[str, Any]:
 
 BEHAVIOURS = {
     "101": fixed(lambda peer: upgrade_head(peer.accept), hold=0.5),
-    "101 then reset": fixed(lambda peer: upgrade_head(peer.accept), hold=0),
+    "101, no Close": fixed(lambda peer: upgrade_head(peer.accept), hold=0.2),
     "101 wrong accept": fixed(upgrade_head(b"x3JJHMbDL1EzLkh9GBhXDw=="), hold=0.5),
     "400 with a body": fixed(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nnope!"),
     "a dripped head": drip(lambda peer: upgrade_head(peer.accept), 0.002, size=7),
@@ -185,7 +185,11 @@ def test_a_coop_socket_outside_a_loop_waits_like_a_socket() -> None:
             {"http_proxy": "http://127.0.0.1:3128"},
             True,
         ),
-        ("ftp://not-ws/", {}, {}, True),  # fails without a wait
+        ("ws://[::1/", {"proxy": "http://127.0.0.1:3128"}, {}, True),  # fails without a wait
+        ("ws://127.0.0.1:1/", {"proxy": ""}, {"http_proxy": "http://127.0.0.1:3128"}, True),
+        ("WS://127.0.0.1:1/", {}, {}, True),
+        ("ftp://not-ws/", {}, {}, False),
+        ("http://127.0.0.1:1/", {}, {}, False),
     ],
 )
 def test_which_urls_go_on_the_loop(

@@ -74,6 +74,8 @@ def header_secrets(name: str | bytes, value: str | bytes) -> list[bytes]:
 def message_secrets(message: bytes) -> list[bytes]:
     """The secrets carried by the header lines of a message we built (see header_secrets)."""
     head = message.split(b"\r\n\r\n", 1)[0]
+    if not _may_name_a_secret_header(head.decode("latin-1")):
+        return []  # no line of it can be a credential header
     found: list[bytes] = []
     for line in head.split(b"\r\n")[1:]:
         name, colon, value = line.partition(b":")

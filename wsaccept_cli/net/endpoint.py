@@ -67,7 +67,9 @@ class Settings:
         self.timeout = timeout
         self.proxy = proxy
         self.noproxy = noproxy
-        self.environ = environ or {}
+        # The environment as it was (a dict: os.environ encodes each name it is asked for,
+        # and every probe's proxy choice asks for a dozen)
+        self.environ = dict(environ or {})
         self.pins = pins or Pins([], [])
         self.family = family
         self.insecure = insecure

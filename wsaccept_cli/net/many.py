@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from wsaccept_cli.core.outcomes import ProbeOutcome
+from wsaccept_cli.core.proxyenv import variables_for
 from wsaccept_cli.core.request import RequestTarget
 from wsaccept_cli.net.connect import no_progress
 from wsaccept_cli.net.endpoint import Checked, Settings, check
@@ -39,19 +40,31 @@ def checked_or_why(url: str, settings: Settings) -> Checked | str:
 
 def on_loop(url: str, settings: Settings) -> bool:
     """Whether `url` can be probed on a process's event loop (net.cooperative): every wait of
-    its probe is then a plain TCP socket's, or the lookup of its host. Not for TLS, a proxy,
-    redirects followed (one may lead to TLS), --hold/--ping/--send, --save or progress shown;
-    a URL that cannot be probed at all fails without a wait, and may go there too."""
+    its probe is then a plain TCP socket's, or the lookup of its host. A ws:// URL, with no
+    proxy for it, and not for redirects followed (one may lead to TLS), --hold/--ping/--send,
+    --save or progress shown. Anything else (wss://, a URL that is no URL) goes to threads."""
     if settings.follow or settings.hold is not None or settings.after_upgrade is not None:
         return False
     if settings.recorder is not None or settings.progress is not no_progress:
         return False
+    if url[:5].lower() != "ws://":
+        return False
+    if not _proxy_set(settings):
+        return True  # the usual case, decided without taking the URL apart
     try:
         target = RequestTarget(url)
         route = settings.route(target)
     except ValueError:  # RequestError, ProxyError: reported without any network
         return True
-    return not target.secure and (route.proxy is None or route.proxy.proxy is None)
+    return route.proxy is None or route.proxy.proxy is None
+
+
+def _proxy_set(settings: Settings) -> bool:
+    """Whether a proxy is set for ws:// at all (--proxy, or the environment), whatever the
+    host: the exceptions of no_proxy only ever take it away."""
+    if settings.proxy is not None:
+        return settings.proxy != ""
+    return any(settings.environ.get(name) for name in variables_for(secure=False))
 
 
 def preload() -> None:

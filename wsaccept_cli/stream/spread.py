@@ -27,11 +27,13 @@ import os
 import pickle
 import queue
 import selectors
+import signal
+import struct
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
@@ -43,8 +45,7 @@ from wsaccept_cli.stream.parallel import (
 )
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-    from multiprocessing.process import BaseProcess
+    from concurrent.futures import Future
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -60,15 +61,15 @@ def shares(parallel: int, jobs: int) -> list[int]:
 class _Worker(Generic[Item]):
     """A forked worker process, this process's ends of its two pipes, its items in flight."""
 
-    def __init__(self, process: BaseProcess, items: Connection, results: Connection, share: int):
+    def __init__(self, process: _Forked, items: _Pipe, results: _Pipe, share: int):
         self.process = process
         self.items = items
         self.results = results
         self.share = share
         self.in_flight: dict[int, Item] = {}
 
-    def ready_end(self) -> Any:
-        return self.results
+    def ready_end(self) -> int:
+        return self.results.fileno()
 
     def send(self, index: int, item: Item) -> None:
         self.in_flight[index] = item
@@ -237,6 +238,8 @@ def threaded(
 ) -> Iterator[Result]:
     """`work(item)` for each item, in order, by a pool of `parallel` threads in this process,
     at most 2 × `parallel` in flight or waiting to be handed on."""
+    from concurrent.futures import ThreadPoolExecutor  # here: it imports logging
+
     window: deque[Future[Result]] = deque()
     reading = _Reading(items)
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="probe") as pool:
@@ -334,57 +337,118 @@ def _least_busy(workers: list[Any]) -> Any:
     return max(room, key=lambda w: w.share - len(w.in_flight), default=None)
 
 
+class _Pipe:
+    """One end of a pipe that carries whole messages, each its length (4 bytes) then its bytes,
+    as multiprocessing's Connection does, without importing multiprocessing (a tenth of
+    probe's start-up) or its checks on every message."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def send_bytes(self, data: bytes) -> None:
+        with memoryview(struct.pack("!I", len(data)) + data) as view:
+            while view:
+                view = view[os.write(self.fd, view) :]
+
+    def recv_bytes(self) -> bytes:
+        """The next message; EOFError at the end of the pipe, even within a message."""
+        (size,) = struct.unpack("!I", self._exactly(4))
+        return self._exactly(size)
+
+    def _exactly(self, size: int) -> bytes:
+        data = bytearray()
+        while len(data) < size:
+            chunk = os.read(self.fd, size - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return bytes(data)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+
+class _Forked:
+    """A forked worker: its pid, and how it ended once waited for (`exitcode`, negative for a
+    signal, as multiprocessing has it)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.exitcode: int | None = None
+
+    def kill(self) -> None:
+        if self.exitcode is None:  # not yet waited for: the pid is still ours
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for it to end, at most `timeout` seconds when given."""
+        until = time.monotonic() + (timeout or 0.0)
+        while self.exitcode is None:
+            pid, status = os.waitpid(self.pid, 0 if timeout is None else os.WNOHANG)
+            if pid:
+                self.exitcode = os.waitstatus_to_exitcode(status)
+            elif time.monotonic() >= until:
+                return
+            else:
+                time.sleep(0.01)
+
+
 def _start(
     work: Callable[[Any], Any], thread_shares: list[int], pool: PoolMaker
 ) -> list[_Worker[Any]]:
     """A worker forked for each share, as many as the system allows (perhaps none)."""
-    if not thread_shares:
-        return []
-    try:
-        import multiprocessing
-
-        context = multiprocessing.get_context("fork")  # ValueError where there is no fork
-    except (ImportError, ValueError):
+    if not thread_shares or not hasattr(os, "fork"):
         return []
     workers: list[_Worker[Any]] = []
     with _signals_held():  # a child forked meanwhile would inherit our handlers
         for share in thread_shares:
             try:
-                workers.append(_fork(context, work, share, workers, pool))
+                workers.append(_fork(work, share, workers, pool))
             except OSError:  # no processes left to fork
                 break
     return workers
 
 
 def _fork(
-    context: Any,
     work: Callable[[Any], Any],
     share: int,
     others: list[_Worker[Any]],
     pool: PoolMaker,
 ) -> _Worker[Any]:
-    items_in, items_out = context.Pipe(duplex=False)
-    results_in, results_out = context.Pipe(duplex=False)
+    items_in, items_out = os.pipe()
+    results_in, results_out = os.pipe()
     inherited = [end for other in others for end in (other.items, other.results)]
-    inherited += [items_out, results_in]
-    process = context.Process(
-        target=_serve,
-        args=(items_in, results_out, work, share, os.getpid(), inherited, pool),
-        daemon=True,
-    )
-    process.start()
-    items_in.close()  # only the worker holds its ends now, so that its death is an end of file
-    results_out.close()
-    return _Worker(process, items_out, results_in, share)
+    inherited += [_Pipe(items_out), _Pipe(results_in)]
+    parent = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (items_in, items_out, results_in, results_out):
+            os.close(fd)
+        raise
+    if pid == 0:  # the worker: it never returns
+        try:
+            _serve(_Pipe(items_in), _Pipe(results_out), work, share, parent, inherited, pool)
+        finally:
+            os._exit(70)
+    os.close(items_in)  # only the worker holds its ends now, so that its death is an end of file
+    os.close(results_out)
+    return _Worker(_Forked(pid), inherited[-2], inherited[-1], share)
 
 
 def _serve(
-    items: Connection,
-    results: Connection,
+    items: _Pipe,
+    results: _Pipe,
     work: Callable[[Any], Any],
     share: int,
     parent: int,
-    inherited: list[Connection],
+    inherited: list[_Pipe],
     pool: PoolMaker,
 ) -> NoReturn:
     """A worker's life: each item it is sent worked on by its pool (of `share` threads by
