@@ -11,6 +11,10 @@ from __future__ import annotations
 from wsaccept_cli.core.capture import parse_lines
 from wsaccept_cli.core.handshake import Capture, Handshake
 
+# What is kept of the bytes after a response head: enough for the frames a client reads before
+# it opens (a valid first frame, then the next one's header), bounded like the rest.
+MAX_AFTER = 4096
+
 
 def has_bare_lf(head: bytes) -> bool:
     """Whether a head ends a line with LF alone (an LF not after a CR) before its end."""
@@ -26,9 +30,13 @@ def head_lines(head: bytes) -> list[str]:
     return [line.removesuffix("\r") for line in text.split("\n")]
 
 
-def parse_exchange(request: bytes, response: bytes) -> tuple[Handshake, Capture]:
+def parse_exchange(
+    request: bytes, response: bytes, after: bytes = b""
+) -> tuple[Handshake, Capture]:
     """The handshake of one exchange (its response None if nothing came back), and the
-    capture record the rules take with it."""
+    capture record the rules take with it. `after`: what came right behind the response head
+    with it (the client models read it as the first WebSocket bytes; at most MAX_AFTER kept).
+    """
     lines = request.decode("latin-1").split("\r\n")
     if lines[-1]:  # a request always ends its head; keep the response apart in any case
         lines.append("")
@@ -37,6 +45,7 @@ def parse_exchange(request: bytes, response: bytes) -> tuple[Handshake, Capture]
     handshake = next(parse_lines(enumerate(lines, start=1), capture, curl=False))
     if handshake.response is not None:
         handshake.response.raw = response
+        handshake.response.after = after[:MAX_AFTER]
         if has_bare_lf(response):
             handshake.response.bare_lf = True
     return handshake, capture
