@@ -93,7 +93,7 @@ def test_the_jdk_reads_a_body_the_101_announces_before_its_frames() -> None:
         (b"\x81\x02\xc3", None),  # UTF-8 cut short: the rest may come
         (b"\x81\x01\xc3", "utf8"),
         (b"\x81\x01\xff", "utf8"),
-        (b"\x01\x01\xe2\x80\x01\x82", "utf8"),  # a continuation on a complete message
+        (b"\x01\x01\xe2\x80\x01\x82", "utf8"),  # a message that ends inside a character
     ],
 )
 def test_the_rfc_reader_names_what_rfc_6455_forbids(after: bytes, problem: str | None) -> None:
@@ -133,7 +133,8 @@ def test_a_101_followed_by_a_stray_line_end_warns_naming_the_clients() -> None:
     close, _ = parse_exchange(REQUEST + b"\r\n", HEAD, b"\x88\x02\x03\xe8")
     [finding] = [f for f in check_handshake(close, capture) if f.status != "pass"]
     assert finding.section == "§5.5.1"
-    assert "tornado" in finding.message and "Firefox" not in finding.message
+    assert "tornado" in finding.message
+    assert "Firefox" not in finding.message
     ping, _ = parse_exchange(REQUEST + b"\r\n", HEAD, b"\x89\x00")
     assert [f for f in check_handshake(ping, capture) if f.status != "pass"] == []
 
