@@ -324,6 +324,25 @@ BY_NAME = {case.name: case for case in CASES}
 FRAME, CLOSED = "frame", "closed"
 
 
+def _control_reply(data: bytes) -> int | None:
+    """The length of a whole Ping or Pong frame from the client at the start of `data` (a
+    client answering a Ping the server sent after its head has opened: its text follows), 0
+    when `data` starts with another frame, None when more bytes are needed to tell."""
+    if len(data) < 2:
+        return None if not data or data[0] & 0x0F in (0x9, 0xA) else 0
+    if data[0] & 0x0F not in (0x9, 0xA):
+        return 0
+    length, at = data[1] & 0x7F, 2
+    if length == 126:
+        length, at = int.from_bytes(data[2:4], "big") if len(data) >= 4 else -1, 4
+    elif length == 127:
+        length, at = int.from_bytes(data[2:10], "big") if len(data) >= 10 else -1, 10
+    at += 4 if data[1] & 0x80 else 0
+    if length < 0 or len(data) < at + length:
+        return None
+    return at + length
+
+
 class CorpusServer:
     """Answers `GET /c/<case>/<attempt>` with the case, `GET /` with the browser page; records
     each attempt's outcome: `frame`, `closed`, or nothing yet."""
@@ -402,20 +421,26 @@ class CorpusServer:
         connection's end without one: it refused. Neither within `wait` seconds: no outcome
         (or, with `silence_refuses`, a refusal)."""
         end = time.monotonic() + wait
-        while not data:
+        while True:
+            skip = _control_reply(data)
+            if skip:  # a Pong (or Ping) answering what the server sent after its head
+                data = data[skip:]
+                continue
+            if skip == 0:
+                return FRAME if data[0] & 0x0F == 1 else CLOSED
             left = end - time.monotonic()
             if left <= 0:
                 return CLOSED if self.silence_refuses else None
             connection.settimeout(left)
             try:
-                data = connection.recv(4096)
+                chunk = connection.recv(4096)
             except TimeoutError:
                 return CLOSED if self.silence_refuses else None
             except OSError:
                 return CLOSED
-            if not data:
+            if not chunk:
                 return CLOSED
-        return FRAME if data[0] & 0x0F == 1 else CLOSED
+            data += chunk
 
     def _record(self, attempt: str, request: bytes, outcome: str | None) -> None:
         with self.lock:

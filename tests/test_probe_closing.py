@@ -456,3 +456,35 @@ def test_the_closing_reads_compressed_frames_only_under_a_deflate_it_can_take(
     from wsaccept_cli.net.closing import _extensions
 
     assert bool(_extensions([("Sec-WebSocket-Extensions", accepted)])) is enabled
+
+
+# ------------------------------------------------- what the server writes right behind its 101
+
+
+def writes_behind_the_101(after: bytes) -> Callable[[Peer], None]:
+    def answer(peer: Peer) -> None:
+        peer.send(upgrade_head(peer.accept) + after)  # one write: a client reads them together
+        with_timeout = time.monotonic() + 3
+        while time.monotonic() < with_timeout and not peer.stop.is_set():
+            try:
+                if not peer.connection.recv(4096):
+                    return
+            except OSError:
+                return
+
+    return answer
+
+
+def test_a_stray_line_end_behind_the_101_names_the_clients_that_fail_on_it(run: Run) -> None:
+    """A head ended `\\r\\n\\r\\n\\r\\n`: the last CR LF is, to every client, a frame with
+    a reserved opcode; Chromium, websockets, Java and libwebsockets read it before they open
+    (clientmodels.frames), wsproto fails it too, and the probe fails."""
+    with HostileServer(writes_behind_the_101(b"\r\n")) as server:
+        code, record = probe_json(run, server.url())
+    assert code == 1
+    refusing = [c["client"] for c in record["clients"] if not c["accepts"]]
+    assert refusing == ["Chromium", "websockets", "Java", "libwebsockets"]
+    reasons = {c["reason"] for c in record["clients"] if not c["accepts"]}
+    assert reasons == {"a frame with the reserved opcode 0xd right after the head"}
+    assert findings(record, "response.clients")[0][:2] == ("response.clients", "warn")
+    assert findings(record, "closing")[0][:2] == ("closing.frames", "fail")

@@ -304,10 +304,10 @@ class Flow:
         assert self.connection is not None
         self.heads[side] = bytearray()
         self.connection.answered_at = self.head_times[side]
-        if self.request:
-            self.handshake, _ = parse_exchange(self.request, head)
+        if self.request:  # `rest`: what came behind the head in its segment
+            self.handshake, _ = parse_exchange(self.request, head, rest)
         else:
-            self.handshake, _ = parse_exchange(b"", head)
+            self.handshake, _ = parse_exchange(b"", head, rest)
             self.handshake.request = None
             self.connection.unchecked.append(
                 "the capture started after the request was sent: only the response was checked"

@@ -21,6 +21,10 @@ from wsaccept_cli.core.handshake import Capture, Handshake, Message
 HEAD_END = b"\r\n\r\n"
 SOURCE = "raw HTTP"  # as core.capture names a handshake parsed from raw lines
 
+# What is kept of the bytes after a response head: enough for the frames a client reads before
+# it opens (a valid first frame, then the next one's header), bounded like the rest.
+MAX_AFTER = 4096
+
 
 def has_bare_lf(head: bytes) -> bool:
     """Whether a head ends a line with LF alone (an LF not after a CR) before its end."""
@@ -36,13 +40,18 @@ def head_lines(head: bytes) -> list[str]:
     return [line.removesuffix("\r") for line in text.split("\n")]
 
 
-def parse_exchange(request: bytes, response: bytes) -> tuple[Handshake, Capture]:
+def parse_exchange(
+    request: bytes, response: bytes, after: bytes = b""
+) -> tuple[Handshake, Capture]:
     """The handshake of one exchange (its response None if nothing came back), and the
-    capture record the rules take with it."""
+    capture record the rules take with it. `after`: what came right behind the response head
+    with it (the client models read it as the first WebSocket bytes; at most MAX_AFTER kept).
+    """
     parsed = _plain_exchange(request, response) or _lenient_exchange(request, response)
     handshake = parsed[0]
     if handshake.response is not None:
         handshake.response.raw = response
+        handshake.response.after = after[:MAX_AFTER]
         if has_bare_lf(response):
             handshake.response.bare_lf = True
     return parsed

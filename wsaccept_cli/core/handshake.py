@@ -54,6 +54,9 @@ class Message:
         self.lf_capture = False
         self.section: str | None = None  # the developer tools' label pasted above it, if any
         self.raw: bytes | None = None  # the head's bytes as received, when they were (`exchange`)
+        # What came right behind the head with it (in the same read, or the same segment of a
+        # capture), as received: to a client, the start of the WebSocket stream after a 101.
+        self.after = b""
         self.raw_lines: list[str] = []  # a pasted head's lines as written (at most MAX_HEADERS)
         self.interim: list[Message] = []  # 1xx responses (not 101) that came before this one
         # `values`' index of the headers by lowercased name, with the list and length it was

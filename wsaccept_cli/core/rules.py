@@ -227,6 +227,17 @@ def _verdict_findings(
             "§4.1",
             f"every client wsaccept models refuses this 101: {who}",
         )
+    elif all(_after_head(verdict.reason) for verdict in refused):
+        closes = all((verdict.reason or "").startswith("a Close frame (") for verdict in refused)
+        one = "s" if len(refused) == 1 else ""
+        yield Finding(
+            "response.clients",
+            WARN,
+            "§5.5.1" if closes else "§5.2",
+            f"the 101 is right, but {who} read{one} what the server sent right behind it"
+            f" before {'its' if one else 'their'} first message goes out, and stop{one} there;"
+            " the other clients open it and send",
+        )
     else:
         yield Finding(
             "response.clients",
@@ -235,6 +246,11 @@ def _verdict_findings(
             f"the RFCs allow this 101, but {who} refuse{'s' if len(refused) == 1 else ''} it;"
             " the other clients open it",
         )
+
+
+def _after_head(reason: str | None) -> bool:
+    """Whether a refusal is about the bytes after the head (`clientmodels.frames`)."""
+    return reason is not None and "right after the head" in reason
 
 
 def _refusers(clients: tuple[ClientVerdict, ...], reason: str) -> list[str]:

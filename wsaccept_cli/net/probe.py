@@ -322,11 +322,19 @@ def _body_complete(body: bytes, framing: int | str | None) -> bool:
 def _rules_fail(result: ProbeResult) -> bool:
     """Whether the rules fail this 101: then a client must fail the connection (RFC 6455
     §4.1), closing TCP without a Close frame, which a server scores as a refusal."""
-    handshake, capture = parse_exchange(result.request, result.response)
+    handshake, capture = parse_exchange(result.request, result.response, _after_head(result))
     capture.live = True
     findings = check_handshake(handshake, capture)
     result.rules_checked = (result.response, handshake, capture, findings)
     return verdict(findings) == FAIL
+
+
+def _after_head(result: ProbeResult) -> bytes:
+    """What came behind a 101's head in the read that ended it (`_read_head`): what a client
+    reading the same stream takes as the first WebSocket frames (the client models read it)."""
+    if result.head_complete and _is_upgrade(_final_head(result)):
+        return result.body
+    return b""
 
 
 def _closing_handshake(connection: socket.socket, deadline: Deadline, result: ProbeResult) -> None:
@@ -382,7 +390,7 @@ def probe_report(result: ProbeResult) -> HandshakeReport:
     if checked is not None and reused:
         _, handshake, capture, findings = checked
     else:
-        handshake, capture = parse_exchange(result.request, result.response)
+        handshake, capture = parse_exchange(result.request, result.response, _after_head(result))
         capture.live = True
     handshake.source, handshake.url = "probe", result.url
     partial = bool(result.response) and not result.head_complete and result.not_http is None

@@ -118,20 +118,23 @@ def _pasted_head(message: Message) -> bytes:
     return (end.join(lines) + end + end).encode("latin-1")
 
 
-def predict(head: bytes, offer: Offer) -> tuple[ClientVerdict, ...]:
-    """Every registered client's verdict on a raw HTTP/1.1 response head.
+def predict(head: bytes, offer: Offer, after: bytes = b"") -> tuple[ClientVerdict, ...]:
+    """Every registered client's verdict on a raw HTTP/1.1 response head, and on the bytes
+    that came right after it with it (`after`: what the server wrote behind its head, which
+    each client reads as it reads `head + after`, see `frames`).
 
     Heads that differ only in a right Sec-WebSocket-Accept and a Date (one server's answers
-    to many probes or in one capture) are predicted once: see `_memo_key`."""
-    memo_key = _memo_key(head, offer)
+    to many probes or in one capture) are predicted once: see `_memo_key`. The bytes after
+    the head are part of the key as they are (up to MEMO_AFTER of them; more bypass it)."""
+    memo_key = _memo_key(head, offer, after)
     if memo_key is None:
-        return predict_each(head, offer)
+        return predict_each(head, offer, after)
     found = _MEMO.get(memo_key)
     if found is None:
         normal = Offer(_MEMO_KEY, offer.protocols, offer.extensions, target=offer.target)
-        found = predict_each(memo_key[0], normal)
+        found = predict_each(memo_key[0], normal, after)
         if any(_quotes(verdict.reason) for verdict in found):
-            return predict_each(head, offer)  # a reason quotes the head: not shared
+            return predict_each(head, offer, after)  # a reason quotes the head: not shared
         if len(_MEMO) >= MEMO_ENTRIES:
             _MEMO.clear()
         _MEMO[memo_key] = found
@@ -144,14 +147,15 @@ def _quotes(reason: str | None) -> bool:
     return reason is not None and ("'" in reason or '"' in reason)
 
 
-def predict_each(head: bytes, offer: Offer) -> tuple[ClientVerdict, ...]:
-    """Every registered client's verdict, each model run on the head."""
-    return tuple(profile.predict(head, offer) for profile in PROFILES)
+def predict_each(head: bytes, offer: Offer, after: bytes = b"") -> tuple[ClientVerdict, ...]:
+    """Every registered client's verdict, each model run on the head (and what followed it)."""
+    return tuple(profile.predict(head, offer, after) for profile in PROFILES)
 
 
 # The memo of `predict`: at most MEMO_ENTRIES heads of at most MEMO_HEAD bytes (1 MiB in all).
 MEMO_ENTRIES = 256
 MEMO_HEAD = 4096
+MEMO_AFTER = 256
 _MEMO_KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3's sample nonce
 _MEMO_ACCEPT = accept_for(_MEMO_KEY.encode())
 _ACCEPT_FIELD = re.compile(rb"(?i)\nsec-websocket-accept:[ \t]*\Z")
@@ -165,12 +169,14 @@ _DATE_FIELD = re.compile(
 )
 _MEMO_DATE = rb"\1Thu, 01 Jan 1970 00:00:00 GMT"
 _DATE_NAME = re.compile(rb"(?i)\n[ \t]*date")
-_MEMO: dict[tuple[bytes, tuple[str, ...], bool, str | None], tuple[ClientVerdict, ...]] = {}
+_MemoKey = tuple[bytes, tuple[str, ...], bool, str | None, bytes]
+_MEMO: dict[_MemoKey, tuple[ClientVerdict, ...]] = {}
 
 
-def _memo_key(head: bytes, offer: Offer) -> tuple[bytes, tuple[str, ...], bool, str | None] | None:
+def _memo_key(head: bytes, offer: Offer, after: bytes = b"") -> _MemoKey | None:
     """The head with its right accept replaced by the sample nonce's (and the value of a lone
-    Date field line by one date: `_DATE_FIELD`), and the rest of the offer: equal for heads
+    Date field line by one date: `_DATE_FIELD`), the rest of the offer, and the bytes after
+    the head as they are (no model compares them with the accept or a date): equal for heads
     whose predictions are equal (`predict` shares none whose reasons quote the head). None
     when that cannot be told this simply.
 
@@ -182,7 +188,7 @@ def _memo_key(head: bytes, offer: Offer) -> tuple[bytes, tuple[str, ...], bool, 
     token boundary, and no comparison's outcome. tests/test_clientmodels_memo.py holds it to
     `predict_each` on the differential generator's heads."""
     key = offer.key
-    if key is None or offer.http2 or len(head) > MEMO_HEAD:
+    if key is None or offer.http2 or len(head) > MEMO_HEAD or len(after) > MEMO_AFTER:
         return None
     expected = accept_for(key.encode("latin-1"))
     folded = head.lower()
@@ -201,7 +207,7 @@ def _memo_key(head: bytes, offer: Offer) -> tuple[bytes, tuple[str, ...], bool, 
     normal = head[:start] + _MEMO_ACCEPT + head[start + len(expected) :]
     if len(_DATE_NAME.findall(normal)) == 1:  # two dates made one would compare equal
         normal = _DATE_FIELD.sub(_MEMO_DATE, normal)
-    return normal, offer.protocols, offer.extensions, offer.target
+    return normal, offer.protocols, offer.extensions, offer.target, after
 
 
 def predict_clients(handshake: Handshake) -> tuple[ClientVerdict, ...]:
@@ -224,7 +230,8 @@ def predict_clients(handshake: Handshake) -> tuple[ClientVerdict, ...]:
         return tuple(verdict for verdict in verdicts if verdict is not None)
     if response.status is None and response.raw is None:
         return ()  # a pasted response without a status line: nothing to parse as a client does
-    return predict(raw_head(response), offer)
+    after = response.after if response.status == 101 else b""  # read only after a 101
+    return predict(raw_head(response), offer, after)
 
 
 def describe(verdicts: tuple[ClientVerdict, ...]) -> str:

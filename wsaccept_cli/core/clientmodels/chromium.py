@@ -30,6 +30,18 @@ Over HTTP/2 (RFC 8441): `net/websockets/websocket_stream.cc` (WebSocketStreamReq
 OnResponseStarted: only `response_code == HTTP_OK` goes on), then
 `websocket_http2_handshake_stream.cc` (ValidateUpgradeResponse: the subprotocol and extensions,
 as over HTTP/1.1).
+
+After the head (`frames.FrameReader`, READER): `websocket_basic_handshake_stream.cc` (Upgrade)
+hands what the HTTP parser read past the head (`state_.read_buf()`, the http_read_buffer) to
+`WebSocketBasicStream`, whose ReadFrames returns the frames already buffered before reading the
+socket (`websocket_basic_stream.cc`, ReadFrames, ConvertChunksToFrames). `websocket_channel.cc`
+(OnConnectSuccess) reads them at once, while the renderer's open event is still to run, so a
+frame that fails the channel (HandleFrameByState, ReadFrames: a reserved opcode, RSV bits no
+extension set, a masked frame, a fragmented or over-long control frame, a continuation with
+nothing to continue) or a Close ends it before the page's first send. WebSocketFrameParser
+(`websocket_frame_parser.cc`, DecodeFrameHeader) decides only once the whole header, mask key
+included, has come (a length not in its shortest form fails there, and so, measured, does one
+over 2^31 - 1); text is checked as UTF-8 as its bytes stream in (StreamingUtf8Validator).
 """
 
 from __future__ import annotations
@@ -38,6 +50,7 @@ import re
 
 import wsaccept_cli.core.clientmodels.chromium_parse as chromium_parse
 import wsaccept_cli.core.clientmodels.wschecks as wschecks
+from wsaccept_cli.core.clientmodels.frames import FrameReader, Stage
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar
 from wsaccept_cli.core.clientmodels.profile import Profile
 
@@ -45,6 +58,15 @@ GRAMMAR = Grammar(  # the limits only (for the generator): `chromium_parse.parse
     status_line=re.compile(rb"(?i:HTTP).*", re.DOTALL),
     max_head=chromium_parse.MAX_HEAD,
 )
+
+_HEADER = Stage.HEADER
+READER = FrameReader(
+    "net/websockets/websocket_channel.cc",
+    {"rsv": _HEADER, "opcode": _HEADER, "control_fin": _HEADER, "control_length": _HEADER,
+     "mask": _HEADER, "sequence": _HEADER, "nonminimal": _HEADER, "max": _HEADER,
+     "utf8": Stage.PAYLOAD},
+    max_length=2**31 - 1,
+)  # fmt: skip
 
 PROFILE = Profile(
     "Chromium",
@@ -61,4 +83,5 @@ PROFILE = Profile(
     h2_checks=(wschecks.status_200, wschecks.protocol_strict, wschecks.extensions_strict),
     h2_source="net/websockets/websocket_http2_handshake_stream.cc",
     parse=chromium_parse.parse,
+    reader=READER,
 )

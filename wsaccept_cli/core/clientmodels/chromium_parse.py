@@ -76,6 +76,7 @@ def parse(data: bytes) -> Head:
         "transfer-encoding"
     ):
         raise RefusalError("Content-Length with different values")
+    head.end = end
     return head
 
 

@@ -22,6 +22,16 @@ Then `netwerk/protocol/websocket/WebSocketChannel.cpp` (WebSocketChannel::OnStar
 subprotocol is checked only when the server chose one, and only against an offer. It offers
 `permessage-deflate`. Over HTTP/2 (RFC 8441): OnStartRequest wants the status 200 exactly, then
 the same subprotocol and extension checks.
+
+After the head (READER): WebSocketChannel::OnTransportAvailable / OnUpgradeAvailable takes
+the bytes the HTTP transaction read past the head and calls ProcessInput on them; ProcessInput
+acts on a frame only once it has all of it (`if (avail < payloadLength) break`), except its
+length, which it checks as soon as it has it (a length not in its shortest form, or one over
+`network.websocket.max-message-size`, 2^31 - 1). A whole frame with RSV bits no extension
+set, a reserved opcode, a fragmented or over-long control frame, a continuation with nothing to
+continue fails the channel; text is checked as UTF-8 once the message is whole; a masked frame
+is taken. A Close is answered, but the page's first message has gone out by then (Firefox
+dispatches onopen before it reads); a Close whose reason is not UTF-8 fails first.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import re
 
 import wsaccept_cli.core.clientmodels.firefox_parse as firefox_parse
 import wsaccept_cli.core.clientmodels.wschecks as wschecks
+from wsaccept_cli.core.clientmodels.frames import FrameReader, Stage
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar
 from wsaccept_cli.core.clientmodels.profile import Profile
 
@@ -38,6 +49,16 @@ GRAMMAR = Grammar(  # what readers of grammars look at: `firefox_parse.parse` pa
     interim=frozenset(range(100, 200)) - {101},
     max_head=firefox_parse.MAX_HEAD,
 )
+
+_FRAME = Stage.FRAME
+READER = FrameReader(
+    "netwerk/protocol/websocket/WebSocketChannel.cpp",
+    {"rsv": _FRAME, "opcode": _FRAME, "control_fin": _FRAME, "control_length": _FRAME,
+     "sequence": _FRAME, "nonminimal": Stage.LENGTH, "max": Stage.LENGTH, "utf8": Stage.MESSAGE},
+    max_length=2**31 - 1,
+    close_refuses=False,
+    bad_reason_refuses=True,
+)  # fmt: skip
 
 PROFILE = Profile(
     "Firefox",
@@ -55,4 +76,5 @@ PROFILE = Profile(
     h2_checks=(wschecks.status_200, wschecks.protocol_if_offered, wschecks.extensions_firefox),
     h2_source="netwerk/protocol/websocket/WebSocketChannel.cpp",
     parse=firefox_parse.parse,
+    reader=READER,
 )

@@ -70,6 +70,7 @@ def parse(data: bytes) -> Head:
         if end > MAX_HEAD:
             raise RefusalError(f"a head of {end} bytes (over {MAX_HEAD})")
         head.interim = interim
+        head.end = end
         return head
 
 

@@ -128,7 +128,8 @@ class Head:
     only once parsed: a canonical head's Head is shared by every grammar it fits."""
 
     __slots__ = (
-        "_by_name", "bare_lf", "fields", "interim", "raw_values", "reason", "status", "version"
+        "_by_name", "bare_lf", "end", "fields", "interim", "raw_values", "reason", "status",
+        "version",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -139,6 +140,9 @@ class Head:
         self.raw_values: list[str] = []  # each field's value as on the wire (untrimmed)
         self.bare_lf = False
         self.interim: list[Head] = []  # the interim responses skipped before this one
+        self.end: int | None = None
+        """Where this head (and any body the client reads with it) ends in the bytes parsed:
+        what follows is what the client reads as WebSocket frames (`frames.FrameReader`)."""
         self._by_name: tuple[list[tuple[str, str]], int, dict[str, list[str]]] | None = None
 
     def values(self, name: str) -> list[str]:
@@ -251,6 +255,7 @@ class Canonical:
             self.head.reason = reason.decode("latin-1")
             self.head.fields = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.fields]
             self.head.raw_values = [value for _, value in self.head.fields]
+            self.head.end = self.size
         return self.head
 
 
@@ -314,6 +319,7 @@ def parse_head_fully(data: bytes, grammar: Grammar) -> Head:
     if len(data) > MAX_HEAD:
         raise RefusalError("a head over 1 MiB")
     interim: list[Head] = []
+    offset = 0  # where `data` starts in what was given
     while True:
         lines, end, bare = split_lines(data, grammar)
         if not lines:
@@ -330,9 +336,10 @@ def parse_head_fully(data: bytes, grammar: Grammar) -> Head:
             if grammar.interim_check is not None and (why := grammar.interim_check(head)):
                 raise RefusalError(why)
             interim.append(head)
-            data = data[end:]
+            data, offset = data[end:], offset + end
             continue
         head.interim = interim
+        head.end = offset + end
         return head
 
 

@@ -32,12 +32,23 @@ to `websocket` ignoring case; exactly one Connection, equal to `Upgrade` ignorin
 list); at most one Sec-WebSocket-Version, `13`; no Sec-WebSocket-Extensions at all (the JDK
 offers none); exactly one accept, equal once trimmed; a subprotocol, if any, exactly one and
 one of those offered (case-sensitive); none chosen is fine.
+
+After the head and any body (READER): `websocket/TransportImpl.java` reads the channel's
+`initialByteBuffer()` (what came after the head) first, and `WebSocketImpl` (signalOpen) has
+it decoded as the listener's onOpen runs, so a failure there closes the connection before the
+driver's sendText gets out. `Frame.java` (Reader.readFrame) acts byte by byte:
+`MessageDecoder.java` fails RSV bits, a reserved opcode, a fragmented control frame, a
+continuation with nothing to continue and a new message inside a fragmented one on the first
+byte (rsv1..3, opcode), a mask bit on the second (mask), a length not in its shortest form or
+with its top bit set once it has it (readFrame), a control frame over 125 bytes (payloadLen),
+text that is not UTF-8 as its bytes come (payloadData's decoder); a Close ends it (onClose).
 """
 
 from __future__ import annotations
 
 import re
 
+from wsaccept_cli.core.clientmodels.frames import FrameReader, Stage
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar, Head, RefusalError
 from wsaccept_cli.core.clientmodels.mirror import MirrorProfile, head_of, show
 from wsaccept_cli.core.clientmodels.profile import Facts
@@ -72,7 +83,7 @@ def parse(data: bytes) -> Head:
     for _ in range(MAX_INTERIM + 1):
         head, position = _one(text, position)
         if head.status is None or not 100 <= head.status < 200 or head.status == 101:
-            _body(head)
+            head.end = _body(head, data, position)
             return head
     raise RefusalError(f"more than {MAX_INTERIM} interim responses")
 
@@ -194,10 +205,13 @@ def _trim(value: str) -> str:
     return value[start:end]
 
 
-def _body(head: Head) -> None:
-    """Http1Response: a body the 101 announces is waited for, and never comes."""
+def _body(head: Head, data: bytes, position: int) -> int:
+    """Http1Response (fixupContentLen, readBody): a body the 101 announces is read before the
+    WebSocket starts (`RawChannelTube` gets what follows it), so it is waited for: where it
+    ends in `data`, or RefusalError when it is not all there (no server sends the rest later).
+    """
     if head.status is None:
-        return
+        return position
     lengths = head.values("content-length")
     length = -1
     if lengths:
@@ -205,10 +219,39 @@ def _body(head: Head) -> None:
             raise RefusalError(f"a Content-Length that is not a number {show(lengths[0])}")
         length = int(lengths[0])
     if length > 0:
-        raise RefusalError(f"a body of {length} bytes announced")
+        if len(data) - position < length:
+            raise RefusalError(f"a body of {length} bytes announced")
+        return position + length
     encodings = head.values("transfer-encoding")
     if length == -1 and encodings and encodings[0].lower() == "chunked":
-        raise RefusalError("a chunked body announced")
+        return _chunked(data, position)
+    return position
+
+
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)[^\r\n]*\r?\n")
+
+
+def _chunked(data: bytes, position: int) -> int:
+    """ResponseContent.ChunkedBodyParser: hex sizes (extensions after them ignored), each chunk
+    followed by CR LF, a last chunk of size 0, then trailer lines up to an empty one."""
+    while True:
+        match = _CHUNK_SIZE.match(data, position)
+        if match is None:
+            raise RefusalError("a chunked body announced")
+        size, position = int(match.group(1), 16), match.end()
+        if size == 0:
+            break
+        position += size
+        if data[position : position + 2] != b"\r\n":
+            raise RefusalError("a chunked body announced")
+        position += 2
+    while True:  # the trailer
+        lf = data.find(b"\n", position)
+        if lf < 0:
+            raise RefusalError("a chunked body announced")
+        line, position = data[position:lf], lf + 1
+        if line in (b"", b"\r"):
+            return position
 
 
 def status_101(facts: Facts) -> str | None:
@@ -271,6 +314,14 @@ def subprotocol(facts: Facts) -> str | None:
     return None if values[0] in facts.offered else "a subprotocol that was not offered"
 
 
+_BYTE = Stage.BYTE
+READER = FrameReader(
+    "jdk/internal/net/http/websocket/MessageDecoder.java",
+    {"rsv": _BYTE, "opcode": _BYTE, "control_fin": _BYTE, "sequence": _BYTE, "mask": Stage.TWO,
+     "control_length": Stage.LENGTH, "nonminimal": Stage.LENGTH, "top_bit": Stage.LENGTH,
+     "utf8": Stage.PAYLOAD},
+)  # fmt: skip
+
 PROFILE = MirrorProfile(
     NAME,
     "jdk/internal/net/http/websocket/OpeningHandshake.java",
@@ -278,4 +329,5 @@ PROFILE = MirrorProfile(
     parse,
     (status_101, upgrade, connection, version, no_extensions, accept, subprotocol),
     offers_extensions=False,
+    reader=READER,
 )

@@ -46,15 +46,27 @@ it (`up` passes) before anything malformed (a number, a missing comma, `=`); a c
 subprotocol (the first fragment) must be one of the offered ones exactly (none chosen is fine);
 any Sec-WebSocket-Extensions value at all fails (the client offers none, so every name, even an
 empty one, is unknown); the first accept must be exactly the expected one.
+
+After the head (READER): `lib/roles/http/client/client-handshake.c` / `client-http.c` hand the
+bytes read past the head to the ws role at once (lws_client_interpret_server_handshake ends
+with the rest of the buffer parsed by `lib/roles/ws/client-ws.c`, lws_ws_client_rx_sm, before
+LWS_CALLBACK_CLIENT_ESTABLISHED lets the driver write). That state machine is byte by byte:
+the first byte's RSV bits (no extension is negotiated), a reserved opcode, a control frame
+without FIN, a continuation with nothing to continue fail on that byte
+(LWS_RXPS_NEW); a control frame with a 7-bit length over 125 on the second
+(LWS_RXPS_04_FRAME_HDR_LEN); a 64-bit length with its top bit set on its first byte
+(LWS_RXPS_04_FRAME_HDR_LEN64_8). A mask bit is taken, text is not checked as UTF-8, and a
+Close is answered and the connection closed.
 """
 
 from __future__ import annotations
 
 import re
 
+from wsaccept_cli.core.clientmodels.frames import FrameReader, Stage
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar, Head, RefusalError
 from wsaccept_cli.core.clientmodels.mirror import MirrorProfile, head_of
-from wsaccept_cli.core.clientmodels.profile import ClientVerdict, Facts, Offer
+from wsaccept_cli.core.clientmodels.profile import Facts, Offer
 
 NAME = "libwebsockets"
 MAX_HEADER_DATA = 4096
@@ -130,6 +142,7 @@ def parse(data: bytes, protocols: str = "", path: str | None = None) -> Head:
         if position >= length:
             raise RefusalError("the head never ends (no empty line it recognises)")
         if data[position] == 0x0A:
+            position += 1
             break
         name, position = _name(data, position, table)
         if name == "\r\n":
@@ -137,7 +150,9 @@ def parse(data: bytes, protocols: str = "", path: str | None = None) -> Head:
         if name is None:
             continue
         position = _value(data, position, name, table)
-    return _head(table)
+    head = _head(table)
+    head.end = position
+    return head
 
 
 def _name(data: bytes, position: int, table: _Table) -> tuple[str | None, int]:
@@ -412,13 +427,16 @@ def _utf8(state: int, byte: int) -> int:
 class LwsProfile(MirrorProfile):
     """The offered subprotocols take room in the header table before the response comes."""
 
-    def predict(self, head: bytes, offer: Offer) -> ClientVerdict:
-        try:
-            response = parse(head, ",".join(offer.protocols), offer.target)
-        except RefusalError as refusal:
-            return ClientVerdict(self.name, False, str(refusal))
-        return self.run(self.checks, Facts(offer, response))
+    def parse_response(self, data: bytes, offer: Offer) -> Head:
+        return parse(data, ",".join(offer.protocols), offer.target)
 
+
+_BYTE = Stage.BYTE
+READER = FrameReader(
+    "lib/roles/ws/client-ws.c",
+    {"rsv": _BYTE, "opcode": _BYTE, "control_fin": _BYTE, "sequence": _BYTE,
+     "control_length": Stage.TWO, "top_bit": Stage.EXT},
+)  # fmt: skip
 
 PROFILE = LwsProfile(
     NAME,
@@ -427,4 +445,5 @@ PROFILE = LwsProfile(
     parse,
     (status, accept_present, upgrade, connection, subprotocol, no_extensions, accept),
     offers_extensions=False,
+    reader=READER,
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from wsaccept_cli.core.clientmodels.frames import FrameReader
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar, Head
 from wsaccept_cli.core.clientmodels.profile import Check, Profile
 
@@ -32,9 +33,16 @@ class MirrorProfile(Profile):
         checks: tuple[Check, ...],
         *,
         offers_extensions: bool = True,
+        reader: FrameReader | None = None,
     ) -> None:
         super().__init__(
-            name, source, grammar, checks, offers_extensions=offers_extensions, parse=parse
+            name,
+            source,
+            grammar,
+            checks,
+            offers_extensions=offers_extensions,
+            parse=parse,
+            reader=reader,
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wsaccept_cli.core.clientmodels.frames import FrameReader
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar, Head, RefusalError, parse_head
 from wsaccept_cli.core.keys import accept_for
 
@@ -105,6 +106,7 @@ class Profile:
         h2_checks: tuple[Check, ...] | None = None,
         h2_source: str | None = None,
         parse: Callable[[bytes], Head] | None = None,
+        reader: FrameReader | None = None,
     ) -> None:
         self.name = name
         self.source = source
@@ -116,14 +118,31 @@ class Profile:
         self.parse = parse
         """A parser of the client's own, for a client whose HTTP/1.1 parser no `Grammar`
         describes (it raises RefusalError); the grammar then only gives its limits."""
+        self.reader = reader
+        """What it does with the bytes after its head before its first message goes out
+        (`frames.FrameReader`); None for a client that reads none of them before then."""
 
-    def predict(self, head: bytes, offer: Offer) -> ClientVerdict:
-        """This client's verdict on a raw HTTP/1.1 response head (interim responses and all)."""
+    def predict(self, head: bytes, offer: Offer, after: bytes = b"") -> ClientVerdict:
+        """This client's verdict on a raw HTTP/1.1 response head (interim responses and all)
+        and the bytes that came right after it in the same read (`after`): the client reads
+        `head + after`, its own parser decides where the head ends, and what follows is, to
+        it, the start of the WebSocket stream (`frames`)."""
+        data = head + after if after else head
         try:
-            response = self.parse(head) if self.parse else parse_head(head, self.grammar)
+            response = self.parse_response(data, offer)
         except RefusalError as refusal:
             return ClientVerdict(self.name, False, str(refusal))
-        return self.run(self.checks, Facts(offer, response))
+        verdict = self.run(self.checks, Facts(offer, response))
+        end = response.end
+        if verdict.accepts and self.reader is not None and end is not None and end < len(data):
+            problem = self.reader.read(data[end:], deflate=_deflate_negotiated(response))
+            if problem is not None:
+                return ClientVerdict(self.name, False, problem)
+        return verdict
+
+    def parse_response(self, data: bytes, offer: Offer) -> Head:
+        """The final response as this client's HTTP/1.1 parser reads it, or RefusalError."""
+        return self.parse(data) if self.parse else parse_head(data, self.grammar)
 
     def predict_h2(self, response: Head, offer: Offer) -> ClientVerdict | None:
         """This client's verdict on an HTTP/2 response's fields (`:status` among them), or None
@@ -138,3 +157,11 @@ class Profile:
             if reason is not None:
                 return ClientVerdict(self.name, False, reason)
         return ClientVerdict(self.name, True, None)
+
+
+def _deflate_negotiated(response: Head) -> bool:
+    """Whether the (accepted) response agreed permessage-deflate (RFC 7692)."""
+    return any(
+        item.split(";", 1)[0].strip(" \t").lower() == "permessage-deflate"
+        for item in response.items("sec-websocket-extensions")
+    )

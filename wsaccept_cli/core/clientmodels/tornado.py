@@ -24,12 +24,23 @@ WebSocketProtocol13._process_server_headers, with asserts): the joined Upgrade, 
 is the expected one; any extension fails (with the default compression_options=None it offers
 none, and `unsupported extension` is raised for whatever is listed); the subprotocol is not
 checked.
+
+After the head (READER): `tornado/websocket.py` (WebSocketProtocol13._receive_frame_loop,
+started as the connection opens) reads from the stream's buffer, where the bytes after the head
+already are, and runs before the application's first `write_message`: _receive_frame fails RSV
+bits and a control frame of a 7-bit length over 125 as soon as it has two bytes, a length over
+max_message_size (10 MiB) once it has it, and, once the frame is whole, a fragmented control
+frame, a continuation with nothing to continue, and (_handle_message) a reserved opcode or a
+text message that does not decode as UTF-8. A mask bit is taken. A Close is answered and the
+stream closed; one whose reason is not UTF-8 raises in _handle_message instead, which ends the
+loop and leaves the connection open.
 """
 
 from __future__ import annotations
 
 import re
 
+from wsaccept_cli.core.clientmodels.frames import FrameReader, Stage
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar, Head, RefusalError
 from wsaccept_cli.core.clientmodels.mirror import MirrorProfile, head_of, show
 from wsaccept_cli.core.clientmodels.profile import Facts
@@ -56,10 +67,12 @@ GRAMMAR = Grammar(
 
 def parse(data: bytes) -> Head:
     """The final response, interim ones skipped as `_read_message_inner` does."""
+    size = len(data)
     for _ in range(MAX_INTERIM + 1):
         head, data = _one(data)
         status = head.status or 0
         if not 100 <= status < 200 or status == 101:
+            head.end = size - len(data)
             return head
         if head.values("content-length") or head.values("transfer-encoding"):
             raise RefusalError(f"a {status} response with a body length")
@@ -152,6 +165,15 @@ def _joined(facts: Facts, name: str) -> str | None:
     return ",".join(values) if values else None
 
 
+READER = FrameReader(
+    "tornado/websocket.py",
+    {"rsv": Stage.TWO, "control_length": Stage.TWO, "max": Stage.LENGTH,
+     "control_fin": Stage.FRAME, "sequence": Stage.FRAME, "opcode": Stage.FRAME,
+     "utf8": Stage.MESSAGE},
+    max_length=10 * 1024 * 1024,
+    bad_reason_refuses=False,
+)  # fmt: skip
+
 PROFILE = MirrorProfile(
     NAME,
     "tornado/websocket.py",
@@ -159,4 +181,5 @@ PROFILE = MirrorProfile(
     parse,
     (status_101, upgrade, connection, accept, no_extensions),
     offers_extensions=False,
+    reader=READER,
 )

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import re
 
-from wsaccept_cli.core.clientmodels.httpgrammar import Grammar
+from wsaccept_cli.core.clientmodels.httpgrammar import Grammar, Head
 from wsaccept_cli.core.clientmodels.node_ws import LLHTTP_VERSIONS
-from wsaccept_cli.core.clientmodels.profile import ClientVerdict, Facts, Offer, Profile
+from wsaccept_cli.core.clientmodels.profile import Facts, Offer, Profile
 
 NAME = "undici"
 MAX_HEADERS_SIZE = 16 * 1024
@@ -143,8 +143,8 @@ class LlhttpProfile(Profile):
     """llhttp's `start` state skips any run of CR and LF before the status line, bare LFs
     included (which `Grammar.leading_empty_lines` alone would refuse as line endings)."""
 
-    def predict(self, head: bytes, offer: Offer) -> ClientVerdict:
-        return super().predict(head.lstrip(b"\r\n"), offer)
+    def parse_response(self, data: bytes, offer: Offer) -> Head:
+        return super().parse_response(data.lstrip(b"\r\n"), offer)
 
 
 PROFILE = LlhttpProfile(

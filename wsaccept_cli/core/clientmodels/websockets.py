@@ -19,6 +19,15 @@ Then process_response: the Connection tokens hold `upgrade`, the Upgrade tokens 
 lists, empty items skipped); one accept, right; extensions (process_extensions with
 `src/websockets/extensions/permessage_deflate.py`), then the subprotocol (one, offered). It
 offers `permessage-deflate; client_max_window_bits` by default.
+
+After the head (READER): `src/websockets/client.py` (ClientProtocol.parse) goes on from the
+response to `protocol.py` (Protocol.parse) on the same buffer, so the frames that came with
+the head are read as the handshake completes, before `connect()` returns: `frames.py`
+(Frame.parse) fails an unknown opcode and a mask bit as soon as it has the first two bytes, a
+length over max_size (2^20 by default) once it has the length, and RSV bits, a fragmented or
+over-long control frame (Frame.check) once the frame is whole; `protocol.py` (recv_frame) a
+continuation with nothing to continue and a new message inside a fragmented one, and a Close
+moves it to CLOSING, so the application's `send` fails. Text is not checked as UTF-8 there.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from __future__ import annotations
 import re
 
 import wsaccept_cli.core.clientmodels.wschecks as wschecks
+from wsaccept_cli.core.clientmodels.frames import FrameReader, Stage
 from wsaccept_cli.core.clientmodels.httpgrammar import Grammar
 from wsaccept_cli.core.clientmodels.profile import Profile
 
@@ -37,6 +47,13 @@ GRAMMAR = Grammar(
     max_line=8192,
     max_fields=128,
 )
+
+READER = FrameReader(
+    "src/websockets/frames.py",
+    {"opcode": Stage.TWO, "mask": Stage.TWO, "max": Stage.LENGTH, "rsv": Stage.FRAME,
+     "control_fin": Stage.FRAME, "control_length": Stage.FRAME, "sequence": Stage.FRAME},
+    max_length=2**20,
+)  # fmt: skip
 
 PROFILE = Profile(
     "websockets",
@@ -50,4 +67,5 @@ PROFILE = Profile(
         wschecks.websockets_extensions,
         wschecks.websockets_subprotocol,
     ),
+    reader=READER,
 )
