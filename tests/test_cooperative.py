@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -126,9 +127,9 @@ def test_a_stalled_probe_holds_up_no_other_probe_on_the_loop(
         return label
 
     silent, good = servers["silence"].url(), servers["101"].url()
-    urls = [silent + "a", silent + "b", silent + "c"] + [f"{good}{n}" for n in range(20)]
+    urls = [silent + "a", silent + "b", silent + "c"] + [f"{good}{n}" for n in range(40)]
     results = on_the_loop(probe, urls)
-    assert [result for _, result in results] == ["timeout"] * 3 + ["ok"] * 20
+    assert [result for _, result in results] == ["timeout"] * 3 + ["ok"] * 40
     assert max(ended[url] for url in urls[3:]) < 0.8
     assert all(1.0 <= ended[url] < 1.5 for url in urls[:3])
 
@@ -152,6 +153,22 @@ def test_a_bug_in_the_work_is_handed_back_not_lost() -> None:
     assert results[2] == (True, 2)
     assert not results[1][0]
     assert isinstance(results[1][1], ZeroDivisionError)
+
+
+def test_a_coop_socket_fails_and_times_out_as_a_socket_does() -> None:
+    refused = cooperative.CoopSocket()
+    refused.settimeout(1)
+    with pytest.raises(ConnectionRefusedError):
+        refused.connect(("127.0.0.1", free_port()))
+    refused.close()
+    with HostileServer(lambda peer: peer.stop.wait(3), read_request=False) as deaf:
+        connection = cooperative.CoopSocket()
+        connection.settimeout(2)
+        connection.connect(("127.0.0.1", deaf.port))
+        connection.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            connection.sendall(b"x" * 64 * 1024 * 1024)
+        connection.close()
 
 
 def test_a_coop_socket_outside_a_loop_waits_like_a_socket() -> None:
@@ -196,3 +213,70 @@ def test_which_urls_go_on_the_loop(
     url: str, options: dict[str, Any], environ: dict[str, str], expected: bool
 ) -> None:
     assert on_loop(url, Settings(environ=environ, **options)) is expected
+
+
+def test_closing_the_loop_finishes_the_probes_under_way(
+    servers: dict[str, HostileServer],
+) -> None:
+    """What a Ctrl-C or an error in the caller leaves: probes still waiting on their servers
+    are run to their end (bounded by their timeout) before the loop goes."""
+    selector = selectors.DefaultSelector()
+    ended: list[str] = []
+    settings = Settings(timeout=0.5)
+    pool = cooperative.Pool(
+        lambda url: check(url, settings).outcome.label,
+        lambda index, ok, result: ended.append(result),
+        selector,
+        lambda item: True,
+        Threads(str, 1, lambda *_: None, selector),
+    )
+    started = time.monotonic()
+    pool.submit(0, servers["silence"].url())
+    pool.submit(1, servers["silence"].url())
+    assert ended == []
+    pool.close()
+    assert ended == ["timeout", "timeout"]
+    assert 0.5 <= time.monotonic() - started < 1.5
+    assert cooperative.current() is None
+    selector.close()
+
+
+def test_a_lookup_slower_than_the_deadline_times_the_probe_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = socket.getaddrinfo
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    settings = Settings(timeout=0.3)
+    started = time.monotonic()
+    results = on_the_loop(lambda url: check(url, settings).result.error, ["ws://localhost:1/"])
+    assert results[0][0]
+    assert "no connection within 0.3 s" in str(results[0][1])
+    assert time.monotonic() - started < 0.9  # the loop did not wait for the lookup's thread
+
+
+def test_a_pool_whose_items_all_go_to_threads_waits_on_the_selector_alone() -> None:
+    selector = selectors.DefaultSelector()
+    signal_in, signal_out = os.pipe()
+    selector.register(signal_in, selectors.EVENT_READ, "results")
+    done: list[Any] = []
+
+    def finished(index: int, ok: bool, result: Any) -> None:
+        done.append((index, ok, result))
+        os.write(signal_out, b".")
+
+    pool = cooperative.Pool(
+        str.upper, finished, selector, lambda item: False, Threads(str.upper, 2, finished, selector)
+    )
+    pool.submit(0, "a")
+    assert [key.data for key, _ in pool.select()] == ["results"]
+    pool.close()
+    assert pool.hub is None
+    assert done == [(0, True, "A")]
+    selector.close()
+    os.close(signal_in)
+    os.close(signal_out)
