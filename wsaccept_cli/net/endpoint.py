@@ -404,7 +404,7 @@ def _intermediary(result: ProbeResult, report: HandshakeReport) -> dict[str, Any
     if response is None or result.error is not None:
         return None
     body = result.body.decode("latin-1").splitlines()
-    found = identify(response.status, response.values, body)
+    found = identify(response.status, response.values, body, response.names())
     if found is None:
         return None
     dropped = result.closing in ("dropped", "no-close")
