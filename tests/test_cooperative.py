@@ -73,8 +73,8 @@ def seen(checked: Checked) -> dict[str, Any]:
 
 
 BEHAVIOURS = {
-    "101": fixed(lambda peer: upgrade_head(peer.accept), hold=0.5),
-    "101, no Close": fixed(lambda peer: upgrade_head(peer.accept), hold=0.2),
+    "101": fixed(lambda peer: upgrade_head(peer.accept), hold=1),
+    "101 from a named server": fixed(lambda peer: upgrade_head(peer.accept, b"Server: x"), hold=1),
     "101 wrong accept": fixed(upgrade_head(b"x3JJHMbDL1EzLkh9GBhXDw=="), hold=0.5),
     "400 with a body": fixed(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nnope!"),
     "a dripped head": drip(lambda peer: upgrade_head(peer.accept), 0.002, size=7),

@@ -78,6 +78,7 @@ class Hub:
         self.order = itertools.count()  # ties of equal deadlines, in order
         self.waiting: dict[greenlet.greenlet, int] = {}  # greenlet: its timer's number
         self.main = greenlet.getcurrent()
+        self.owed = False  # the caller's keys went first last time
         _local.hub = self
 
     def submit(self, index: int, item: Any) -> None:
@@ -100,11 +101,16 @@ class Hub:
         while True:
             events = self.selector.select(self._next_timeout())
             theirs = [(key, mask) for key, mask in events if not isinstance(key.data, _Waiter)]
+            if theirs and not self.owed:
+                self.owed = True  # the greenlets' turn comes first next time: none starves
+                return theirs
+            self.owed = False
+            for key, _ in events:
+                if isinstance(key.data, _Waiter):
+                    key.data.greenlet.switch(True)
+            self._expire()
             if theirs:
                 return theirs
-            for key, _ in events:
-                key.data.greenlet.switch(True)
-            self._expire()
 
     def close(self) -> None:
         """Items under way are finished (each wait of theirs is bounded by its timeout)."""
