@@ -57,13 +57,19 @@ class FrameReader:
     check it does not make is absent. `max_length`: the longest frame it takes (None: any).
     `close_refuses`: whether a Close that passes its checks ends the connection before the
     application's message (Firefox sends the message first); `bad_reason_refuses` whether a
-    Close whose reason is not UTF-8 does (None: as any Close)."""
+    Close whose reason is not UTF-8 does (None: as any Close); `after_close`: the checks it
+    still makes on the frames behind a Close, whose content it then ignores (None: it reads
+    nothing behind a Close).
+    `messages`: after how many whole data messages it stops reading until the application
+    reads one (Tornado's client queue holds one, and waits to hand on the second)."""
 
     source: str
     stages: dict[str, Stage] = field(default_factory=dict)
     max_length: int | None = None
     close_refuses: bool = True
     bad_reason_refuses: bool | None = None
+    after_close: tuple[str, ...] | None = None
+    messages: int | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.stages) - set(CHECKS)
@@ -82,31 +88,47 @@ class FrameReader:
         """`read`'s answer with the name of what failed (a check of CHECKS, `close`, or
         `deflate`), for the RFC section a finding cites (`SECTIONS`)."""
         state = _Message()
-        position = 0
+        position = messages = 0
+        closed = False
         while position < len(data):
             frame = _Frame(data, position)
-            problem = self._checks(frame, state, deflate)
+            problem = self._checks(frame, state, deflate, closed)
             if problem is not None:
                 return problem
             if not frame.complete:
                 return None
+            position = frame.end
+            if closed:
+                state.follow(frame)
+                continue
             if frame.opcode == 0x8:
-                closed = self._close(frame.payload)
-                return None if closed is None else ("close", closed)
+                if (why := self._close(frame.payload)) is not None:
+                    return "close", why
+                if self.after_close is None:
+                    return None
+                closed = True
+                continue
             state.add(frame)
             if frame.fin and frame.opcode in (0x0, 0x1, 0x2):
                 if (problem := self._message_end(state)) is not None:
                     return problem
                 state = _Message()
-            position = frame.end
+                messages += 1
+                if messages == self.messages:
+                    return None
         return None
 
-    def _checks(self, frame: _Frame, state: _Message, deflate: bool) -> tuple[str, str] | None:
-        """The first check that fails among those whose bytes have come, in stage order."""
+    def _checks(
+        self, frame: _Frame, state: _Message, deflate: bool, closed: bool = False
+    ) -> tuple[str, str] | None:
+        """The first check that fails among those whose bytes have come, in stage order
+        (behind a Close, only those of `after_close`)."""
         for stage in Stage:
             if stage >= Stage.MESSAGE or not frame.has(stage):
                 return None
             for check in CHECKS:
+                if closed and check not in (self.after_close or ()):
+                    continue
                 if self.stages.get(check) == stage:
                     problem = _CHECK[check](self, frame, state, deflate, stage)
                     if problem is not None:
@@ -190,6 +212,13 @@ class _Message:
         self.opcode: int | None = None
         self.compressed = False
         self.data = b""
+
+    def follow(self, frame: _Frame) -> None:
+        """Keep track of fragmentation only (behind a Close: content ignored)."""
+        if frame.opcode in (0x1, 0x2) and not frame.fin:
+            self.opcode = frame.opcode
+        elif frame.opcode == 0x0 and frame.fin:
+            self.opcode = None
 
     def add(self, frame: _Frame) -> None:
         if frame.opcode in (0x1, 0x2):
