@@ -63,12 +63,13 @@ class Draft:
     end: bytes | None = None  # the empty line's ending (default eol)
     after: bytes = b""  # what the server writes right behind the head, in the same write
 
-    def render(self) -> bytes:
+    def render(self, *, with_after: bool = True) -> bytes:
         parts = [*self.before]
         for index, line in enumerate([self.status, *self.lines]):
             parts.append(line + self.eols.get(index, self.eol))
         parts.append(self.end if self.end is not None else self.eol)
-        parts.append(self.after)
+        if with_after:
+            parts.append(self.after)
         return b"".join(parts)
 
     def find(self, name: bytes) -> int | None:
@@ -697,6 +698,12 @@ class Mutation:
         """The head (with `{accept}` placeholders), the subprotocols to offer, a summary."""
         draft, labels = self.build()
         return draft.render(), draft.protocols, "; ".join(labels) or "valid"
+
+    def parts(self) -> tuple[bytes, bytes, tuple[str, ...], str]:
+        """`template`'s head and what the server writes behind it, apart."""
+        draft, labels = self.build()
+        summary = "; ".join(labels) or "valid"
+        return draft.render(with_after=False), draft.after, draft.protocols, summary
 
     def subsets(self) -> list[Mutation]:
         """This mutation with one transform fewer, each way (for minimising)."""

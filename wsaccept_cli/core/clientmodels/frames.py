@@ -61,7 +61,9 @@ class FrameReader:
     still makes on the frames behind a Close, whose content it then ignores (None: it reads
     nothing behind a Close).
     `messages`: after how many whole data messages it stops reading until the application
-    reads one (Tornado's client queue holds one, and waits to hand on the second)."""
+    reads one (Tornado's client queue holds one, and waits to hand on the second).
+    `control_stages`: the stages for frames whose opcode has the control bit (0x8 to 0xF), when
+    they differ (Chromium holds such a frame back until it is whole)."""
 
     source: str
     stages: dict[str, Stage] = field(default_factory=dict)
@@ -70,9 +72,10 @@ class FrameReader:
     bad_reason_refuses: bool | None = None
     after_close: tuple[str, ...] | None = None
     messages: int | None = None
+    control_stages: dict[str, Stage] | None = None
 
     def __post_init__(self) -> None:
-        unknown = set(self.stages) - set(CHECKS)
+        unknown = (set(self.stages) | set(self.control_stages or ())) - set(CHECKS)
         if unknown:
             raise ValueError(f"unknown checks {sorted(unknown)}")
 
@@ -123,13 +126,16 @@ class FrameReader:
     ) -> tuple[str, str] | None:
         """The first check that fails among those whose bytes have come, in stage order
         (behind a Close, only those of `after_close`)."""
+        stages = self.stages
+        if self.control_stages is not None and frame.opcode & 0x8:
+            stages = self.control_stages
         for stage in Stage:
             if stage >= Stage.MESSAGE or not frame.has(stage):
                 return None
             for check in CHECKS:
                 if closed and check not in (self.after_close or ()):
                     continue
-                if self.stages.get(check) == stage:
+                if stages.get(check) == stage:
                     problem = _CHECK[check](self, frame, state, deflate, stage)
                     if problem is not None:
                         return check, f"{problem} right after the head"
@@ -249,21 +255,29 @@ def _opcode(
 def _control_fin(
     reader: FrameReader, frame: _Frame, state: _Message, deflate: bool, _: Stage
 ) -> str | None:
-    if frame.control and not frame.fin and frame.opcode in _OPCODES:
-        return f"a {_OPCODES[frame.opcode]} frame without FIN (control frames are not fragmented)"
+    if frame.control and not frame.fin:
+        return f"{_name(frame.opcode)} without FIN (control frames are not fragmented)"
     return None
 
 
 def _control_length(
     reader: FrameReader, frame: _Frame, state: _Message, deflate: bool, stage: Stage
 ) -> str | None:
-    if not frame.control or frame.opcode not in _OPCODES:
+    if not frame.control:
         return None
     length = frame.length if frame.length is not None else frame.short
     if length > 125:
         shown = f"{length} bytes" if frame.length is not None else "over 125 bytes"
-        return f"a {_OPCODES[frame.opcode]} frame of {shown} (control frames hold at most 125)"
+        return f"{_name(frame.opcode)} of {shown} (control frames hold at most 125)"
     return None
+
+
+def _name(opcode: int) -> str:
+    """A control frame, named: `a ping frame`, or for a reserved opcode with the control bit
+    (0x8) `a frame with the reserved control opcode 0xd` (clients that test the bit treat it
+    as a control frame)."""
+    known = _OPCODES.get(opcode)
+    return f"a {known} frame" if known else f"a frame with the reserved control opcode {opcode:#x}"
 
 
 def _mask(
