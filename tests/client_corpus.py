@@ -60,6 +60,7 @@ class Case:
         body: str = "",
         newline: str = "\r\n",
         template: bytes | None = None,
+        after: bytes = b"",
     ) -> None:
         self.name = name
         self.summary = summary
@@ -71,8 +72,14 @@ class Case:
         self.template = template
         """The whole head as bytes, `{accept}` standing for the key's accept (a generated
         mutation, `tests/mutations.py`); `lines` and `newline` are then unused."""
+        self.after = after
+        """What the server writes right behind the head, in the same write."""
 
     def head(self, key: bytes) -> bytes:
+        """What the server writes: the head for `key`, and what follows it."""
+        return self.head_only(key) + self.after
+
+    def head_only(self, key: bytes) -> bytes:
         if self.template is not None:
             return render_template(self.template, key)
         accept = self.accept(key).decode("latin-1")
@@ -100,7 +107,9 @@ class Case:
         """Each client's verdict, for the request it makes: with or without an extension offer."""
         predictions = {}
         for offer in (True, False):
-            handshake, _ = parse_exchange(self.request(extensions=offer), self.head(SAMPLE_KEY))
+            handshake, _ = parse_exchange(
+                self.request(extensions=offer), self.head_only(SAMPLE_KEY), self.after
+            )
             predictions[offer] = predict_clients(handshake)
         return tuple(
             predictions[client.offers_extensions][index] for index, client in enumerate(CLIENTS)
@@ -108,7 +117,7 @@ class Case:
 
     def verdict(self) -> str:
         """wsaccept's own verdict on the handshake: pass, warn or fail."""
-        handshake, capture = parse_exchange(self.request(), self.head(SAMPLE_KEY))
+        handshake, capture = parse_exchange(self.request(), self.head_only(SAMPLE_KEY), self.after)
         return verdict(check_handshake(handshake, capture))
 
 
@@ -234,8 +243,10 @@ CASES: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _raw(name: str, summary: str, template: bytes, protocols: tuple[str, ...] = ()) -> Case:
-    return Case(name, summary, [], protocols=protocols, template=template)
+def _raw(
+    name: str, summary: str, template: bytes, protocols: tuple[str, ...] = (), after: bytes = b""
+) -> Case:
+    return Case(name, summary, [], protocols=protocols, template=template, after=after)
 
 
 _GOOD = b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
@@ -310,7 +321,7 @@ def _saved_mutations() -> tuple[Case, ...]:
         return ()
     return tuple(
         _raw(entry["name"], entry["summary"], entry["template"].encode("latin-1"),
-             tuple(entry["protocols"]))
+             tuple(entry["protocols"]), entry.get("after", "").encode("latin-1"))
         for entry in json.loads(MUTATIONS.read_text())
     )  # fmt: skip
 

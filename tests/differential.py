@@ -34,8 +34,8 @@ WAIT = 1.5  # seconds the server waits for a client's message before it calls it
 
 
 def case_of(mutation: Mutation) -> Case:
-    template, protocols, summary = mutation.template()
-    return Case(mutation.name, summary, [], protocols=protocols, template=template)
+    template, after, protocols, summary = mutation.parts()
+    return Case(mutation.name, summary, [], protocols=protocols, template=template, after=after)
 
 
 class Outcome:
@@ -123,10 +123,13 @@ def save(outcomes: list[tuple[Mutation, Outcome]]) -> None:
         if case.name in names:
             continue
         assert case.template is not None
-        saved.append({"name": case.name, "summary": case.summary,
-                      "template": case.template.decode("latin-1"),
-                      "protocols": list(case.protocols),
-                      "found_with": outcome.client})  # fmt: skip
+        entry = {"name": case.name, "summary": case.summary,
+                 "template": case.template.decode("latin-1"),
+                 "protocols": list(case.protocols),
+                 "found_with": outcome.client}  # fmt: skip
+        if case.after:  # what the server writes behind the head, in the same write
+            entry["after"] = case.after.decode("latin-1")
+        saved.append(entry)
         names.add(case.name)
     CORPUS.write_text(json.dumps(saved, indent=1, ensure_ascii=True) + "\n")
 

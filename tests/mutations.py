@@ -22,6 +22,11 @@ decision points the clients' parsers have (read in their sources: `core/clientmo
 - extensions: permessage-deflate's name and parameters in other cases, every window-bits value
   from 7 to 16 and malformed ones, empty names and parameters, two extensions;
 - the accept: missing, twice, merged, lowercase, unpadded, quoted, padded with whitespace;
+- after the head, in the same write: stray CR and LF, a body (announced or not) or a second
+  response, valid frames (text, binary, Ping, Pong, Close with every kind of code and reason,
+  fragments), frames RFC 6455 forbids (masked, reserved opcodes, RSV bits, fragmented or long
+  control frames, lengths with the top bit set or not in shortest form or over a client's
+  limit, non-UTF-8 text, continuations with nothing to continue) and frames cut short;
 - sizes: a field, a line, a reason phrase, the whole head and the number of fields at, just
   under and just over each limit any client model has (`Grammar.max_*`), and common fields
   servers add (Server, Date, Via, Content-Length, Set-Cookie, …).
@@ -34,6 +39,7 @@ is how a disagreement is minimised.
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -55,12 +61,15 @@ class Draft:
     eol: bytes = CRLF
     eols: dict[int, bytes] = field(default_factory=dict)  # line index (0 = status) -> ending
     end: bytes | None = None  # the empty line's ending (default eol)
+    after: bytes = b""  # what the server writes right behind the head, in the same write
 
-    def render(self) -> bytes:
+    def render(self, *, with_after: bool = True) -> bytes:
         parts = [*self.before]
         for index, line in enumerate([self.status, *self.lines]):
             parts.append(line + self.eols.get(index, self.eol))
         parts.append(self.end if self.end is not None else self.eol)
+        if with_after:
+            parts.append(self.after)
         return b"".join(parts)
 
     def find(self, name: bytes) -> int | None:
@@ -436,6 +445,133 @@ def accept(rng: random.Random, draft: Draft) -> str:
     return f"accept {_show(value)}"
 
 
+# After the head: what the server writes behind it in the same write ---------------------------
+
+
+def _frame(
+    first: int,
+    payload: bytes = b"",
+    *,
+    length: int | None = None,
+    wide: int = 0,
+    mask: bytes | None = None,
+) -> bytes:
+    """A frame from its first byte: `length` overrides the payload's (a lie), `wide` forces a
+    16-bit (2) or 64-bit (8) length field (not the shortest form), `mask` masks it."""
+    size = len(payload) if length is None else length
+    if wide == 8 or (not wide and size > 0xFFFF):
+        header = bytes([first, 127]) + size.to_bytes(8, "big")
+    elif wide == 2 or (not wide and size > 125):
+        header = bytes([first, 126]) + size.to_bytes(2, "big")
+    else:
+        header = bytes([first, size])
+    if mask is not None:
+        header = header[:1] + bytes([header[1] | 0x80]) + header[2:] + mask
+        payload = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+    return header + payload
+
+
+def _deflated(text: bytes) -> bytes:
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return (compressor.compress(text) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def _close(rng: random.Random) -> bytes:
+    code = _pick(rng, [b"", b"\x03\xe8", b"\x03\xe9", b"\x03\xed", b"\x03\xe7", b"\x0b\xb8",
+                       b"\x13\x87", b"\x13\x88", b"\x03\xf7", b"\x03", b"\x03\xea"])  # fmt: skip
+    reason = _pick(rng, [b"", b"", b"bye", b"\xc3\xa9t\xc3\xa9", b"\xff", b"\xe2\x82", b"x" * 123])
+    return _frame(0x88, code + reason if len(code) == 2 else code)
+
+
+def _valid_frame(rng: random.Random) -> bytes:
+    text = _pick(
+        rng, [b"hello", b"", b"{}", b"\xc3\xa9t\xc3\xa9", b"x" * 125, b"x" * 126, b"x" * 300]
+    )
+    kind = rng.randrange(9)
+    if kind == 0:
+        return _frame(0x82, text)
+    if kind == 1:
+        return _frame(0x89, text[:125])
+    if kind == 2:
+        return _frame(0x8A, text[:125])
+    if kind == 3:  # fragmented, a Ping between the fragments maybe
+        cut = rng.randrange(len(text) + 1)
+        ping = _frame(0x89) if rng.random() < 0.5 else b""
+        return _frame(0x01, text[:cut]) + ping + _frame(0x80, text[cut:])
+    return _frame(0x81, text)
+
+
+def _invalid_frame(rng: random.Random) -> bytes:
+    kind = rng.randrange(16)
+    if kind == 0:
+        return _frame(0x81, b"hello", mask=b"abcd")
+    if kind == 1:
+        return _frame(0x80 | rng.choice([3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF]),
+                      _pick(rng, [b"", b"ab"]))  # fmt: skip
+    if kind == 2:
+        rsv = rng.choice([0x40, 0x20, 0x10, 0x60, 0x70])
+        return _frame(0x80 | rsv | rng.choice([1, 2, 9]), _pick(rng, [b"", b"hello"]))
+    if kind == 3:
+        return _frame(rng.choice([0x08, 0x09, 0x0A]), _pick(rng, [b"", b"\x03\xe8"]))
+    if kind == 4:
+        return _frame(rng.choice([0x88, 0x89, 0x8A]), b"x" * rng.choice([126, 127, 200]))
+    if kind == 5:
+        return _frame(0x80, _pick(rng, [b"", b"x"]))  # nothing to continue
+    if kind == 6:
+        return _frame(0x01, b"a") + _frame(rng.choice([0x81, 0x82]), b"b")
+    if kind == 7:
+        text = _pick(rng, [b"\xff", b"\xc3", b"\xe2\x82", b"\xc0\xaf", b"\xed\xa0\x80", b"a\xfeb"])
+        return _frame(0x81, text)
+    if kind == 8:
+        return _frame(0x82, b"", length=rng.choice([2**63, 2**64 - 1]))
+    if kind == 9:
+        return _frame(0x82, b"", length=rng.choice([2**20, 2**20 + 1, 10 * 2**20 + 1, 2**31 - 1,
+                                                    2**31, 2**40]))  # fmt: skip
+    if kind == 10:
+        return _frame(0x81, _pick(rng, [b"hello", b"", b"x" * 200]), wide=rng.choice([2, 8]))
+    if kind == 11:
+        return _frame(0x89, b"", mask=b"\x00\x00\x00\x00")
+    if kind == 12:
+        return _frame(0x81, b"hello")[: rng.randrange(1, 6)]  # cut short
+    if kind == 13:
+        return bytes([rng.randrange(256)])  # a lone first byte
+    if kind == 14:
+        return _frame(0x81, b"x" * 300)[: rng.choice([2, 3, 4, 50])]
+    return _frame(0xC1, _deflated(b"hello")) if rng.random() < 0.5 else _frame(0xC1, b"hello")
+
+
+_HTTP_AFTER = [b"0\r\n\r\n", b"hello", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+               b"HTTP/1.1 101 Switching Protocols\r\n\r\n", b"<html></html>", b"OK",
+               b"5\r\nhello\r\n0\r\n\r\n", b"\r\n", b"\n", b"\r", b"\r\n\r\n", b" ",
+               b"\t", b"\x00", b"\r\n\n"]  # fmt: skip
+
+
+def after_head(rng: random.Random, draft: Draft) -> str:
+    """Bytes behind the head: stray line ends, a body or a second response, valid frames
+    (greetings, Pings, Closes, fragments), frames RFC 6455 forbids, and frames cut short;
+    one to three of them, sometimes with the body's length announced in the head."""
+    parts = []
+    for _ in range(1 + rng.choices([0, 1, 2], weights=[6, 3, 1])[0]):
+        kind = rng.random()
+        if kind < 0.25:
+            parts.append(_pick(rng, _HTTP_AFTER))
+        elif kind < 0.5:
+            parts.append(_valid_frame(rng))
+        elif kind < 0.6:
+            parts.append(_close(rng))
+        else:
+            parts.append(_invalid_frame(rng))
+    draft.after = b"".join(parts)
+    announced = rng.random()
+    if announced < 0.1:
+        draft.lines.append(b"Content-Length: " + str(rng.randrange(len(draft.after) + 2)).encode())
+    elif announced < 0.15:
+        draft.lines.append(b"Transfer-Encoding: chunked")
+    if rng.random() < 0.1 and draft.find(b"Sec-WebSocket-Extensions") is None:
+        draft.lines.append(b"Sec-WebSocket-Extensions: permessage-deflate")
+    return f"after {_show(draft.after)}"
+
+
 # Common fields and sizes --------------------------------------------------------------------------
 
 COMMON = [b"Server: nginx/1.25.3", b"Date: Sat, 05 Dec 2026 08:00:00 GMT", b"Via: 1.1 proxy",
@@ -521,6 +657,7 @@ TRANSFORMS: dict[str, tuple[Transform, int]] = {  # the class, and its weight
     "accept": (accept, 2),
     "common": (common_fields, 2),
     "size": (size, 4),
+    "after": (after_head, 6),
 }
 _LAST = ("size",)  # sized against what the other transforms made
 
@@ -561,6 +698,12 @@ class Mutation:
         """The head (with `{accept}` placeholders), the subprotocols to offer, a summary."""
         draft, labels = self.build()
         return draft.render(), draft.protocols, "; ".join(labels) or "valid"
+
+    def parts(self) -> tuple[bytes, bytes, tuple[str, ...], str]:
+        """`template`'s head and what the server writes behind it, apart."""
+        draft, labels = self.build()
+        summary = "; ".join(labels) or "valid"
+        return draft.render(with_after=False), draft.after, draft.protocols, summary
 
     def subsets(self) -> list[Mutation]:
         """This mutation with one transform fewer, each way (for minimising)."""

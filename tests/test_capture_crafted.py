@@ -689,3 +689,19 @@ def test_a_pcap_cut_inside_its_file_header(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "the capture ends inside a packet (truncated after 8 bytes)" in result.stderr
     assert "no WebSocket handshake in the capture: 0 packets" in result.stderr
+
+
+def test_what_follows_the_101_in_its_segment_reaches_the_client_predictions(
+    tmp_path: Path,
+) -> None:
+    """A server that wrote a Close right behind its 101, in the same segment: the clients
+    that read it before their first message goes out are named (clientmodels.frames)."""
+    talk = Conversation().handshake().send("client", REQUEST)
+    talk.send("server", RESPONSE + b"\x88\x02\x03\xe8")
+    record = only(write_pcap(tmp_path / "close.pcap", talk.frames))
+    refusing = [c["client"] for c in record["clients"] if not c["accepts"]]
+    assert refusing == ["Chromium", "websockets", "tornado", "Java", "libwebsockets"]
+    assert findings(record, "warn")["response.clients"].startswith(
+        "the 101 is right, but Chromium, websockets, tornado, Java, libwebsockets (a Close frame"
+        " (code 1000) right after the head, before its first message) read what the server sent"
+    )

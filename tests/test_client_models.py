@@ -10,6 +10,7 @@ from tests import fold_cases
 from tests.client_models_cases import CASES, CLIENTS, KEY
 from wsaccept_cli.core.clientmodels import PROFILES, Profile
 from wsaccept_cli.core.clientmodels.profile import Facts, Offer
+from wsaccept_cli.core.keys import accept_for
 
 
 def _profile(client: str) -> Profile:
@@ -84,3 +85,26 @@ def test_each_model_predicts_what_its_client_did_with_stray_crs_in_folded_fields
     ]
     assert set(fold_cases.OPENED) == set(fold_cases.heads())
     assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        (b"Content-Length: 4\r\nContent-Length  : 1\r\n", "Content-Length more than once"),
+        (b"Content-Length : 0\r\nContent-Length  : 0\r\n", "Content-Length more than once"),
+        (b"Transfer-Encoding  : chunked\r\nContent-Length: 0\r\n",
+         "Content-Length with Transfer-Encoding"),
+        (b"Content-Length  : abc\r\n", "a Content-Length that is not a number"),
+        (b"Content-Length  : 1\r\n", None),
+    ],
+)  # fmt: skip
+def test_llhttp_frames_a_lenient_name_by_the_name_it_matched(fields: bytes, reason: str) -> None:
+    """aiohttp's lenient llhttp lets spaces before the colon of Content-Length and
+    Transfer-Encoding, keeps them in the name it hands on, but frames the message by the name
+    it matched (the differential's m55-582; measured on aiohttp 3.14)."""
+    head = (
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        b"Sec-WebSocket-Accept: " + accept_for(KEY.encode()) + b"\r\n" + fields + b"\r\n"
+    )
+    verdict = _profile("aiohttp").predict(head, Offer(KEY, (), False))
+    assert (verdict.accepts, verdict.reason) == (reason is None, reason)

@@ -125,10 +125,11 @@ def test_a_101_followed_by_a_stray_line_end_warns_naming_the_clients() -> None:
         ("response.clients", "warn", "§5.2")
     ]
     assert findings[0].message == (
-        "the 101 is right, but Chromium, websockets, Java, libwebsockets (a frame with the"
-        " reserved opcode 0xd right after the head) read what the server sent right behind it"
-        " before their first message goes out, and stop there; the other clients open it and"
-        " send"
+        "the 101 is right, but Chromium (a frame with the reserved control opcode 0xd without"
+        " FIN (control frames are not fragmented) right after the head); websockets, Java,"
+        " libwebsockets (a frame with the reserved opcode 0xd right after the head) read what"
+        " the server sent right behind it before their first message goes out, and stop there;"
+        " the other clients open it and send"
     )
     close, _ = parse_exchange(REQUEST + b"\r\n", HEAD, b"\x88\x02\x03\xe8")
     [finding] = [f for f in check_handshake(close, capture) if f.status != "pass"]

@@ -41,7 +41,10 @@ extension set, a masked frame, a fragmented or over-long control frame, a contin
 nothing to continue) or a Close ends it before the page's first send. WebSocketFrameParser
 (`websocket_frame_parser.cc`, DecodeFrameHeader) decides only once the whole header, mask key
 included, has come (a length not in its shortest form fails there, and so, measured, does one
-over 2^31 - 1); text is checked as UTF-8 as its bytes stream in (StreamingUtf8Validator).
+over 2^31 - 1); text is checked as UTF-8 as its bytes stream in (StreamingUtf8Validator). A
+frame whose opcode has the control bit (0x8 to 0xF, reserved ones too) is held back by
+WebSocketBasicStream until it is whole (ConvertChunkToFrame, incomplete_control_frame_body_):
+only its FIN bit and its length are checked before; its RSV bits, opcode and mask once whole.
 """
 
 from __future__ import annotations
@@ -59,13 +62,15 @@ GRAMMAR = Grammar(  # the limits only (for the generator): `chromium_parse.parse
     max_head=chromium_parse.MAX_HEAD,
 )
 
-_HEADER = Stage.HEADER
+_HEADER, _FRAME = Stage.HEADER, Stage.FRAME
 READER = FrameReader(
     "net/websockets/websocket_channel.cc",
     {"rsv": _HEADER, "opcode": _HEADER, "control_fin": _HEADER, "control_length": _HEADER,
      "mask": _HEADER, "sequence": _HEADER, "nonminimal": _HEADER, "max": _HEADER,
      "utf8": Stage.PAYLOAD},
     max_length=2**31 - 1,
+    control_stages={"rsv": _FRAME, "opcode": _FRAME, "mask": _FRAME, "control_fin": _HEADER,
+                    "control_length": _HEADER, "nonminimal": _HEADER, "max": _HEADER},
 )  # fmt: skip
 
 PROFILE = Profile(

@@ -31,7 +31,10 @@ length, which it checks as soon as it has it (a length not in its shortest form,
 set, a reserved opcode, a fragmented or over-long control frame, a continuation with nothing to
 continue fails the channel; text is checked as UTF-8 once the message is whole; a masked frame
 is taken. A Close is answered, but the page's first message has gone out by then (Firefox
-dispatches onopen before it reads); a Close whose reason is not UTF-8 fails first.
+dispatches onopen before it reads); a Close whose reason is not UTF-8 fails the channel
+first. Behind a Close (mServerClosed) ProcessInput still parses each frame and makes the checks
+that come before it drops one (RSV bits, a fragmented control frame, a continuation with
+nothing to continue, the length's), not the later ones (opcode, control length, UTF-8).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ READER = FrameReader(
     max_length=2**31 - 1,
     close_refuses=False,
     bad_reason_refuses=True,
+    after_close=("rsv", "control_fin", "sequence", "nonminimal", "max"),
 )  # fmt: skip
 
 PROFILE = Profile(

@@ -57,16 +57,25 @@ class FrameReader:
     check it does not make is absent. `max_length`: the longest frame it takes (None: any).
     `close_refuses`: whether a Close that passes its checks ends the connection before the
     application's message (Firefox sends the message first); `bad_reason_refuses` whether a
-    Close whose reason is not UTF-8 does (None: as any Close)."""
+    Close whose reason is not UTF-8 does (None: as any Close); `after_close`: the checks it
+    still makes on the frames behind a Close, whose content it then ignores (None: it reads
+    nothing behind a Close).
+    `messages`: after how many whole data messages it stops reading until the application
+    reads one (Tornado's client queue holds one, and waits to hand on the second).
+    `control_stages`: the stages for frames whose opcode has the control bit (0x8 to 0xF), when
+    they differ (Chromium holds such a frame back until it is whole)."""
 
     source: str
     stages: dict[str, Stage] = field(default_factory=dict)
     max_length: int | None = None
     close_refuses: bool = True
     bad_reason_refuses: bool | None = None
+    after_close: tuple[str, ...] | None = None
+    messages: int | None = None
+    control_stages: dict[str, Stage] | None = None
 
     def __post_init__(self) -> None:
-        unknown = set(self.stages) - set(CHECKS)
+        unknown = (set(self.stages) | set(self.control_stages or ())) - set(CHECKS)
         if unknown:
             raise ValueError(f"unknown checks {sorted(unknown)}")
 
@@ -82,32 +91,51 @@ class FrameReader:
         """`read`'s answer with the name of what failed (a check of CHECKS, `close`, or
         `deflate`), for the RFC section a finding cites (`SECTIONS`)."""
         state = _Message()
-        position = 0
+        position = messages = 0
+        closed = False
         while position < len(data):
             frame = _Frame(data, position)
-            problem = self._checks(frame, state, deflate)
+            problem = self._checks(frame, state, deflate, closed)
             if problem is not None:
                 return problem
             if not frame.complete:
                 return None
+            position = frame.end
+            if closed:
+                state.follow(frame)
+                continue
             if frame.opcode == 0x8:
-                closed = self._close(frame.payload)
-                return None if closed is None else ("close", closed)
+                if (why := self._close(frame.payload)) is not None:
+                    return "close", why
+                if self.after_close is None:
+                    return None
+                closed = True
+                continue
             state.add(frame)
             if frame.fin and frame.opcode in (0x0, 0x1, 0x2):
                 if (problem := self._message_end(state)) is not None:
                     return problem
                 state = _Message()
-            position = frame.end
+                messages += 1
+                if messages == self.messages:
+                    return None
         return None
 
-    def _checks(self, frame: _Frame, state: _Message, deflate: bool) -> tuple[str, str] | None:
-        """The first check that fails among those whose bytes have come, in stage order."""
+    def _checks(
+        self, frame: _Frame, state: _Message, deflate: bool, closed: bool = False
+    ) -> tuple[str, str] | None:
+        """The first check that fails among those whose bytes have come, in stage order
+        (behind a Close, only those of `after_close`)."""
+        stages = self.stages
+        if self.control_stages is not None and frame.opcode & 0x8:
+            stages = self.control_stages
         for stage in Stage:
             if stage >= Stage.MESSAGE or not frame.has(stage):
                 return None
             for check in CHECKS:
-                if self.stages.get(check) == stage:
+                if closed and check not in (self.after_close or ()):
+                    continue
+                if stages.get(check) == stage:
                     problem = _CHECK[check](self, frame, state, deflate, stage)
                     if problem is not None:
                         return check, f"{problem} right after the head"
@@ -191,6 +219,13 @@ class _Message:
         self.compressed = False
         self.data = b""
 
+    def follow(self, frame: _Frame) -> None:
+        """Keep track of fragmentation only (behind a Close: content ignored)."""
+        if frame.opcode in (0x1, 0x2) and not frame.fin:
+            self.opcode = frame.opcode
+        elif frame.opcode == 0x0 and frame.fin:
+            self.opcode = None
+
     def add(self, frame: _Frame) -> None:
         if frame.opcode in (0x1, 0x2):
             self.opcode, self.compressed = frame.opcode, bool(frame.rsv & 0x40)
@@ -220,21 +255,29 @@ def _opcode(
 def _control_fin(
     reader: FrameReader, frame: _Frame, state: _Message, deflate: bool, _: Stage
 ) -> str | None:
-    if frame.control and not frame.fin and frame.opcode in _OPCODES:
-        return f"a {_OPCODES[frame.opcode]} frame without FIN (control frames are not fragmented)"
+    if frame.control and not frame.fin:
+        return f"{_name(frame.opcode)} without FIN (control frames are not fragmented)"
     return None
 
 
 def _control_length(
     reader: FrameReader, frame: _Frame, state: _Message, deflate: bool, stage: Stage
 ) -> str | None:
-    if not frame.control or frame.opcode not in _OPCODES:
+    if not frame.control:
         return None
     length = frame.length if frame.length is not None else frame.short
     if length > 125:
         shown = f"{length} bytes" if frame.length is not None else "over 125 bytes"
-        return f"a {_OPCODES[frame.opcode]} frame of {shown} (control frames hold at most 125)"
+        return f"{_name(frame.opcode)} of {shown} (control frames hold at most 125)"
     return None
+
+
+def _name(opcode: int) -> str:
+    """A control frame, named: `a ping frame`, or for a reserved opcode with the control bit
+    (0x8) `a frame with the reserved control opcode 0xd` (clients that test the bit treat it
+    as a control frame)."""
+    known = _OPCODES.get(opcode)
+    return f"a {known} frame" if known else f"a frame with the reserved control opcode {opcode:#x}"
 
 
 def _mask(

@@ -53,13 +53,17 @@ def llhttp_framing(head: Head) -> str | None:
     """llhttp's checks of the framing fields, made while it reads them (`header_value_content_
     length_once`, `header_value_content_length`, checkInvalidTransferEncoding): one
     Content-Length of digits (spaces after them), and never with Transfer-Encoding ("Content-
-    Length can't be present with Transfer-Encoding"), in strict and lenient modes alike."""
-    lengths = [value for name, value in zip_raw(head) if name == "content-length"]
+    Length can't be present with Transfer-Encoding"), in strict and lenient modes alike. The
+    name is the one llhttp matched before any spaces its lenient mode lets through ahead of the
+    colon (`header_field_colon_discard_ws`): `Content-Length  : 1` is a Content-Length to it,
+    though aiohttp gets the name with the spaces (the differential's m55-582)."""
+    fields = [(name.rstrip(" "), value) for name, value in zip_raw(head)]
+    lengths = [value for name, value in fields if name == "content-length"]
     if len(lengths) > 1:
         return "Content-Length more than once"
     if lengths and not _DIGITS.fullmatch(lengths[0].lstrip(" \t")):
         return "a Content-Length that is not a number"
-    if lengths and head.values("transfer-encoding"):
+    if lengths and any(name == "transfer-encoding" for name, _ in fields):
         return "Content-Length with Transfer-Encoding"
     return None
 

@@ -33,7 +33,10 @@ max_message_size (10 MiB) once it has it, and, once the frame is whole, a fragme
 frame, a continuation with nothing to continue, and (_handle_message) a reserved opcode or a
 text message that does not decode as UTF-8. A mask bit is taken. A Close is answered and the
 stream closed; one whose reason is not UTF-8 raises in _handle_message instead, which ends the
-loop and leaves the connection open.
+loop and leaves the connection open. Each whole message is handed to `on_message`, which
+puts it in the client's `read_queue` (`Queue(1)`, WebSocketClientConnection) and the loop
+awaits that: the first fits, the second waits for the application to read, so nothing behind
+the second message is read before the first send.
 """
 
 from __future__ import annotations
@@ -172,6 +175,7 @@ READER = FrameReader(
      "utf8": Stage.MESSAGE},
     max_length=10 * 1024 * 1024,
     bad_reason_refuses=False,
+    messages=2,
 )  # fmt: skip
 
 PROFILE = MirrorProfile(
