@@ -150,3 +150,16 @@ def test_a_refusal_keeps_its_after_bytes_out_of_the_prediction() -> None:
         v.as_dict() for v in clientmodels.predict_clients(plain)
     ]
     assert json.dumps([v.as_dict() for v in report])
+
+
+@pytest.mark.parametrize(("size", "accepts"), [(3953, False), (3954, True)])
+def test_libwebsockets_reads_what_came_in_the_read_that_ended_the_head(
+    size: int, accepts: bool
+) -> None:
+    """It reads 4080 bytes at a time: a 127-byte Close that ends past byte 4080 of the
+    response is read after the open (measured byte by byte: the differential's m75-2585)."""
+    lws = next(profile for profile in PROFILES if profile.name == "libwebsockets")
+    head = HEAD[:-2] + b"X-Filler: " + b"a" * (size - len(HEAD) - 12) + b"\r\n\r\n"
+    assert len(head) == size
+    close = b"\x88\x7d\x03\xe9" + b"x" * 123
+    assert lws.predict(head, Offer(KEY, (), False), close).accepts is accepts

@@ -63,7 +63,9 @@ class FrameReader:
     `messages`: after how many whole data messages it stops reading until the application
     reads one (Tornado's client queue holds one, and waits to hand on the second).
     `control_stages`: the stages for frames whose opcode has the control bit (0x8 to 0xF), when
-    they differ (Chromium holds such a frame back until it is whole)."""
+    they differ (Chromium holds such a frame back until it is whole). `read_size`: the most it
+    reads at a time, when what lies past the read that ended the head waits until after the
+    open (libwebsockets: 4080 bytes); None when it has all that was written by then."""
 
     source: str
     stages: dict[str, Stage] = field(default_factory=dict)
@@ -73,11 +75,19 @@ class FrameReader:
     after_close: tuple[str, ...] | None = None
     messages: int | None = None
     control_stages: dict[str, Stage] | None = None
+    read_size: int | None = None
 
     def __post_init__(self) -> None:
         unknown = (set(self.stages) | set(self.control_stages or ())) - set(CHECKS)
         if unknown:
             raise ValueError(f"unknown checks {sorted(unknown)}")
+
+    def within_read(self, data: bytes, end: int) -> bytes:
+        """What follows the head ending at `end` in `data` (the bytes from the response's
+        start) within the read that held that end (`read_size`)."""
+        if self.read_size is None:
+            return data[end:]
+        return data[end : -(-end // self.read_size) * self.read_size]
 
     def read(self, data: bytes, deflate: bool = False) -> str | None:
         """Why the client fails on `data` (what followed its head) before its first message

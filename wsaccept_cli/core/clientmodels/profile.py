@@ -135,7 +135,8 @@ class Profile:
         verdict = self.run(self.checks, Facts(offer, response))
         end = response.end
         if verdict.accepts and self.reader is not None and end is not None and end < len(data):
-            problem = self.reader.read(data[end:], deflate=_deflate_negotiated(response))
+            rest = self.reader.within_read(data, end)
+            problem = self.reader.read(rest, deflate=_deflate_negotiated(response))
             if problem is not None:
                 return ClientVerdict(self.name, False, problem)
         return verdict
