@@ -265,7 +265,7 @@ def probe_many(
     from contextlib import nullcontext
     from functools import partial
 
-    from wsaccept_cli.net.many import checked_or_why, preload, worst
+    from wsaccept_cli.net.many import checked_or_why, worst
     from wsaccept_cli.stream.parallel import usable_cpus
     from wsaccept_cli.stream.spread import spread, threaded
     from wsaccept_cli.ui.inputs import open_input, url_lines
@@ -286,7 +286,6 @@ def probe_many(
             records = threaded(lines, work, parallel)
         else:
             warn = partial(session.diagnostics.summary, "warning")
-            preload()  # what a probe imports, imported once for every process
             records = spread(
                 lines, work, parallel=parallel, jobs=usable_cpus(), warn=warn,
                 pool=partial(_looped, settings),
@@ -318,8 +317,10 @@ def _looped(
     (where, URL) lines probed on an event loop when net.many.on_loop says so, else on
     threads beside it."""
     from wsaccept_cli.net.cooperative import Pool
-    from wsaccept_cli.net.many import on_loop
+    from wsaccept_cli.net.many import on_loop, preload
     from wsaccept_cli.stream.spread import Threads
+
+    preload()  # here, once the workers are forked: each process imports it at the same time
 
     def takes(line: tuple[str, str]) -> bool:
         return on_loop(line[1], settings)
