@@ -53,9 +53,16 @@ _END: Any = object()
 
 
 def shares(parallel: int, jobs: int) -> list[int]:
-    """`parallel` threads shared out over at most `jobs` workers, none without one."""
+    """`parallel` items in flight shared out over at most `jobs` processes, none without one:
+    this process (first) takes a share as if it were half a process, since it also reads the
+    items, hands them out and writes every result (with two CPUs: 5 of 16, the worker 11,
+    which evens out the two processes' CPU time), the workers the rest, evenly."""
     jobs = max(1, min(jobs, parallel))
-    return [parallel // jobs + (index < parallel % jobs) for index in range(jobs)]
+    if jobs == 1:
+        return [parallel]
+    here = max(1, parallel // (jobs + 1))
+    rest, workers = parallel - here, jobs - 1
+    return [here] + [rest // workers + (index < rest % workers) for index in range(workers)]
 
 
 class _Worker(Generic[Item]):
