@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.hostile_server import HostileServer, drip, endless_head, fixed, upgrade_head
+from tests.hostile_server import HostileServer, Peer, endless_head, fixed, upgrade_head
 from tests.peers import EchoServer, free_port
 from wsaccept_cli.core.keys import accept_for
 from wsaccept_cli.net import cooperative
@@ -72,12 +72,19 @@ def seen(checked: Checked) -> dict[str, Any]:
     }
 
 
+def dripped_then_held(peer: Peer) -> None:
+    """A 101 sent seven bytes every 2 ms, then the connection held (and a Close answered): a
+    server that hung up at once would race the probe's closing handshake."""
+    peer.drip(upgrade_head(peer.accept), 0.002, 7)
+    peer.hold(1)
+
+
 BEHAVIOURS = {
     "101": fixed(lambda peer: upgrade_head(peer.accept), hold=1),
     "101 from a named server": fixed(lambda peer: upgrade_head(peer.accept, b"Server: x"), hold=1),
     "101 wrong accept": fixed(upgrade_head(b"x3JJHMbDL1EzLkh9GBhXDw=="), hold=0.5),
     "400 with a body": fixed(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nnope!"),
-    "a dripped head": drip(lambda peer: upgrade_head(peer.accept), 0.002, size=7),
+    "a dripped head": dripped_then_held,
     "an endless head": endless_head(),
     "no HTTP at all": fixed(b"SSH-2.0-OpenSSH_9.2\r\n", hold=0.5),
     "silence": fixed(b"", hold=3),
