@@ -10,7 +10,9 @@ exactly what the full path gives.
 - Header lookups by name (core/handshake.py, httpgrammar.Head) go through an index that follows
   the header list as it grows, is replaced, or has a value folded in.
 - A probe checks the rules once (net/probe.py), though its closing handshake needs the verdict
-  before the report is made."""
+  before the report is made.
+- Intermediaries (core/intermediaries.py) are looked for only among the headers a response
+  has, when their names are given."""
 
 from __future__ import annotations
 
@@ -205,3 +207,30 @@ def test_a_probe_checks_the_rules_once(monkeypatch: pytest.MonkeyPatch, accept_r
     assert checked.report.verdict == ("pass" if accept_right else "fail")
     assert checked.report.handshake.url == f"ws://127.0.0.1:{port}/"
     assert checked.result.closing == ("closed" if accept_right else "failed")
+
+
+INTERMEDIARY_FIELDS = st.sampled_from(
+    [("Server", "nginx/1.25"), ("server", "cloudflare"), ("VIA", "1.1 varnish"), ("Via", "x"),
+     ("X-Cache", "MISS from squid"), ("x-served-by", "cache-lhr"), ("CF-RAY", "8a-LHR"),
+     ("X-Squid-Error", "ERR_X 0"), ("Upgrade", "websocket"), ("X-Amz-Cf-Id", "abc"),
+     ("x-envoy-upstream-service-time", "3"), ("X-Varnish", "12"), ("Server", "")]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(INTERMEDIARY_FIELDS, max_size=6),
+    st.sampled_from([101, 200, 403, 426, 502, 503, 504, None]),
+    st.lists(st.sampled_from(["", "<center>nginx</center>", "Bad gateway", "x"]), max_size=2),
+)
+def test_intermediaries_found_among_the_names_there_are_as_among_all(
+    fields: list[tuple[str, str]], status: int | None, body: list[str]
+) -> None:
+    from wsaccept_cli.core.intermediaries import identify
+
+    message = Message("response", None)
+    for name, value in fields:
+        message.add_header(name, value)
+    everywhere = identify(status, message.values, body)
+    among = identify(status, message.values, body, message.names())
+    assert (among and among.as_dict()) == (everywhere and everywhere.as_dict())

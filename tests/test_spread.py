@@ -36,8 +36,8 @@ def collect(items: Any, work: Any, **options: Any) -> tuple[list[Any], list[str]
 
 
 @pytest.mark.parametrize(("parallel", "jobs", "expected"), [
-    (16, 2, [8, 8]), (3, 2, [2, 1]), (1, 2, [1]), (5, 8, [1] * 5), (7, 1, [7]),
-    (1024, 3, [342, 341, 341]),
+    (16, 2, [5, 11]), (3, 2, [1, 2]), (1, 2, [1]), (5, 8, [1] * 5), (7, 1, [7]),
+    (1024, 3, [256, 384, 384]), (16, 8, [1, 3, 2, 2, 2, 2, 2, 2]), (2, 2, [1, 1]),
 ])  # fmt: skip
 def test_threads_are_shared_out_over_the_workers(
     parallel: int, jobs: int, expected: list[int]

@@ -265,7 +265,7 @@ def probe_many(
     from contextlib import nullcontext
     from functools import partial
 
-    from wsaccept_cli.net.many import checked_or_why, preload, worst
+    from wsaccept_cli.net.many import checked_or_why, worst
     from wsaccept_cli.stream.parallel import usable_cpus
     from wsaccept_cli.stream.spread import spread, threaded
     from wsaccept_cli.ui.inputs import open_input, url_lines
@@ -282,12 +282,14 @@ def probe_many(
     opened = open_input(environment(ctx), url_file) if url_file else nullcontext((None, ""))
     with opened as (read, name):
         lines = url_lines(urls, read, name)
-        if writer.table or usable_cpus() < 2:
+        if writer.table:
             records = threaded(lines, work, parallel)
         else:
             warn = partial(session.diagnostics.summary, "warning")
-            preload()
-            records = spread(lines, work, parallel=parallel, jobs=usable_cpus(), warn=warn)
+            records = spread(
+                lines, work, parallel=parallel, jobs=usable_cpus(), warn=warn,
+                pool=partial(_looped, settings),
+            )  # fmt: skip
         for where, outcome, record in records:
             if outcome is None:
                 bad += 1
@@ -306,6 +308,24 @@ def probe_many(
         session.tally.outcome = None
         session.tally.bad_lines = bad
         ctx.exit(ExitCode.USAGE)
+
+
+def _looped(
+    settings: Settings, work: Callable[[Any], Any], size: int, done: Any, selector: Any
+) -> Any:
+    """A process's pool for `probe --file` (stream.spread's PoolMaker, `settings` bound): its
+    (where, URL) lines probed on an event loop when net.many.on_loop says so, else on
+    threads beside it."""
+    from wsaccept_cli.net.cooperative import Pool
+    from wsaccept_cli.net.many import on_loop, preload
+    from wsaccept_cli.stream.spread import Threads
+
+    preload()  # here, once the workers are forked: each process imports it at the same time
+
+    def takes(line: tuple[str, str]) -> bool:
+        return on_loop(line[1], settings)
+
+    return Pool(work, done, selector, takes, Threads(work, size, done, selector))
 
 
 def held_events(ctx: click.Context) -> Callable[[dict[str, Any]], None] | None:

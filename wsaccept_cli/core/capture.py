@@ -46,11 +46,15 @@ _REQUEST_IN_PACKET = re.compile(_PACKET_BYTES + _METHODS + r" +(\S+) +HTTP/(\d+(
 _STATUS_IN_PACKET = re.compile(_PACKET_BYTES + _STATUS_LINE.pattern)
 
 
-def _request_line(text: str) -> re.Match[str] | None:
+def request_line(text: str) -> re.Match[str] | None:
+    """A request line (its method, target and version are groups 1 to 3), perhaps after the
+    packet bytes `tcpdump -A` prints before it, or None."""
     return _REQUEST_LINE.fullmatch(text) or _REQUEST_IN_PACKET.fullmatch(text)
 
 
-def _status_line(text: str) -> re.Match[str] | None:
+def status_line(text: str) -> re.Match[str] | None:
+    """A status line (version, code and reason are groups 1 to 3), perhaps after packet bytes,
+    or None."""
     return _STATUS_LINE.fullmatch(text) or _STATUS_IN_PACKET.fullmatch(text)
 
 
@@ -178,16 +182,16 @@ class _MessageParser:
         request, which has no body in a handshake) a header line of the next message."""
         stripped = text.strip()
         return bool(
-            _request_line(stripped)
-            or _status_line(stripped)
+            request_line(stripped)
+            or status_line(stripped)
             or _is_label(stripped)
             or ((message.kind == "request" or message.start is None) and header_line(stripped))
         )
 
     def _idle_line(self, line: int, text: str, kind: str | None) -> None:
         stripped = text.strip()
-        request = _request_line(stripped)
-        status = _status_line(stripped)
+        request = request_line(stripped)
+        status = status_line(stripped)
         header = header_line(stripped) if stripped else None
         if request:
             message = Message("request", line, stripped[request.start(1) :])

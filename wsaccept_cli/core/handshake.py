@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from wsaccept_cli.core.keys import accept_for
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from wsaccept_cli.core.connection import Connection
 
 MAX_HEADERS = 256
@@ -71,13 +73,22 @@ class Message:
 
     def values(self, name: str) -> list[str]:
         """Every value of the header `name`, in order (names compare case-insensitively)."""
+        kept = self._index().get(name.lower())
+        return kept[:] if kept else []
+
+    def names(self) -> Collection[str]:
+        """The names of its headers as they are now, lowercased."""
+        return self._index().keys()
+
+    def _index(self) -> dict[str, list[str]]:
+        """The headers' values by lowercased name, made again when the list changed."""
         index, headers = self._by_name, self.headers
         if index is None or index[0] is not headers or index[1] != len(headers):
             found: dict[str, list[str]] = {}
             for key, value in headers:
                 found.setdefault(key.lower(), []).append(value)
             index = self._by_name = (headers, len(headers), found)
-        return list(index[2].get(name.lower(), ()))
+        return index[2]
 
     def items(self, name: str) -> list[str]:
         """The comma-separated items of every `name` header, as written, empty ones dropped."""
@@ -176,10 +187,12 @@ def split_list(values: list[str], separator: str = ",") -> list[str]:
 
     One pass over each value, so a hostile value costs time linear in its length.
     """
+    if len(values) == 1 and '"' not in values[0]:  # the usual case, in one comprehension
+        return [item.strip() for item in values[0].split(separator)]
     items: list[str] = []
     for value in values:
         if '"' not in value:
-            items += (item.strip() for item in value.split(separator))
+            items.extend([item.strip() for item in value.split(separator)])
             continue
         start, quoted, escaped = 0, False, False
         for index, char in enumerate(value):

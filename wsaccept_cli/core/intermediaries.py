@@ -14,7 +14,7 @@ stripped of `Upgrade` and `Connection` (RFC 9110 §7.6.1: they are hop-by-hop).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from wsaccept_cli.core.wording import quoted
 
@@ -234,16 +234,22 @@ _HEADER_NAMES = tuple(dict.fromkeys(name for product in PRODUCTS for name, _ in 
 
 
 def identify(
-    status: int | None, header: Callable[[str], list[str]], body: Sequence[str]
+    status: int | None,
+    header: Callable[[str], list[str]],
+    body: Sequence[str],
+    names: Collection[str] | None = None,
 ) -> Intermediary | None:
-    """The intermediary a response shows, or None. `header(name)` gives a header's values."""
+    """The intermediary a response shows, or None. `header(name)` gives a header's values;
+    `names`, when given, the lowercased names of the headers there are (the others are not
+    asked for)."""
     text = "\n".join(body)
     for product in PRODUCTS:
         if product.body is not None and product.body.search(text):
             evidence = product.body.search(text)
             assert evidence is not None
             return Intermediary(product, f"its error page: {quoted(evidence.group())}", True)
-    present = {name: values for name in _HEADER_NAMES if (values := header(name))}
+    asked = _HEADER_NAMES if names is None else [n for n in _HEADER_NAMES if n in names]
+    present = {name: values for name in asked if (values := header(name))}
     if not present:
         return None
     for product in PRODUCTS:

@@ -384,7 +384,7 @@ def _shows_a_proxy(response: Message) -> bool:
     likely the server's own (python -m http.server, openssl s_server)."""
     if response.values("via"):
         return True
-    return identify(response.status, response.values, []) is not None
+    return identify(response.status, response.values, [], response.names()) is not None
 
 
 # Control characters (RFC 5234 CTL) but HTAB, which RFC 9110 §5.5 allows inside a field value.

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import ssl
 from typing import TYPE_CHECKING, Any
+
+from wsaccept_cli.net.connect import waiting
 
 if TYPE_CHECKING:
     from wsaccept_cli.net.connect import Deadline
@@ -116,13 +117,16 @@ def closing_handshake(
     deadline: Deadline,
     received: bytes,
     headers: list[tuple[str, str]],
+    *,
+    look: bool = True,
 ) -> Closing:
-    """Read what the server sent after its 101 (`received`, and what is there to read without
-    waiting), then, unless that ended the connection, send Close 1000 and await the server's.
-    TimeoutError and OSError are the caller's (no answer; the connection broke)."""
+    """Read what the server sent after its 101 (`received`, and with `look` what is there to
+    read without waiting: the caller may just have looked), then, unless that ended the
+    connection, send Close 1000 and await the server's. TimeoutError and OSError are the
+    caller's (no answer; the connection broke)."""
     client = _Client(connection, headers)
-    connection.settimeout(max(deadline.left(), 0.0))
-    client.feed(received + _waiting(connection))
+    deadline.bound(connection)
+    client.feed(received + ((waiting(connection, RECV_SIZE) or b"") if look else b""))
     if client.ended:
         return client.closing
     client.close()
@@ -131,7 +135,7 @@ def closing_handshake(
         if read >= CLOSE_READ:
             client.closing.how = "no-close"
             break
-        connection.settimeout(deadline.left())
+        deadline.bound(connection)
         chunk = connection.recv(RECV_SIZE)
         if not chunk:
             client.closing.how = "no-close"
@@ -139,15 +143,3 @@ def closing_handshake(
         read += len(chunk)
         client.feed(chunk)
     return client.closing
-
-
-def _waiting(connection: socket.socket) -> bytes:
-    """What the server has sent so far and not yet read: a look that does not wait."""
-    timeout = connection.gettimeout()
-    try:
-        connection.settimeout(0.0)
-        return connection.recv(RECV_SIZE)
-    except (BlockingIOError, ssl.SSLWantReadError):
-        return b""
-    finally:
-        connection.settimeout(timeout)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import re
 import socket
 import ssl
@@ -32,6 +33,7 @@ from wsaccept_cli.core.outcomes import ProbeOutcome
 from wsaccept_cli.core.pins import Pins
 from wsaccept_cli.core.proxyenv import ProxyChoice, ProxyURL
 from wsaccept_cli.core.wording import quoted
+from wsaccept_cli.net import cooperative
 
 MAX_PROXY_HEAD = 16 * 1024
 MAX_PROXY_LINE_CHECKED = 1024  # of the first line, while reading: enough to tell HTTP from not
@@ -47,6 +49,12 @@ class ProbeError(Exception):
         self.message = message
 
 
+# How far past the deadline a socket's timeout may end a wait before it is set again: a
+# hundredth of the whole timeout (0.1 s of the usual 10), and never less than 5 ms.
+TIMEOUT_SLACK = 0.01
+MIN_TIMEOUT_SLACK = 0.005
+
+
 class Deadline:
     """One timeout for the whole probe, handed out as what is left of it."""
 
@@ -59,6 +67,39 @@ class Deadline:
         if left <= 0:
             raise TimeoutError
         return left
+
+    def bound(self, connection: socket.socket) -> None:
+        """Make the next blocking call on `connection` wait no longer than what is left
+        (TimeoutError when nothing is), give or take TIMEOUT_SLACK: a timeout set a moment ago
+        for this deadline is kept. Each settimeout is a system call that lets go of the GIL,
+        and a probe's calls come milliseconds apart: setting it before each one handed the
+        GIL round the other probes' threads eight times a probe."""
+        left = self.left()
+        current = connection.gettimeout()
+        slack = max(self.seconds * TIMEOUT_SLACK, MIN_TIMEOUT_SLACK)
+        if current is None or not left <= current <= left + slack:
+            connection.settimeout(left)
+
+
+def waiting(connection: socket.socket, size: int) -> bytes | None:
+    """What has come on `connection` and not yet been read, at most `size` bytes, without
+    waiting: None when nothing has, b"" when the peer has closed; OSError (a reset) is the
+    caller's. A plain socket with a timeout is non-blocking underneath, so it is read as it is
+    (its recv would first wait out the timeout for data); anything else (TLS, a recording
+    socket) is read with a timeout of 0, then given back its own."""
+    if type(connection) is socket.socket and connection.gettimeout() is not None:
+        try:
+            return os.read(connection.fileno(), size)
+        except BlockingIOError:
+            return None
+    timeout = connection.gettimeout()
+    try:
+        connection.settimeout(0.0)
+        return connection.recv(size)
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return None
+    finally:
+        connection.settimeout(timeout)
 
 
 # What the probe is doing, as it happens, for a person watching: an event name ("resolving",
@@ -186,9 +227,22 @@ def resolve(
         except (OSError, ValueError) as error:  # ValueError: a name IDNA cannot encode
             answer.append(error)
 
-    worker = threading.Thread(target=lookup, daemon=True)
+    hub = cooperative.current()
+    finished = cooperative.Finished() if hub is not None else None
+
+    def looked_up() -> None:
+        try:
+            lookup()
+        finally:
+            if finished is not None:
+                finished.set()
+
+    worker = threading.Thread(target=looked_up, daemon=True)
     worker.start()
-    worker.join(deadline.left())
+    if hub is not None and finished is not None:  # waited for on the loop, not in its thread
+        finished.wait(hub, deadline.left())
+    else:
+        worker.join(deadline.left())
     if not answer:
         raise TimeoutError
     result = answer[0]
@@ -250,11 +304,13 @@ def connect_tcp(
     Each address gets an equal share of the time left, so one that swallows packets does not
     use up the time of the ones after it."""
     failures = []
+    # On a probe loop, a socket whose waits are the loop's (net.cooperative)
+    make_socket = cooperative.CoopSocket if cooperative.current() else socket.socket
     route.progress("resolving", host)
     addresses = resolve(host, port, route, deadline, record, problem)
     for index, (family, address) in enumerate(addresses):
         route.progress("connecting", show_address(address))
-        connection = socket.socket(family, socket.SOCK_STREAM)
+        connection = make_socket(family, socket.SOCK_STREAM)
         connection.settimeout(deadline.left() / (len(addresses) - index))
         try:
             connection.connect(address)
@@ -360,7 +416,7 @@ def _read_proxy_head(connection: socket.socket, deadline: Deadline) -> bytes:
     MAX_PROXY_HEAD bytes; byte by byte, since what follows the head is the server's."""
     data = bytearray()
     while not data.endswith((b"\r\n\r\n", b"\n\n")) and len(data) < MAX_PROXY_HEAD:
-        connection.settimeout(deadline.left())
+        deadline.bound(connection)
         chunk = connection.recv(1)
         if not chunk:
             break
@@ -473,7 +529,7 @@ class _DeadlineStream:
         send_all(self.connection, data, self.deadline)
 
     def read(self, max_bytes: int = 65536) -> bytes:
-        self.connection.settimeout(self.deadline.left())
+        self.deadline.bound(self.connection)
         return self.connection.recv(max_bytes)
 
     def read_exactly(self, n: int) -> bytes:
@@ -718,5 +774,5 @@ def send_all(connection: socket.socket, data: bytes, deadline: Deadline) -> None
     with memoryview(data) as view:
         sent = 0
         while sent < len(view):
-            connection.settimeout(deadline.left())
+            deadline.bound(connection)
             sent += connection.send(view[sent:])

@@ -16,7 +16,7 @@ from wsaccept_cli.core.pins import Pins
 from wsaccept_cli.core.proxyenv import choose_proxy
 from wsaccept_cli.core.request import RequestTarget, probe_request
 from wsaccept_cli.core.rules import FAIL, INFO, WARN, Finding, HandshakeReport, verdict
-from wsaccept_cli.core.secrets import Redactor, redact_exchange, request_secrets
+from wsaccept_cli.core.secrets import Redactor, redacted, request_secrets
 from wsaccept_cli.core.wording import plural, quoted
 from wsaccept_cli.net.connect import EXPIRY_WARNING_DAYS, Progress, Route, no_progress
 from wsaccept_cli.net.probe import ProbeResult, outcome, probe_report, run_probe
@@ -67,7 +67,9 @@ class Settings:
         self.timeout = timeout
         self.proxy = proxy
         self.noproxy = noproxy
-        self.environ = environ or {}
+        # The environment as it was (a dict: os.environ encodes each name it is asked for,
+        # and every probe's proxy choice asks for a dozen)
+        self.environ = dict(environ or {})
         self.pins = pins or Pins([], [])
         self.family = family
         self.insecure = insecure
@@ -183,28 +185,32 @@ def check(url: str, settings: Settings) -> Checked:
             break
         seen.add(target.full_url)
     report.findings[:0] = hops
-    checked = _checked(target, result, report, redirects, route, settings)
+    checked = _checked(target, result, report, redirects, route)
     if not settings.show_secrets:
-        _redact_records(checked, route, secrets)
+        _redact_records(checked, target, route, secrets)
     return checked
 
 
-def _redact_records(checked: Checked, route: Route, secrets: list[bytes]) -> None:
-    """Credentials kept out of the hops and the proxy's answer too: a Location or a proxy may
-    echo what was sent (the URL's password, the proxy's)."""
+def _redact_records(
+    checked: Checked, target: RequestTarget, route: Route, secrets: list[bytes]
+) -> None:
+    """Credentials kept out of everything reported, in one pass with one set of secrets: those
+    of the first request (the URL's password), of the last one (what was sent to the server
+    that answered), and the proxy's; the hops and the proxy's answer too, since a Location or
+    a proxy may echo what was sent."""
     proxy = route.proxy.proxy if route.proxy else None
     extra = [secret.encode() for secret in proxy.secrets()] if proxy else []
-    redactor = Redactor([*secrets, *extra])
+    last = request_secrets(checked.result.request, target) if checked.redirects else []
+    redactor = Redactor([*secrets, *last, *extra])
     for hop in checked.redirects:
         for field in ("from", "location", "to"):
             hop[field] = redactor.redact_text(hop[field])
     record = checked.result.proxy
     if record is not None and "response" in record:
         record["response"] = [redactor.redact_text(line) for line in record["response"]]
-    for finding in checked.report.findings:
-        finding.message = redactor.redact_text(finding.message)
-    checked.request, checked.response = redactor.redact(checked.request), redactor.redact(
-        checked.response)  # fmt: skip
+    checked.request, checked.response = redacted(
+        redactor, checked.request, checked.response, checked.report
+    )
     checked.url = checked.report.handshake.url = redactor.redact_text(checked.url)
 
 
@@ -331,7 +337,6 @@ def _checked(
     report: HandshakeReport,
     redirects: list[dict[str, Any]],
     route: Route,
-    settings: Settings,
 ) -> Checked:
     report.findings[:0] = _connection_findings(result, route)
     if target.scheme_note is not None:
@@ -346,9 +351,7 @@ def _checked(
         report.findings += _held_findings(result.held)
     found = _intermediary(result, report)
     report.verdict = verdict(report.findings)
-    exchange = (result.request, result.response)
-    if not settings.show_secrets:
-        exchange = redact_exchange(target, result.request, result.response, report)
+    exchange = (result.request, result.response)  # redacted by `check` unless --show-secrets
     reason = route.proxy.reason if route.proxy else ""
     ended = outcome(result, report)
     return Checked(result.url, result, report, ended, exchange, redirects, found, reason)
@@ -401,7 +404,7 @@ def _intermediary(result: ProbeResult, report: HandshakeReport) -> dict[str, Any
     if response is None or result.error is not None:
         return None
     body = result.body.decode("latin-1").splitlines()
-    found = identify(response.status, response.values, body)
+    found = identify(response.status, response.values, body, response.names())
     if found is None:
         return None
     dropped = result.closing in ("dropped", "no-close")

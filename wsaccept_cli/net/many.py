@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from wsaccept_cli.core.outcomes import ProbeOutcome
+from wsaccept_cli.core.proxyenv import variables_for
+from wsaccept_cli.core.request import RequestTarget
+from wsaccept_cli.net.connect import no_progress
 from wsaccept_cli.net.endpoint import Checked, Settings, check
 
 # The exit status of several probes is that of the worst outcome, worst first: no connection at
@@ -35,9 +38,40 @@ def checked_or_why(url: str, settings: Settings) -> Checked | str:
         return str(error)
 
 
+def on_loop(url: str, settings: Settings) -> bool:
+    """Whether `url` can be probed on a process's event loop (net.cooperative): every wait of
+    its probe is then a plain TCP socket's, or the lookup of its host. A ws:// URL, with no
+    proxy for it, and not for redirects followed (one may lead to TLS), --hold/--ping/--send,
+    --save or progress shown. Anything else (wss://, a URL that is no URL) goes to threads."""
+    if settings.follow or settings.hold is not None or settings.after_upgrade is not None:
+        return False
+    if settings.recorder is not None or settings.progress is not no_progress:
+        return False
+    if url[:5].lower() != "ws://":
+        return False
+    if not _proxy_set(settings):
+        return True  # the usual case, decided without taking the URL apart
+    try:
+        target = RequestTarget(url)
+        route = settings.route(target)
+    except ValueError:  # RequestError, ProxyError: reported without any network
+        return True
+    return route.proxy is None or route.proxy.proxy is None
+
+
+def _proxy_set(settings: Settings) -> bool:
+    """Whether a proxy is set for ws:// at all (--proxy, or the environment), whatever the
+    host: the exceptions of no_proxy only ever take it away."""
+    if settings.proxy is not None:
+        return settings.proxy != ""
+    return any(settings.environ.get(name) for name in variables_for(secure=False))
+
+
 def preload() -> None:
-    """Import now what a probe imports when it first needs it, so that worker processes forked
-    after this share it instead of each importing it again (wsproto with h11 is about 30 ms)."""
+    """Import now what a probe imports when it first needs it (wsproto with h11 is about
+    25 ms): before the probes start rather than inside the first one's closing handshake,
+    where it would hold up every probe of the event loop. Each process does it once the
+    workers are forked, all at the same time."""
     from importlib import import_module
 
     for name in ("wsproto.connection", "wsproto.events", "wsproto.extensions",

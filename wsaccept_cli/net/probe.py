@@ -43,6 +43,7 @@ from wsaccept_cli.net.connect import (
     no_progress,
     open_connection,
     tls_failure,
+    waiting,
 )
 from wsaccept_cli.net.connect import ms as _ms
 from wsaccept_cli.net.connect import send_all as _send_all
@@ -216,7 +217,7 @@ def _read_head(
                 del data[MAX_HEAD:]
                 result.head_cut = True
                 return
-            connection.settimeout(deadline.left())
+            deadline.bound(connection)
             chunk = connection.recv(min(RECV_SIZE, MAX_HEAD - len(data)))
             if not chunk:
                 return
@@ -340,6 +341,7 @@ def _closing_handshake(connection: socket.socket, deadline: Deadline, result: Pr
     """The closing handshake after a good 101 (RFC 6455 §7.1.2): a connection the server has
     already closed or reset is "dropped" (what every client would see as 1006); else the
     server's frames are read as a correct client reads them, and closed (net.closing)."""
+    looked = not result.body  # then `_already_closed` looks at what came after the head
     if _already_closed(connection, result):
         result.closing = "dropped"
         return
@@ -348,7 +350,11 @@ def _closing_handshake(connection: socket.socket, deadline: Deadline, result: Pr
     try:
         result.close_wait = deadline.left()
         closing = closing_handshake(
-            connection, deadline, result.body, response.headers if response else []
+            connection,
+            deadline,
+            result.body,
+            response.headers if response else [],
+            look=not looked,
         )
     except TimeoutError:
         result.closing = "no-answer"
@@ -367,12 +373,11 @@ def _already_closed(connection: socket.socket, result: ProbeResult) -> bool:
     if result.body:
         return False  # frames came after the 101: not a connection closed right away
     try:
-        connection.settimeout(0.0)
-        data = connection.recv(RECV_SIZE)
-    except (BlockingIOError, ssl.SSLWantReadError):
-        return False
+        data = waiting(connection, RECV_SIZE)
     except OSError:  # ECONNRESET
         return True
+    if data is None:
+        return False
     result.body = data
     return not data
 

@@ -290,8 +290,9 @@ class OrderedPool(Generic[Result]):
         self.workers = []
 
 
-def say_lost(process: BaseProcess, warn: Callable[[str], None]) -> None:
-    """One warning for a worker that ended without answering, saying how it ended."""
+def say_lost(process: Any, warn: Callable[[str], None]) -> None:
+    """One warning for a worker that ended without answering, saying how it ended. `process`:
+    a multiprocessing process, or anything with its `pid`, `exitcode` and `join(timeout)`."""
     process.join(1)
     status = process.exitcode
     how = f"was killed by signal {-status}" if status and status < 0 else f"ended ({status})"

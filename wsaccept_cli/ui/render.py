@@ -9,6 +9,7 @@ through `ui.text.display` (plain, rich) or `ui.text.json_safe` (JSON) on its way
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,8 @@ from wsaccept_cli.core.results import KeyResult, KeyRun, PairResult, PairRun
 from wsaccept_cli.ui.text import display_bytes, json_safe, shown
 
 if TYPE_CHECKING:
+    import json
+
     from wsaccept_cli.core.compare import Comparison
     from wsaccept_cli.core.rules import HandshakeReport
     from wsaccept_cli.ui.views import ProbeView, Renderer
@@ -242,10 +245,18 @@ class JsonRenderer(BufferedRenderer):
         self._record(comparison.as_dict())
 
     def _record(self, record: dict[str, Any]) -> None:
-        import json  # here, not at the top: the fast paths and plain output never need it
-
-        encoded = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        encoded = _json_encoder().encode(record)
         self.pieces.append(json_safe(encoded).encode("utf-8", "backslashreplace") + b"\n")
+
+
+@functools.cache
+def _json_encoder() -> json.JSONEncoder:
+    """One encoder for every record (json.dumps makes one per call when given options): a
+    record is plain data made here, dicts and lists of str, int, float, bool and None, with no
+    cycle to look for. Made on first use: the fast paths and plain output never need json."""
+    import json
+
+    return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def lines_of(run: KeyRun | PairRun) -> range:
