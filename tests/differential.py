@@ -1,7 +1,7 @@
 """The differential test: generated response mutations (`tests/mutations.py`) served to every
 real client, each outcome compared with the client's model (`core/clientmodels`).
 
-    python -m tests.differential --seed S --count N [--clients A,B] [--save]
+    python -m tests.differential --seed S --count N [--clients A,B] [--only CLASS] [--save]
 
 One server per client (a path per mutation), each driver run once over every URL
 (`tests/drivers.py`), each browser launched once with a page that opens them all. A client
@@ -141,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", help="comma-separated client names (default: all)")
     parser.add_argument("--save", action="store_true", help="save minimised disagreements")
     parser.add_argument("--no-minimise", action="store_true")
+    parser.add_argument("--only", metavar="CLASS", help="keep the mutations with this class")
     args = parser.parse_args(argv)
     wanted = args.clients.split(",") if args.clients else [p.name for p in PROFILES]
-    mutations = generate(args.seed, args.count)
+    mutations = [m for m in generate(args.seed, args.count) if args.only in (None, *m.classes)]
     cases = [case_of(m) for m in mutations]
     by_name = {m.name: m for m in mutations}
     results: dict[str, list[Outcome]] = {}
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             thread.start()
         for thread in threads:
             thread.join()
-    print(f"seed {args.seed}, {args.count} mutations")
+    print(f"seed {args.seed}, {len(mutations)} mutations")
     print(f"{'client':<12} {'agree':>6} {'disagree':>9} {'undecided':>10} {'seconds':>8}")
     agree = disagree = 0
     wrong: list[tuple[Mutation, Outcome]] = []
