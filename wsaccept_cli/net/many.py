@@ -68,12 +68,12 @@ def _proxy_set(settings: Settings) -> bool:
 
 
 def preload() -> None:
-    """Import now what a probe imports when it first needs it (wsproto with h11 is about
-    25 ms): before the probes start rather than inside the first one's closing handshake,
-    where it would hold up every probe of the event loop. Each process does it once the
-    workers are forked, all at the same time."""
+    """Import now what a probe imports when it first needs it, before the probes start rather
+    than inside the first one, where it would hold up every probe of the event loop. Each
+    process does it once the workers are forked, all at the same time. (wsproto is not among
+    them: a closing handshake needs it only for an answer other than a plain Close, see
+    net.closing.)"""
     from importlib import import_module
 
-    for name in ("wsproto.connection", "wsproto.events", "wsproto.extensions",
-                 "wsaccept_cli.core.rfcgrammar", "wsaccept_cli.net.closing"):  # fmt: skip
+    for name in ("wsaccept_cli.core.rfcgrammar", "wsaccept_cli.net.closing"):
         import_module(name)
