@@ -1,12 +1,15 @@
 """The closing handshake `probe` completes after a good 101, as a correct client does it.
 
-The server's frames are read and written by wsproto (never by hand): what came with the 101 or
-right after it is read before our Close goes out, so a server that opens with a broken frame
-gets the Close a correct client sends for it (1002, or 1007 for text that is not UTF-8: RFC
-6455 §7.1.7, §7.4.1, §8.1; a masked frame from a server is a protocol error, §5.1), a Ping gets
-a Pong with its payload (§5.5.2, §5.5.3), and a server that closes first gets its Close echoed
-(§5.5.1). Otherwise a Close 1000 goes out and the server's is awaited, its frames before it
-checked the same way, for at most CLOSE_READ bytes and until the deadline.
+The server's frames are read and written by wsproto: what came with the 101 or right after it
+is read before our Close goes out, so a server that opens with a broken frame gets the Close a
+correct client sends for it (1002, or 1007 for text that is not UTF-8: RFC 6455 §7.1.7, §7.4.1,
+§8.1; a masked frame from a server is a protocol error, §5.1), a Ping gets a Pong with its
+payload (§5.5.2, §5.5.3), and a server that closes first gets its Close echoed (§5.5.1).
+Otherwise a Close 1000 goes out and the server's is awaited, its frames before it checked the
+same way, for at most CLOSE_READ bytes and until the deadline. One exchange is taken without
+wsproto, the usual one: nothing came, our Close 1000 (the frame wsproto writes) and the
+server's plain Close 1000 in answer, byte for byte; tests/test_closing_shortcut.py holds it to
+what wsproto alone makes of every answer.
 
 Network code only: it returns how the closing went and never prints.
 """
