@@ -111,16 +111,14 @@ class _Client:
             closing.how = "closed"
 
     def close(self) -> None:
+        self.socket.sendall(self.sent_close())
+
+    def sent_close(self) -> bytes:
+        """Our Close 1000, as wsproto writes it, wsproto now where sending it puts it (called
+        alone when the Close went out already, `masked_close`: its bytes are dropped)."""
         from wsproto.events import CloseConnection
 
-        self.socket.sendall(self.ws.send(CloseConnection(code=1000)))
-
-    def sent_close(self) -> None:
-        """Our Close 1000 went out already (`masked_close`): wsproto is put where sending it
-        would have put it, its bytes dropped."""
-        from wsproto.events import CloseConnection
-
-        self.ws.send(CloseConnection(code=1000))
+        return bytes(self.ws.send(CloseConnection(code=1000)))
 
 
 # What nearly every server answers our Close 1000 with: its own Close 1000, no reason,

@@ -105,22 +105,20 @@ class Hub:
                 self.owed = True  # the greenlets' turn comes first next time: none starves
                 return theirs
             self.owed = False
-            for key, _ in events:
-                if isinstance(key.data, _Waiter):
-                    key.data.greenlet.switch(True)
-            self._expire()
+            self._resume(events)
             if theirs:
                 return theirs
 
     def close(self) -> None:
-        """Items under way are finished (each wait of theirs is bounded by its timeout)."""
+        """Items under way are finished (each wait of theirs is bounded by its timeout); the
+        caller's keys are left ready."""
         while self.waiting:
-            self._step()
+            self._resume(self.selector.select(self._next_timeout()))
         _local.hub = None
 
-    def _step(self) -> None:
-        """One turn of the loop for the greenlets alone (the caller's keys left ready)."""
-        for key, _ in self.selector.select(self._next_timeout()):
+    def _resume(self, events: list[tuple[Any, int]]) -> None:
+        """Each greenlet whose socket is among `events`, then each whose wait timed out."""
+        for key, _ in events:
             if isinstance(key.data, _Waiter):
                 key.data.greenlet.switch(True)
         self._expire()

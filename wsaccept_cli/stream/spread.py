@@ -32,10 +32,9 @@ import struct
 import threading
 import time
 import traceback
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from wsaccept_cli.stream.parallel import (
     WorkerError,
@@ -43,9 +42,6 @@ from wsaccept_cli.stream.parallel import (
     _worker_started,
     say_lost,
 )
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -244,23 +240,12 @@ def threaded(
     items: Iterable[Item], work: Callable[[Item], Result], parallel: int
 ) -> Iterator[Result]:
     """`work(item)` for each item, in order, by a pool of `parallel` threads in this process,
-    at most 2 × `parallel` in flight or waiting to be handed on."""
-    from concurrent.futures import ThreadPoolExecutor  # here: it imports logging
+    at most 2 × `parallel` in flight or waiting to be handed on: `spread` without workers."""
+    return spread(items, work, parallel=parallel, jobs=1, warn=_no_worker_to_lose)
 
-    window: deque[Future[Result]] = deque()
-    reading = _Reading(items)
-    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="probe") as pool:
-        try:
-            for item in reading:
-                window.append(pool.submit(work, item))
-                if len(window) >= 2 * parallel:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-        finally:
-            for pending in window:
-                pending.cancel()
-    reading.raise_failure()
+
+def _no_worker_to_lose(message: str) -> None:
+    """`spread`'s warning of a lost worker, which a run without workers never gives."""
 
 
 class _Reading(Iterator[Item]):
